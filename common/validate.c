@@ -1,0 +1,207 @@
+#include "validate.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+long kehu_utf8_chars(const char *s, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  long n = 0;
+  while (p < end) {
+    unsigned c = *p;
+    size_t need;
+    unsigned cp, min;
+    if (c < 0x80) { p++; n++; continue; }
+    else if ((c & 0xE0) == 0xC0) { need = 1; cp = c & 0x1F; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { need = 2; cp = c & 0x0F; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { need = 3; cp = c & 0x07; min = 0x10000; }
+    else return -1;
+    if ((size_t)(end - p) <= need)
+      return -1;
+    for (size_t i = 1; i <= need; i++) {
+      if ((p[i] & 0xC0) != 0x80)
+        return -1;
+      cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return -1;
+    p += need + 1;
+    n++;
+  }
+  return n;
+}
+
+/* Control characters: C0, DEL and C1 (U+0080..U+009F, encoded C2 80..C2 9F). */
+static int has_control(const char *s, int allow_newline_tab)
+{
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p < 0x20 || *p == 0x7F) {
+      if (allow_newline_tab && (*p == '\n' || *p == '\t' || *p == '\r'))
+        continue;
+      return 1;
+    }
+    if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+      return 1;
+  }
+  return 0;
+}
+
+static void trim_in_place(char *s)
+{
+  size_t len = strlen(s), start = 0;
+  while (start < len && s[start] == ' ')
+    start++;
+  while (len > start && s[len - 1] == ' ')
+    len--;
+  memmove(s, s + start, len - start);
+  s[len - start] = '\0';
+}
+
+int kehu_check_name(const char *field, char *value, size_t max_chars, kehu_error *err)
+{
+  long n = kehu_utf8_chars(value, strlen(value));
+  if (n < 0)
+    return kehu_fail(err, KEHU_INVALID, field, "%s: not valid UTF-8", field);
+  if (has_control(value, 0))
+    return kehu_fail(err, KEHU_INVALID, field,
+                     "%s: must be one line without control characters (tab, newline)", field);
+  trim_in_place(value);
+  if (*value == '\0')
+    return kehu_fail(err, KEHU_INVALID, field, "%s: must not be empty", field);
+  n = kehu_utf8_chars(value, strlen(value));
+  if ((size_t)n > max_chars)
+    return kehu_fail(err, KEHU_INVALID, field, "%s: %ld characters, at most %zu allowed", field,
+                     n, max_chars);
+  return KEHU_OK;
+}
+
+int kehu_check_text(const char *field, const char *value, size_t max_chars, kehu_error *err)
+{
+  long n = kehu_utf8_chars(value, strlen(value));
+  if (n < 0)
+    return kehu_fail(err, KEHU_INVALID, field, "%s: not valid UTF-8", field);
+  if (has_control(value, 1))
+    return kehu_fail(err, KEHU_INVALID, field, "%s: control characters are not allowed", field);
+  if ((size_t)n > max_chars)
+    return kehu_fail(err, KEHU_INVALID, field, "%s: %ld characters, at most %zu allowed", field,
+                     n, max_chars);
+  return KEHU_OK;
+}
+
+typedef struct {
+  const char *canonical;
+  const char *aliases[3];
+} alias_entry;
+
+static const char *lookup(const alias_entry *table, size_t n, const char *s)
+{
+  if (!s)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(s, table[i].canonical) == 0)
+      return table[i].canonical;
+    for (size_t j = 0; j < 3 && table[i].aliases[j]; j++)
+      if (strcmp(s, table[i].aliases[j]) == 0)
+        return table[i].canonical;
+  }
+  return NULL;
+}
+
+static const alias_entry stages[] = {
+  {"potential", {"潜在"}},
+  {"intent", {"意向"}},
+  {"closed", {"成交"}},
+  {"lost", {"流失"}},
+};
+
+static const alias_entry kinds[] = {
+  {"company", {"企业", "公司"}},
+  {"individual", {"个人"}},
+};
+
+const char *kehu_stage_canonical(const char *s)
+{
+  return lookup(stages, sizeof stages / sizeof *stages, s);
+}
+
+const char *kehu_kind_canonical(const char *s)
+{
+  return lookup(kinds, sizeof kinds / sizeof *kinds, s);
+}
+
+int kehu_check_username(const char *field, const char *value, kehu_error *err)
+{
+  size_t n = strlen(value);
+  if (n == 0 || n > 64)
+    return kehu_fail(err, KEHU_INVALID, field, "%s: a username has 1 to 64 characters", field);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)value[i];
+    if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+      return kehu_fail(err, KEHU_INVALID, field,
+                       "%s: a username uses only letters, digits, '.', '_' and '-'", field);
+  }
+  return KEHU_OK;
+}
+
+/* One-line optional fields of a customer, by name; an empty string clears. */
+typedef struct {
+  const char *field;
+  size_t offset;
+  size_t max_chars;
+} line_field;
+
+#define LINE(f, max) {#f, offsetof(Kehu__Customer, f), max}
+static const line_field customer_lines[] = {
+  LINE(short_name, KEHU_MAX_SHORT_CHARS), LINE(industry, 100), LINE(size, 50),
+  LINE(region, 200), LINE(address, 500), LINE(source, 100), LINE(external_code, 64),
+};
+#undef LINE
+
+int kehu_check_customer(Kehu__Customer *c, int creating, kehu_error *err)
+{
+  int rc;
+  if (c->name) {
+    if ((rc = kehu_check_name("name", c->name, KEHU_MAX_NAME_CHARS, err)) != KEHU_OK)
+      return rc;
+  } else if (creating) {
+    return kehu_fail(err, KEHU_INVALID, "name", "name: is required");
+  }
+  for (size_t i = 0; i < sizeof customer_lines / sizeof *customer_lines; i++) {
+    char *v = *(char **)((char *)c + customer_lines[i].offset);
+    if (v && *v &&
+        (rc = kehu_check_name(customer_lines[i].field, v, customer_lines[i].max_chars, err)) !=
+            KEHU_OK)
+      return rc;
+  }
+  if (c->kind && !kehu_kind_canonical(c->kind))
+    return kehu_fail(err, KEHU_INVALID, "kind", "kind: '%s' is not one of company, individual",
+                     c->kind);
+  if (c->stage && !kehu_stage_canonical(c->stage))
+    return kehu_fail(err, KEHU_INVALID, "stage",
+                     "stage: '%s' is not one of potential, intent, closed, lost "
+                     "(潜在, 意向, 成交, 流失)", c->stage);
+  if (c->owner && (rc = kehu_check_username("owner", c->owner, err)) != KEHU_OK)
+    return rc;
+  if (c->notes && (rc = kehu_check_text("notes", c->notes, KEHU_MAX_TEXT_CHARS, err)) != KEHU_OK)
+    return rc;
+  int y, m, d;
+  if (c->first_contact_at && *c->first_contact_at &&
+      kehu_date_parse(c->first_contact_at, &y, &m, &d) != 0)
+    return kehu_fail(err, KEHU_INVALID, "first_contact_at",
+                     "first_contact_at: '%s' is not a date YYYY-MM-DD", c->first_contact_at);
+  if (c->n_tags > KEHU_MAX_TAGS)
+    return kehu_fail(err, KEHU_INVALID, "tags", "tags: at most %d tags", KEHU_MAX_TAGS);
+  for (size_t i = 0; i < c->n_tags; i++)
+    if ((rc = kehu_check_name("tag", c->tags[i], 64, err)) != KEHU_OK)
+      return rc;
+  for (size_t i = 0; i < c->n_fields; i++) {
+    if ((rc = kehu_check_name("field", c->fields[i]->key, 64, err)) != KEHU_OK ||
+        (rc = kehu_check_text(c->fields[i]->key, c->fields[i]->value, KEHU_MAX_TEXT_CHARS,
+                              err)) != KEHU_OK)
+      return rc;
+  }
+  return KEHU_OK;
+}

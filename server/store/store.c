@@ -1,0 +1,253 @@
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int kehu_store_status(int rc)
+{
+  switch (rc) {
+  case MDB_SUCCESS: return KEHU_OK;
+  case MDB_NOTFOUND: return KEHU_NOT_FOUND;
+  case MDB_KEYEXIST: return KEHU_CONFLICT;
+  case MDB_MAP_FULL:
+  case MDB_TXN_FULL:
+  case MDB_READERS_FULL: return KEHU_EXHAUSTED;
+  default: return KEHU_INTERNAL;
+  }
+}
+
+typedef struct {
+  const char *name;
+  unsigned flags;
+  size_t offset;
+} table_def;
+
+#define TABLE(field, flags) {#field, flags, offsetof(struct kehu_store, field)}
+static const table_def tables[] = {
+  TABLE(meta, 0),
+  TABLE(users, 0),
+  TABLE(sessions, 0),
+  TABLE(customers, 0),
+  TABLE(cust_owner, MDB_DUPSORT | MDB_DUPFIXED),
+  TABLE(cust_stage, MDB_DUPSORT | MDB_DUPFIXED),
+  TABLE(cust_extcode, 0),
+};
+#undef TABLE
+
+int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err)
+{
+  kehu_store *st = calloc(1, sizeof *st);
+  if (!st)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  /* Writer preference: a stream of short reads must not starve a resize. */
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&st->resize_lock, &attr);
+  pthread_rwlockattr_destroy(&attr);
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    int e = errno;
+    kehu_store_close(st);
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot create %s: %s", dir, strerror(e));
+  }
+  int rc = mdb_env_create(&st->env);
+  if (rc == 0)
+    rc = mdb_env_set_maxdbs(st->env, 32);
+  if (rc == 0)
+    rc = mdb_env_set_maxreaders(st->env, 512);
+  if (rc == 0)
+    rc = mdb_env_set_mapsize(st->env, map_size);
+  /* MDB_NOTLS: read transactions are not tied to a thread slot, so the loop
+   * and the thread pool can each keep their own. */
+  if (rc == 0)
+    rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+  if (rc != 0) {
+    kehu_store_close(st);
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the database in %s: %s", dir,
+                     mdb_strerror(rc));
+  }
+  MDB_envinfo info;
+  mdb_env_info(st->env, &info);
+  st->map_size = info.me_mapsize;
+  int dead;
+  mdb_reader_check(st->env, &dead);
+
+  MDB_txn *txn;
+  if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+    kehu_store_close(st);
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the database in %s: %s", dir,
+                     mdb_strerror(rc));
+  }
+  for (size_t i = 0; i < sizeof tables / sizeof *tables && rc == 0; i++)
+    rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | MDB_CREATE,
+                      (MDB_dbi *)((char *)st + tables[i].offset));
+  rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+  if (rc != 0) {
+    kehu_store_close(st);
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the tables in %s: %s", dir,
+                     mdb_strerror(rc));
+  }
+  *out = st;
+  return KEHU_OK;
+}
+
+void kehu_store_close(kehu_store *st)
+{
+  if (!st)
+    return;
+  if (st->env)
+    mdb_env_close(st->env);
+  pthread_rwlock_destroy(&st->resize_lock);
+  free(st);
+}
+
+size_t kehu_store_map_size(kehu_store *st)
+{
+  return st->map_size;
+}
+
+int kehu_store_grow(kehu_store *st)
+{
+  pthread_rwlock_wrlock(&st->resize_lock);
+  size_t want = st->map_size * 2;
+  int rc = mdb_env_set_mapsize(st->env, want);
+  if (rc == 0)
+    st->map_size = want;
+  pthread_rwlock_unlock(&st->resize_lock);
+  return rc;
+}
+
+/* Begins a transaction under the shared resize lock. MDB_MAP_RESIZED means
+ * another process (kehu-admin) grew the map: adopt its size and retry. */
+static int begin_txn(kehu_store *st, unsigned flags, kehu_txn *t)
+{
+  t->st = st;
+  pthread_rwlock_rdlock(&st->resize_lock);
+  int rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
+  if (rc == MDB_MAP_RESIZED) {
+    pthread_rwlock_unlock(&st->resize_lock);
+    pthread_rwlock_wrlock(&st->resize_lock);
+    mdb_env_set_mapsize(st->env, 0);
+    MDB_envinfo info;
+    mdb_env_info(st->env, &info);
+    st->map_size = info.me_mapsize;
+    pthread_rwlock_unlock(&st->resize_lock);
+    pthread_rwlock_rdlock(&st->resize_lock);
+    rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
+  }
+  if (rc != 0) {
+    pthread_rwlock_unlock(&st->resize_lock);
+    t->txn = NULL;
+  }
+  return rc;
+}
+
+int kehu_store_read_begin(kehu_store *st, kehu_txn *t)
+{
+  return kehu_store_status(begin_txn(st, MDB_RDONLY, t));
+}
+
+void kehu_store_read_end(kehu_txn *t)
+{
+  kehu_store_write_abort(t);
+}
+
+int kehu_store_write_begin(kehu_store *st, kehu_txn *t)
+{
+  return begin_txn(st, 0, t);
+}
+
+int kehu_store_write_commit(kehu_txn *t)
+{
+  int rc = mdb_txn_commit(t->txn);
+  t->txn = NULL;
+  pthread_rwlock_unlock(&t->st->resize_lock);
+  return rc;
+}
+
+void kehu_store_write_abort(kehu_txn *t)
+{
+  if (!t->txn)
+    return;
+  mdb_txn_abort(t->txn);
+  t->txn = NULL;
+  pthread_rwlock_unlock(&t->st->resize_lock);
+}
+
+int kehu_store_write(kehu_store *st, kehu_write_fn apply, void *arg)
+{
+  for (int attempt = 0; attempt < 16; attempt++) {
+    kehu_txn t;
+    int rc = kehu_store_write_begin(st, &t);
+    if (rc != 0)
+      return kehu_store_status(rc);
+    int status = apply(&t, arg);
+    if (status == KEHU_EXHAUSTED) {
+      kehu_store_write_abort(&t);
+      if (kehu_store_grow(st) != 0)
+        return KEHU_EXHAUSTED;
+      continue;
+    }
+    if (status != KEHU_OK) {
+      kehu_store_write_abort(&t);
+      return status;
+    }
+    rc = kehu_store_write_commit(&t);
+    if (rc == MDB_MAP_FULL) {
+      if (kehu_store_grow(st) != 0)
+        return KEHU_EXHAUSTED;
+      continue;
+    }
+    return kehu_store_status(rc);
+  }
+  return KEHU_EXHAUSTED;
+}
+
+int kehu_put_message(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+                     const ProtobufCMessage *msg)
+{
+  size_t n = protobuf_c_message_get_packed_size(msg);
+  MDB_val k = {klen, (void *)key}, v = {n, NULL};
+  /* MDB_RESERVE: pack straight into the page, no intermediate copy. */
+  int rc = mdb_put(t->txn, dbi, &k, &v, MDB_RESERVE);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  protobuf_c_message_pack(msg, v.mv_data);
+  return KEHU_OK;
+}
+
+int kehu_get_message(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+                     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
+{
+  *out = NULL;
+  MDB_val k = {klen, (void *)key}, v;
+  int rc = mdb_get(t->txn, dbi, &k, &v);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  *out = protobuf_c_message_unpack(desc, NULL, v.mv_size, v.mv_data);
+  return *out ? KEHU_OK : KEHU_INTERNAL;
+}
+
+int kehu_index_add(kehu_txn *t, MDB_dbi dbi, const char *key, uint64_t id)
+{
+  unsigned char idb[8];
+  kehu_key_put_u64(idb, id);
+  MDB_val k = {strlen(key), (void *)key}, v = {8, idb};
+  if (k.mv_size == 0 || k.mv_size > 511)
+    return KEHU_OK;   /* empty values are not indexed; long ones are refused earlier */
+  int rc = mdb_put(t->txn, dbi, &k, &v, MDB_NODUPDATA);
+  return rc == MDB_KEYEXIST ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_index_del(kehu_txn *t, MDB_dbi dbi, const char *key, uint64_t id)
+{
+  unsigned char idb[8];
+  kehu_key_put_u64(idb, id);
+  MDB_val k = {strlen(key), (void *)key}, v = {8, idb};
+  if (k.mv_size == 0 || k.mv_size > 511)
+    return KEHU_OK;
+  int rc = mdb_del(t->txn, dbi, &k, &v);
+  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}

@@ -1,0 +1,124 @@
+/* Storage: one LMDB environment, named databases per entity, secondary
+ * indexes updated in the same transaction as their record (SPEC §8).
+ * Operations are named in domain terms; key encoding lives in keys.c. */
+#ifndef KEHU_STORE_H
+#define KEHU_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "kehu.pb-c.h"
+#include "status.h"
+
+#define KEHU_SCHEMA_VERSION 1
+
+typedef struct kehu_store kehu_store;
+
+/* A transaction and the store it belongs to: every table operation takes
+ * one, read-only or read-write. */
+typedef struct {
+  kehu_store *st;
+  MDB_txn *txn;
+} kehu_txn;
+
+/* Opens (creating if needed) the environment in dir. map_size is the
+ * initial map size; it doubles whenever a write finds the map full. */
+int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err);
+void kehu_store_close(kehu_store *st);
+size_t kehu_store_map_size(kehu_store *st);
+
+/* Maps an LMDB return code to a status (one place for that mapping). */
+int kehu_store_status(int mdb_rc);
+
+/* Read-only transactions, usable from any thread (MDB_NOTLS). */
+int kehu_store_read_begin(kehu_store *st, kehu_txn *t);
+void kehu_store_read_end(kehu_txn *t);
+
+/* A synchronous write transaction, for tools that own the data directory's
+ * writes for a moment (kehu-admin). The server writes through the writer
+ * thread instead. commit aborts and returns the error if it fails. */
+int kehu_store_write_begin(kehu_store *st, kehu_txn *t);
+int kehu_store_write_commit(kehu_txn *t);
+void kehu_store_write_abort(kehu_txn *t);
+
+/* Runs apply(t, arg) in a write transaction, growing the map and retrying
+ * when it is full. Returns apply's status, or the commit's failure. */
+typedef int (*kehu_write_fn)(kehu_txn *t, void *arg);
+int kehu_store_write(kehu_store *st, kehu_write_fn apply, void *arg);
+
+/* ---- the writer thread: group commit ---- */
+typedef struct kehu_write_req kehu_write_req;
+struct kehu_write_req {
+  kehu_write_fn apply;   /* runs on the writer thread, in its own nested txn */
+  void *arg;
+  int status;            /* apply's result, or the commit's failure */
+  kehu_write_req *next;  /* owned by the writer while queued */
+};
+
+typedef struct kehu_writer kehu_writer;
+/* notify(ctx) is called on the writer thread after each commit when
+ * finished requests are waiting in kehu_writer_take_done; it must be cheap
+ * and thread-safe (uv_async_send). */
+int kehu_writer_start(kehu_writer **out, kehu_store *st, void (*notify)(void *ctx), void *ctx);
+void kehu_writer_submit(kehu_writer *w, kehu_write_req *req);
+/* Finished requests, oldest first; the caller now owns them. */
+kehu_write_req *kehu_writer_take_done(kehu_writer *w);
+/* Finishes everything queued, then stops the thread. */
+void kehu_writer_stop(kehu_writer *w);
+/* Commits and requests per commit so far (for stats and benchmarks). */
+void kehu_writer_counts(kehu_writer *w, uint64_t *commits, uint64_t *requests);
+
+/* ---- keys ---- */
+/* Customer ids C + YYYYMMDD + sequence (>= 3 digits) map to 8-byte keys:
+ * date << 32 | sequence, big-endian, so keys sort by date then sequence. */
+int kehu_customer_id_parse(const char *id, uint64_t *key);
+void kehu_customer_id_format(uint64_t key, char *out /* >= 24 */);
+void kehu_key_put_u64(unsigned char *p, uint64_t v);
+uint64_t kehu_key_get_u64(const unsigned char *p);
+
+/* ---- customers ---- */
+typedef struct {
+  const char *stage;     /* canonical, or NULL */
+  const char *owner;
+  const char *tag;
+  const char *industry;
+  const char *region;    /* prefix match: 华东 matches 华东/上海 */
+  const char *source;
+  int deleted;           /* 1: only binned customers; 0: only live ones */
+  uint64_t before;       /* cursor: only keys below this (0: no cursor) */
+  unsigned limit;
+} kehu_customer_filter;
+
+/* Next customer key for the local date of now (daily sequence). */
+int kehu_store_customer_new_key(kehu_txn *t, int64_t now, uint64_t *key);
+/* *out is NULL and the result NOT_FOUND when there is none. Free with
+ * kehu__customer__free_unpacked(*out, NULL). */
+int kehu_store_customer_get(kehu_txn *t, uint64_t key, Kehu__Customer **out);
+/* Writes c under key, moving its index entries from old (NULL: new). */
+int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old,
+                            const Kehu__Customer *c);
+/* The customer id holding an external code, or 0. */
+uint64_t kehu_store_customer_by_external_code(kehu_txn *t, const char *code);
+/* Calls each(c, arg) for matching customers, newest first, until limit;
+ * *next is the cursor for the following page (0: no more). each may keep
+ * c (return 1) or let the store free it (return 0). */
+int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
+                             int (*each)(Kehu__Customer *c, void *arg), void *arg,
+                             uint64_t *next);
+/* Every customer id, every index entry checked against its record. */
+int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems);
+
+/* ---- users and sessions ---- */
+int kehu_store_user_get(kehu_txn *t, const char *username, Kehu__UserRecord **out);
+int kehu_store_user_put(kehu_txn *t, const Kehu__UserRecord *u);
+/* Calls each(u, arg) for every user in name order; the store frees u. */
+int kehu_store_user_each(kehu_txn *t, void (*each)(const Kehu__UserRecord *u, void *arg),
+                         void *arg);
+int kehu_store_session_get(kehu_txn *t, const unsigned char hash[32], Kehu__SessionRecord **out);
+int kehu_store_session_put(kehu_txn *t, const unsigned char hash[32],
+                           const Kehu__SessionRecord *s);
+int kehu_store_session_delete(kehu_txn *t, const unsigned char hash[32]);
+
+#endif
