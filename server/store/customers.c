@@ -125,7 +125,7 @@ static int matches(const Kehu__Customer *c, const kehu_customer_filter *f)
     return 0;
   if (f->tag && !has_tag(c, f->tag))
     return 0;
-  return 1;
+  return !f->visible || f->visible(c, f->visible_ctx);
 }
 
 /* Walks customer keys newest first, either over the whole table or over

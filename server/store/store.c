@@ -103,6 +103,11 @@ void kehu_store_close(kehu_store *st)
   free(st);
 }
 
+const MDB_dbi *kehu_store_meta_dbi(kehu_store *st)
+{
+  return &st->meta;
+}
+
 size_t kehu_store_map_size(kehu_store *st)
 {
   return st->map_size;

@@ -29,6 +29,9 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
 void kehu_store_close(kehu_store *st);
 size_t kehu_store_map_size(kehu_store *st);
 
+/* The meta table (string keys): for tools that keep small markers. */
+const MDB_dbi *kehu_store_meta_dbi(kehu_store *st);
+
 /* Maps an LMDB return code to a status (one place for that mapping). */
 int kehu_store_status(int mdb_rc);
 
@@ -65,8 +68,10 @@ int kehu_writer_start(kehu_writer **out, kehu_store *st, void (*notify)(void *ct
 void kehu_writer_submit(kehu_writer *w, kehu_write_req *req);
 /* Finished requests, oldest first; the caller now owns them. */
 kehu_write_req *kehu_writer_take_done(kehu_writer *w);
-/* Finishes everything queued, then stops the thread. */
+/* Finishes everything queued, then stops the thread; the finished
+ * requests can still be taken, until kehu_writer_free. */
 void kehu_writer_stop(kehu_writer *w);
+void kehu_writer_free(kehu_writer *w);
 /* Commits and requests per commit so far (for stats and benchmarks). */
 void kehu_writer_counts(kehu_writer *w, uint64_t *commits, uint64_t *requests);
 
@@ -89,6 +94,9 @@ typedef struct {
   int deleted;           /* 1: only binned customers; 0: only live ones */
   uint64_t before;       /* cursor: only keys below this (0: no cursor) */
   unsigned limit;
+  /* Permission filter: customers it refuses are left out (NULL: all). */
+  int (*visible)(const Kehu__Customer *c, void *ctx);
+  void *visible_ctx;
 } kehu_customer_filter;
 
 /* Next customer key for the local date of now (daily sequence). */

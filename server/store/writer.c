@@ -179,6 +179,12 @@ void kehu_writer_stop(kehu_writer *w)
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
+}
+
+void kehu_writer_free(kehu_writer *w)
+{
+  if (!w)
+    return;
   pthread_cond_destroy(&w->cv);
   pthread_mutex_destroy(&w->mu);
   free(w);

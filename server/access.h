@@ -1,0 +1,30 @@
+/* The one place that answers "may this user do or see this?" (SPEC §2).
+ * Handlers ask; they never re-derive a rule inline. */
+#ifndef KEHU_ACCESS_H
+#define KEHU_ACCESS_H
+
+#include "server.h"
+
+typedef enum {
+  KEHU_ROLE_NONE = 0,
+  KEHU_ROLE_ADMIN,
+  KEHU_ROLE_MANAGER,
+  KEHU_ROLE_SALES,
+  KEHU_ROLE_SERVICE,
+  KEHU_ROLE_FINANCE,
+} kehu_role;
+
+/* KEHU_ROLE_NONE for anything but the five role names. */
+kehu_role kehu_role_of(const char *name);
+
+/* Can the caller see customer c at all (lists and searches skip it when
+ * not)? t is used to look up the owner's team for managers. */
+int kehu_access_customer_visible(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c);
+/* Addressing c directly: OK, or PERMISSION_DENIED with a message. */
+int kehu_access_customer(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c,
+                         int write, kehu_error *err);
+/* Creating a customer owned by owner. */
+int kehu_access_customer_create(kehu_txn *t, const kehu_caller *who, const char *owner,
+                                kehu_error *err);
+
+#endif

@@ -1,0 +1,137 @@
+/* kehud.conf: INI, every limit of SPEC §7 configurable. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server.h"
+
+static void defaults(kehu_config *cfg)
+{
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->listen, sizeof cfg->listen, "127.0.0.1:7443");
+  cfg->max_frame = 4u << 20;
+  cfg->handshake_timeout_ms = 10 * 1000;
+  cfg->idle_timeout_ms = 30 * 60 * 1000;
+  cfg->max_inflight = 64;
+  cfg->max_connections = 10000;
+  cfg->max_write_queue = 64u << 20;
+  cfg->map_size = (size_t)1 << 30;
+  cfg->session_idle_s = 12 * 3600;
+  cfg->max_login_work = 4;
+}
+
+typedef struct {
+  const char *section, *key;
+  char kind;        /* 's' string, 'z' size_t, 'u' unsigned, 'm' seconds->ms */
+  size_t offset;
+  size_t size;
+} option;
+
+#define OPT(sec, key, kind, field) {sec, key, kind, offsetof(kehu_config, field), sizeof(((kehu_config *)0)->field)}
+static const option options[] = {
+  OPT("server", "listen", 's', listen),
+  OPT("server", "max_frame", 'z', max_frame),
+  OPT("server", "handshake_timeout", 'm', handshake_timeout_ms),
+  OPT("server", "idle_timeout", 'm', idle_timeout_ms),
+  OPT("server", "max_inflight", 'u', max_inflight),
+  OPT("server", "max_connections", 'u', max_connections),
+  OPT("server", "max_write_queue", 'z', max_write_queue),
+  OPT("storage", "map_size", 'z', map_size),
+  OPT("auth", "session_idle", 'u', session_idle_s),
+  OPT("auth", "max_login_work", 'u', max_login_work),
+};
+#undef OPT
+
+typedef struct {
+  kehu_config *cfg;
+  kehu_error *err;
+  int failed;
+} parse_state;
+
+static int on_value(void *user, const char *section, const char *name, const char *value)
+{
+  parse_state *ps = user;
+  for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+    const option *o = &options[i];
+    if (strcmp(o->section, section) != 0 || strcmp(o->key, name) != 0)
+      continue;
+    char *field = (char *)ps->cfg + o->offset;
+    if (o->kind == 's') {
+      snprintf(field, o->size, "%s", value);
+      return 1;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno || end == value || *end || v == 0) {
+      kehu_fail(ps->err, KEHU_INVALID, name, "kehud.conf: [%s] %s = '%s' is not a positive number",
+                section, name, value);
+      ps->failed = 1;
+      return 0;
+    }
+    if (o->kind == 'z')
+      *(size_t *)field = (size_t)v;
+    else if (o->kind == 'u')
+      *(unsigned *)field = (unsigned)v;
+    else
+      *(unsigned *)field = (unsigned)(v * 1000);
+    return 1;
+  }
+  return 1;   /* unknown keys are kept for newer versions */
+}
+
+int kehu_config_load(kehu_config *cfg, const char *data_dir, kehu_error *err)
+{
+  defaults(cfg);
+  snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir);
+  char path[600];
+  snprintf(path, sizeof path, "%s/kehud.conf", data_dir);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return errno == ENOENT ? KEHU_OK
+                           : kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s: %s", path,
+                                       strerror(errno));
+  parse_state ps = {cfg, err, 0};
+  int line = ini_parse_file(f, on_value, &ps);
+  fclose(f);
+  if (ps.failed)
+    return KEHU_INVALID;
+  if (line != 0)
+    return kehu_fail(err, KEHU_INVALID, NULL, "%s: syntax error on line %d", path, line);
+  return KEHU_OK;
+}
+
+int kehu_config_write_default(const char *path, const char *listen, kehu_error *err)
+{
+  kehu_config d;
+  defaults(&d);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot create %s: %s", path, strerror(errno));
+  FILE *f = fdopen(fd, "w");
+  fprintf(f,
+          "# kehud configuration (see README.md)\n"
+          "[server]\n"
+          "listen = %s\n"
+          "max_frame = %zu            ; bytes; a larger frame closes the connection\n"
+          "handshake_timeout = %u     ; seconds\n"
+          "idle_timeout = %u        ; seconds\n"
+          "max_inflight = %u          ; requests per connection at once\n"
+          "max_connections = %u\n"
+          "max_write_queue = %zu     ; bytes queued to one client before it is cut off\n"
+          "\n[storage]\n"
+          "map_size = %zu          ; initial, grows when full\n"
+          "\n[auth]\n"
+          "session_idle = %u        ; seconds before an unused session token expires\n"
+          "max_login_work = %u         ; password checks running at once\n",
+          listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
+          d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections, d.max_write_queue,
+          d.map_size, d.session_idle_s, d.max_login_work);
+  if (fclose(f) != 0)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
+  return KEHU_OK;
+}

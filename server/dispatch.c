@@ -1,0 +1,140 @@
+/* Envelope -> handler: the auth gate, the per-request context, and the
+ * replies that go back through the connection. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "net/conn.h"
+
+typedef struct {
+  Kehu__Request__OpCase op;
+  void (*handle)(kehu_call *call);
+  int needs_login;
+  int barrier;   /* changes who the connection is: later requests wait */
+} route;
+
+static const route routes[] = {
+  {KEHU__REQUEST__OP_LOGIN, kehu_handle_login, 0, 1},
+  {KEHU__REQUEST__OP_LOGOUT, kehu_handle_logout, 1, 1},
+  {KEHU__REQUEST__OP_WHOAMI, kehu_handle_whoami, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_ADD, kehu_handle_customer_add, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_GET, kehu_handle_customer_get, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_LIST, kehu_handle_customer_list, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_UPDATE, kehu_handle_customer_update, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_DELETE, kehu_handle_customer_delete, 1, 0},
+};
+
+void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
+{
+  kehu_call *call = calloc(1, sizeof *call);
+  if (!call) {
+    kehu_envelope_free(env);
+    kehu_conn_fail(c, KEHU_EXHAUSTED, "server out of memory");
+    return;
+  }
+  call->srv = c->srv;
+  call->conn = c;
+  call->id = env->id;
+  call->env = env;
+  call->req = env->request;
+  call->caller = c->caller;
+  c->inflight++;
+  kehu_conn_ref(c);
+
+  const route *r = NULL;
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+    if (routes[i].op == call->req->op_case)
+      r = &routes[i];
+  if (!r) {
+    kehu_reply_status(call, KEHU_INVALID, "this server does not know that request");
+    return;
+  }
+  if (r->needs_login && !c->authed) {
+    kehu_reply_status(call, KEHU_UNAUTHENTICATED, "not logged in: log in first");
+    return;
+  }
+  if (r->barrier)
+    c->barrier = 1;
+  r->handle(call);
+}
+
+void kehu_reply(kehu_call *call, Kehu__Response *resp)
+{
+  kehu_conn *c = call->conn;
+  Kehu__Envelope e = KEHU__ENVELOPE__INIT;
+  e.id = call->id;
+  e.body_case = KEHU__ENVELOPE__BODY_RESPONSE;
+  e.response = resp;
+  if (!c->closing)
+    kehu_conn_send(c, &e);
+  if (call->req->op_case == KEHU__REQUEST__OP_LOGIN || call->req->op_case == KEHU__REQUEST__OP_LOGOUT)
+    c->barrier = 0;
+  kehu_envelope_free(call->env);
+  free(call);
+  kehu_conn_request_done(c);
+  kehu_conn_unref(c);
+}
+
+void kehu_reply_error(kehu_call *call, const kehu_error *err)
+{
+  Kehu__Response r = KEHU__RESPONSE__INIT;
+  r.status = (Kehu__Status)err->status;
+  r.message = (char *)err->message;
+  if (err->field[0])
+    r.field = (char *)err->field;
+  if (err->existing_id[0])
+    r.existing_id = (char *)err->existing_id;
+  kehu_reply(call, &r);
+}
+
+void kehu_reply_status(kehu_call *call, int status, const char *fmt, ...)
+{
+  kehu_error err = {.status = status};
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err.message, sizeof err.message, fmt, ap);
+  va_end(ap);
+  kehu_reply_error(call, &err);
+}
+
+/* ---- writes: queued to the writer thread, answered after commit ---- */
+
+typedef struct {
+  kehu_write_req req;    /* first: the writer hands this pointer back */
+  kehu_call *call;
+  kehu_write_done done;
+  void *arg;
+} pending_write;
+
+void kehu_submit_write(kehu_call *call, kehu_write_fn apply, kehu_write_done done, void *arg)
+{
+  pending_write *p = calloc(1, sizeof *p);
+  if (!p) {
+    done(call, KEHU_EXHAUSTED, arg);
+    return;
+  }
+  p->req.apply = apply;
+  p->req.arg = arg;
+  p->call = call;
+  p->done = done;
+  p->arg = arg;
+  kehu_writer_submit(call->srv->writer, &p->req);
+}
+
+/* On the loop, woken by the writer after each commit. */
+void kehu_writes_finished(uv_async_t *async)
+{
+  kehu_server *srv = async->data;
+  kehu_write_req *r = kehu_writer_take_done(srv->writer);
+  while (r) {
+    kehu_write_req *next = r->next;
+    pending_write *p = (pending_write *)r;
+    p->done(p->call, r->status, p->arg);
+    free(p);
+    r = next;
+  }
+  kehu_conn_flush_all(srv);
+}
+

@@ -1,0 +1,440 @@
+/* customer add | get | list | update | delete. Writes run on the writer
+ * thread; the stored record is packed there and sent back after commit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "handlers.h"
+#include "validate.h"
+
+#define DEFAULT_PAGE 50
+#define MAX_PAGE 500
+
+/* The plain text fields of a customer, copied or replaced alike. */
+static const size_t text_fields[] = {
+  offsetof(Kehu__Customer, name),     offsetof(Kehu__Customer, short_name),
+  offsetof(Kehu__Customer, industry), offsetof(Kehu__Customer, size),
+  offsetof(Kehu__Customer, region),   offsetof(Kehu__Customer, address),
+  offsetof(Kehu__Customer, source),   offsetof(Kehu__Customer, owner),
+  offsetof(Kehu__Customer, notes),    offsetof(Kehu__Customer, external_code),
+  offsetof(Kehu__Customer, first_contact_at),
+};
+
+static char **text_field(Kehu__Customer *c, size_t i)
+{
+  return (char **)((char *)c + text_fields[i]);
+}
+
+/* One customer write: everything the writer thread needs, and what it
+ * hands back (the packed record, or an error naming the problem). */
+typedef struct {
+  kehu_caller caller;
+  int64_t now;
+  uint64_t key;
+  const Kehu__Customer *input;      /* add: the customer; update: the changes */
+  const Kehu__CustomerUpdate *update;
+  int deleting;
+  kehu_error err;
+  uint8_t *packed;
+  size_t packed_len;
+  char id[24];
+} customer_write;
+
+static int keep_packed(customer_write *w, const Kehu__Customer *c)
+{
+  free(w->packed);
+  w->packed_len = kehu__customer__get_packed_size(c);
+  w->packed = malloc(w->packed_len ? w->packed_len : 1);
+  if (!w->packed)
+    return KEHU_EXHAUSTED;
+  kehu__customer__pack(c, w->packed);
+  return KEHU_OK;
+}
+
+static int owner_exists(kehu_txn *t, const char *owner, kehu_error *err)
+{
+  Kehu__UserRecord *u;
+  if (kehu_store_user_get(t, owner, &u) != KEHU_OK)
+    return kehu_fail(err, KEHU_INVALID, "owner", "owner: there is no user named '%s'", owner);
+  kehu__user_record__free_unpacked(u, NULL);
+  return KEHU_OK;
+}
+
+static int external_code_free(kehu_txn *t, const char *code, uint64_t key, kehu_error *err)
+{
+  uint64_t holder = kehu_store_customer_by_external_code(t, code);
+  if (!holder || holder == key)
+    return KEHU_OK;
+  kehu_customer_id_format(holder, err->existing_id);
+  return kehu_fail(err, KEHU_CONFLICT, "external_code",
+                   "external_code: '%s' already belongs to customer %s", code, err->existing_id);
+}
+
+static int apply_add(kehu_txn *t, void *arg)
+{
+  customer_write *w = arg;
+  const Kehu__Customer *in = w->input;
+  Kehu__Customer c = KEHU__CUSTOMER__INIT;
+  for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++) {
+    char *v = *text_field((Kehu__Customer *)in, i);
+    *text_field(&c, i) = v && *v ? v : NULL;
+  }
+  if (!c.owner)
+    c.owner = w->caller.username;
+  int rc;
+  if ((rc = kehu_access_customer_create(t, &w->caller, c.owner, &w->err)) != KEHU_OK ||
+      (rc = owner_exists(t, c.owner, &w->err)) != KEHU_OK)
+    return rc;
+  if (c.external_code && (rc = external_code_free(t, c.external_code, 0, &w->err)) != KEHU_OK)
+    return rc;
+  c.kind = (char *)(in->kind ? kehu_kind_canonical(in->kind) : "company");
+  c.stage = (char *)(in->stage ? kehu_stage_canonical(in->stage) : "potential");
+  c.n_tags = in->n_tags;
+  c.tags = in->tags;
+  c.n_fields = in->n_fields;
+  c.fields = in->fields;
+  c.has_created_at = c.has_updated_at = c.has_version = c.has_schema = 1;
+  c.created_at = c.updated_at = w->now;
+  c.created_by = w->caller.username;
+  c.version = 1;
+  c.schema = KEHU_SCHEMA_VERSION;
+  if ((rc = kehu_store_customer_new_key(t, w->now, &w->key)) != KEHU_OK)
+    return rc;
+  kehu_customer_id_format(w->key, w->id);
+  c.id = w->id;
+  if ((rc = kehu_store_customer_put(t, w->key, NULL, &c)) != KEHU_OK)
+    return rc;
+  return keep_packed(w, &c);
+}
+
+/* Custom fields after an update: changed keys take their new value, an
+ * empty value removes the key. The array points into old and changes. */
+static Kehu__CustomField **merge_fields(const Kehu__Customer *old, const Kehu__Customer *ch,
+                                        size_t *n)
+{
+  Kehu__CustomField **out = malloc((old->n_fields + ch->n_fields + 1) * sizeof *out);
+  if (!out)
+    return NULL;
+  *n = 0;
+  for (size_t i = 0; i < old->n_fields; i++) {
+    int replaced = 0;
+    for (size_t j = 0; j < ch->n_fields; j++)
+      replaced |= strcmp(old->fields[i]->key, ch->fields[j]->key) == 0;
+    if (!replaced)
+      out[(*n)++] = old->fields[i];
+  }
+  for (size_t j = 0; j < ch->n_fields; j++)
+    if (*ch->fields[j]->value)
+      out[(*n)++] = ch->fields[j];
+  return out;
+}
+
+static int load_for_write(kehu_txn *t, customer_write *w, Kehu__Customer **old)
+{
+  int rc = kehu_store_customer_get(t, w->key, old);
+  if (rc == KEHU_NOT_FOUND || (rc == KEHU_OK && (*old)->has_deleted && (*old)->deleted)) {
+    kehu_customer_id_format(w->key, w->id);
+    rc = kehu_fail(&w->err, KEHU_NOT_FOUND, "id", "customer %s not found", w->id);
+  }
+  if (rc == KEHU_OK)
+    rc = kehu_access_customer(t, &w->caller, *old, 1, &w->err);
+  return rc;
+}
+
+static int apply_update(kehu_txn *t, void *arg)
+{
+  customer_write *w = arg;
+  Kehu__Customer *old = NULL;
+  int rc = load_for_write(t, w, &old);
+  if (rc != KEHU_OK)
+    goto out;
+  const Kehu__CustomerUpdate *u = w->update;
+  if (u->has_expected_version && u->expected_version != old->version) {
+    rc = kehu_fail(&w->err, KEHU_CONFLICT, "version",
+                   "customer %s was changed by someone else: it is at version %u, "
+                   "you updated version %u; get it again and retry", old->id, old->version,
+                   u->expected_version);
+    goto out;
+  }
+  const Kehu__Customer *ch = u->changes;
+  Kehu__Customer c = *old;   /* shallow: old keeps ownership of its strings */
+  for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++) {
+    char *v = *text_field((Kehu__Customer *)ch, i);
+    if (v)
+      *text_field(&c, i) = *v ? v : NULL;
+  }
+  if (!c.name) {
+    rc = kehu_fail(&w->err, KEHU_INVALID, "name", "name: must not be empty");
+    goto out;
+  }
+  if (ch->owner && *ch->owner && strcmp(ch->owner, old->owner ? old->owner : "") != 0 &&
+      ((rc = kehu_access_customer_create(t, &w->caller, ch->owner, &w->err)) != KEHU_OK ||
+       (rc = owner_exists(t, ch->owner, &w->err)) != KEHU_OK))
+    goto out;
+  if (c.external_code && (rc = external_code_free(t, c.external_code, w->key, &w->err)) != KEHU_OK)
+    goto out;
+  if (ch->kind)
+    c.kind = (char *)kehu_kind_canonical(ch->kind);
+  Kehu__StageChange change = KEHU__STAGE_CHANGE__INIT, **history = NULL;
+  if (ch->stage && strcmp(kehu_stage_canonical(ch->stage), old->stage) != 0) {
+    c.stage = (char *)kehu_stage_canonical(ch->stage);
+    change.from = old->stage;
+    change.to = c.stage;
+    change.at = w->now;
+    change.by = w->caller.username;
+    history = malloc((old->n_stage_history + 1) * sizeof *history);
+    if (!history) {
+      rc = KEHU_EXHAUSTED;
+      goto out;
+    }
+    memcpy(history, old->stage_history, old->n_stage_history * sizeof *history);
+    history[old->n_stage_history] = &change;
+    c.stage_history = history;
+    c.n_stage_history = old->n_stage_history + 1;
+  }
+  if (u->has_replace_tags && u->replace_tags) {
+    c.n_tags = ch->n_tags;
+    c.tags = ch->tags;
+  }
+  Kehu__CustomField **fields = NULL;
+  if (ch->n_fields) {
+    fields = merge_fields(old, ch, &c.n_fields);
+    c.fields = fields;
+  }
+  if (w->deleting) {
+    c.has_deleted = c.has_deleted_at = 1;
+    c.deleted = 1;
+    c.deleted_at = w->now;
+  }
+  c.version = old->version + 1;
+  c.has_updated_at = 1;
+  c.updated_at = w->now;
+  c.has_schema = 1;
+  c.schema = KEHU_SCHEMA_VERSION;
+  rc = ch->n_fields && !fields ? KEHU_EXHAUSTED : kehu_store_customer_put(t, w->key, old, &c);
+  if (rc == KEHU_OK)
+    rc = keep_packed(w, &c);
+  free(fields);
+  free(history);
+out:
+  if (old)
+    kehu__customer__free_unpacked(old, NULL);
+  return rc;
+}
+
+static void reply_customer_bytes(kehu_call *call, const uint8_t *p, size_t n)
+{
+  Kehu__Customer *c = kehu__customer__unpack(NULL, n, p);
+  if (!c) {
+    kehu_reply_status(call, KEHU_INTERNAL, "stored customer does not decode");
+    return;
+  }
+  Kehu__Response r = KEHU__RESPONSE__INIT;
+  r.status = KEHU__STATUS__OK;
+  r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER;
+  r.customer = c;
+  kehu_reply(call, &r);
+  kehu__customer__free_unpacked(c, NULL);
+}
+
+static void customer_written(kehu_call *call, int status, void *arg)
+{
+  customer_write *w = arg;
+  if (status == KEHU_OK)
+    reply_customer_bytes(call, w->packed, w->packed_len);
+  else if (w->err.status == status)
+    kehu_reply_error(call, &w->err);
+  else
+    kehu_reply_status(call, status, "the change was not stored: %s", kehu_status_name(status));
+  free(w->packed);
+  free(w);
+}
+
+static customer_write *new_write(kehu_call *call)
+{
+  customer_write *w = calloc(1, sizeof *w);
+  if (!w) {
+    kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
+    return NULL;
+  }
+  w->caller = call->caller;
+  w->now = kehu_now(call->srv);
+  return w;
+}
+
+/* Parses a customer id; an id that cannot exist is INVALID, not NOT_FOUND. */
+static int parse_id(kehu_call *call, const char *id, uint64_t *key)
+{
+  if (kehu_customer_id_parse(id, key) == 0)
+    return 0;
+  kehu_reply_status(call, KEHU_INVALID, "id: '%s' is not a customer id (C + YYYYMMDD + number)",
+                    id ? id : "");
+  return -1;
+}
+
+void kehu_handle_customer_add(kehu_call *call)
+{
+  Kehu__CustomerAdd *add = call->req->customer_add;
+  kehu_error err = {0};
+  if (kehu_check_customer(add->customer, 1, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
+  customer_write *w = new_write(call);
+  if (!w)
+    return;
+  w->input = add->customer;
+  kehu_submit_write(call, apply_add, customer_written, w);
+}
+
+static void start_update(kehu_call *call, const char *id, const Kehu__CustomerUpdate *u,
+                         int deleting)
+{
+  uint64_t key;
+  if (parse_id(call, id, &key) != 0)
+    return;
+  customer_write *w = new_write(call);
+  if (!w)
+    return;
+  w->key = key;
+  w->update = u;
+  w->deleting = deleting;
+  kehu_submit_write(call, apply_update, customer_written, w);
+}
+
+void kehu_handle_customer_update(kehu_call *call)
+{
+  Kehu__CustomerUpdate *u = call->req->customer_update;
+  kehu_error err = {0};
+  if (kehu_check_customer(u->changes, 0, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
+  start_update(call, u->id, u, 0);
+}
+
+void kehu_handle_customer_delete(kehu_call *call)
+{
+  /* A delete is an update that bins the customer; it changes nothing else. */
+  static Kehu__Customer no_changes = KEHU__CUSTOMER__INIT;
+  static Kehu__CustomerUpdate bin = KEHU__CUSTOMER_UPDATE__INIT;
+  bin.changes = &no_changes;
+  start_update(call, call->req->customer_delete->id, &bin, 1);
+}
+
+void kehu_handle_customer_get(kehu_call *call)
+{
+  uint64_t key;
+  if (parse_id(call, call->req->customer_get->id, &key) != 0)
+    return;
+  kehu_txn t;
+  if (kehu_store_read_begin(call->srv->store, &t) != KEHU_OK) {
+    kehu_reply_status(call, KEHU_INTERNAL, "storage unavailable");
+    return;
+  }
+  Kehu__Customer *c = NULL;
+  kehu_error err = {0};
+  int rc = kehu_store_customer_get(&t, key, &c);
+  if (rc == KEHU_NOT_FOUND || (rc == KEHU_OK && c->has_deleted && c->deleted))
+    rc = kehu_fail(&err, KEHU_NOT_FOUND, "id", "customer %s not found",
+                   call->req->customer_get->id);
+  else if (rc == KEHU_OK)
+    rc = kehu_access_customer(&t, &call->caller, c, 0, &err);
+  else
+    kehu_fail(&err, rc, NULL, "cannot read customer %s", call->req->customer_get->id);
+  kehu_store_read_end(&t);
+  if (rc != KEHU_OK) {
+    kehu_reply_error(call, &err);
+  } else {
+    Kehu__Response r = KEHU__RESPONSE__INIT;
+    r.status = KEHU__STATUS__OK;
+    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER;
+    r.customer = c;
+    kehu_reply(call, &r);
+  }
+  if (c)
+    kehu__customer__free_unpacked(c, NULL);
+}
+
+typedef struct {
+  Kehu__Customer **items;
+  size_t n;
+} page;
+
+static int collect(Kehu__Customer *c, void *arg)
+{
+  page *p = arg;
+  p->items[p->n++] = c;
+  return 1;
+}
+
+typedef struct {
+  kehu_txn *t;
+  const kehu_caller *who;
+} visibility;
+
+static int visible(const Kehu__Customer *c, void *arg)
+{
+  visibility *v = arg;
+  return kehu_access_customer_visible(v->t, v->who, c);
+}
+
+void kehu_handle_customer_list(kehu_call *call)
+{
+  const Kehu__CustomerList *q = call->req->customer_list;
+  const kehu_caller *who = &call->caller;
+  unsigned limit = q->has_limit ? q->limit : DEFAULT_PAGE;
+  if (limit < 1 || limit > MAX_PAGE) {
+    kehu_reply_status(call, KEHU_INVALID, "limit: %u is outside 1..%d", limit, MAX_PAGE);
+    return;
+  }
+  kehu_customer_filter f = {.owner = q->owner, .tag = q->tag, .industry = q->industry,
+                            .region = q->region, .source = q->source, .limit = limit,
+                            .deleted = q->has_deleted && q->deleted};
+  if (q->stage && !(f.stage = kehu_stage_canonical(q->stage))) {
+    kehu_reply_status(call, KEHU_INVALID, "stage: '%s' is not one of potential, intent, closed, lost",
+                      q->stage);
+    return;
+  }
+  if (q->cursor && *q->cursor && kehu_customer_id_parse(q->cursor, &f.before) != 0) {
+    kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
+                      q->cursor);
+    return;
+  }
+  /* Sales walk their own owner index: never a scan of everyone's. */
+  if (kehu_role_of(who->role) == KEHU_ROLE_SALES && !f.owner)
+    f.owner = who->username;
+  kehu_txn t;
+  if (kehu_store_read_begin(call->srv->store, &t) != KEHU_OK) {
+    kehu_reply_status(call, KEHU_INTERNAL, "storage unavailable");
+    return;
+  }
+  visibility vis = {&t, who};
+  f.visible = visible;
+  f.visible_ctx = &vis;
+  page p = {calloc(limit, sizeof(Kehu__Customer *)), 0};
+  uint64_t next = 0;
+  int rc = p.items ? kehu_store_customer_list(&t, &f, collect, &p, &next) : KEHU_EXHAUSTED;
+  kehu_store_read_end(&t);
+  if (rc != KEHU_OK) {
+    kehu_reply_status(call, rc, "cannot list customers: %s", kehu_status_name(rc));
+  } else {
+    char cursor[24];
+    Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
+    pg.items = p.items;
+    pg.n_items = p.n;
+    if (next) {
+      kehu_customer_id_format(next, cursor);
+      pg.next_cursor = cursor;
+    }
+    Kehu__Response r = KEHU__RESPONSE__INIT;
+    r.status = KEHU__STATUS__OK;
+    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
+    r.customer_page = &pg;
+    kehu_reply(call, &r);
+  }
+  for (size_t i = 0; i < p.n; i++)
+    kehu__customer__free_unpacked(p.items[i], NULL);
+  free(p.items);
+}

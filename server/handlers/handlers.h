@@ -1,0 +1,18 @@
+/* Request handlers, one file per domain. Each validates, checks access,
+ * then reads or queues a write, and replies exactly once. */
+#ifndef KEHU_HANDLERS_H
+#define KEHU_HANDLERS_H
+
+#include "server.h"
+
+void kehu_handle_login(kehu_call *call);
+void kehu_handle_logout(kehu_call *call);
+void kehu_handle_whoami(kehu_call *call);
+
+void kehu_handle_customer_add(kehu_call *call);
+void kehu_handle_customer_get(kehu_call *call);
+void kehu_handle_customer_list(kehu_call *call);
+void kehu_handle_customer_update(kehu_call *call);
+void kehu_handle_customer_delete(kehu_call *call);
+
+#endif

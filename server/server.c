@@ -1,0 +1,99 @@
+/* Start-up and shutdown of kehud: storage, writer thread, TLS, listener,
+ * signals. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "net/conn.h"
+#include "server_run.h"
+
+void kehu_writes_finished(uv_async_t *async);
+
+int64_t kehu_now(const kehu_server *srv)
+{
+  return (int64_t)time(NULL) + srv->cfg.clock_offset_s;
+}
+
+static void wake_loop(void *ctx)
+{
+  uv_async_send(ctx);
+}
+
+/* SIGTERM / SIGINT: stop accepting, let the writer finish and answer what
+ * is queued, then close every connection and leave the loop. */
+static void on_signal(uv_signal_t *sig, int signum)
+{
+  (void)signum;
+  kehu_server *srv = sig->data;
+  if (srv->stopping)
+    return;
+  srv->stopping = 1;
+  uv_close((uv_handle_t *)&srv->listener, NULL);
+  kehu_writer_stop(srv->writer);   /* commits everything queued */
+  /* The async may not fire again: answer the last commits now. */
+  kehu_writes_finished(&srv->writer_done);
+  kehu_writer_free(srv->writer);
+  srv->writer = NULL;
+  kehu_conn_close_all(srv);
+  uv_close((uv_handle_t *)&srv->writer_done, NULL);
+  uv_close((uv_handle_t *)&srv->sigterm, NULL);
+  uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+/* Raise the open-file limit to the hard limit (SPEC §7) and say what
+ * connection cap it allows. */
+static void raise_nofile(kehu_server *srv)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  getrlimit(RLIMIT_NOFILE, &rl);
+  unsigned can = rl.rlim_cur > 64 ? (unsigned)(rl.rlim_cur - 64) : 1;
+  if (can < srv->cfg.max_connections) {
+    fprintf(stderr, "kehud: the open-file limit (%llu) allows %u connections, not %u\n",
+            (unsigned long long)rl.rlim_cur, can, srv->cfg.max_connections);
+    srv->cfg.max_connections = can;
+  }
+}
+
+int kehu_server_run(kehu_server *srv, kehu_error *err)
+{
+  srv->loop = uv_default_loop();
+  raise_nofile(srv);
+  char path[700], key[700];
+  snprintf(path, sizeof path, "%s/db", srv->cfg.data_dir);
+  int rc = kehu_store_open(&srv->store, path, srv->cfg.map_size, err);
+  if (rc != KEHU_OK)
+    return rc;
+  snprintf(path, sizeof path, "%s/tls/server.crt", srv->cfg.data_dir);
+  snprintf(key, sizeof key, "%s/tls/server.key", srv->cfg.data_dir);
+  if ((rc = kehu_tls_server_init(&srv->tls, path, key, err)) != KEHU_OK)
+    return rc;
+  if (kehu_rng_init(&srv->rng, "kehud-tokens") != 0)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot seed the random generator");
+  uv_async_init(srv->loop, &srv->writer_done, kehu_writes_finished);
+  srv->writer_done.data = srv;
+  if (kehu_writer_start(&srv->writer, srv->store, wake_loop, &srv->writer_done) != KEHU_OK)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot start the writer thread");
+  uv_signal_init(srv->loop, &srv->sigterm);
+  uv_signal_init(srv->loop, &srv->sigint);
+  srv->sigterm.data = srv->sigint.data = srv;
+  uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&srv->sigint, on_signal, SIGINT);
+  signal(SIGPIPE, SIG_IGN);
+  if ((rc = kehu_listen(srv, err)) != KEHU_OK) {
+    kehu_writer_stop(srv->writer);
+    kehu_writer_free(srv->writer);
+    return rc;
+  }
+  uv_run(srv->loop, UV_RUN_DEFAULT);
+  uv_loop_close(srv->loop);
+  kehu_tls_server_free(&srv->tls);
+  kehu_rng_free(&srv->rng);
+  kehu_buf_free(&srv->scratch);
+  kehu_store_close(srv->store);
+  return KEHU_OK;
+}

@@ -1,0 +1,93 @@
+/* The server's shared state and the request context every handler gets.
+ * Data flows one way: net -> dispatch -> handler -> (access, validate) ->
+ * store read, or a write queued to the writer thread -> reply via loop. */
+#ifndef KEHU_SERVER_H
+#define KEHU_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "kehu.pb-c.h"
+#include "status.h"
+#include "store.h"
+#include "tls.h"
+
+typedef struct {
+  char data_dir[512];
+  char listen[128];              /* HOST:PORT */
+  size_t max_frame;              /* bytes; larger frames close the connection */
+  unsigned handshake_timeout_ms;
+  unsigned idle_timeout_ms;
+  unsigned max_inflight;         /* requests per connection being served at once */
+  unsigned max_connections;
+  size_t max_write_queue;        /* bytes waiting to go to one client before it is cut off */
+  size_t map_size;               /* initial LMDB map size */
+  unsigned session_idle_s;       /* a session token expires after this long unused */
+  unsigned max_login_work;       /* password hashes running at once */
+  int64_t clock_offset_s;        /* tests run the server "in the future" */
+} kehu_config;
+
+/* Fills cfg with defaults, then reads data_dir/kehud.conf if present. */
+int kehu_config_load(kehu_config *cfg, const char *data_dir, kehu_error *err);
+/* Writes a kehud.conf with the defaults and the given listen address. */
+int kehu_config_write_default(const char *path, const char *listen, kehu_error *err);
+
+typedef struct kehu_conn kehu_conn;
+
+typedef struct kehu_server {
+  uv_loop_t *loop;
+  kehu_config cfg;
+  kehu_store *store;
+  kehu_writer *writer;
+  uv_async_t writer_done;
+  kehu_tls_server tls;
+  kehu_rng rng;                  /* loop thread only: session tokens */
+  uv_tcp_t listener;
+  uv_signal_t sigterm, sigint;
+  kehu_conn *conns;              /* every open connection */
+  kehu_conn *flush_list;         /* connections with replies to encrypt and send */
+  size_t nconns;
+  unsigned login_work;           /* password hashes running now */
+  int stopping;
+  kehu_buf scratch;              /* frame packing, loop thread only */
+} kehu_server;
+
+/* The server's clock: every handler reads time through this one function,
+ * so tests can run a server in the future (cfg.clock_offset_s). */
+int64_t kehu_now(const kehu_server *srv);
+
+/* Who is calling: set by login, read by every handler. */
+typedef struct {
+  char username[65];
+  char role[16];
+  char team[65];
+} kehu_caller;
+
+/* One request being served. Handlers reply exactly once, now or later
+ * (after a write commits); the connection may have closed meanwhile, in
+ * which case the reply is dropped. */
+typedef struct kehu_call {
+  kehu_server *srv;
+  kehu_conn *conn;
+  uint64_t id;
+  Kehu__Envelope *env;           /* the request; lives until the reply */
+  Kehu__Request *req;
+  kehu_caller caller;            /* snapshot at dispatch */
+} kehu_call;
+
+void kehu_reply(kehu_call *call, Kehu__Response *resp);
+/* A reply with a status other than OK; err's field and existing id go along. */
+void kehu_reply_error(kehu_call *call, const kehu_error *err);
+void kehu_reply_status(kehu_call *call, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Queues apply(arg) on the writer thread; done(call, status, arg) runs on
+ * the loop after the commit. */
+typedef void (*kehu_write_done)(kehu_call *call, int status, void *arg);
+void kehu_submit_write(kehu_call *call, kehu_write_fn apply, kehu_write_done done, void *arg);
+
+#endif

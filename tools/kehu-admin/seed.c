@@ -1,0 +1,152 @@
+/* kehu-admin seed DATADIR --customers N: realistic demo customers, owned by
+ * the sales and manager users (or the first admin when there are none),
+ * written in large transactions straight into the store. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin.h"
+#include "seed_data.h"
+
+#define BATCH 2000
+#define MAX_OWNERS 256
+
+typedef struct {
+  char names[MAX_OWNERS][65];
+  size_t n;
+  char admin[65];
+} owners;
+
+static void pick_owner(const Kehu__UserRecord *u, void *arg)
+{
+  owners *o = arg;
+  if (u->has_disabled && u->disabled)
+    return;
+  if ((strcmp(u->role, "sales") == 0 || strcmp(u->role, "manager") == 0) && o->n < MAX_OWNERS)
+    snprintf(o->names[o->n++], sizeof o->names[0], "%s", u->username);
+  else if (strcmp(u->role, "admin") == 0 && !o->admin[0])
+    snprintf(o->admin, sizeof o->admin, "%s", u->username);
+}
+
+typedef struct {
+  const owners *owners;
+  uint64_t first, count;   /* seed numbers of this batch */
+  int64_t now;
+} seed_batch;
+
+static const char seed_next_key[] = "seed:next";
+
+static int apply_batch(kehu_txn *t, void *arg)
+{
+  seed_batch *b = arg;
+  kehu_seed_customer s;
+  char id[24];
+  for (uint64_t i = b->first; i < b->first + b->count; i++) {
+    kehu_seed_customer_make(i, &s);
+    Kehu__Customer c = KEHU__CUSTOMER__INIT;
+    uint64_t key;
+    int rc = kehu_store_customer_new_key(t, b->now, &key);
+    if (rc != KEHU_OK)
+      return rc;
+    kehu_customer_id_format(key, id);
+    c.id = id;
+    c.name = s.name;
+    c.short_name = s.short_name;
+    c.kind = (char *)s.kind;
+    c.stage = (char *)s.stage;
+    c.industry = (char *)s.industry;
+    c.size = (char *)s.size;
+    c.region = s.region;
+    c.address = s.address;
+    c.source = (char *)s.source;
+    c.n_tags = (size_t)s.ntags;
+    c.tags = (char **)s.tags;
+    c.external_code = s.external_code;
+    c.first_contact_at = s.first_contact_at;
+    const owners *o = b->owners;
+    c.owner = o->n ? (char *)o->names[i % o->n] : (char *)o->admin;
+    c.created_by = c.owner;
+    c.has_created_at = c.has_updated_at = c.has_version = c.has_schema = 1;
+    c.has_last_contact_at = 1;
+    c.last_contact_at = b->now - s.followups[KEHU_SEED_FOLLOWUPS - 1].days_ago * 86400;
+    c.created_at = c.updated_at = b->now;
+    c.version = 1;
+    c.schema = KEHU_SCHEMA_VERSION;
+    if ((rc = kehu_store_customer_put(t, key, NULL, &c)) != KEHU_OK)
+      return rc == KEHU_CONFLICT ? KEHU_OK : rc;   /* external code seeded before */
+  }
+  /* Remember where the demo data stopped, so seeding again adds new ones. */
+  unsigned char next[8];
+  kehu_key_put_u64(next, b->first + b->count);
+  MDB_val k = {sizeof seed_next_key - 1, (void *)seed_next_key}, v = {8, next};
+  return kehu_store_status(mdb_put(t->txn, *kehu_store_meta_dbi(t->st), &k, &v, 0));
+}
+
+static uint64_t seed_next(kehu_store *st)
+{
+  kehu_txn t;
+  uint64_t next = 0;
+  if (kehu_store_read_begin(st, &t) != KEHU_OK)
+    return 0;
+  MDB_val k = {sizeof seed_next_key - 1, (void *)seed_next_key}, v;
+  if (mdb_get(t.txn, *kehu_store_meta_dbi(st), &k, &v) == 0 && v.mv_size == 8)
+    next = kehu_key_get_u64(v.mv_data);
+  kehu_store_read_end(&t);
+  return next;
+}
+
+int kehu_admin_seed(int argc, char **argv)
+{
+  const char *dir = NULL;
+  long long n = -1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0) {
+      puts("usage: kehu-admin seed DATADIR --customers N\n"
+           "  Adds N realistic demo customers (Chinese, Latin and mixed company names),\n"
+           "  owned round-robin by the sales and manager users (else the admin).");
+      return 0;
+    }
+    if (strcmp(argv[i], "--customers") == 0 && i + 1 < argc) {
+      char *end;
+      errno = 0;
+      n = strtoll(argv[++i], &end, 10);
+      if (errno || *end || n < 0 || n > 100000000)
+        return kehu_admin_fail(KEHU_INVALID, "--customers: '%s' is not a number from 0 to 10^8",
+                               argv[i]);
+    } else if (argv[i][0] != '-' && !dir) {
+      dir = argv[i];
+    } else {
+      return kehu_admin_fail(KEHU_USAGE, "seed: unknown or incomplete argument '%s'", argv[i]);
+    }
+  }
+  if (!dir || n < 0)
+    return kehu_admin_fail(KEHU_USAGE, "usage: kehu-admin seed DATADIR --customers N");
+  kehu_store *st;
+  int rc = kehu_admin_open(dir, &st);
+  if (rc != 0)
+    return rc;
+  owners o = {0};
+  kehu_txn t;
+  if (kehu_store_read_begin(st, &t) == KEHU_OK) {
+    kehu_store_user_each(&t, pick_owner, &o);
+    kehu_store_read_end(&t);
+  }
+  if (!o.n && !o.admin[0]) {
+    kehu_store_close(st);
+    return kehu_admin_fail(KEHU_NOT_FOUND, "no user to own the demo customers: add one first");
+  }
+  uint64_t first = seed_next(st);
+  int64_t now = (int64_t)time(NULL);
+  for (uint64_t done = 0; done < (uint64_t)n && rc == KEHU_OK;) {
+    seed_batch b = {&o, first + done, (uint64_t)n - done < BATCH ? (uint64_t)n - done : BATCH, now};
+    rc = kehu_store_write(st, apply_batch, &b);
+    done += b.count;
+  }
+  kehu_store_close(st);
+  if (rc != KEHU_OK)
+    return kehu_admin_fail(rc, "seeding stopped: %s", kehu_status_name(rc));
+  printf("seeded %lld customers into %s\n", n, dir);
+  return 0;
+}
