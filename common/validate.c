@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "timefmt.h"
@@ -204,4 +205,106 @@ int kehu_check_customer(Kehu__Customer *c, int creating, kehu_error *err)
       return rc;
   }
   return KEHU_OK;
+}
+
+/* ---- phones and emails ---- */
+
+int kehu_check_phone(const char *field, const char *value, char *out, kehu_error *err)
+{
+  char digits[24];
+  size_t n = 0, sep_at = 0;
+  int plus = 0;
+  for (const char *p = value; *p; p++) {
+    if (*p == '+' && p == value) {
+      plus = 1;
+    } else if (*p >= '0' && *p <= '9') {
+      if (n + 1 >= sizeof digits)
+        goto bad;
+      digits[n++] = *p;
+    } else if (*p == ' ' || *p == '-') {
+      if (!sep_at && n > 0)
+        sep_at = n;   /* where a landline's area code ends, if typed */
+    } else {
+      goto bad;
+    }
+  }
+  digits[n] = '\0';
+  char *d = digits;
+  if (plus && n > 2 && d[0] == '8' && d[1] == '6') {
+    /* +86: a national number follows; a landline has lost its trunk 0. */
+    d += 2;
+    n -= 2;
+    plus = 0;
+    sep_at = 0;
+    if (d[0] != '0' && !(n == 11 && d[0] == '1')) {
+      *--d = '0';
+      n++;
+    }
+  }
+  if (plus) {
+    if (n < 8 || n > 15 || d[0] == '0')
+      goto bad;
+    snprintf(out, 32, "+%.20s", d);
+    return KEHU_OK;
+  }
+  if (n == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9') {
+    snprintf(out, 32, "%.20s", d);
+    return KEHU_OK;
+  }
+  if (d[0] == '0' && n >= 10 && n <= 12) {
+    /* Area codes: 010 and 02x have three digits, the rest four. */
+    size_t area = (d[1] == '1' || d[1] == '2') ? 3 : 4;
+    if (sep_at == 3 || sep_at == 4)
+      area = sep_at;
+    size_t local = n - area;
+    if (local < 7 || local > 8)
+      goto bad;
+    snprintf(out, 32, "%.*s-%.20s", (int)area, d, d + area);
+    return KEHU_OK;
+  }
+bad:
+  return kehu_fail(err, KEHU_INVALID, field,
+                   "%s: '%s' is not a phone number: use a mobile (13856781234), a landline "
+                   "with area code (010-12345678) or an international number (+4930123456)",
+                   field, value);
+}
+
+static int valid_label(const char *p, size_t n)
+{
+  if (n == 0 || n > 63 || p[0] == '-' || p[n - 1] == '-')
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)p[i]) && p[i] != '-' && (unsigned char)p[i] < 0x80)
+      return 0;
+  return 1;
+}
+
+int kehu_check_email(const char *field, const char *value, kehu_error *err)
+{
+  const char *at = strchr(value, '@');
+  int ok = at && at != value && !strchr(at + 1, '@') && strlen(value) <= 254 &&
+           kehu_utf8_chars(value, strlen(value)) >= 0;
+  for (const unsigned char *p = (const unsigned char *)value; ok && *p; p++)
+    if (*p <= 0x20 || *p == 0x7F)
+      ok = 0;
+  if (ok) {
+    const char *domain = at + 1;
+    int labels = 0;
+    for (const char *p = domain;; labels++) {
+      const char *dot = strchr(p, '.');
+      size_t n = dot ? (size_t)(dot - p) : strlen(p);
+      if (!valid_label(p, n)) {
+        ok = 0;
+        break;
+      }
+      if (!dot)
+        break;
+      p = dot + 1;
+    }
+    ok = ok && labels >= 1;
+  }
+  if (ok)
+    return KEHU_OK;
+  return kehu_fail(err, KEHU_INVALID, field,
+                   "%s: '%s' is not an email address (name@example.com)", field, value);
 }

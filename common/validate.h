@@ -37,3 +37,13 @@ int kehu_check_username(const char *field, const char *value, kehu_error *err);
 int kehu_check_customer(Kehu__Customer *c, int creating, kehu_error *err);
 
 #endif
+
+#ifndef KEHU_VALIDATE_CONTACT_H
+#define KEHU_VALIDATE_CONTACT_H
+/* A phone number as people type it (SPEC §1.2): mobile 1[3-9]+9 digits
+ * (spaces, dashes, leading +86 allowed), landline area code + number, or
+ * E.164 +CC.... Writes the normalised form (13856781234, 010-12345678,
+ * +4930123456) to out (>= 32 bytes). */
+int kehu_check_phone(const char *field, const char *value, char *out, kehu_error *err);
+int kehu_check_email(const char *field, const char *value, kehu_error *err);
+#endif

@@ -81,3 +81,43 @@ int kehu_access_customer_create(kehu_txn *t, const kehu_caller *who, const char 
                      "permission denied: the %s role cannot create customers", who->role);
   }
 }
+
+static int child_allowed(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c,
+                         kehu_kind kind, int write)
+{
+  int money = kind == KEHU_KIND_CONTRACT || kind == KEHU_KIND_ORDER;
+  switch (kehu_role_of(who->role)) {
+  case KEHU_ROLE_ADMIN:
+    return 1;
+  case KEHU_ROLE_MANAGER:
+    return (owns(who, c) || in_team(t, who, c->owner)) && !(write && money);
+  case KEHU_ROLE_SALES:
+    return owns(who, c) && !(write && kind == KEHU_KIND_TICKET);
+  case KEHU_ROLE_SERVICE:
+    if (money)
+      return 0;
+    return !write || kind == KEHU_KIND_FOLLOWUP || kind == KEHU_KIND_TICKET;
+  case KEHU_ROLE_FINANCE:
+    return !write;
+  default:
+    return 0;
+  }
+}
+
+int kehu_access_child(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c,
+                      const kehu_kind_info *kind, int write, kehu_error *err)
+{
+  if (child_allowed(t, who, c, kind->kind, write))
+    return KEHU_OK;
+  return kehu_fail(err, KEHU_PERMISSION_DENIED, NULL,
+                   "permission denied: %s %s may not %s %ss of customer %s", who->role,
+                   who->username, write ? "change" : "read", kind->name, c->id ? c->id : "");
+}
+
+int kehu_access_admin(const kehu_caller *who, const char *what, kehu_error *err)
+{
+  if (kehu_role_of(who->role) == KEHU_ROLE_ADMIN)
+    return KEHU_OK;
+  return kehu_fail(err, KEHU_PERMISSION_DENIED, NULL, "permission denied: only an admin may %s",
+                   what);
+}

@@ -3,6 +3,7 @@
 #ifndef KEHU_ACCESS_H
 #define KEHU_ACCESS_H
 
+#include "records.h"
 #include "server.h"
 
 typedef enum {
@@ -26,5 +27,13 @@ int kehu_access_customer(kehu_txn *t, const kehu_caller *who, const Kehu__Custom
 /* Creating a customer owned by owner. */
 int kehu_access_customer_create(kehu_txn *t, const kehu_caller *who, const char *owner,
                                 kehu_error *err);
+
+/* Records of a kind under customer c (SPEC §2 matrix): service sees no
+ * contracts or orders and writes only follow-ups and tickets; finance reads;
+ * managers read their team's contracts and orders; sales read tickets. */
+int kehu_access_child(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c,
+                      const kehu_kind_info *kind, int write, kehu_error *err);
+/* Admin-only operations (purge, users, audit). */
+int kehu_access_admin(const kehu_caller *who, const char *what, kehu_error *err);
 
 #endif

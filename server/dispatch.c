@@ -24,6 +24,15 @@ static const route routes[] = {
   {KEHU__REQUEST__OP_CUSTOMER_LIST, kehu_handle_customer_list, 1, 0},
   {KEHU__REQUEST__OP_CUSTOMER_UPDATE, kehu_handle_customer_update, 1, 0},
   {KEHU__REQUEST__OP_CUSTOMER_DELETE, kehu_handle_customer_delete, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_STAGE, kehu_handle_customer_stage, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_RESTORE, kehu_handle_customer_restore, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_PURGE, kehu_handle_customer_purge, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_DUPES, kehu_handle_customer_dupes, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_MERGE, kehu_handle_customer_merge, 1, 0},
+  {KEHU__REQUEST__OP_CHILD_ADD, kehu_handle_child_add, 1, 0},
+  {KEHU__REQUEST__OP_CHILD_LIST, kehu_handle_child_list, 1, 0},
+  {KEHU__REQUEST__OP_CHILD_UPDATE, kehu_handle_child_update, 1, 0},
+  {KEHU__REQUEST__OP_CHILD_DELETE, kehu_handle_child_delete, 1, 0},
 };
 
 void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)

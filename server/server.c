@@ -68,6 +68,9 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   int rc = kehu_store_open(&srv->store, path, srv->cfg.map_size, err);
   if (rc != KEHU_OK)
     return rc;
+  snprintf(path, sizeof path, "%s/data.key", srv->cfg.data_dir);
+  if ((rc = kehu_store_load_key(srv->store, path, err)) != KEHU_OK)
+    return rc;
   snprintf(path, sizeof path, "%s/tls/server.crt", srv->cfg.data_dir);
   snprintf(key, sizeof key, "%s/tls/server.key", srv->cfg.data_dir);
   if ((rc = kehu_tls_server_init(&srv->tls, path, key, err)) != KEHU_OK)

@@ -34,7 +34,10 @@ typedef struct {
   uint64_t key;
   const Kehu__Customer *input;      /* add: the customer; update: the changes */
   const Kehu__CustomerUpdate *update;
-  int deleting;
+  int deleting, restoring, force;
+  const char *reason;               /* of a stage change */
+  Kehu__Customer own_changes;       /* for requests that are not updates */
+  Kehu__CustomerUpdate own_update;
   kehu_error err;
   uint8_t *packed;
   size_t packed_len;
@@ -71,6 +74,37 @@ static int external_code_free(kehu_txn *t, const char *code, uint64_t key, kehu_
                    "external_code: '%s' already belongs to customer %s", code, err->existing_id);
 }
 
+typedef struct {
+  kehu_txn *t;
+  uint64_t self;
+  uint64_t found;
+} dup_search;
+
+static void note_live_duplicate(uint64_t key, void *arg)
+{
+  dup_search *d = arg;
+  Kehu__Customer *c;
+  if (d->found || key == d->self || kehu_store_customer_get(d->t, key, &c) != KEHU_OK)
+    return;
+  if (!(c->has_deleted && c->deleted))
+    d->found = key;
+  kehu__customer__free_unpacked(c, NULL);
+}
+
+/* SPEC §1.3: a customer whose normalised name is taken is refused, naming
+ * the existing one, unless the caller forces it. */
+static int name_free(kehu_txn *t, customer_write *w, const char *name)
+{
+  dup_search d = {t, w->key, 0};
+  int rc = kehu_store_customers_by_name(t, name, note_live_duplicate, &d);
+  if (rc != KEHU_OK || !d.found)
+    return rc;
+  kehu_customer_id_format(d.found, w->err.existing_id);
+  return kehu_fail(&w->err, KEHU_CONFLICT, "name",
+                   "name: '%s' duplicates customer %s; add it anyway with --force", name,
+                   w->err.existing_id);
+}
+
 static int apply_add(kehu_txn *t, void *arg)
 {
   customer_write *w = arg;
@@ -87,6 +121,8 @@ static int apply_add(kehu_txn *t, void *arg)
       (rc = owner_exists(t, c.owner, &w->err)) != KEHU_OK)
     return rc;
   if (c.external_code && (rc = external_code_free(t, c.external_code, 0, &w->err)) != KEHU_OK)
+    return rc;
+  if (!w->force && (rc = name_free(t, w, c.name)) != KEHU_OK)
     return rc;
   c.kind = (char *)(in->kind ? kehu_kind_canonical(in->kind) : "company");
   c.stage = (char *)(in->stage ? kehu_stage_canonical(in->stage) : "potential");
@@ -133,10 +169,12 @@ static Kehu__CustomField **merge_fields(const Kehu__Customer *old, const Kehu__C
 static int load_for_write(kehu_txn *t, customer_write *w, Kehu__Customer **old)
 {
   int rc = kehu_store_customer_get(t, w->key, old);
-  if (rc == KEHU_NOT_FOUND || (rc == KEHU_OK && (*old)->has_deleted && (*old)->deleted)) {
-    kehu_customer_id_format(w->key, w->id);
+  int binned = rc == KEHU_OK && (*old)->has_deleted && (*old)->deleted;
+  kehu_customer_id_format(w->key, w->id);
+  if (rc == KEHU_NOT_FOUND || (binned && !w->restoring))
     rc = kehu_fail(&w->err, KEHU_NOT_FOUND, "id", "customer %s not found", w->id);
-  }
+  else if (rc == KEHU_OK && w->restoring && !binned)
+    rc = kehu_fail(&w->err, KEHU_INVALID, "id", "customer %s is not in the recycle bin", w->id);
   if (rc == KEHU_OK)
     rc = kehu_access_customer(t, &w->caller, *old, 1, &w->err);
   return rc;
@@ -183,6 +221,7 @@ static int apply_update(kehu_txn *t, void *arg)
     change.to = c.stage;
     change.at = w->now;
     change.by = w->caller.username;
+    change.reason = (char *)w->reason;
     history = malloc((old->n_stage_history + 1) * sizeof *history);
     if (!history) {
       rc = KEHU_EXHAUSTED;
@@ -207,6 +246,13 @@ static int apply_update(kehu_txn *t, void *arg)
     c.deleted = 1;
     c.deleted_at = w->now;
   }
+  if (w->restoring) {
+    c.has_deleted = c.has_deleted_at = 0;
+    c.deleted = 0;
+    c.merged_into = NULL;
+  }
+  if (ch->name && !w->force && (rc = name_free(t, w, c.name)) != KEHU_OK)
+    goto out;
   c.version = old->version + 1;
   c.has_updated_at = 1;
   c.updated_at = w->now;
@@ -285,20 +331,36 @@ void kehu_handle_customer_add(kehu_call *call)
   if (!w)
     return;
   w->input = add->customer;
+  w->force = add->has_force && add->force;
   kehu_submit_write(call, apply_add, customer_written, w);
+}
+
+/* Every change of one customer goes through apply_update; w's own
+ * update and changes serve requests that are not plain updates. */
+static customer_write *start_change(kehu_call *call, const char *id)
+{
+  uint64_t key;
+  if (parse_id(call, id, &key) != 0)
+    return NULL;
+  customer_write *w = new_write(call);
+  if (!w)
+    return NULL;
+  w->key = key;
+  kehu__customer__init(&w->own_changes);
+  kehu__customer_update__init(&w->own_update);
+  w->own_update.changes = &w->own_changes;
+  w->update = &w->own_update;
+  return w;
 }
 
 static void start_update(kehu_call *call, const char *id, const Kehu__CustomerUpdate *u,
                          int deleting)
 {
-  uint64_t key;
-  if (parse_id(call, id, &key) != 0)
-    return;
-  customer_write *w = new_write(call);
+  customer_write *w = start_change(call, id);
   if (!w)
     return;
-  w->key = key;
-  w->update = u;
+  if (u)
+    w->update = u;
   w->deleting = deleting;
   kehu_submit_write(call, apply_update, customer_written, w);
 }
@@ -317,10 +379,67 @@ void kehu_handle_customer_update(kehu_call *call)
 void kehu_handle_customer_delete(kehu_call *call)
 {
   /* A delete is an update that bins the customer; it changes nothing else. */
-  static Kehu__Customer no_changes = KEHU__CUSTOMER__INIT;
-  static Kehu__CustomerUpdate bin = KEHU__CUSTOMER_UPDATE__INIT;
-  bin.changes = &no_changes;
-  start_update(call, call->req->customer_delete->id, &bin, 1);
+  start_update(call, call->req->customer_delete->id, NULL, 1);
+}
+
+void kehu_handle_customer_restore(kehu_call *call)
+{
+  customer_write *w = start_change(call, call->req->customer_restore->id);
+  if (!w)
+    return;
+  w->restoring = 1;
+  kehu_submit_write(call, apply_update, customer_written, w);
+}
+
+void kehu_handle_customer_stage(kehu_call *call)
+{
+  const Kehu__CustomerStage *st = call->req->customer_stage;
+  if (!kehu_stage_canonical(st->stage)) {
+    kehu_reply_status(call, KEHU_INVALID,
+                      "stage: '%s' is not one of potential, intent, closed, lost (潜在, 意向, 成交, 流失)",
+                      st->stage);
+    return;
+  }
+  kehu_error err = {0};
+  if (st->reason && kehu_check_text("reason", st->reason, 1000, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
+  customer_write *w = start_change(call, st->id);
+  if (!w)
+    return;
+  w->own_changes.stage = st->stage;
+  w->reason = st->reason;
+  kehu_submit_write(call, apply_update, customer_written, w);
+}
+
+static int apply_purge(kehu_txn *t, void *arg)
+{
+  customer_write *w = arg;
+  Kehu__Customer *old = NULL;
+  kehu_customer_id_format(w->key, w->id);
+  int rc = kehu_store_customer_get(t, w->key, &old);
+  if (rc == KEHU_NOT_FOUND)
+    return kehu_fail(&w->err, KEHU_NOT_FOUND, "id", "customer %s not found", w->id);
+  if (rc == KEHU_OK)
+    rc = keep_packed(w, old);
+  if (rc == KEHU_OK)
+    rc = kehu_store_customer_purge(t, w->key);
+  if (old)
+    kehu__customer__free_unpacked(old, NULL);
+  return rc;
+}
+
+void kehu_handle_customer_purge(kehu_call *call)
+{
+  kehu_error err = {0};
+  if (kehu_access_admin(&call->caller, "purge customers", &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
+  customer_write *w = start_change(call, call->req->customer_purge->id);
+  if (w)
+    kehu_submit_write(call, apply_purge, customer_written, w);
 }
 
 void kehu_handle_customer_get(kehu_call *call)

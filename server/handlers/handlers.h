@@ -15,4 +15,15 @@ void kehu_handle_customer_list(kehu_call *call);
 void kehu_handle_customer_update(kehu_call *call);
 void kehu_handle_customer_delete(kehu_call *call);
 
+void kehu_handle_customer_stage(kehu_call *call);
+void kehu_handle_customer_restore(kehu_call *call);
+void kehu_handle_customer_purge(kehu_call *call);
+void kehu_handle_customer_dupes(kehu_call *call);
+void kehu_handle_customer_merge(kehu_call *call);
+
+void kehu_handle_child_add(kehu_call *call);
+void kehu_handle_child_list(kehu_call *call);
+void kehu_handle_child_update(kehu_call *call);
+void kehu_handle_child_delete(kehu_call *call);
+
 #endif

@@ -3,6 +3,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <mbedtls/sha256.h>
+
+#include "normalize.h"
 #include "store_internal.h"
 
 int kehu_store_customer_new_key(kehu_txn *t, int64_t now, uint64_t *key)
@@ -56,6 +59,34 @@ static int str_changed(const char *a, const char *b)
   return strcmp(a ? a : "", b ? b : "") != 0;
 }
 
+int kehu_customer_name_key(const char *name, char *out, size_t len)
+{
+  if (!name || kehu_normalize_company(name, out, len) != 0 || !*out)
+    return -1;
+  size_t n = strlen(out);
+  if (n > 400) {
+    unsigned char h[32];
+    mbedtls_sha256_ret((const unsigned char *)out, n, h, 0);
+    for (int i = 0; i < 32; i++)
+      snprintf(out + 2 * i, 3, "%02x", h[i]);
+  }
+  return 0;
+}
+
+/* The name index moves only when the normalised form changes. */
+static int reindex_name(kehu_txn *t, uint64_t key, const char *before, const char *after)
+{
+  char a[512] = "", b[512] = "";
+  if (before && kehu_customer_name_key(before, a, sizeof a) != 0)
+    a[0] = '\0';
+  if (after && kehu_customer_name_key(after, b, sizeof b) != 0)
+    b[0] = '\0';
+  if (strcmp(a, b) == 0)
+    return KEHU_OK;
+  int rc = kehu_index_del(t, t->st->cust_name, a, key);
+  return rc == KEHU_OK ? kehu_index_add(t, t->st->cust_name, b, key) : rc;
+}
+
 /* Moves one index entry from the old value to the new one. */
 static int reindex(kehu_txn *t, MDB_dbi dbi, uint64_t key, const char *before, const char *after)
 {
@@ -86,6 +117,8 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
     rc = reindex(t, st->cust_owner, key, old ? old->owner : NULL, c->owner);
   if (rc == KEHU_OK)
     rc = reindex(t, st->cust_stage, key, old ? old->stage : NULL, c->stage);
+  if (rc == KEHU_OK)
+    rc = reindex_name(t, key, old ? old->name : NULL, c->name);
   if (rc == KEHU_OK && str_changed(old_code, c->external_code)) {
     if (old_code && *old_code) {
       MDB_val k = {strlen(old_code), (void *)old_code};
@@ -97,6 +130,28 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
       MDB_val k = {strlen(c->external_code), c->external_code}, v = {8, kb};
       rc = kehu_store_status(mdb_put(t->txn, st->cust_extcode, &k, &v, 0));
     }
+  }
+  return rc;
+}
+
+int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
+{
+  kehu_store *st = t->st;
+  int rc = reindex(t, st->cust_owner, key, c->owner, NULL);
+  if (rc == KEHU_OK)
+    rc = reindex(t, st->cust_stage, key, c->stage, NULL);
+  if (rc == KEHU_OK)
+    rc = reindex_name(t, key, c->name, NULL);
+  if (rc == KEHU_OK && c->external_code && *c->external_code) {
+    MDB_val k = {strlen(c->external_code), c->external_code};
+    int mrc = mdb_del(t->txn, st->cust_extcode, &k, NULL);
+    rc = mrc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(mrc);
+  }
+  if (rc == KEHU_OK) {
+    unsigned char kb[8];
+    kehu_key_put_u64(kb, key);
+    MDB_val k = {8, kb};
+    rc = kehu_store_status(mdb_del(t->txn, st->customers, &k, NULL));
   }
   return rc;
 }

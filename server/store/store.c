@@ -33,6 +33,10 @@ static const table_def tables[] = {
   TABLE(cust_owner, MDB_DUPSORT | MDB_DUPFIXED),
   TABLE(cust_stage, MDB_DUPSORT | MDB_DUPFIXED),
   TABLE(cust_extcode, 0),
+  TABLE(cust_name, MDB_DUPSORT | MDB_DUPFIXED),
+  TABLE(child_parent, 0),
+  TABLE(contract_number, 0),
+  TABLE(contact_phone, MDB_DUPSORT | MDB_DUPFIXED),
 };
 #undef TABLE
 
@@ -83,6 +87,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   for (size_t i = 0; i < sizeof tables / sizeof *tables && rc == 0; i++)
     rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | MDB_CREATE,
                       (MDB_dbi *)((char *)st + tables[i].offset));
+  for (int k = 0; k < KEHU_KIND_COUNT && rc == 0; k++)
+    rc = mdb_dbi_open(txn, kehu_kind_get(k)->name, MDB_CREATE, &st->children[k]);
   rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
   if (rc != 0) {
     kehu_store_close(st);

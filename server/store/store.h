@@ -10,6 +10,7 @@
 #include <lmdb.h>
 
 #include "kehu.pb-c.h"
+#include "records.h"
 #include "status.h"
 
 #define KEHU_SCHEMA_VERSION 1
@@ -117,6 +118,49 @@ int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
                              uint64_t *next);
 /* Every customer id, every index entry checked against its record. */
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems);
+
+/* ---- duplicates (SPEC §1.3) ---- */
+/* Customers whose normalised name equals that of name; each(key, arg). */
+int kehu_store_customers_by_name(kehu_txn *t, const char *name,
+                                 void (*each)(uint64_t key, void *arg), void *arg);
+/* Customers with a contact holding this (normalised) phone number. */
+int kehu_store_customers_by_phone(kehu_txn *t, const char *phone,
+                                  void (*each)(uint64_t key, void *arg), void *arg);
+/* Every group of customers sharing a normalised name or a contact phone:
+ * each(keys, n, reason, arg) with reason "name" or "mobile". */
+int kehu_store_duplicate_groups(kehu_txn *t,
+                                int (*each)(const uint64_t *keys, size_t n, const char *reason,
+                                            void *arg),
+                                void *arg);
+
+/* ---- records under a customer ---- */
+/* Loads the data key (DATADIR/data.key): sensitive records are sealed and
+ * their index entries hashed from then on. */
+int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err);
+int kehu_store_child_new_seq(kehu_txn *t, const kehu_kind_info *k, uint64_t *seq);
+/* *cust is the customer the record belongs to. */
+int kehu_store_child_get(kehu_txn *t, const kehu_kind_info *k, uint64_t seq, uint64_t *cust,
+                         ProtobufCMessage **out);
+/* Writes m and moves its index entries from old (NULL: new). CONFLICT when
+ * a unique value (contract number) belongs to another record. */
+int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                         const ProtobufCMessage *old, const ProtobufCMessage *m);
+int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                            const ProtobufCMessage *old);
+/* Records of one customer (cust != 0) or of all, newest first, below the
+ * cursor seq `before` (0: from the newest). accept(m, its customer, arg)
+ * takes ownership of m and returns 1 to count it toward limit, 0 to skip. */
+int kehu_store_child_list(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t before,
+                          unsigned limit,
+                          int (*accept)(ProtobufCMessage *m, uint64_t cust, void *arg),
+                          void *arg, uint64_t *next);
+/* The contract holding a number, or 0. */
+uint64_t kehu_store_contract_by_number(kehu_txn *t, const char *number);
+/* Moves every record of customer from to customer to (merge); *moved counts. */
+int kehu_store_children_move(kehu_txn *t, uint64_t from, uint64_t to, const char *to_id,
+                             unsigned *moved);
+/* Erases a customer, every record under it and every index entry. */
+int kehu_store_customer_purge(kehu_txn *t, uint64_t key);
 
 /* ---- users and sessions ---- */
 int kehu_store_user_get(kehu_txn *t, const char *username, Kehu__UserRecord **out);

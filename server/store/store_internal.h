@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "records.h"
 #include "store.h"
 
 struct kehu_store {
@@ -21,7 +22,33 @@ struct kehu_store {
   MDB_dbi cust_owner;     /* owner -> customer key (dupsort, dupfixed) */
   MDB_dbi cust_stage;     /* stage -> customer key (dupsort, dupfixed) */
   MDB_dbi cust_extcode;   /* external code -> customer key (unique) */
+  MDB_dbi cust_name;      /* normalised name -> customer key (dupsort): duplicates */
+  MDB_dbi children[KEHU_KIND_COUNT]; /* customer key | seq -> record (sealed if sensitive) */
+  MDB_dbi child_parent;   /* kind | seq -> customer key */
+  MDB_dbi contract_number;/* contract number -> customer key | seq (unique) */
+  MDB_dbi contact_phone;  /* HMAC(phone) -> customer key (dupsort) */
+  int has_key;
+  unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
+  unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
 };
+
+/* Sealed values: version byte | 12-byte nonce | ciphertext | 16-byte tag,
+ * authenticated together with the record's key. */
+int kehu_seal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *plain, size_t n,
+              uint8_t *out /* n + KEHU_SEAL_OVERHEAD */);
+int kehu_unseal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *sealed, size_t n,
+                uint8_t *out /* n - KEHU_SEAL_OVERHEAD */);
+#define KEHU_SEAL_OVERHEAD (1 + 12 + 16)
+/* HMAC-SHA-256 under the index key: how sensitive values are indexed. */
+void kehu_index_hmac(kehu_store *st, const char *value, unsigned char out[32]);
+
+/* Puts / gets a message, sealed when the store has a key and sealed != 0. */
+int kehu_put_record(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+                    const ProtobufCMessage *msg, int sealed);
+int kehu_get_record(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+                    const ProtobufCMessageDescriptor *desc, int sealed, ProtobufCMessage **out);
+ProtobufCMessage *kehu_decode_record(kehu_store *st, const MDB_val *k, const MDB_val *v,
+                                     const ProtobufCMessageDescriptor *desc, int sealed);
 
 /* Packs msg and puts it under key. */
 int kehu_put_message(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
@@ -32,6 +59,12 @@ int kehu_get_message(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
 /* Index entries: value is an 8-byte big-endian key under a string key. */
 int kehu_index_add(kehu_txn *t, MDB_dbi dbi, const char *k, uint64_t id);
 int kehu_index_del(kehu_txn *t, MDB_dbi dbi, const char *k, uint64_t id);
+
+/* The duplicate-detection key of a customer name: its normalised form
+ * (normalize.h), hashed when too long for an LMDB key. 0 or -1. */
+int kehu_customer_name_key(const char *name, char *out, size_t len);
+/* Deletes a customer record and all its index entries (purge). */
+int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *c);
 
 /* Grows the map (doubling); called with no transaction of ours active. */
 int kehu_store_grow(kehu_store *st);

@@ -78,6 +78,13 @@ static const char *owner_of(const Kehu__Customer *c) { return c->owner; }
 static const char *stage_of(const Kehu__Customer *c) { return c->stage; }
 static const char *code_of(const Kehu__Customer *c) { return c->external_code; }
 
+/* The name index holds normalised names: compare in that form. */
+static const char *name_key_of(const Kehu__Customer *c)
+{
+  static __thread char key[512];
+  return kehu_customer_name_key(c->name, key, sizeof key) == 0 ? key : NULL;
+}
+
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems)
 {
   findings f = {report, len, 0, 0};
@@ -87,6 +94,7 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
   check_index(t, st->cust_owner, "owner index", owner_of, &f);
   check_index(t, st->cust_stage, "stage index", stage_of, &f);
   check_index(t, st->cust_extcode, "external code index", code_of, &f);
+  check_index(t, st->cust_name, "name index", name_key_of, &f);
 
   MDB_cursor *cur;
   int rc = mdb_cursor_open(t->txn, st->customers, &cur);
@@ -107,6 +115,9 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
       problem(&f, "customer %s: missing from the owner index\n", id);
     if (c->stage && *c->stage && !index_has(t, st->cust_stage, c->stage, key))
       problem(&f, "customer %s: missing from the stage index\n", id);
+    const char *nk = name_key_of(c);
+    if (nk && !index_has(t, st->cust_name, nk, key))
+      problem(&f, "customer %s: missing from the name index\n", id);
     if (c->external_code && *c->external_code &&
         kehu_store_customer_by_external_code(t, c->external_code) != key)
       problem(&f, "customer %s: missing from the external code index\n", id);

@@ -45,6 +45,11 @@ int kehu_admin_open(const char *data_dir, kehu_store **st)
   snprintf(path, sizeof path, "%s/db", data_dir);
   if (kehu_store_open(st, path, cfg.map_size, &err) != KEHU_OK)
     return kehu_admin_fail(err.status, "%s", err.message);
+  snprintf(path, sizeof path, "%s/data.key", data_dir);
+  if (kehu_store_load_key(*st, path, &err) != KEHU_OK) {
+    kehu_store_close(*st);
+    return kehu_admin_fail(err.status, "%s", err.message);
+  }
   return 0;
 }
 

@@ -1,0 +1,362 @@
+/* Records under a customer: one table per kind keyed customer | seq, so a
+ * customer's contacts (or follow-ups...) are one cursor range; child_parent
+ * finds the customer of an id; kind-specific indexes are kept here, in the
+ * record's own transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reflect.h"
+#include "store_internal.h"
+
+static void child_key(unsigned char out[16], uint64_t cust, uint64_t seq)
+{
+  kehu_key_put_u64(out, cust);
+  kehu_key_put_u64(out + 8, seq);
+}
+
+static void parent_key(unsigned char out[9], const kehu_kind_info *k, uint64_t seq)
+{
+  out[0] = (unsigned char)k->kind;
+  kehu_key_put_u64(out + 1, seq);
+}
+
+int kehu_store_child_new_seq(kehu_txn *t, const kehu_kind_info *k, uint64_t *seq)
+{
+  char name[48];
+  snprintf(name, sizeof name, "seq:%s", k->name);
+  MDB_val mk = {strlen(name), name}, mv;
+  uint64_t v = 0;
+  int rc = mdb_get(t->txn, t->st->meta, &mk, &mv);
+  if (rc == 0 && mv.mv_size == 8)
+    v = kehu_key_get_u64(mv.mv_data);
+  else if (rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  unsigned char b[8];
+  kehu_key_put_u64(b, ++v);
+  mv.mv_size = 8;
+  mv.mv_data = b;
+  *seq = v;
+  return kehu_store_status(mdb_put(t->txn, t->st->meta, &mk, &mv, 0));
+}
+
+int kehu_store_child_get(kehu_txn *t, const kehu_kind_info *k, uint64_t seq, uint64_t *cust,
+                         ProtobufCMessage **out)
+{
+  *out = NULL;
+  unsigned char pk[9];
+  parent_key(pk, k, seq);
+  MDB_val key = {9, pk}, v;
+  int rc = mdb_get(t->txn, t->st->child_parent, &key, &v);
+  if (rc != 0 || v.mv_size != 8)
+    return rc ? kehu_store_status(rc) : KEHU_INTERNAL;
+  *cust = kehu_key_get_u64(v.mv_data);
+  unsigned char ck[16];
+  child_key(ck, *cust, seq);
+  return kehu_get_record(t, t->st->children[k->kind], ck, 16, k->desc, k->sealed, out);
+}
+
+uint64_t kehu_store_contract_by_number(kehu_txn *t, const char *number)
+{
+  MDB_val k = {strlen(number), (void *)number}, v;
+  if (!number || k.mv_size == 0 || k.mv_size > 511 ||
+      mdb_get(t->txn, t->st->contract_number, &k, &v) != 0 || v.mv_size != 16)
+    return 0;
+  return kehu_key_get_u64((unsigned char *)v.mv_data + 8);
+}
+
+/* Index entries of one record: phones of contacts (as keyed hashes) and the
+ * unique contract number. add: 1 to add, 0 to remove. */
+static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                       const ProtobufCMessage *m, int add)
+{
+  kehu_store *st = t->st;
+  if (k->kind == KEHU_KIND_CONTACT) {
+    const Kehu__Contact *c = (const Kehu__Contact *)m;
+    unsigned char idb[8];
+    kehu_key_put_u64(idb, cust);
+    for (size_t i = 0; i < c->n_phones; i++) {
+      unsigned char h[32];
+      kehu_index_hmac(st, c->phones[i], h);
+      MDB_val key = {32, h}, v = {8, idb};
+      int rc = add ? mdb_put(t->txn, st->contact_phone, &key, &v, MDB_NODUPDATA)
+                   : mdb_del(t->txn, st->contact_phone, &key, &v);
+      if (rc != 0 && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
+        return kehu_store_status(rc);
+    }
+  } else if (k->kind == KEHU_KIND_CONTRACT) {
+    const char *number = ((const Kehu__Contract *)m)->number;
+    if (!number || !*number || strlen(number) > 511)
+      return KEHU_OK;
+    MDB_val key = {strlen(number), (void *)number};
+    if (!add) {
+      int rc = mdb_del(t->txn, st->contract_number, &key, NULL);
+      return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+    }
+    uint64_t holder = kehu_store_contract_by_number(t, number);
+    if (holder && holder != seq)
+      return KEHU_CONFLICT;
+    unsigned char ck[16];
+    child_key(ck, cust, seq);
+    MDB_val v = {16, ck};
+    return kehu_store_status(mdb_put(t->txn, st->contract_number, &key, &v, 0));
+  }
+  return KEHU_OK;
+}
+
+int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                         const ProtobufCMessage *old, const ProtobufCMessage *m)
+{
+  int rc;
+  if (old && (rc = index_child(t, k, cust, seq, old, 0)) != KEHU_OK)
+    return rc;
+  if ((rc = index_child(t, k, cust, seq, m, 1)) != KEHU_OK)
+    return rc;
+  unsigned char ck[16], pk[9], cb[8];
+  child_key(ck, cust, seq);
+  if ((rc = kehu_put_record(t, t->st->children[k->kind], ck, 16, m, k->sealed)) != KEHU_OK)
+    return rc;
+  if (!old) {
+    parent_key(pk, k, seq);
+    kehu_key_put_u64(cb, cust);
+    MDB_val key = {9, pk}, v = {8, cb};
+    rc = kehu_store_status(mdb_put(t->txn, t->st->child_parent, &key, &v, 0));
+  }
+  return rc;
+}
+
+int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                            const ProtobufCMessage *old)
+{
+  int rc = index_child(t, k, cust, seq, old, 0);
+  if (rc != KEHU_OK)
+    return rc;
+  unsigned char ck[16], pk[9];
+  child_key(ck, cust, seq);
+  parent_key(pk, k, seq);
+  MDB_val key = {16, ck}, pkey = {9, pk};
+  if ((rc = mdb_del(t->txn, t->st->children[k->kind], &key, NULL)) != 0)
+    return kehu_store_status(rc);
+  rc = mdb_del(t->txn, t->st->child_parent, &pkey, NULL);
+  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_child_list(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t before,
+                          unsigned limit,
+                          int (*accept)(ProtobufCMessage *m, uint64_t cust, void *arg),
+                          void *arg, uint64_t *next)
+{
+  *next = 0;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  /* Newest first, from just below the cursor record, or from the end of
+   * the customer's range (of the whole table when cust is 0). */
+  unsigned char start[16];
+  MDB_val key = {16, start}, v;
+  if (before) {
+    uint64_t bcust = cust;
+    unsigned char pk[9];
+    parent_key(pk, k, before);
+    MDB_val pkey = {9, pk};
+    if (!cust && mdb_get(t->txn, t->st->child_parent, &pkey, &v) == 0 && v.mv_size == 8)
+      bcust = kehu_key_get_u64(v.mv_data);
+    child_key(start, bcust, before);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+  } else if (cust) {
+    child_key(start, cust + 1, 0);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+  } else {
+    rc = MDB_NOTFOUND;
+  }
+  rc = rc == 0 ? mdb_cursor_get(cur, &key, &v, MDB_PREV) : mdb_cursor_get(cur, &key, &v, MDB_LAST);
+  unsigned count = 0;
+  uint64_t last = 0;
+  int status = KEHU_OK;
+  for (; rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_PREV)) {
+    uint64_t owner = key.mv_size == 16 ? kehu_key_get_u64(key.mv_data) : 0;
+    if (cust && owner != cust)
+      break;
+    uint64_t seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
+    if (count == limit) {
+      *next = last;
+      break;
+    }
+    ProtobufCMessage *m = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+    if (!m) {
+      status = KEHU_INTERNAL;
+      break;
+    }
+    if (accept(m, owner, arg)) {
+      last = seq;
+      count++;
+    }
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status;
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+/* Moves every record of one kind from one customer to another. */
+static int move_kind(kehu_txn *t, const kehu_kind_info *k, uint64_t from, uint64_t to,
+                     const char *to_id, unsigned *moved)
+{
+  for (;;) {
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
+    if (rc != 0)
+      return kehu_store_status(rc);
+    unsigned char start[16];
+    child_key(start, from, 0);
+    MDB_val key = {16, start}, v;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    if (rc != 0 || kehu_key_get_u64(key.mv_data) != from) {
+      mdb_cursor_close(cur);
+      return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+    }
+    uint64_t seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
+    ProtobufCMessage *old = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+    mdb_cursor_close(cur);
+    if (!old)
+      return KEHU_INTERNAL;
+    ProtobufCMessage *m = kehu_msg_copy(old);
+    int status = m ? kehu_msg_set_string(m, "customer_id", to_id) == 0 ? KEHU_OK : KEHU_EXHAUSTED
+                   : KEHU_EXHAUSTED;
+    if (status == KEHU_OK)
+      status = kehu_store_child_delete(t, k, from, seq, old);
+    if (status == KEHU_OK)
+      status = kehu_store_child_put(t, k, to, seq, NULL, m);
+    protobuf_c_message_free_unpacked(old, NULL);
+    if (m)
+      protobuf_c_message_free_unpacked(m, NULL);
+    if (status != KEHU_OK)
+      return status;
+    (*moved)++;
+  }
+}
+
+int kehu_store_children_move(kehu_txn *t, uint64_t from, uint64_t to, const char *to_id,
+                             unsigned *moved)
+{
+  *moved = 0;
+  for (int k = 0; k < KEHU_KIND_COUNT; k++) {
+    int rc = move_kind(t, kehu_kind_get(k), from, to, to_id, moved);
+    if (rc != KEHU_OK)
+      return rc;
+  }
+  return KEHU_OK;
+}
+
+static int purge_kind(kehu_txn *t, const kehu_kind_info *k, uint64_t cust)
+{
+  for (;;) {
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
+    if (rc != 0)
+      return kehu_store_status(rc);
+    unsigned char start[16];
+    child_key(start, cust, 0);
+    MDB_val key = {16, start}, v;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    if (rc != 0 || kehu_key_get_u64(key.mv_data) != cust) {
+      mdb_cursor_close(cur);
+      return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+    }
+    uint64_t seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
+    ProtobufCMessage *old = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+    mdb_cursor_close(cur);
+    if (!old)
+      return KEHU_INTERNAL;
+    rc = kehu_store_child_delete(t, k, cust, seq, old);
+    protobuf_c_message_free_unpacked(old, NULL);
+    if (rc != KEHU_OK)
+      return rc;
+  }
+}
+
+int kehu_store_customer_purge(kehu_txn *t, uint64_t key)
+{
+  Kehu__Customer *c;
+  int rc = kehu_store_customer_get(t, key, &c);
+  if (rc != KEHU_OK)
+    return rc;
+  for (int k = 0; k < KEHU_KIND_COUNT && rc == KEHU_OK; k++)
+    rc = purge_kind(t, kehu_kind_get(k), key);
+  if (rc == KEHU_OK)
+    rc = kehu_store_customer_remove(t, key, c);
+  kehu__customer__free_unpacked(c, NULL);
+  return rc;
+}
+
+static int for_each_dup(kehu_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+                        void (*each)(uint64_t key, void *arg), void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, dbi, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val key = {klen, (void *)k}, v;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY); rc == 0;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP))
+    each(kehu_key_get_u64(v.mv_data), arg);
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_customers_by_phone(kehu_txn *t, const char *phone,
+                                  void (*each)(uint64_t key, void *arg), void *arg)
+{
+  unsigned char h[32];
+  kehu_index_hmac(t->st, phone, h);
+  return for_each_dup(t, t->st->contact_phone, h, 32, each, arg);
+}
+
+int kehu_store_customers_by_name(kehu_txn *t, const char *name,
+                                 void (*each)(uint64_t key, void *arg), void *arg)
+{
+  char norm[512];
+  if (kehu_customer_name_key(name, norm, sizeof norm) != 0)
+    return KEHU_OK;
+  return for_each_dup(t, t->st->cust_name, norm, strlen(norm), each, arg);
+}
+
+/* Walks one dupsort index and reports every key held by 2+ customers. */
+static int groups_of(kehu_txn *t, MDB_dbi dbi, const char *reason,
+                     int (*each)(const uint64_t *keys, size_t n, const char *reason, void *arg),
+                     void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, dbi, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val key, v;
+  uint64_t keys[64];
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_NODUP)) {
+    size_t count;
+    if (mdb_cursor_count(cur, &count) != 0 || count < 2)
+      continue;
+    size_t n = 0;
+    MDB_val k2 = key, v2;
+    for (int r = mdb_cursor_get(cur, &k2, &v2, MDB_FIRST_DUP); r == 0 && n < 64;
+         r = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT_DUP))
+      keys[n++] = kehu_key_get_u64(v2.mv_data);
+    status = each(keys, n, reason, arg);
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status;
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_duplicate_groups(kehu_txn *t,
+                                int (*each)(const uint64_t *keys, size_t n, const char *reason,
+                                            void *arg),
+                                void *arg)
+{
+  int rc = groups_of(t, t->st->cust_name, "name", each, arg);
+  return rc == KEHU_OK ? groups_of(t, t->st->contact_phone, "mobile", each, arg) : rc;
+}
