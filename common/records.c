@@ -66,6 +66,10 @@ static const kehu_field_rule ticket_rules[] = {
   {"satisfaction", KEHU_RULE_RATING, 0, 0, NULL},
   {"response_due", KEHU_RULE_TIME, 0, 0, NULL},
 };
+static const kehu_field_rule attachment_rules[] = {
+  {"file_name", KEHU_RULE_NAME, REQ, 255, NULL},
+  {"media_type", KEHU_RULE_NAME, 0, 100, NULL},
+};
 #undef REQ
 
 #define KIND(k, name, prefix, msg, kase, rules, sealed) \
@@ -78,6 +82,7 @@ static const kehu_kind_info kinds[KEHU_KIND_COUNT] = {
   KIND(KEHU_KIND_CONTRACT, "contract", "HT", kehu__contract, CONTRACT, contract_rules, 1),
   KIND(KEHU_KIND_ORDER, "order", "OR", kehu__order, ORDER, order_rules, 1),
   KIND(KEHU_KIND_TICKET, "ticket", "TK", kehu__ticket, TICKET, ticket_rules, 0),
+  KIND(KEHU_KIND_ATTACHMENT, "attachment", "AT", kehu__attachment, ATTACHMENT, attachment_rules, 0),
 };
 #undef KIND
 

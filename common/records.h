@@ -17,6 +17,7 @@ typedef enum {
   KEHU_KIND_CONTRACT,
   KEHU_KIND_ORDER,
   KEHU_KIND_TICKET,
+  KEHU_KIND_ATTACHMENT,   /* metadata; the bytes live apart, sealed */
   KEHU_KIND_COUNT
 } kehu_kind;
 

@@ -22,6 +22,7 @@ static void defaults(kehu_config *cfg)
   cfg->map_size = (size_t)1 << 30;
   cfg->session_idle_s = 12 * 3600;
   cfg->max_login_work = 4;
+  cfg->max_attachment = 16u << 20;
 }
 
 typedef struct {
@@ -41,6 +42,7 @@ static const option options[] = {
   OPT("server", "max_connections", 'u', max_connections),
   OPT("server", "max_write_queue", 'z', max_write_queue),
   OPT("storage", "map_size", 'z', map_size),
+  OPT("storage", "max_attachment", 'z', max_attachment),
   OPT("auth", "session_idle", 'u', session_idle_s),
   OPT("auth", "max_login_work", 'u', max_login_work),
 };
@@ -125,12 +127,13 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "max_write_queue = %zu     ; bytes queued to one client before it is cut off\n"
           "\n[storage]\n"
           "map_size = %zu          ; initial, grows when full\n"
+          "max_attachment = %zu      ; bytes of one attachment\n"
           "\n[auth]\n"
           "session_idle = %u        ; seconds before an unused session token expires\n"
           "max_login_work = %u         ; password checks running at once\n",
           listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
           d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections, d.max_write_queue,
-          d.map_size, d.session_idle_s, d.max_login_work);
+          d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
   return KEHU_OK;

@@ -33,6 +33,10 @@ static const route routes[] = {
   {KEHU__REQUEST__OP_CHILD_LIST, kehu_handle_child_list, 1, 0},
   {KEHU__REQUEST__OP_CHILD_UPDATE, kehu_handle_child_update, 1, 0},
   {KEHU__REQUEST__OP_CHILD_DELETE, kehu_handle_child_delete, 1, 0},
+  {KEHU__REQUEST__OP_FIELD_DEFINE, kehu_handle_field_define, 1, 0},
+  {KEHU__REQUEST__OP_FIELD_LIST, kehu_handle_field_list, 1, 0},
+  {KEHU__REQUEST__OP_ATTACH_UPLOAD, kehu_handle_attach_upload, 1, 0},
+  {KEHU__REQUEST__OP_ATTACH_GET, kehu_handle_attach_get, 1, 0},
 };
 
 void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)

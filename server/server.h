@@ -29,6 +29,7 @@ typedef struct {
   unsigned session_idle_s;       /* a session token expires after this long unused */
   unsigned max_login_work;       /* password hashes running at once */
   int64_t clock_offset_s;        /* tests run the server "in the future" */
+  size_t max_attachment;         /* bytes of one attachment */
 } kehu_config;
 
 /* Fills cfg with defaults, then reads data_dir/kehud.conf if present. */
@@ -37,6 +38,9 @@ int kehu_config_load(kehu_config *cfg, const char *data_dir, kehu_error *err);
 int kehu_config_write_default(const char *path, const char *listen, kehu_error *err);
 
 typedef struct kehu_conn kehu_conn;
+/* Attachments being uploaded on a connection (handlers/attachments.c). */
+typedef struct kehu_upload kehu_upload;
+void kehu_uploads_free(kehu_upload *list);
 
 typedef struct kehu_server {
   uv_loop_t *loop;

@@ -296,6 +296,11 @@ void kehu_handle_child_add(kehu_call *call)
   child_write *w = start_write(call, add->child);
   if (!w)
     return;
+  if (w->kind->kind == KEHU_KIND_ATTACHMENT) {
+    kehu_reply_status(call, KEHU_INVALID, "attachments are added with their bytes (attach add)");
+    child_write_free(w);
+    return;
+  }
   w->cust = cust;
   apply_defaults(w, w->rec);
   if (kehu_record_check(w->kind, w->rec, &w->err) != KEHU_OK) {

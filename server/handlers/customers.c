@@ -124,6 +124,8 @@ static int apply_add(kehu_txn *t, void *arg)
     return rc;
   if (!w->force && (rc = name_free(t, w, c.name)) != KEHU_OK)
     return rc;
+  if ((rc = kehu_fields_check(t, "customer", in->fields, in->n_fields, &w->err)) != KEHU_OK)
+    return rc;
   c.kind = (char *)(in->kind ? kehu_kind_canonical(in->kind) : "company");
   c.stage = (char *)(in->stage ? kehu_stage_canonical(in->stage) : "potential");
   c.n_tags = in->n_tags;
@@ -240,6 +242,11 @@ static int apply_update(kehu_txn *t, void *arg)
   if (ch->n_fields) {
     fields = merge_fields(old, ch, &c.n_fields);
     c.fields = fields;
+    if (fields && (rc = kehu_fields_check(t, "customer", c.fields, c.n_fields, &w->err)) != KEHU_OK) {
+      free(fields);
+      free(history);
+      goto out;
+    }
   }
   if (w->deleting) {
     c.has_deleted = c.has_deleted_at = 1;

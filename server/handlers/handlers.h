@@ -26,4 +26,13 @@ void kehu_handle_child_list(kehu_call *call);
 void kehu_handle_child_update(kehu_call *call);
 void kehu_handle_child_delete(kehu_call *call);
 
+void kehu_handle_attach_upload(kehu_call *call);
+void kehu_handle_attach_get(kehu_call *call);
+void kehu_handle_field_define(kehu_call *call);
+void kehu_handle_field_list(kehu_call *call);
+/* The custom fields of a whole record against the definitions of entity:
+ * every key defined, every value of its type, every required one given. */
+int kehu_fields_check(kehu_txn *t, const char *entity, Kehu__CustomField **fields, size_t n,
+                      kehu_error *err);
+
 #endif

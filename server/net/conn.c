@@ -30,6 +30,7 @@ static void maybe_free(kehu_conn *c)
 {
   if (c->open_handles > 0 || c->refs > 0)
     return;
+  kehu_uploads_free(c->uploads);
   kehu_tls_session_free(&c->tls);
   kehu_buf_free(&c->in);
   kehu_buf_free(&c->out);

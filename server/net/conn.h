@@ -30,6 +30,7 @@ struct kehu_conn {
   kehu_conn *prev, *next;   /* the server's list */
   kehu_conn *flush_next;
   int in_flush_list;
+  kehu_upload *uploads;     /* attachments arriving in chunks */
 };
 
 /* Starts listening on cfg.listen; prints the listening line. */

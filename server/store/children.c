@@ -125,8 +125,10 @@ int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, ui
   return rc;
 }
 
-int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
-                            const ProtobufCMessage *old)
+/* Removes the record and its index entries, leaving an attachment's bytes
+ * (a merge moves the record and keeps them). */
+static int unlink_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                        const ProtobufCMessage *old)
 {
   int rc = index_child(t, k, cust, seq, old, 0);
   if (rc != KEHU_OK)
@@ -138,7 +140,16 @@ int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust,
   if ((rc = mdb_del(t->txn, t->st->children[k->kind], &key, NULL)) != 0)
     return kehu_store_status(rc);
   rc = mdb_del(t->txn, t->st->child_parent, &pkey, NULL);
-  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                            const ProtobufCMessage *old)
+{
+  int rc = unlink_child(t, k, cust, seq, old);
+  if (rc == KEHU_OK && k->kind == KEHU_KIND_ATTACHMENT)
+    rc = kehu_store_attachment_delete(t, seq);
+  return rc;
 }
 
 int kehu_store_child_list(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t before,
@@ -225,7 +236,7 @@ static int move_kind(kehu_txn *t, const kehu_kind_info *k, uint64_t from, uint64
     int status = m ? kehu_msg_set_string(m, "customer_id", to_id) == 0 ? KEHU_OK : KEHU_EXHAUSTED
                    : KEHU_EXHAUSTED;
     if (status == KEHU_OK)
-      status = kehu_store_child_delete(t, k, from, seq, old);
+      status = unlink_child(t, k, from, seq, old);
     if (status == KEHU_OK)
       status = kehu_store_child_put(t, k, to, seq, NULL, m);
     protobuf_c_message_free_unpacked(old, NULL);

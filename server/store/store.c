@@ -37,6 +37,8 @@ static const table_def tables[] = {
   TABLE(child_parent, 0),
   TABLE(contract_number, 0),
   TABLE(contact_phone, MDB_DUPSORT | MDB_DUPFIXED),
+  TABLE(field_defs, 0),
+  TABLE(attachment_data, 0),
 };
 #undef TABLE
 

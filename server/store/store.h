@@ -162,6 +162,20 @@ int kehu_store_children_move(kehu_txn *t, uint64_t from, uint64_t to, const char
 /* Erases a customer, every record under it and every index entry. */
 int kehu_store_customer_purge(kehu_txn *t, uint64_t key);
 
+/* ---- attachment bytes (sealed, in chunks of KEHU_ATTACHMENT_CHUNK) ---- */
+#define KEHU_ATTACHMENT_CHUNK (256 * 1024)
+int kehu_store_attachment_put(kehu_txn *t, uint64_t seq, const uint8_t *data, size_t n);
+/* Appends bytes [offset, offset + len) of attachment seq to out (a buffer
+ * of at least len bytes); *got is how many there were. */
+int kehu_store_attachment_read(kehu_txn *t, uint64_t seq, uint64_t offset, size_t len,
+                               uint8_t *out, size_t *got);
+
+/* ---- custom field definitions ---- */
+int kehu_store_field_put(kehu_txn *t, const Kehu__FieldDef *def);
+/* Every definition of entity, in key order; each owns nothing. */
+int kehu_store_field_each(kehu_txn *t, const char *entity,
+                          int (*each)(const Kehu__FieldDef *def, void *arg), void *arg);
+
 /* ---- users and sessions ---- */
 int kehu_store_user_get(kehu_txn *t, const char *username, Kehu__UserRecord **out);
 int kehu_store_user_put(kehu_txn *t, const Kehu__UserRecord *u);

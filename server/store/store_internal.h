@@ -27,6 +27,8 @@ struct kehu_store {
   MDB_dbi child_parent;   /* kind | seq -> customer key */
   MDB_dbi contract_number;/* contract number -> customer key | seq (unique) */
   MDB_dbi contact_phone;  /* HMAC(phone) -> customer key (dupsort) */
+  MDB_dbi field_defs;     /* entity | 0 | key -> FieldDef */
+  MDB_dbi attachment_data;/* attachment seq | chunk number -> sealed bytes */
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
@@ -65,6 +67,9 @@ int kehu_index_del(kehu_txn *t, MDB_dbi dbi, const char *k, uint64_t id);
 int kehu_customer_name_key(const char *name, char *out, size_t len);
 /* Deletes a customer record and all its index entries (purge). */
 int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *c);
+
+/* Erases the bytes of attachment seq. */
+int kehu_store_attachment_delete(kehu_txn *t, uint64_t seq);
 
 /* Grows the map (doubling); called with no transaction of ours active. */
 int kehu_store_grow(kehu_store *st);
