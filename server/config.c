@@ -23,11 +23,13 @@ static void defaults(kehu_config *cfg)
   cfg->session_idle_s = 12 * 3600;
   cfg->max_login_work = 4;
   cfg->max_attachment = 16u << 20;
+  cfg->max_failed_logins = 5;
+  cfg->lock_s = 15 * 60;
 }
 
 typedef struct {
   const char *section, *key;
-  char kind;        /* 's' string, 'z' size_t, 'u' unsigned, 'm' seconds->ms */
+  char kind;        /* 's' string, 'z' size_t, 'u' unsigned, 'l' int64, 'm' seconds->ms */
   size_t offset;
   size_t size;
 } option;
@@ -45,6 +47,8 @@ static const option options[] = {
   OPT("storage", "max_attachment", 'z', max_attachment),
   OPT("auth", "session_idle", 'u', session_idle_s),
   OPT("auth", "max_login_work", 'u', max_login_work),
+  OPT("auth", "max_failed_logins", 'u', max_failed_logins),
+  OPT("auth", "lock_time", 'l', lock_s),
 };
 #undef OPT
 
@@ -79,6 +83,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
       *(size_t *)field = (size_t)v;
     else if (o->kind == 'u')
       *(unsigned *)field = (unsigned)v;
+    else if (o->kind == 'l')
+      *(int64_t *)field = (int64_t)v;
     else
       *(unsigned *)field = (unsigned)(v * 1000);
     return 1;
@@ -130,10 +136,13 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "max_attachment = %zu      ; bytes of one attachment\n"
           "\n[auth]\n"
           "session_idle = %u        ; seconds before an unused session token expires\n"
-          "max_login_work = %u         ; password checks running at once\n",
+          "max_login_work = %u         ; password checks running at once\n"
+          "max_failed_logins = %u      ; then the user is locked for\n"
+          "lock_time = %lld            ; seconds\n",
           listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
           d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections, d.max_write_queue,
-          d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work);
+          d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
+          (long long)d.lock_s);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
   return KEHU_OK;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "handlers/handlers.h"
 #include "net/conn.h"
 
@@ -37,6 +38,7 @@ static const route routes[] = {
   {KEHU__REQUEST__OP_FIELD_LIST, kehu_handle_field_list, 1, 0},
   {KEHU__REQUEST__OP_ATTACH_UPLOAD, kehu_handle_attach_upload, 1, 0},
   {KEHU__REQUEST__OP_ATTACH_GET, kehu_handle_attach_get, 1, 0},
+  {KEHU__REQUEST__OP_AUDIT, kehu_handle_audit, 1, 0},
 };
 
 void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
@@ -68,6 +70,12 @@ void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
     kehu_reply_status(call, KEHU_UNAUTHENTICATED, "not logged in: log in first");
     return;
   }
+  kehu_error err = {0};
+  if (r->needs_login && kehu_session_still_valid(c, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
+  call->caller = c->caller;
   if (r->barrier)
     c->barrier = 1;
   r->handle(call);
@@ -92,6 +100,9 @@ void kehu_reply(kehu_call *call, Kehu__Response *resp)
 
 void kehu_reply_error(kehu_call *call, const kehu_error *err)
 {
+  /* Every denial is audited, whichever handler refused. */
+  if (err->status == KEHU_PERMISSION_DENIED)
+    kehu_audit_later(call->srv, &call->caller, "permission_denied", NULL, NULL, err->message);
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = (Kehu__Status)err->status;
   r.message = (char *)err->message;
@@ -120,6 +131,21 @@ typedef struct {
   kehu_write_done done;
   void *arg;
 } pending_write;
+
+void kehu_submit_write_detached(kehu_server *srv, kehu_write_fn apply, kehu_write_done done,
+                                void *arg)
+{
+  pending_write *p = calloc(1, sizeof *p);
+  if (!p) {
+    done(NULL, KEHU_EXHAUSTED, arg);
+    return;
+  }
+  p->req.apply = apply;
+  p->req.arg = arg;
+  p->done = done;
+  p->arg = arg;
+  kehu_writer_submit(srv->writer, &p->req);
+}
 
 void kehu_submit_write(kehu_call *call, kehu_write_fn apply, kehu_write_done done, void *arg)
 {

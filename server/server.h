@@ -28,6 +28,8 @@ typedef struct {
   size_t map_size;               /* initial LMDB map size */
   unsigned session_idle_s;       /* a session token expires after this long unused */
   unsigned max_login_work;       /* password hashes running at once */
+  unsigned max_failed_logins;    /* then the user is locked ... */
+  int64_t lock_s;                /* ... for this long */
   int64_t clock_offset_s;        /* tests run the server "in the future" */
   size_t max_attachment;         /* bytes of one attachment */
 } kehu_config;
@@ -69,6 +71,7 @@ typedef struct {
   char username[65];
   char role[16];
   char team[65];
+  char address[64];              /* the client's IP address */
 } kehu_caller;
 
 /* One request being served. Handlers reply exactly once, now or later
@@ -93,5 +96,8 @@ void kehu_reply_status(kehu_call *call, int status, const char *fmt, ...)
  * the loop after the commit. */
 typedef void (*kehu_write_done)(kehu_call *call, int status, void *arg);
 void kehu_submit_write(kehu_call *call, kehu_write_fn apply, kehu_write_done done, void *arg);
+/* The same for a write no request waits for (done gets call NULL). */
+void kehu_submit_write_detached(kehu_server *srv, kehu_write_fn apply, kehu_write_done done,
+                                void *arg);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "audit.h"
 #include "handlers.h"
 #include "net/conn.h"
 #include "reflect.h"
@@ -146,6 +147,8 @@ static int apply_upload(kehu_txn *t, void *arg)
     rc = kehu_store_child_put(t, kind, u->cust, w->seq, NULL, &a.base);
     if (rc == KEHU_OK)
       rc = kehu_store_attachment_put(t, w->seq, kehu_buf_head(&u->data), kehu_buf_size(&u->data));
+    if (rc == KEHU_OK)
+      rc = kehu_audit(t, &w->caller, w->now, "create", "attachment", id, a.file_name);
     if (rc == KEHU_OK) {
       free(w->packed);
       w->packed_len = kehu__attachment__get_packed_size(&a);

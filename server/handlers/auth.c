@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "audit.h"
 #include "handlers.h"
 #include "net/conn.h"
 
@@ -40,6 +41,7 @@ static void become(kehu_conn *c, const Kehu__UserRecord *u, const unsigned char 
   snprintf(c->caller.username, sizeof c->caller.username, "%s", u->username);
   snprintf(c->caller.role, sizeof c->caller.role, "%s", u->role);
   snprintf(c->caller.team, sizeof c->caller.team, "%s", u->team ? u->team : "");
+  snprintf(c->caller.address, sizeof c->caller.address, "%s", c->peer);
   memcpy(c->session_hash, hash, 32);
 }
 
@@ -64,17 +66,154 @@ typedef struct {
   unsigned char hash[32];
   Kehu__SessionRecord rec;
   char username[65];
+  kehu_caller who;         /* for the audit entry */
+  int64_t now;
+  int audit;               /* login / logout are audited; a keep-alive is not */
   int remove;
   Kehu__UserRecord *user;   /* login: replied with after commit */
   char token_hex[65];
 } session_write;
 
+/* A successful login also clears the user's failed-login count. */
+static int reset_failures(kehu_txn *t, const char *username)
+{
+  Kehu__UserRecord *u;
+  if (kehu_store_user_get(t, username, &u) != KEHU_OK)
+    return KEHU_OK;
+  int rc = KEHU_OK;
+  if ((u->has_failed_logins && u->failed_logins) || u->has_locked_until) {
+    Kehu__UserRecord copy = *u;
+    copy.has_failed_logins = copy.has_locked_until = 0;
+    rc = kehu_store_user_put(t, &copy);
+  }
+  kehu__user_record__free_unpacked(u, NULL);
+  return rc;
+}
+
 static int apply_session(kehu_txn *t, void *arg)
 {
   session_write *w = arg;
-  if (w->remove)
-    return kehu_store_session_delete(t, w->hash);
-  return kehu_store_session_put(t, w->hash, &w->rec);
+  int rc;
+  if (w->remove) {
+    rc = kehu_store_session_delete(t, w->hash);
+    return rc == KEHU_OK ? kehu_audit(t, &w->who, w->now, "logout", "user", w->who.username, NULL)
+                         : rc;
+  }
+  rc = kehu_store_session_put(t, w->hash, &w->rec);
+  if (rc == KEHU_OK && w->audit) {
+    rc = reset_failures(t, w->username);
+    if (rc == KEHU_OK)
+      rc = kehu_audit(t, &w->who, w->now, "login", "user", w->username, NULL);
+  }
+  return rc;
+}
+
+/* ---- failed logins: the user is locked after max_failed_logins, and an
+ * address that keeps failing waits longer and longer ---- */
+
+typedef struct {
+  kehu_caller who;
+  int64_t now;
+  int64_t lock_s;
+  unsigned max_failed;
+  int locked_now;
+} failure_write;
+
+static int apply_failure(kehu_txn *t, void *arg)
+{
+  failure_write *f = arg;
+  Kehu__UserRecord *u;
+  int rc = KEHU_OK;
+  char details[96] = "wrong password";
+  if (kehu_store_user_get(t, f->who.username, &u) == KEHU_OK) {
+    Kehu__UserRecord copy = *u;
+    copy.has_failed_logins = 1;
+    copy.failed_logins = u->failed_logins + 1;
+    if (copy.failed_logins >= f->max_failed) {
+      copy.has_locked_until = 1;
+      copy.locked_until = f->now + f->lock_s;
+      copy.failed_logins = 0;
+      f->locked_now = 1;
+      snprintf(details, sizeof details, "wrong password; locked for %lld s", (long long)f->lock_s);
+    }
+    rc = kehu_store_user_put(t, &copy);
+    kehu__user_record__free_unpacked(u, NULL);
+  } else {
+    snprintf(details, sizeof details, "no such user");
+  }
+  return rc == KEHU_OK ? kehu_audit(t, &f->who, f->now, "login_failed", "user", f->who.username,
+                                    details)
+                       : rc;
+}
+
+static void failure_done(kehu_call *call, int status, void *arg)
+{
+  (void)call;
+  (void)status;
+  free(arg);
+}
+
+/* Per-address backoff, in memory: a small table is enough, because an
+ * address only needs remembering while it keeps failing. */
+#define BACKOFF_SLOTS 256
+static struct {
+  char address[64];
+  unsigned failures;
+  uint64_t until_ms;
+} backoff[BACKOFF_SLOTS];
+
+static unsigned slot_of(const char *address)
+{
+  unsigned h = 2166136261u;
+  for (const char *p = address; *p; p++)
+    h = (h ^ (unsigned char)*p) * 16777619u;
+  return h % BACKOFF_SLOTS;
+}
+
+static uint64_t backoff_wait_ms(kehu_server *srv, const char *address)
+{
+  unsigned i = slot_of(address);
+  uint64_t now = uv_now(srv->loop);
+  if (strcmp(backoff[i].address, address) != 0 || backoff[i].until_ms <= now)
+    return 0;
+  return backoff[i].until_ms - now;
+}
+
+static void note_failure(kehu_server *srv, const char *address, int failed)
+{
+  unsigned i = slot_of(address);
+  if (strcmp(backoff[i].address, address) != 0) {
+    snprintf(backoff[i].address, sizeof backoff[i].address, "%s", address);
+    backoff[i].failures = 0;
+    backoff[i].until_ms = 0;
+  }
+  if (!failed) {
+    backoff[i].failures = 0;
+    backoff[i].until_ms = 0;
+    return;
+  }
+  /* The first few failures cost nothing more; then 1 s, 2 s, 4 s ... 5 min. */
+  unsigned n = ++backoff[i].failures;
+  if (n > 3) {
+    unsigned shift = n - 4 < 9 ? n - 4 : 9;
+    uint64_t wait = (uint64_t)1000 << shift;
+    backoff[i].until_ms = uv_now(srv->loop) + (wait < 300000 ? wait : 300000);
+  }
+}
+
+static void login_failed(kehu_call *call, const char *username)
+{
+  kehu_server *srv = call->srv;
+  note_failure(srv, call->conn->peer, 1);
+  failure_write *f = calloc(1, sizeof *f);
+  if (!f)
+    return;
+  snprintf(f->who.username, sizeof f->who.username, "%s", username);
+  snprintf(f->who.address, sizeof f->who.address, "%s", call->conn->peer);
+  f->now = kehu_now(srv);
+  f->lock_s = srv->cfg.lock_s;
+  f->max_failed = srv->cfg.max_failed_logins;
+  kehu_submit_write_detached(srv, apply_failure, failure_done, f);
 }
 
 static void session_write_free(session_write *w)
@@ -130,14 +269,17 @@ static void password_checked(uv_work_t *work, int status)
   int ok = status == 0 && pc->ok;
   free(pc);
   if (!ok || (u->has_disabled && u->disabled)) {
-    if (ok)
+    if (ok) {
       kehu_reply_status(call, KEHU_UNAUTHENTICATED, "user %s is disabled", u->username);
-    else
+    } else {
+      login_failed(call, call->req->login->username);
       kehu_reply_status(call, KEHU_UNAUTHENTICATED, "wrong username or password");
+    }
     if (u)
       kehu__user_record__free_unpacked(u, NULL);
     return;
   }
+  note_failure(srv, call->conn->peer, 0);
   session_write *w = calloc(1, sizeof *w);
   unsigned char token[32];
   if (!w || kehu_rng_bytes(&srv->rng, token, sizeof token) != 0) {
@@ -154,6 +296,10 @@ static void password_checked(uv_work_t *work, int status)
   w->rec.username = w->username;
   w->rec.created_at = w->rec.last_used_at = kehu_now(srv);
   w->user = u;
+  w->now = w->rec.created_at;
+  w->audit = 1;
+  snprintf(w->who.username, sizeof w->who.username, "%s", u->username);
+  snprintf(w->who.address, sizeof w->who.address, "%s", call->conn->peer);
   kehu_submit_write(call, apply_session, login_committed, w);
 }
 
@@ -207,7 +353,7 @@ static void login_with_token(kehu_call *call, kehu_txn *t)
         w->rec.username = w->username;
         w->rec.created_at = s->created_at;
         w->rec.last_used_at = now;
-        kehu_submit_write(NULL, apply_session, touched, w);
+        kehu_submit_write_detached(call->srv, apply_session, touched, w);
       }
     }
     reply_login(call, u, NULL);
@@ -239,7 +385,22 @@ void kehu_handle_login(kehu_call *call)
   Kehu__UserRecord *u = NULL;
   kehu_store_user_get(&t, lr->username, &u);
   kehu_store_read_end(&t);
-  login_with_password(call, u);
+  uint64_t wait = backoff_wait_ms(call->srv, call->conn->peer);
+  int64_t now = kehu_now(call->srv);
+  if (wait) {
+    kehu_reply_status(call, KEHU_UNAUTHENTICATED,
+                      "too many failed logins from %s: try again in %llu s", call->conn->peer,
+                      (unsigned long long)(wait + 999) / 1000);
+  } else if (u && u->has_locked_until && u->locked_until > now) {
+    kehu_reply_status(call, KEHU_UNAUTHENTICATED,
+                      "user %s is locked after too many failed logins: try again in %lld min",
+                      u->username, (long long)(u->locked_until - now + 59) / 60);
+  } else {
+    login_with_password(call, u);
+    return;
+  }
+  if (u)
+    kehu__user_record__free_unpacked(u, NULL);
 }
 
 static void logged_out(kehu_call *call, int status, void *arg)
@@ -266,6 +427,8 @@ void kehu_handle_logout(kehu_call *call)
   }
   memcpy(w->hash, call->conn->session_hash, 32);
   w->remove = 1;
+  w->who = call->caller;
+  w->now = kehu_now(call->srv);
   kehu_submit_write(call, apply_session, logged_out, w);
 }
 
@@ -290,4 +453,37 @@ void kehu_handle_whoami(kehu_call *call)
   kehu_reply(call, &r);
   if (u)
     kehu__user_record__free_unpacked(u, NULL);
+}
+
+int kehu_session_still_valid(kehu_conn *c, kehu_error *err)
+{
+  kehu_txn t;
+  if (kehu_store_read_begin(c->srv->store, &t) != KEHU_OK)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "storage unavailable");
+  Kehu__SessionRecord *s = NULL;
+  Kehu__UserRecord *u = NULL;
+  int rc = KEHU_OK;
+  /* A logout elsewhere or a disabled user ends this connection's rights at
+   * once: both are two point reads, cheap enough for every request. */
+  if (kehu_store_session_get(&t, c->session_hash, &s) != KEHU_OK)
+    rc = kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "your session was revoked: log in again");
+  else if (kehu_store_user_get(&t, c->caller.username, &u) != KEHU_OK ||
+           (u->has_disabled && u->disabled))
+    rc = kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "user %s is disabled", c->caller.username);
+  else if (strcmp(u->role, c->caller.role) != 0 || strcmp(u->team ? u->team : "", c->caller.team))
+    kehu_conn_adopt_user(c, u);
+  kehu_store_read_end(&t);
+  if (s)
+    kehu__session_record__free_unpacked(s, NULL);
+  if (u)
+    kehu__user_record__free_unpacked(u, NULL);
+  if (rc != KEHU_OK)
+    c->authed = 0;
+  return rc;
+}
+
+void kehu_conn_adopt_user(kehu_conn *c, const Kehu__UserRecord *u)
+{
+  snprintf(c->caller.role, sizeof c->caller.role, "%s", u->role);
+  snprintf(c->caller.team, sizeof c->caller.team, "%s", u->team ? u->team : "");
 }

@@ -7,12 +7,16 @@
 #include <time.h>
 
 #include "access.h"
+#include "audit.h"
 #include "handlers.h"
 #include "reflect.h"
 
 #define DEFAULT_PAGE 50
 #define MAX_PAGE 500
 #define DAY 86400
+
+/* Values the audit log names but never records (SPEC §6). */
+static const char *const sensitive_fields[] = {"phones", "email", "amount", "budget", NULL};
 
 /* Fields the server sets; a client's values for them are ignored. */
 static const char *const server_fields[] = {"id", "customer_id", "created_at", "updated_at",
@@ -155,6 +159,15 @@ static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
     rc = followup_hook(t, w, c, m);
   if (rc == KEHU_OK)
     rc = kehu_store_child_put(t, w->kind, w->cust, w->seq, old, m);
+  if (rc == KEHU_OK) {
+    char details[1024] = "";
+    if (old)
+      kehu_audit_diff(old, m, sensitive_fields, details, sizeof details);
+    else
+      snprintf(details, sizeof details, "customer %s", c->id);
+    rc = kehu_audit(t, &w->caller, w->now, old ? "update" : "create", w->kind->name,
+                    kehu_msg_get_string(m, "id"), details);
+  }
   if (rc == KEHU_OK)
     rc = keep_packed(w, m);
   return rc;
@@ -211,6 +224,8 @@ static int apply_change(kehu_txn *t, void *arg)
                    w->expected_version);
   if (rc == KEHU_OK && w->deleting) {
     rc = kehu_store_child_delete(t, w->kind, w->cust, w->seq, old);
+    if (rc == KEHU_OK)
+      rc = kehu_audit(t, &w->caller, w->now, "delete", w->kind->name, id, c->id);
     if (rc == KEHU_OK)
       rc = keep_packed(w, old);
   } else if (rc == KEHU_OK) {

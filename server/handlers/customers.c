@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "audit.h"
 #include "handlers.h"
 #include "validate.h"
 
@@ -141,7 +142,8 @@ static int apply_add(kehu_txn *t, void *arg)
     return rc;
   kehu_customer_id_format(w->key, w->id);
   c.id = w->id;
-  if ((rc = kehu_store_customer_put(t, w->key, NULL, &c)) != KEHU_OK)
+  if ((rc = kehu_store_customer_put(t, w->key, NULL, &c)) != KEHU_OK ||
+      (rc = kehu_audit(t, &w->caller, w->now, "create", "customer", w->id, c.name)) != KEHU_OK)
     return rc;
   return keep_packed(w, &c);
 }
@@ -266,6 +268,13 @@ static int apply_update(kehu_txn *t, void *arg)
   c.has_schema = 1;
   c.schema = KEHU_SCHEMA_VERSION;
   rc = ch->n_fields && !fields ? KEHU_EXHAUSTED : kehu_store_customer_put(t, w->key, old, &c);
+  if (rc == KEHU_OK) {
+    char details[1024];
+    kehu_audit_diff(&old->base, &c.base, NULL, details, sizeof details);
+    rc = kehu_audit(t, &w->caller, w->now,
+                    w->deleting ? "delete" : w->restoring ? "restore" : "update", "customer",
+                    old->id, details);
+  }
   if (rc == KEHU_OK)
     rc = keep_packed(w, &c);
   free(fields);
@@ -432,6 +441,8 @@ static int apply_purge(kehu_txn *t, void *arg)
     rc = keep_packed(w, old);
   if (rc == KEHU_OK)
     rc = kehu_store_customer_purge(t, w->key);
+  if (rc == KEHU_OK)
+    rc = kehu_audit(t, &w->caller, w->now, "purge", "customer", w->id, old->name);
   if (old)
     kehu__customer__free_unpacked(old, NULL);
   return rc;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "audit.h"
 #include "handlers.h"
 #include "reflect.h"
 
@@ -150,6 +151,11 @@ static int apply_merge(kehu_txn *t, void *arg)
     kept.has_updated_at = 1;
     kept.updated_at = w->now;
     rc = kehu_store_customer_put(t, w->keep, keep, &kept);
+    char details[128];
+    snprintf(details, sizeof details, "%s merged into %s; %u records moved", other->id, keep->id,
+             w->moved);
+    if (rc == KEHU_OK)
+      rc = kehu_audit(t, &w->caller, w->now, "merge", "customer", keep->id, details);
     if (rc == KEHU_OK) {
       w->packed_len = kehu__customer__get_packed_size(&kept);
       free(w->packed);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "audit.h"
 #include "handlers.h"
 #include "reflect.h"
 #include "timefmt.h"
@@ -106,12 +107,17 @@ int kehu_fields_check(kehu_txn *t, const char *entity, Kehu__CustomField **field
 
 typedef struct {
   const Kehu__FieldDef *def;
-  kehu_error err;
+  kehu_caller caller;
+  int64_t now;
 } define_write;
 
 static int apply_define(kehu_txn *t, void *arg)
 {
-  return kehu_store_field_put(t, ((define_write *)arg)->def);
+  define_write *w = arg;
+  int rc = kehu_store_field_put(t, w->def);
+  return rc == KEHU_OK ? kehu_audit(t, &w->caller, w->now, "update", "field", w->def->key,
+                                    w->def->type)
+                       : rc;
 }
 
 static void defined(kehu_call *call, int status, void *arg)
@@ -168,6 +174,8 @@ void kehu_handle_field_define(kehu_call *call)
     return;
   }
   w->def = def;
+  w->caller = call->caller;
+  w->now = kehu_now(call->srv);
   kehu_submit_write(call, apply_define, defined, w);
 }
 

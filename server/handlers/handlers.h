@@ -28,11 +28,17 @@ void kehu_handle_child_delete(kehu_call *call);
 
 void kehu_handle_attach_upload(kehu_call *call);
 void kehu_handle_attach_get(kehu_call *call);
+void kehu_handle_audit(kehu_call *call);
 void kehu_handle_field_define(kehu_call *call);
 void kehu_handle_field_list(kehu_call *call);
 /* The custom fields of a whole record against the definitions of entity:
  * every key defined, every value of its type, every required one given. */
 int kehu_fields_check(kehu_txn *t, const char *entity, Kehu__CustomField **fields, size_t n,
                       kehu_error *err);
+
+/* Still logged in? (session not revoked, user not disabled); picks up a
+ * changed role or team. */
+int kehu_session_still_valid(kehu_conn *c, kehu_error *err);
+void kehu_conn_adopt_user(kehu_conn *c, const Kehu__UserRecord *u);
 
 #endif

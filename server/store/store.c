@@ -39,6 +39,7 @@ static const table_def tables[] = {
   TABLE(contact_phone, MDB_DUPSORT | MDB_DUPFIXED),
   TABLE(field_defs, 0),
   TABLE(attachment_data, 0),
+  TABLE(audit, MDB_INTEGERKEY),
 };
 #undef TABLE
 

@@ -170,6 +170,20 @@ int kehu_store_attachment_put(kehu_txn *t, uint64_t seq, const uint8_t *data, si
 int kehu_store_attachment_read(kehu_txn *t, uint64_t seq, uint64_t offset, size_t len,
                                uint8_t *out, size_t *got);
 
+/* ---- audit log: append-only, each entry holding the SHA-256 of the one
+ * before; the head (last seq and hash) is kept apart in meta ---- */
+/* Appends e (seq and prev_hash are filled in) in t's transaction. */
+int kehu_store_audit_append(kehu_txn *t, Kehu__AuditEntry *e);
+/* Entries newest first below `before` (0: from the newest). each(e, arg)
+ * returns 1 to count the entry toward limit. */
+int kehu_store_audit_list(kehu_txn *t, uint64_t before, unsigned limit,
+                          int (*each)(const Kehu__AuditEntry *e, void *arg), void *arg,
+                          uint64_t *next);
+/* Walks the whole chain; 0 problems means intact. report gets the first
+ * problems found. Also compares the head kept apart. */
+int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems,
+                            uint64_t *entries);
+
 /* ---- custom field definitions ---- */
 int kehu_store_field_put(kehu_txn *t, const Kehu__FieldDef *def);
 /* Every definition of entity, in key order; each owns nothing. */

@@ -29,6 +29,7 @@ struct kehu_store {
   MDB_dbi contact_phone;  /* HMAC(phone) -> customer key (dupsort) */
   MDB_dbi field_defs;     /* entity | 0 | key -> FieldDef */
   MDB_dbi attachment_data;/* attachment seq | chunk number -> sealed bytes */
+  MDB_dbi audit;          /* seq -> AuditEntry (append-only, hash-chained) */
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */

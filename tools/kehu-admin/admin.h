@@ -10,6 +10,7 @@ int kehu_admin_init(int argc, char **argv);
 int kehu_admin_user(int argc, char **argv);
 int kehu_admin_seed(int argc, char **argv);
 int kehu_admin_verify(int argc, char **argv);
+int kehu_admin_audit(int argc, char **argv);
 
 /* Opens DATADIR/db; prints the error and returns non-zero on failure. */
 int kehu_admin_open(const char *data_dir, kehu_store **st);

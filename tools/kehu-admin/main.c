@@ -18,6 +18,8 @@ static const char usage_text[] =
   "  user role DATADIR USER ROLE [--team T]\n"
   "  seed DATADIR --customers N\n"
   "  verify DATADIR\n"
+  "  audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
+  "  audit verify DATADIR\n"
   "Passwords are read from the first line of stdin when it is not a terminal.\n";
 
 int kehu_admin_fail(int code, const char *fmt, ...)
@@ -108,7 +110,7 @@ int main(int argc, char **argv)
     int (*run)(int argc, char **argv);
   } commands[] = {
     {"init", kehu_admin_init}, {"user", kehu_admin_user},
-    {"seed", kehu_admin_seed}, {"verify", kehu_admin_verify},
+    {"seed", kehu_admin_seed}, {"verify", kehu_admin_verify}, {"audit", kehu_admin_audit},
   };
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     if (strcmp(argv[1], commands[i].name) == 0)

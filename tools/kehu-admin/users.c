@@ -6,6 +6,7 @@
 
 #include "access.h"
 #include "admin.h"
+#include "audit.h"
 #include "validate.h"
 
 typedef struct {
@@ -53,6 +54,14 @@ static int apply_user_change(kehu_txn *t, void *arg)
     u.created_at = (int64_t)time(NULL);
   }
   rc = kehu_store_user_put(t, &u);
+  if (rc == KEHU_OK) {
+    char details[160];
+    snprintf(details, sizeof details, "%s by kehu-admin: role %s%s%s%s",
+             ch->creating ? "added" : "changed", u.role, u.team ? ", team " : "",
+             u.team ? u.team : "", u.has_disabled && u.disabled ? ", disabled" : "");
+    kehu_caller admin = {.username = "kehu-admin"};
+    rc = kehu_audit(t, &admin, (int64_t)time(NULL), "user_change", "user", ch->username, details);
+  }
   if (old)
     kehu__user_record__free_unpacked(old, NULL);
   return ch->status = rc;

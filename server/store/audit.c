@@ -1,0 +1,166 @@
+/* The audit log: entries keyed by sequence, each carrying the SHA-256 of
+ * the previous entry's encoding, and the head (last sequence and its
+ * hash) kept apart in meta, so removing or altering any entry, the newest
+ * included, breaks the chain. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/sha256.h>
+
+#include "store_internal.h"
+
+static const char head_key[] = "audit:head";
+
+typedef struct {
+  uint64_t seq;
+  unsigned char hash[32];
+} audit_head;
+
+static int read_head(kehu_txn *t, audit_head *h)
+{
+  memset(h, 0, sizeof *h);
+  MDB_val k = {sizeof head_key - 1, (void *)head_key}, v;
+  int rc = mdb_get(t->txn, t->st->meta, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return KEHU_OK;
+  if (rc != 0 || v.mv_size != 40)
+    return rc ? kehu_store_status(rc) : KEHU_INTERNAL;
+  h->seq = kehu_key_get_u64(v.mv_data);
+  memcpy(h->hash, (unsigned char *)v.mv_data + 8, 32);
+  return KEHU_OK;
+}
+
+int kehu_store_audit_append(kehu_txn *t, Kehu__AuditEntry *e)
+{
+  audit_head h;
+  int rc = read_head(t, &h);
+  if (rc != KEHU_OK)
+    return rc;
+  e->seq = h.seq + 1;
+  e->prev_hash.data = h.hash;
+  e->prev_hash.len = 32;
+  size_t n = kehu__audit_entry__get_packed_size(e);
+  uint64_t seq = e->seq;   /* MDB_INTEGERKEY: native byte order */
+  MDB_val k = {sizeof seq, &seq}, v = {n, NULL};
+  if ((rc = mdb_put(t->txn, t->st->audit, &k, &v, MDB_RESERVE | MDB_APPEND)) != 0)
+    return kehu_store_status(rc);
+  kehu__audit_entry__pack(e, v.mv_data);
+  unsigned char head[40];
+  kehu_key_put_u64(head, e->seq);
+  mbedtls_sha256_ret(v.mv_data, n, head + 8, 0);
+  MDB_val hk = {sizeof head_key - 1, (void *)head_key}, hv = {40, head};
+  return kehu_store_status(mdb_put(t->txn, t->st->meta, &hk, &hv, 0));
+}
+
+int kehu_store_audit_list(kehu_txn *t, uint64_t before, unsigned limit,
+                          int (*each)(const Kehu__AuditEntry *e, void *arg), void *arg,
+                          uint64_t *next)
+{
+  *next = 0;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->audit, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  uint64_t start = before;
+  MDB_val k = {sizeof start, &start}, v;
+  rc = before ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
+  rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+  unsigned count = 0;
+  uint64_t last = 0;
+  int status = KEHU_OK;
+  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+    uint64_t seq;
+    memcpy(&seq, k.mv_data, sizeof seq);
+    if (count == limit) {
+      *next = last;
+      break;
+    }
+    Kehu__AuditEntry *e = kehu__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
+    if (!e) {
+      status = KEHU_INTERNAL;
+      break;
+    }
+    if (each(e, arg)) {
+      count++;
+      last = seq;
+    }
+    kehu__audit_entry__free_unpacked(e, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status;
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+typedef struct {
+  char *report;
+  size_t len, used;
+  unsigned long problems;
+} findings;
+
+__attribute__((format(printf, 2, 3)))
+static void problem(findings *f, const char *fmt, ...)
+{
+  f->problems++;
+  if (f->used + 1 >= f->len)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(f->report + f->used, f->len - f->used, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    f->used = f->used + (size_t)n < f->len ? f->used + (size_t)n : f->len - 1;
+}
+
+int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems,
+                            uint64_t *entries)
+{
+  findings f = {report, len, 0, 0};
+  if (len)
+    report[0] = '\0';
+  audit_head head;
+  int rc = read_head(t, &head);
+  if (rc != KEHU_OK)
+    return rc;
+  MDB_cursor *cur;
+  if ((rc = mdb_cursor_open(t->txn, t->st->audit, &cur)) != 0)
+    return kehu_store_status(rc);
+  unsigned char prev[32] = {0};
+  uint64_t expect = 1;
+  MDB_val k, v;
+  *entries = 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    uint64_t seq;
+    memcpy(&seq, k.mv_data, sizeof seq);
+    (*entries)++;
+    Kehu__AuditEntry *e = kehu__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
+    if (seq != expect)
+      problem(&f, "entry %llu is missing (next present is %llu)\n", (unsigned long long)expect,
+              (unsigned long long)seq);
+    if (!e)
+      problem(&f, "entry %llu does not decode: altered\n", (unsigned long long)seq);
+    else if (e->seq != seq)
+      problem(&f, "entry %llu says it is %llu: altered\n", (unsigned long long)seq,
+              (unsigned long long)e->seq);
+    else if (e->prev_hash.len != 32 || memcmp(e->prev_hash.data, prev, 32) != 0)
+      problem(&f, "entry %llu does not follow from the entry before it: the chain is broken\n",
+              (unsigned long long)seq);
+    if (e)
+      kehu__audit_entry__free_unpacked(e, NULL);
+    mbedtls_sha256_ret(v.mv_data, v.mv_size, prev, 0);
+    expect = seq + 1;
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  if (head.seq != expect - 1)
+    problem(&f, "the log ends at entry %llu but its head says %llu: entries were removed\n",
+            (unsigned long long)(expect - 1), (unsigned long long)head.seq);
+  else if (head.seq && memcmp(head.hash, prev, 32) != 0)
+    problem(&f, "the last entry %llu does not match the head's hash: altered\n",
+            (unsigned long long)head.seq);
+  *problems = f.problems;
+  return KEHU_OK;
+}
