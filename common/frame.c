@@ -98,9 +98,10 @@ Kehu__Envelope *kehu_envelope_decode(const uint8_t *payload, size_t len)
   d->alloc.alloc.alloc = bounded_malloc;
   d->alloc.alloc.free = bounded_free;
   d->alloc.alloc.allocator_data = &d->alloc;
-  /* Decoded protobuf never needs much more memory than its encoding: strings
-   * and bytes are copied once, each message adds a fixed struct. */
-  d->alloc.limit = len * 8 + 4096;
+  /* Decoded protobuf needs a bounded multiple of its encoding: strings and
+   * bytes are copied once, and each (sub)message, however small on the
+   * wire, costs its fixed struct (a customer ~300 bytes). */
+  d->alloc.limit = len * 32 + 65536;
   Kehu__Envelope *env = kehu__envelope__unpack(&d->alloc.alloc, len, payload);
   if (!env) {
     free(d);

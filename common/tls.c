@@ -85,6 +85,11 @@ int kehu_tls_server_init(kehu_tls_server *s, const char *cert_file, const char *
   if ((rc = mbedtls_pk_parse_keyfile(&s->key, key_file, NULL)) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot load key %s: %s", key_file,
                      kehu_tls_strerror(rc, msg, sizeof msg));
+  /* mbedTLS 2.28 does not compare them itself: a mismatch would only show
+   * as every handshake failing. */
+  if ((rc = mbedtls_pk_check_pair(&s->cert.pk, &s->key)) != 0)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "certificate %s does not match key %s: %s",
+                     cert_file, key_file, kehu_tls_strerror(rc, msg, sizeof msg));
   if ((rc = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER,
                                         MBEDTLS_SSL_TRANSPORT_STREAM,
                                         MBEDTLS_SSL_PRESET_DEFAULT)) != 0)

@@ -23,6 +23,11 @@ static void defaults(kehu_config *cfg)
   cfg->session_idle_s = 12 * 3600;
   cfg->max_login_work = 4;
   cfg->max_attachment = 16u << 20;
+  cfg->contract_days_first = 30;
+  cfg->contract_days_second = 7;
+  cfg->dormant_days = 180;
+  cfg->remind_hour = 9;
+  cfg->ticket_sla_hours = 24;
   cfg->max_failed_logins = 5;
   cfg->lock_s = 15 * 60;
 }
@@ -47,6 +52,11 @@ static const option options[] = {
   OPT("storage", "max_attachment", 'z', max_attachment),
   OPT("auth", "session_idle", 'u', session_idle_s),
   OPT("auth", "max_login_work", 'u', max_login_work),
+  OPT("reminders", "contract_days_first", 'u', contract_days_first),
+  OPT("reminders", "contract_days_second", 'u', contract_days_second),
+  OPT("reminders", "dormant_days", 'u', dormant_days),
+  OPT("reminders", "remind_hour", 'u', remind_hour),
+  OPT("reminders", "ticket_sla_hours", 'u', ticket_sla_hours),
   OPT("auth", "max_failed_logins", 'u', max_failed_logins),
   OPT("auth", "lock_time", 'l', lock_s),
 };
@@ -138,11 +148,18 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "session_idle = %u        ; seconds before an unused session token expires\n"
           "max_login_work = %u         ; password checks running at once\n"
           "max_failed_logins = %u      ; then the user is locked for\n"
-          "lock_time = %lld            ; seconds\n",
+          "lock_time = %lld            ; seconds\n"
+          "\n[reminders]\n"
+          "contract_days_first = %u     ; contract_expiry this many days before the end,\n"
+          "contract_days_second = %u     ; this many, and on the day\n"
+          "dormant_days = %u          ; no follow-up for this long raises 'dormant'\n"
+          "remind_hour = %u              ; local hour when dated reminders fall due\n"
+          "ticket_sla_hours = %u        ; response due this long after a ticket opens\n",
           listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
           d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections, d.max_write_queue,
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
-          (long long)d.lock_s);
+          (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
+          d.remind_hour, d.ticket_sla_hours);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
   return KEHU_OK;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "reminders/scheduler.h"
 #include "handlers/handlers.h"
 #include "net/conn.h"
 
@@ -39,6 +40,11 @@ static const route routes[] = {
   {KEHU__REQUEST__OP_ATTACH_UPLOAD, kehu_handle_attach_upload, 1, 0},
   {KEHU__REQUEST__OP_ATTACH_GET, kehu_handle_attach_get, 1, 0},
   {KEHU__REQUEST__OP_AUDIT, kehu_handle_audit, 1, 0},
+  {KEHU__REQUEST__OP_REMINDER_LIST, kehu_handle_reminder_list, 1, 0},
+  {KEHU__REQUEST__OP_REMINDER_ADD, kehu_handle_reminder_add, 1, 0},
+  {KEHU__REQUEST__OP_REMINDER_ACK, kehu_handle_reminder_ack, 1, 0},
+  {KEHU__REQUEST__OP_REMINDER_SNOOZE, kehu_handle_reminder_snooze, 1, 0},
+  {KEHU__REQUEST__OP_WATCH, kehu_handle_watch, 1, 0},
 };
 
 void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
@@ -175,5 +181,7 @@ void kehu_writes_finished(uv_async_t *async)
     r = next;
   }
   kehu_conn_flush_all(srv);
+  if (srv->writer)
+    kehu_scheduler_poke(srv);
 }
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "net/conn.h"
+#include "reminders/scheduler.h"
 #include "server_run.h"
 
 void kehu_writes_finished(uv_async_t *async);
@@ -36,6 +37,7 @@ static void on_signal(uv_signal_t *sig, int signum)
   kehu_writer_free(srv->writer);
   srv->writer = NULL;
   kehu_conn_close_all(srv);
+  kehu_scheduler_stop(srv);
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -87,6 +89,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
   uv_signal_start(&srv->sigint, on_signal, SIGINT);
   signal(SIGPIPE, SIG_IGN);
+  kehu_scheduler_start(srv);
   if ((rc = kehu_listen(srv, err)) != KEHU_OK) {
     kehu_writer_stop(srv->writer);
     kehu_writer_free(srv->writer);

@@ -32,6 +32,11 @@ typedef struct {
   int64_t lock_s;                /* ... for this long */
   int64_t clock_offset_s;        /* tests run the server "in the future" */
   size_t max_attachment;         /* bytes of one attachment */
+  unsigned contract_days_first;  /* contract_expiry: this many days before ends_on ... */
+  unsigned contract_days_second; /* ... and this many, and on the day */
+  unsigned dormant_days;         /* no follow-up for this long: dormant */
+  unsigned remind_hour;          /* dated reminders fall due at this local hour */
+  unsigned ticket_sla_hours;     /* a ticket's response_due after creation */
 } kehu_config;
 
 /* Fills cfg with defaults, then reads data_dir/kehud.conf if present. */
@@ -60,6 +65,9 @@ typedef struct kehu_server {
   unsigned login_work;           /* password hashes running now */
   int stopping;
   kehu_buf scratch;              /* frame packing, loop thread only */
+  uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
+  unsigned sched_seen;           /* due-index change count it was armed for */
+  int sched_firing;              /* a fire write is in flight */
 } kehu_server;
 
 /* The server's clock: every handler reads time through this one function,

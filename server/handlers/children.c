@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "handlers.h"
 #include "reflect.h"
+#include "reminders/rules.h"
 
 #define DEFAULT_PAGE 50
 #define MAX_PAGE 500
@@ -25,6 +26,7 @@ static const char *const server_fields[] = {"id", "customer_id", "created_at", "
 typedef struct {
   kehu_caller caller;
   int64_t now;
+  const kehu_config *cfg;
   const kehu_kind_info *kind;
   uint64_t cust;                 /* add: the customer */
   uint64_t seq;                  /* update, delete: the record */
@@ -87,7 +89,7 @@ static void apply_defaults(child_write *w, ProtobufCMessage *m)
     if (!kehu_msg_get_string(m, "status"))
       kehu_msg_set_string(m, "status", "open");
     if (!kehu_msg_get_int(m, "response_due", &v))
-      kehu_msg_set_int(m, "response_due", w->now + DAY);
+      kehu_msg_set_int(m, "response_due", w->now + (int64_t)w->cfg->ticket_sla_hours * 3600);
     break;
   default:
     break;
@@ -133,7 +135,9 @@ static int followup_hook(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
   Kehu__Customer updated = *c;
   updated.has_last_contact_at = 1;
   updated.last_contact_at = at;
-  return kehu_store_customer_put(t, w->cust, c, &updated);
+  int rc = kehu_store_customer_put(t, w->cust, c, &updated);
+  kehu_rule_ctx rules = {t, w->now, w->cfg};
+  return rc == KEHU_OK ? kehu_rules_dormant(&rules, c, &updated) : rc;
 }
 
 static int number_free(kehu_txn *t, child_write *w, const ProtobufCMessage *m)
@@ -151,6 +155,25 @@ static int number_free(kehu_txn *t, child_write *w, const ProtobufCMessage *m)
                    number, id);
 }
 
+/* The reminders that hang on a record (SPEC §3), in the same transaction. */
+static int record_rules(kehu_txn *t, child_write *w, const Kehu__Customer *c,
+                        const ProtobufCMessage *old, const ProtobufCMessage *m)
+{
+  kehu_rule_ctx rc = {t, w->now, w->cfg};
+  switch (w->kind->kind) {
+  case KEHU_KIND_CONTRACT:
+    return kehu_rules_contract(&rc, c, (const Kehu__Contract *)old, (const Kehu__Contract *)m);
+  case KEHU_KIND_FOLLOWUP:
+    return kehu_rules_followup(&rc, c, (const Kehu__FollowUp *)old, (const Kehu__FollowUp *)m);
+  case KEHU_KIND_CONTACT:
+    return kehu_rules_contact(&rc, c, (const Kehu__Contact *)old, (const Kehu__Contact *)m);
+  case KEHU_KIND_TICKET:
+    return kehu_rules_ticket(&rc, c, (const Kehu__Ticket *)old, (const Kehu__Ticket *)m);
+  default:
+    return KEHU_OK;
+  }
+}
+
 static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m,
                          const ProtobufCMessage *old)
 {
@@ -159,6 +182,8 @@ static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
     rc = followup_hook(t, w, c, m);
   if (rc == KEHU_OK)
     rc = kehu_store_child_put(t, w->kind, w->cust, w->seq, old, m);
+  if (rc == KEHU_OK)
+    rc = record_rules(t, w, c, old, m);
   if (rc == KEHU_OK) {
     char details[1024] = "";
     if (old)
@@ -224,6 +249,8 @@ static int apply_change(kehu_txn *t, void *arg)
                    w->expected_version);
   if (rc == KEHU_OK && w->deleting) {
     rc = kehu_store_child_delete(t, w->kind, w->cust, w->seq, old);
+    if (rc == KEHU_OK)
+      rc = record_rules(t, w, c, old, NULL);
     if (rc == KEHU_OK)
       rc = kehu_audit(t, &w->caller, w->now, "delete", w->kind->name, id, c->id);
     if (rc == KEHU_OK)
@@ -296,6 +323,7 @@ static child_write *start_write(kehu_call *call, const Kehu__Child *child)
   w->kind = kind;
   w->caller = call->caller;
   w->now = kehu_now(call->srv);
+  w->cfg = &call->srv->cfg;
   return w;
 }
 

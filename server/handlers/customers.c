@@ -6,6 +6,7 @@
 
 #include "access.h"
 #include "audit.h"
+#include "reminders/rules.h"
 #include "handlers.h"
 #include "validate.h"
 
@@ -32,6 +33,7 @@ static char **text_field(Kehu__Customer *c, size_t i)
 typedef struct {
   kehu_caller caller;
   int64_t now;
+  const kehu_config *cfg;
   uint64_t key;
   const Kehu__Customer *input;      /* add: the customer; update: the changes */
   const Kehu__CustomerUpdate *update;
@@ -142,7 +144,9 @@ static int apply_add(kehu_txn *t, void *arg)
     return rc;
   kehu_customer_id_format(w->key, w->id);
   c.id = w->id;
+  kehu_rule_ctx rules = {t, w->now, w->cfg};
   if ((rc = kehu_store_customer_put(t, w->key, NULL, &c)) != KEHU_OK ||
+      (rc = kehu_rules_dormant(&rules, NULL, &c)) != KEHU_OK ||
       (rc = kehu_audit(t, &w->caller, w->now, "create", "customer", w->id, c.name)) != KEHU_OK)
     return rc;
   return keep_packed(w, &c);
@@ -322,6 +326,7 @@ static customer_write *new_write(kehu_call *call)
   }
   w->caller = call->caller;
   w->now = kehu_now(call->srv);
+  w->cfg = &call->srv->cfg;
   return w;
 }
 
@@ -439,6 +444,9 @@ static int apply_purge(kehu_txn *t, void *arg)
     return kehu_fail(&w->err, KEHU_NOT_FOUND, "id", "customer %s not found", w->id);
   if (rc == KEHU_OK)
     rc = keep_packed(w, old);
+  kehu_rule_ctx rules = {t, w->now, w->cfg};
+  if (rc == KEHU_OK)
+    rc = kehu_rules_customer_gone(&rules, w->key);
   if (rc == KEHU_OK)
     rc = kehu_store_customer_purge(t, w->key);
   if (rc == KEHU_OK)

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "handlers.h"
 #include "reflect.h"
+#include "reminders/rules.h"
 
 #define MAX_PAIRS 500
 
@@ -99,6 +100,7 @@ void kehu_handle_customer_dupes(kehu_call *call)
 typedef struct {
   kehu_caller caller;
   int64_t now;
+  const kehu_config *cfg;
   uint64_t keep, other;
   unsigned moved;
   kehu_error err;
@@ -129,6 +131,9 @@ static int apply_merge(kehu_txn *t, void *arg)
     rc = load_live(t, w, w->other, &other);
   if (rc == KEHU_OK)
     rc = kehu_store_children_move(t, w->other, w->keep, keep->id, &w->moved);
+  kehu_rule_ctx rules = {t, w->now, w->cfg};
+  if (rc == KEHU_OK)
+    rc = kehu_rules_customer_moved(&rules, w->other, keep->id);
   if (rc == KEHU_OK) {
     Kehu__Customer binned = *other;
     binned.has_deleted = binned.has_deleted_at = 1;
@@ -219,6 +224,7 @@ void kehu_handle_customer_merge(kehu_call *call)
   }
   w->caller = call->caller;
   w->now = kehu_now(call->srv);
+  w->cfg = &call->srv->cfg;
   w->keep = keep;
   w->other = other;
   kehu_submit_write(call, apply_merge, merged, w);

@@ -29,6 +29,11 @@ void kehu_handle_child_delete(kehu_call *call);
 void kehu_handle_attach_upload(kehu_call *call);
 void kehu_handle_attach_get(kehu_call *call);
 void kehu_handle_audit(kehu_call *call);
+void kehu_handle_reminder_list(kehu_call *call);
+void kehu_handle_reminder_add(kehu_call *call);
+void kehu_handle_reminder_ack(kehu_call *call);
+void kehu_handle_reminder_snooze(kehu_call *call);
+void kehu_handle_watch(kehu_call *call);
 void kehu_handle_field_define(kehu_call *call);
 void kehu_handle_field_list(kehu_call *call);
 /* The custom fields of a whole record against the definitions of entity:

@@ -31,6 +31,7 @@ struct kehu_conn {
   kehu_conn *flush_next;
   int in_flush_list;
   kehu_upload *uploads;     /* attachments arriving in chunks */
+  int watching;             /* receives pushed events (kehu watch) */
 };
 
 /* Starts listening on cfg.listen; prints the listening line. */

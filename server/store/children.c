@@ -23,21 +23,7 @@ static void parent_key(unsigned char out[9], const kehu_kind_info *k, uint64_t s
 
 int kehu_store_child_new_seq(kehu_txn *t, const kehu_kind_info *k, uint64_t *seq)
 {
-  char name[48];
-  snprintf(name, sizeof name, "seq:%s", k->name);
-  MDB_val mk = {strlen(name), name}, mv;
-  uint64_t v = 0;
-  int rc = mdb_get(t->txn, t->st->meta, &mk, &mv);
-  if (rc == 0 && mv.mv_size == 8)
-    v = kehu_key_get_u64(mv.mv_data);
-  else if (rc != MDB_NOTFOUND)
-    return kehu_store_status(rc);
-  unsigned char b[8];
-  kehu_key_put_u64(b, ++v);
-  mv.mv_size = 8;
-  mv.mv_data = b;
-  *seq = v;
-  return kehu_store_status(mdb_put(t->txn, t->st->meta, &mk, &mv, 0));
+  return kehu_store_next_seq(t, k->name, seq);
 }
 
 int kehu_store_child_get(kehu_txn *t, const kehu_kind_info *k, uint64_t seq, uint64_t *cust,

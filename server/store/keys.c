@@ -24,7 +24,7 @@ int kehu_customer_id_parse(const char *id, uint64_t *key)
   if (!id || id[0] != 'C')
     return -1;
   size_t n = strlen(id);
-  if (n < 12 || n > 18)
+  if (n < 12 || n > 19)   /* C + 8-digit date + 3..10-digit sequence */
     return -1;
   uint64_t date = 0, seq = 0;
   for (size_t i = 1; i < n; i++) {

@@ -1,6 +1,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,11 @@ static const table_def tables[] = {
   TABLE(field_defs, 0),
   TABLE(attachment_data, 0),
   TABLE(audit, MDB_INTEGERKEY),
+  TABLE(reminders, 0),
+  TABLE(rem_due, 0),
+  TABLE(rem_user, 0),
+  TABLE(rem_cust, 0),
+  TABLE(rem_source, 0),
 };
 #undef TABLE
 
@@ -264,4 +270,23 @@ int kehu_index_del(kehu_txn *t, MDB_dbi dbi, const char *key, uint64_t id)
     return KEHU_OK;
   int rc = mdb_del(t->txn, dbi, &k, &v);
   return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_next_seq(kehu_txn *t, const char *name, uint64_t *seq)
+{
+  char k[64];
+  snprintf(k, sizeof k, "seq:%s", name);
+  MDB_val mk = {strlen(k), k}, mv;
+  uint64_t v = 0;
+  int rc = mdb_get(t->txn, t->st->meta, &mk, &mv);
+  if (rc == 0 && mv.mv_size == 8)
+    v = kehu_key_get_u64(mv.mv_data);
+  else if (rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  unsigned char b[8];
+  kehu_key_put_u64(b, ++v);
+  mv.mv_size = 8;
+  mv.mv_data = b;
+  *seq = v;
+  return kehu_store_status(mdb_put(t->txn, t->st->meta, &mk, &mv, 0));
 }

@@ -33,6 +33,9 @@ size_t kehu_store_map_size(kehu_store *st);
 /* The meta table (string keys): for tools that keep small markers. */
 const MDB_dbi *kehu_store_meta_dbi(kehu_store *st);
 
+/* The next number of a named sequence (1, 2, ...), in t's transaction. */
+int kehu_store_next_seq(kehu_txn *t, const char *name, uint64_t *seq);
+
 /* Maps an LMDB return code to a status (one place for that mapping). */
 int kehu_store_status(int mdb_rc);
 
@@ -183,6 +186,29 @@ int kehu_store_audit_list(kehu_txn *t, uint64_t before, unsigned limit,
  * problems found. Also compares the head kept apart. */
 int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems,
                             uint64_t *entries);
+
+/* ---- reminders ---- */
+/* Writes r under seq and keeps its indexes: the due index holds it while
+ * armed (at snoozed_until when snoozed, else due_at). */
+int kehu_store_reminder_put(kehu_txn *t, uint64_t seq, const Kehu__Reminder *old,
+                            const Kehu__Reminder *r);
+int kehu_store_reminder_get(kehu_txn *t, uint64_t seq, Kehu__Reminder **out);
+int kehu_store_reminder_delete(kehu_txn *t, uint64_t seq, const Kehu__Reminder *old);
+/* The reminder raised by a rule source, or 0. */
+uint64_t kehu_store_reminder_by_source(kehu_txn *t, const char *source);
+/* The earliest armed time; 0 when nothing is armed. */
+int64_t kehu_store_reminder_next_due(kehu_txn *t);
+/* Armed reminders due at or before now, oldest first, at most max. */
+size_t kehu_store_reminder_due(kehu_txn *t, int64_t now, uint64_t *seqs, size_t max);
+/* A user's reminders, newest first, below `before`; each(r, arg) returns 1
+ * to count it toward limit. */
+int kehu_store_reminder_of_user(kehu_txn *t, const char *user, uint64_t before, unsigned limit,
+                                int (*each)(const Kehu__Reminder *r, uint64_t seq, void *arg),
+                                void *arg, uint64_t *next);
+/* Every reminder about a customer (merge moves them, purge erases them). */
+size_t kehu_store_reminder_of_customer(kehu_txn *t, uint64_t cust, uint64_t *seqs, size_t max);
+/* A counter the writer bumps whenever the due index changes. */
+unsigned kehu_store_reminders_changed(kehu_store *st);
 
 /* ---- custom field definitions ---- */
 int kehu_store_field_put(kehu_txn *t, const Kehu__FieldDef *def);

@@ -30,6 +30,12 @@ struct kehu_store {
   MDB_dbi field_defs;     /* entity | 0 | key -> FieldDef */
   MDB_dbi attachment_data;/* attachment seq | chunk number -> sealed bytes */
   MDB_dbi audit;          /* seq -> AuditEntry (append-only, hash-chained) */
+  MDB_dbi reminders;      /* seq -> Reminder */
+  MDB_dbi rem_due;        /* due time | seq -> "" : armed reminders by time */
+  MDB_dbi rem_user;       /* user | 0 | seq -> "" : a user's reminders */
+  MDB_dbi rem_cust;       /* customer key | seq -> "" : for merge and purge */
+  MDB_dbi rem_source;     /* rule source -> seq : one reminder per rule and record */
+  unsigned reminders_changed; /* bumped by the writer (atomically); the loop re-arms its timer */
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */

@@ -1,0 +1,392 @@
+#include "rules.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "records.h"
+#include "timefmt.h"
+
+#define DAY 86400
+
+int kehu_rules_raise(kehu_rule_ctx *rc, const char *source, const char *user, int64_t due,
+                     const char *kind, const char *customer_id, const char *record_id,
+                     const char *message)
+{
+  kehu_txn *t = rc->t;
+  uint64_t seq = kehu_store_reminder_by_source(t, source);
+  Kehu__Reminder *old = NULL;
+  if (seq && kehu_store_reminder_get(t, seq, &old) == KEHU_OK) {
+    int same = old->due_at == due || strcmp(old->state, "acknowledged") == 0;
+    if (same) {
+      kehu__reminder__free_unpacked(old, NULL);
+      return KEHU_OK;
+    }
+  }
+  int st = KEHU_OK;
+  if (!seq)
+    st = kehu_store_next_seq(t, "reminder", &seq);
+  char id[24];
+  snprintf(id, sizeof id, "RM%llu", (unsigned long long)seq);
+  Kehu__Reminder r = KEHU__REMINDER__INIT;
+  r.id = id;
+  r.user = (char *)user;
+  r.has_due_at = r.has_created_at = r.has_armed = 1;
+  r.due_at = due;
+  r.kind = (char *)kind;
+  r.customer_id = (char *)customer_id;
+  r.record_id = (char *)record_id;
+  r.message = (char *)message;
+  r.state = "pending";
+  r.source = (char *)source;
+  r.created_at = old ? old->created_at : rc->now;
+  r.armed = 1;
+  if (st == KEHU_OK)
+    st = kehu_store_reminder_put(t, seq, old, &r);
+  if (old)
+    kehu__reminder__free_unpacked(old, NULL);
+  return st;
+}
+
+int kehu_rules_cancel(kehu_rule_ctx *rc, const char *source)
+{
+  uint64_t seq = kehu_store_reminder_by_source(rc->t, source);
+  Kehu__Reminder *r;
+  if (!seq || kehu_store_reminder_get(rc->t, seq, &r) != KEHU_OK)
+    return KEHU_OK;
+  /* Once fallen due it stays until acknowledged: it was real when raised. */
+  int st = r->has_armed && r->armed && strcmp(r->state, "pending") == 0
+               ? kehu_store_reminder_delete(rc->t, seq, r)
+               : KEHU_OK;
+  kehu__reminder__free_unpacked(r, NULL);
+  return st;
+}
+
+/* ---- recipients ---- */
+
+typedef struct {
+  char names[64][65];
+  size_t n;
+  const char *role;
+  const char *team;
+} recipients;
+
+static void add_name(recipients *r, const char *name)
+{
+  if (!name || !*name)
+    return;
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp(r->names[i], name) == 0)
+      return;
+  if (r->n < 64)
+    snprintf(r->names[r->n++], sizeof r->names[0], "%s", name);
+}
+
+static void match_role(const Kehu__UserRecord *u, void *arg)
+{
+  recipients *r = arg;
+  if ((u->has_disabled && u->disabled) || strcmp(u->role, r->role) != 0)
+    return;
+  if (r->team && (!u->team || strcmp(u->team, r->team) != 0))
+    return;
+  add_name(r, u->username);
+}
+
+/* Every enabled user of a role (of one team when team is set). */
+static void add_role(kehu_rule_ctx *rc, recipients *r, const char *role, const char *team)
+{
+  r->role = role;
+  r->team = team;
+  kehu_store_user_each(rc->t, match_role, r);
+}
+
+static const char *team_of(kehu_rule_ctx *rc, const char *user, char *buf, size_t len)
+{
+  Kehu__UserRecord *u;
+  if (!user || kehu_store_user_get(rc->t, user, &u) != KEHU_OK)
+    return NULL;
+  const char *team = NULL;
+  if (u->team) {
+    snprintf(buf, len, "%s", u->team);
+    team = buf;
+  }
+  kehu__user_record__free_unpacked(u, NULL);
+  return team;
+}
+
+/* ---- times ---- */
+
+/* remind_hour local time on a date, as UTC seconds. */
+static int64_t local_time_on(kehu_rule_ctx *rc, int y, int m, int d)
+{
+  struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d,
+                  .tm_hour = (int)rc->cfg->remind_hour, .tm_isdst = -1};
+  return (int64_t)mktime(&tm);
+}
+
+static int64_t reminder_time_of(kehu_rule_ctx *rc, const char *date, int days_before)
+{
+  int y, m, d;
+  if (!date || kehu_date_parse(date, &y, &m, &d) != 0)
+    return 0;
+  int64_t day = kehu_days_from_civil(y, m, d) - days_before;
+  /* back to a calendar date, then to local remind_hour */
+  time_t noon = (time_t)(day * DAY + DAY / 2);
+  struct tm tm;
+  gmtime_r(&noon, &tm);
+  return local_time_on(rc, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* ---- rules ---- */
+
+static int raise_all(kehu_rule_ctx *rc, const recipients *to, const char *source_prefix,
+                     int64_t due, const char *kind, const Kehu__Customer *c, const char *record,
+                     const char *message)
+{
+  for (size_t i = 0; i < to->n; i++) {
+    char source[256];
+    snprintf(source, sizeof source, "%s:%s", source_prefix, to->names[i]);
+    int st = kehu_rules_raise(rc, source, to->names[i], due, kind, c->id, record, message);
+    if (st != KEHU_OK)
+      return st;
+  }
+  return KEHU_OK;
+}
+
+static int cancel_all(kehu_rule_ctx *rc, const recipients *to, const char *source_prefix)
+{
+  for (size_t i = 0; i < to->n; i++) {
+    char source[256];
+    snprintf(source, sizeof source, "%s:%s", source_prefix, to->names[i]);
+    int st = kehu_rules_cancel(rc, source);
+    if (st != KEHU_OK)
+      return st;
+  }
+  return KEHU_OK;
+}
+
+static int contract_live(const Kehu__Contract *k)
+{
+  return k && k->ends_on && (!k->status || strcmp(k->status, "active") == 0);
+}
+
+int kehu_rules_contract(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contract *old,
+                        const Kehu__Contract *m)
+{
+  recipients to = {.n = 0};
+  add_name(&to, c->owner);
+  add_role(rc, &to, "finance", NULL);
+  const unsigned days[3] = {rc->cfg->contract_days_first, rc->cfg->contract_days_second, 0};
+  char prefix[160];
+  int st = KEHU_OK;
+  /* The reminders of the old end date go, those of the new one come. */
+  if (contract_live(old) && (!contract_live(m) || strcmp(old->ends_on, m->ends_on) != 0))
+    for (int i = 0; i < 3 && st == KEHU_OK; i++) {
+      snprintf(prefix, sizeof prefix, "contract_expiry:%s:%s:%u", old->id, old->ends_on, days[i]);
+      st = cancel_all(rc, &to, prefix);
+    }
+  if (st != KEHU_OK || !contract_live(m))
+    return st;
+  /* Of the times already past, only the latest is raised (at once): a
+   * contract created a week before its end gets the 7-day reminder, not
+   * the 30-day one as well. */
+  int64_t latest_past = 0;
+  for (int i = 0; i < 3; i++) {
+    int64_t due = reminder_time_of(rc, m->ends_on, (int)days[i]);
+    if (due <= rc->now && due > latest_past)
+      latest_past = due;
+  }
+  for (int i = 0; i < 3 && st == KEHU_OK; i++) {
+    int64_t due = reminder_time_of(rc, m->ends_on, (int)days[i]);
+    if (!due || (due <= rc->now && due != latest_past))
+      continue;
+    char message[512];
+    if (days[i])
+      snprintf(message, sizeof message, "合同 %s（%s）将于 %s 到期，还有 %u 天", m->number, c->name,
+               m->ends_on, days[i]);
+    else
+      snprintf(message, sizeof message, "合同 %s（%s）今天到期", m->number, c->name);
+    snprintf(prefix, sizeof prefix, "contract_expiry:%s:%s:%u", m->id, m->ends_on, days[i]);
+    st = raise_all(rc, &to, prefix, due, "contract_expiry", c, m->id, message);
+  }
+  return st;
+}
+
+int kehu_rules_followup(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__FollowUp *old,
+                        const Kehu__FollowUp *m)
+{
+  const Kehu__FollowUp *f = m ? m : old;
+  recipients to = {.n = 0};
+  add_name(&to, f->author);
+  char prefix[160];
+  snprintf(prefix, sizeof prefix, "followup_due:%s", f->id);
+  if (!m || !m->has_next_action_due)
+    return cancel_all(rc, &to, prefix);
+  char message[512];
+  snprintf(message, sizeof message, "跟进 %s：%s", c->name,
+           m->next_action ? m->next_action : m->summary);
+  return raise_all(rc, &to, prefix, m->next_action_due, "followup_due", c, m->id, message);
+}
+
+/* The next birthday on or after from_year (and not before today). */
+static int64_t next_birthday(kehu_rule_ctx *rc, const char *birthday, int from_year, int *year)
+{
+  int y, m, d;
+  if (!birthday || kehu_date_parse(birthday, &y, &m, &d) != 0)
+    return 0;
+  time_t now = (time_t)rc->now;
+  struct tm tm;
+  localtime_r(&now, &tm);
+  int today = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+  for (int yy = from_year > tm.tm_year + 1900 ? from_year : tm.tm_year + 1900;; yy++) {
+    int dd = d;
+    if (m == 2 && d == 29 && !((yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0))
+      dd = 28;   /* born on 29 February: celebrated on the 28th */
+    if (yy * 10000 + m * 100 + dd >= today) {
+      *year = yy;
+      return local_time_on(rc, yy, m, dd);
+    }
+  }
+}
+
+static int birthday_for(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contact *p,
+                        int from_year, int cancel)
+{
+  recipients to = {.n = 0};
+  add_name(&to, c->owner);
+  int year;
+  int64_t due = next_birthday(rc, p->birthday, from_year, &year);
+  if (!due)
+    return KEHU_OK;
+  char prefix[160];
+  snprintf(prefix, sizeof prefix, "birthday:%s:%d", p->id, year);
+  if (cancel)
+    return cancel_all(rc, &to, prefix);
+  char message[512];
+  snprintf(message, sizeof message, "今天是 %s（%s）的生日", p->name, c->name);
+  return raise_all(rc, &to, prefix, due, "birthday", c, p->id, message);
+}
+
+int kehu_rules_contact(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contact *old,
+                       const Kehu__Contact *m)
+{
+  int st = KEHU_OK;
+  if (old && old->birthday && (!m || !m->birthday || strcmp(old->birthday, m->birthday) != 0))
+    st = birthday_for(rc, c, old, 0, 1);
+  if (st == KEHU_OK && m && m->birthday)
+    st = birthday_for(rc, c, m, 0, 0);
+  return st;
+}
+
+int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired)
+{
+  const kehu_kind_info *kind;
+  uint64_t seq, cust;
+  ProtobufCMessage *m = NULL;
+  Kehu__Customer *c = NULL;
+  if (!fired->record_id || kehu_child_id_parse(fired->record_id, &kind, &seq) != 0 ||
+      kind->kind != KEHU_KIND_CONTACT || kehu_store_child_get(rc->t, kind, seq, &cust, &m) != KEHU_OK)
+    return KEHU_OK;
+  int st = KEHU_OK;
+  if (kehu_store_customer_get(rc->t, cust, &c) == KEHU_OK) {
+    time_t due = (time_t)fired->due_at;
+    struct tm tm;
+    localtime_r(&due, &tm);
+    st = birthday_for(rc, c, (const Kehu__Contact *)m, tm.tm_year + 1900 + 1, 0);
+    kehu__customer__free_unpacked(c, NULL);
+  }
+  protobuf_c_message_free_unpacked(m, NULL);
+  return st;
+}
+
+static int ticket_open(const Kehu__Ticket *k)
+{
+  return k && k->has_response_due &&
+         (!k->status || strcmp(k->status, "open") == 0 || strcmp(k->status, "in_progress") == 0);
+}
+
+int kehu_rules_ticket(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Ticket *old,
+                      const Kehu__Ticket *m)
+{
+  const Kehu__Ticket *k = m ? m : old;
+  recipients to = {.n = 0};
+  add_name(&to, k->assignee);
+  if (old && old->assignee)
+    add_name(&to, old->assignee);
+  add_role(rc, &to, "service", NULL);
+  char prefix[160];
+  snprintf(prefix, sizeof prefix, "ticket_sla:%s", k->id);
+  if (!ticket_open(m))
+    return cancel_all(rc, &to, prefix);
+  char message[512];
+  snprintf(message, sizeof message, "工单 %s（%s）应在此时前响应：%s", m->id, c->name, m->subject);
+  return raise_all(rc, &to, prefix, m->response_due, "ticket_sla", c, m->id, message);
+}
+
+static int64_t dormant_base(const Kehu__Customer *c)
+{
+  return c->has_last_contact_at && c->last_contact_at ? c->last_contact_at : c->created_at;
+}
+
+int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu__Customer *c)
+{
+  char team[65];
+  recipients to = {.n = 0};
+  add_name(&to, c->owner);
+  add_role(rc, &to, "manager", team_of(rc, c->owner, team, sizeof team));
+  char prefix[160];
+  int st = KEHU_OK;
+  /* One reminder per dormancy period: the period starts at the last contact. */
+  if (old && dormant_base(old) != dormant_base(c)) {
+    snprintf(prefix, sizeof prefix, "dormant:%s:%lld", c->id, (long long)dormant_base(old));
+    st = cancel_all(rc, &to, prefix);
+  }
+  if (st != KEHU_OK || (c->has_deleted && c->deleted))
+    return st;
+  snprintf(prefix, sizeof prefix, "dormant:%s:%lld", c->id, (long long)dormant_base(c));
+  char message[512];
+  snprintf(message, sizeof message, "客户 %s 已 %u 天没有跟进", c->name, rc->cfg->dormant_days);
+  return raise_all(rc, &to, prefix, dormant_base(c) + (int64_t)rc->cfg->dormant_days * DAY,
+                   "dormant", c, c->id, message);
+}
+
+#define MAX_PER_CUSTOMER 4096
+
+int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id)
+{
+  uint64_t *seqs = malloc(MAX_PER_CUSTOMER * sizeof *seqs);
+  if (!seqs)
+    return KEHU_EXHAUSTED;
+  size_t n = kehu_store_reminder_of_customer(rc->t, from, seqs, MAX_PER_CUSTOMER);
+  int st = KEHU_OK;
+  for (size_t i = 0; i < n && st == KEHU_OK; i++) {
+    Kehu__Reminder *r;
+    if (kehu_store_reminder_get(rc->t, seqs[i], &r) != KEHU_OK)
+      continue;
+    Kehu__Reminder moved = *r;
+    moved.customer_id = (char *)to_id;
+    st = kehu_store_reminder_put(rc->t, seqs[i], r, &moved);
+    kehu__reminder__free_unpacked(r, NULL);
+  }
+  free(seqs);
+  return st;
+}
+
+int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust)
+{
+  uint64_t *seqs = malloc(MAX_PER_CUSTOMER * sizeof *seqs);
+  if (!seqs)
+    return KEHU_EXHAUSTED;
+  size_t n = kehu_store_reminder_of_customer(rc->t, cust, seqs, MAX_PER_CUSTOMER);
+  int st = KEHU_OK;
+  for (size_t i = 0; i < n && st == KEHU_OK; i++) {
+    Kehu__Reminder *r;
+    if (kehu_store_reminder_get(rc->t, seqs[i], &r) != KEHU_OK)
+      continue;
+    st = kehu_store_reminder_delete(rc->t, seqs[i], r);
+    kehu__reminder__free_unpacked(r, NULL);
+  }
+  free(seqs);
+  return st;
+}

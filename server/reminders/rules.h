@@ -1,0 +1,40 @@
+/* Reminder rules (SPEC §3), evaluated inside the write transaction that
+ * changes what they depend on, so the due index never lags the data. */
+#ifndef KEHU_RULES_H
+#define KEHU_RULES_H
+
+#include "server.h"
+
+typedef struct {
+  kehu_txn *t;
+  int64_t now;
+  const kehu_config *cfg;
+} kehu_rule_ctx;
+
+/* Raises (or moves) the reminder of source for user, due at due. An
+ * acknowledged one with the same source stays acknowledged. */
+int kehu_rules_raise(kehu_rule_ctx *rc, const char *source, const char *user, int64_t due,
+                     const char *kind, const char *customer_id, const char *record_id,
+                     const char *message);
+/* Withdraws the reminder of source if it has not fallen due yet. */
+int kehu_rules_cancel(kehu_rule_ctx *rc, const char *source);
+
+/* old is the record before the change (NULL: new), m after (NULL: deleted). */
+int kehu_rules_contract(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contract *old,
+                        const Kehu__Contract *m);
+int kehu_rules_followup(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__FollowUp *old,
+                        const Kehu__FollowUp *m);
+int kehu_rules_contact(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contact *old,
+                       const Kehu__Contact *m);
+int kehu_rules_ticket(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Ticket *old,
+                      const Kehu__Ticket *m);
+/* The customer's dormancy reminder after its last contact moved from
+ * old (NULL: new customer) to c. */
+int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu__Customer *c);
+/* The birthday after this one, when a birthday reminder has fired. */
+int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired);
+/* Merge: reminders about from now name to; purge: they are erased. */
+int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id);
+int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust);
+
+#endif

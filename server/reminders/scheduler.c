@@ -1,0 +1,202 @@
+#include "scheduler.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/conn.h"
+#include "reflect.h"
+#include "rules.h"
+
+#define MAX_FIRE 1024
+
+static void on_timer(uv_timer_t *timer);
+
+static void arm(kehu_server *srv)
+{
+  kehu_txn t;
+  if (srv->stopping || kehu_store_read_begin(srv->store, &t) != KEHU_OK)
+    return;
+  srv->sched_seen = kehu_store_reminders_changed(srv->store);
+  int64_t due = kehu_store_reminder_next_due(&t);
+  kehu_store_read_end(&t);
+  if (!due) {
+    uv_timer_stop(&srv->sched_timer);
+    return;
+  }
+  int64_t wait = due - kehu_now(srv);
+  uv_timer_start(&srv->sched_timer, on_timer, wait > 0 ? (uint64_t)wait * 1000 : 0, 0);
+}
+
+void kehu_scheduler_start(kehu_server *srv)
+{
+  uv_timer_init(srv->loop, &srv->sched_timer);
+  srv->sched_timer.data = srv;
+  arm(srv);
+}
+
+void kehu_scheduler_stop(kehu_server *srv)
+{
+  uv_timer_stop(&srv->sched_timer);
+  uv_close((uv_handle_t *)&srv->sched_timer, NULL);
+}
+
+void kehu_scheduler_poke(kehu_server *srv)
+{
+  if (!srv->sched_firing && kehu_store_reminders_changed(srv->store) != srv->sched_seen)
+    arm(srv);
+}
+
+unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r)
+{
+  Kehu__Event ev = KEHU__EVENT__INIT;
+  ev.kind = "reminder";
+  ev.message = r->message;
+  ev.has_at = 1;
+  ev.at = r->has_snoozed_until && strcmp(r->state, "snoozed") == 0 ? r->snoozed_until : r->due_at;
+  ev.reminder = (Kehu__Reminder *)r;
+  Kehu__Envelope e = KEHU__ENVELOPE__INIT;
+  e.body_case = KEHU__ENVELOPE__BODY_EVENT;
+  e.event = &ev;
+  unsigned n = 0;
+  for (kehu_conn *c = srv->conns; c; c = c->next) {
+    if (c->watching && c->authed && strcmp(c->caller.username, r->user) == 0) {
+      kehu_conn_send(c, &e);
+      n++;
+    }
+  }
+  return n;
+}
+
+/* ---- state changes, on the writer ---- */
+
+typedef struct {
+  kehu_server *srv;
+  int64_t now;
+  size_t n;
+  uint64_t seqs[MAX_FIRE];
+  Kehu__Reminder *fired[MAX_FIRE];   /* fire: copies for the loop to push */
+} batch;
+
+static void batch_free(batch *b)
+{
+  for (size_t i = 0; i < b->n; i++)
+    if (b->fired[i])
+      kehu__reminder__free_unpacked(b->fired[i], NULL);
+  free(b);
+}
+
+/* Takes every reminder that has fallen due out of the due index. */
+static int apply_fire(kehu_txn *t, void *arg)
+{
+  batch *b = arg;
+  kehu_rule_ctx rc = {t, b->now, &b->srv->cfg};
+  for (size_t i = 0; i < b->n; i++)
+    if (b->fired[i]) {
+      kehu__reminder__free_unpacked(b->fired[i], NULL);
+      b->fired[i] = NULL;
+    }
+  b->n = kehu_store_reminder_due(t, b->now, b->seqs, MAX_FIRE);
+  for (size_t i = 0; i < b->n; i++) {
+    Kehu__Reminder *r;
+    int st = kehu_store_reminder_get(t, b->seqs[i], &r);
+    if (st != KEHU_OK)
+      return st;
+    Kehu__Reminder next = *r;
+    next.has_armed = 1;
+    next.armed = 0;
+    if (strcmp(r->state, "snoozed") == 0)
+      next.state = "pending";
+    st = kehu_store_reminder_put(t, b->seqs[i], r, &next);
+    if (st == KEHU_OK && strcmp(r->kind, "birthday") == 0)
+      st = kehu_rules_next_birthday(&rc, r);
+    if (st == KEHU_OK)
+      b->fired[i] = (Kehu__Reminder *)kehu_msg_copy(&next.base);
+    kehu__reminder__free_unpacked(r, NULL);
+    if (st != KEHU_OK)
+      return st;
+  }
+  return KEHU_OK;
+}
+
+static void fired(kehu_call *call, int status, void *arg)
+{
+  (void)call;
+  batch *b = arg;
+  kehu_server *srv = b->srv;
+  srv->sched_firing = 0;
+  if (status == KEHU_OK) {
+    uint64_t delivered[MAX_FIRE];
+    size_t nd = 0;
+    for (size_t i = 0; i < b->n; i++)
+      if (b->fired[i] && kehu_scheduler_push(srv, b->fired[i]) > 0)
+        delivered[nd++] = b->seqs[i];
+    kehu_conn_flush_all(srv);
+    if (nd)
+      kehu_scheduler_mark_delivered(srv, delivered, nd);
+  }
+  int more = status == KEHU_OK && b->n == MAX_FIRE;
+  batch_free(b);
+  if (more)
+    on_timer(&srv->sched_timer);
+  else
+    arm(srv);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+  kehu_server *srv = timer->data;
+  if (srv->stopping || srv->sched_firing)
+    return;
+  batch *b = calloc(1, sizeof *b);
+  if (!b)
+    return;
+  b->srv = srv;
+  b->now = kehu_now(srv);
+  srv->sched_firing = 1;
+  kehu_submit_write_detached(srv, apply_fire, fired, b);
+}
+
+static int apply_delivered(kehu_txn *t, void *arg)
+{
+  batch *b = arg;
+  for (size_t i = 0; i < b->n; i++) {
+    Kehu__Reminder *r;
+    if (kehu_store_reminder_get(t, b->seqs[i], &r) != KEHU_OK)
+      continue;
+    int st = KEHU_OK;
+    if (strcmp(r->state, "pending") == 0) {
+      Kehu__Reminder next = *r;
+      next.state = "delivered";
+      next.has_delivered_at = 1;
+      next.delivered_at = b->now;
+      st = kehu_store_reminder_put(t, b->seqs[i], r, &next);
+    }
+    kehu__reminder__free_unpacked(r, NULL);
+    if (st != KEHU_OK)
+      return st;
+  }
+  return KEHU_OK;
+}
+
+static void delivered_done(kehu_call *call, int status, void *arg)
+{
+  (void)call;
+  (void)status;
+  batch_free(arg);
+}
+
+void kehu_scheduler_mark_delivered(kehu_server *srv, const uint64_t *seqs, size_t n)
+{
+  while (n > 0) {
+    batch *b = calloc(1, sizeof *b);
+    if (!b)
+      return;
+    b->srv = srv;
+    b->now = kehu_now(srv);
+    b->n = n < MAX_FIRE ? n : MAX_FIRE;
+    memcpy(b->seqs, seqs, b->n * sizeof *seqs);
+    kehu_submit_write_detached(srv, apply_delivered, delivered_done, b);
+    seqs += b->n;
+    n -= b->n;
+  }
+}
