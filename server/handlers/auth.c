@@ -251,6 +251,8 @@ typedef struct {
   int ok;
 } password_check;
 
+static void reply_password_check(password_check *pc, int status);
+
 static void check_password(uv_work_t *work)
 {
   password_check *pc = work->data;
@@ -262,6 +264,14 @@ static void check_password(uv_work_t *work)
 static void password_checked(uv_work_t *work, int status)
 {
   password_check *pc = work->data;
+  kehu_server *srv = pc->call->srv;
+  reply_password_check(pc, status);
+  /* Replies made outside a read or a commit callback go out here. */
+  kehu_conn_flush_all(srv);
+}
+
+static void reply_password_check(password_check *pc, int status)
+{
   kehu_call *call = pc->call;
   kehu_server *srv = call->srv;
   srv->login_work--;

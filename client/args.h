@@ -1,0 +1,60 @@
+/* Command-line flags of a subcommand, described by a table. `--flag value`
+ * and `--flag=value` both work, flags and arguments may be mixed, `--`
+ * ends the flags. The global options (--server, --ca, --user, --json,
+ * --password-stdin) are accepted after the command as well. */
+#ifndef KEHU_CLIENT_ARGS_H
+#define KEHU_CLIENT_ARGS_H
+
+#include <stddef.h>
+
+#include "cli.h"
+
+/* Strings pointing into argv; the array itself is malloc'd. */
+typedef struct {
+  const char **items;
+  size_t n;
+} kehu_strlist;
+
+void kehu_strlist_free(kehu_strlist *list);
+
+typedef enum {
+  KEHU_FLAG_VALUE,   /* dest: const char **; repeated: the last one wins */
+  KEHU_FLAG_LIST,    /* dest: kehu_strlist *; repeatable */
+  KEHU_FLAG_BOOL,    /* dest: int * */
+} kehu_flag_kind;
+
+typedef struct {
+  const char *name;   /* without the leading "--" */
+  kehu_flag_kind kind;
+  void *dest;
+} kehu_flag;
+
+typedef struct {
+  const char *name;    /* "customer add", for messages */
+  const char *usage;   /* the --help text */
+  const kehu_flag *flags;
+  size_t nflags;
+  size_t min_args, max_args;   /* positional arguments */
+  const char *args_name;       /* "ID": what a missing argument is called */
+} kehu_command;
+
+/* Returned when --help was printed: the command exits 0. */
+#define KEHU_HELP_SHOWN (-1)
+
+/* Parses argv[0..argc) (the words after the command's name) into the
+ * flags' destinations and args (positional arguments). KEHU_OK,
+ * KEHU_HELP_SHOWN, or KEHU_USAGE after printing the problem and the usage
+ * to stderr (err->message stays empty). The caller frees args and every
+ * list flag, whatever the result. */
+int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **argv,
+                    kehu_strlist *args, kehu_error *err);
+
+/* Prints "kehu: <message>" (or the JSON error) and the usage of cmd to
+ * stderr; returns KEHU_USAGE with err->message emptied. */
+int kehu_usage_error(const kehu_cli *cli, const char *usage, kehu_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Prints usage to stdout. */
+void kehu_print_usage(const char *usage);
+
+#endif

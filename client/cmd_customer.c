@@ -1,0 +1,416 @@
+/* kehu customer add | get | list | update | delete */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "auth.h"
+#include "cli.h"
+#include "customer_view.h"
+#include "frame.h"
+#include "output.h"
+#include "validate.h"
+
+static const char customer_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer COMMAND ...\n"
+  "\n"
+  "Commands:\n"
+  "  add --name N [FIELDS]          create a customer\n"
+  "  get ID                         show one customer\n"
+  "  list [FILTERS]                 list customers\n"
+  "  update ID [--version V] [FIELDS]  change the fields given\n"
+  "  delete ID                      move a customer to the recycle bin\n"
+  "\n"
+  "Run `kehu customer COMMAND --help` for the flags of a command.\n";
+
+#define FIELD_FLAGS_HELP                                                           \
+  "  --name N             official name (required for add)\n"                     \
+  "  --short S            short name\n"                                           \
+  "  --kind K             company | individual\n"                                 \
+  "  --stage S            potential | intent | closed | lost (潜在 意向 成交 流失)\n" \
+  "  --industry I         industry\n"                                             \
+  "  --size S             employee band, e.g. 100-500\n"                          \
+  "  --region R           province / city / district\n"                           \
+  "  --address A          address\n"                                              \
+  "  --source S           where the customer came from\n"                         \
+  "  --owner USER         the rep responsible\n"                                  \
+  "  --notes TEXT         free text\n"                                            \
+  "  --external-code C    your own customer number (unique)\n"                    \
+  "  --field KEY=VALUE    a custom field (repeatable)\n"
+
+static const char add_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer add --name N [FLAGS]\n"
+  "\n"
+  FIELD_FLAGS_HELP
+  "  --tag T              a tag (repeatable)\n"
+  "  --force              add even when a customer with the same name exists\n";
+
+static const char get_usage[] = "usage: kehu [GLOBAL OPTIONS] customer get ID\n";
+
+static const char list_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer list [FLAGS]\n"
+  "\n"
+  "  --stage S      only customers in this stage\n"
+  "  --owner USER   only customers of this rep\n"
+  "  --tag T        only customers with this tag\n"
+  "  --industry I   --region R   --source S\n"
+  "  --deleted      the recycle bin instead (admins and owners)\n"
+  "  --limit N      at most N customers (1-500, default 50)\n"
+  "  --cursor C     continue where a previous page stopped (its `more:` line)\n"
+  "  --tier T  --sort FIELD   accepted, not applied yet\n";
+
+static const char update_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer update ID [--version V] [FLAGS]\n"
+  "\n"
+  "Changes only the fields given.\n"
+  "  --version V          fail with a conflict unless the customer is at version V\n"
+  FIELD_FLAGS_HELP
+  "  --tag T              replaces all tags (repeatable; --tag '' removes them all)\n";
+
+static const char delete_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer delete ID\n"
+  "\n"
+  "Moves the customer to the recycle bin (restorable for 30 days).\n";
+
+/* ---- the fields of add and update ---- */
+
+static const struct {
+  const char *flag;
+  size_t offset;   /* of the char * in Kehu__Customer */
+} text_flags[] = {
+  {"name", offsetof(Kehu__Customer, name)},
+  {"short", offsetof(Kehu__Customer, short_name)},
+  {"kind", offsetof(Kehu__Customer, kind)},
+  {"stage", offsetof(Kehu__Customer, stage)},
+  {"industry", offsetof(Kehu__Customer, industry)},
+  {"size", offsetof(Kehu__Customer, size)},
+  {"region", offsetof(Kehu__Customer, region)},
+  {"address", offsetof(Kehu__Customer, address)},
+  {"source", offsetof(Kehu__Customer, source)},
+  {"owner", offsetof(Kehu__Customer, owner)},
+  {"notes", offsetof(Kehu__Customer, notes)},
+  {"external-code", offsetof(Kehu__Customer, external_code)},
+};
+enum { N_TEXT = sizeof text_flags / sizeof *text_flags };
+
+typedef struct {
+  const char *text[N_TEXT];
+  kehu_strlist tags;
+  kehu_strlist fields;
+  const char *version;   /* update */
+  int force;             /* add */
+  /* what the Customer message points to */
+  char **tag_items;
+  Kehu__CustomField *field_structs;
+  Kehu__CustomField **field_items;
+  char **field_keys;
+} customer_form;
+
+/* The flag table of add (for_update 0) or update; returns its length. */
+static size_t form_flags(customer_form *f, int for_update, kehu_flag *out)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < N_TEXT; i++)
+    out[n++] = (kehu_flag){text_flags[i].flag, KEHU_FLAG_VALUE, &f->text[i]};
+  out[n++] = (kehu_flag){"tag", KEHU_FLAG_LIST, &f->tags};
+  out[n++] = (kehu_flag){"field", KEHU_FLAG_LIST, &f->fields};
+  if (for_update)
+    out[n++] = (kehu_flag){"version", KEHU_FLAG_VALUE, &f->version};
+  else
+    out[n++] = (kehu_flag){"force", KEHU_FLAG_BOOL, &f->force};
+  return n;
+}
+
+static void form_free(customer_form *f)
+{
+  if (f->field_keys) {
+    for (size_t i = 0; i < f->fields.n; i++)
+      free(f->field_keys[i]);
+  }
+  free(f->field_keys);
+  free(f->field_structs);
+  free(f->field_items);
+  free(f->tag_items);
+  kehu_strlist_free(&f->tags);
+  kehu_strlist_free(&f->fields);
+}
+
+/* Sets the fields given on the command line; *any tells whether there was
+ * one. Strings point into argv (and the form); nothing here is freed with
+ * the message. */
+static int form_to_customer(customer_form *f, Kehu__Customer *c, int *any, kehu_error *err)
+{
+  *any = 0;
+  for (size_t i = 0; i < N_TEXT; i++) {
+    if (f->text[i]) {
+      *(char **)((char *)c + text_flags[i].offset) = (char *)f->text[i];
+      *any = 1;
+    }
+  }
+  if (f->tags.n > 0) {
+    *any = 1;
+    f->tag_items = calloc(f->tags.n, sizeof *f->tag_items);
+    if (!f->tag_items)
+      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < f->tags.n; i++) {
+      if (f->tags.items[i][0])   /* empty tags only clear the set */
+        f->tag_items[c->n_tags++] = (char *)f->tags.items[i];
+    }
+    c->tags = f->tag_items;
+  }
+  size_t n = f->fields.n;
+  if (n > 0) {
+    *any = 1;
+    f->field_structs = calloc(n, sizeof *f->field_structs);
+    f->field_items = calloc(n, sizeof *f->field_items);
+    f->field_keys = calloc(n, sizeof *f->field_keys);
+    if (!f->field_structs || !f->field_items || !f->field_keys)
+      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      const char *arg = f->fields.items[i];
+      const char *eq = strchr(arg, '=');
+      if (!eq || eq == arg)
+        return kehu_fail(err, KEHU_INVALID, "fields", "--field `%s`: expected KEY=VALUE", arg);
+      f->field_keys[i] = strndup(arg, (size_t)(eq - arg));
+      if (!f->field_keys[i])
+        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      Kehu__CustomField init = KEHU__CUSTOM_FIELD__INIT;
+      f->field_structs[i] = init;
+      f->field_structs[i].key = f->field_keys[i];
+      f->field_structs[i].value = (char *)eq + 1;
+      f->field_items[i] = &f->field_structs[i];
+    }
+    c->n_fields = n;
+    c->fields = f->field_items;
+  }
+  return KEHU_OK;
+}
+
+/* A whole number in [min, max], else KEHU_INVALID naming field. */
+static int parse_number(const char *s, const char *field, uint32_t min, uint32_t max,
+                        uint32_t *out, kehu_error *err)
+{
+  uint64_t v = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9' && v <= max; p++)
+    v = v * 10 + (uint64_t)(*p - '0');
+  if (p == s || *p || v < min || v > max)
+    return kehu_fail(err, KEHU_INVALID, field, "%s must be a whole number from %u to %u, not `%s`",
+                     field, min, max, s);
+  *out = (uint32_t)v;
+  return KEHU_OK;
+}
+
+/* ---- running a request ---- */
+
+static int run(kehu_cli *cli, const Kehu__Request *req, kehu_error *err)
+{
+  Kehu__Envelope *env = NULL;
+  int rc = kehu_call(cli, req, &env, err);
+  if (rc != KEHU_OK)
+    return rc;
+  const Kehu__Response *r = env->response;
+  if (r->status != KEHU__STATUS__OK) {
+    rc = kehu_response_error(r, err);
+  } else if (req->op_case == KEHU__REQUEST__OP_CUSTOMER_DELETE) {
+    const char *id = req->customer_delete->id;
+    if (cli->json) {
+      cJSON *o = cJSON_CreateObject();
+      if (o && (kehu_json_add_string(o, "id", id) || !cJSON_AddTrueToObject(o, "deleted"))) {
+        cJSON_Delete(o);
+        o = NULL;
+      }
+      rc = kehu_output_json(o, err);
+    } else {
+      printf("deleted %s (in the recycle bin for 30 days)\n", id);
+    }
+  } else if (req->op_case == KEHU__REQUEST__OP_CUSTOMER_LIST) {
+    if (r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER_PAGE)
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no customer list");
+    else if (cli->json)
+      rc = kehu_output_json(kehu_customer_page_json(r->customer_page), err);
+    else
+      kehu_customer_page_print(stdout, r->customer_page);
+  } else {
+    if (r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER)
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no customer");
+    else if (cli->json)
+      rc = kehu_output_json(kehu_customer_json(r->customer), err);
+    else
+      kehu_customer_print(stdout, r->customer);
+  }
+  kehu_envelope_free(env);
+  return rc;
+}
+
+static int resolve(kehu_cli *cli, kehu_error *err)
+{
+  return kehu_config_resolve(&cli->cfg, cli->flag_server, cli->flag_ca, cli->flag_user, err);
+}
+
+/* ---- the subcommands ---- */
+
+static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, kehu_error *err)
+{
+  customer_form f = {0};
+  kehu_flag flags[N_TEXT + 3];
+  const kehu_command cmd = {for_update ? "customer update" : "customer add",
+                            for_update ? update_usage : add_usage,
+                            flags, form_flags(&f, for_update, flags),
+                            (size_t)for_update, (size_t)for_update, "ID"};
+  kehu_strlist args = {0};
+  Kehu__Customer c = KEHU__CUSTOMER__INIT;
+  int any = 0;
+  int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
+  if (rc != KEHU_OK)
+    goto done;
+  uint32_t expected_version = 0;
+  if (f.version) {
+    rc = parse_number(f.version, "version", 1, UINT32_MAX, &expected_version, err);
+    if (rc != KEHU_OK)
+      goto done;
+  }
+  rc = form_to_customer(&f, &c, &any, err);
+  if (rc == KEHU_OK && for_update && !any) {
+    rc = kehu_usage_error(cli, update_usage, err, "nothing to update: give a flag such as --name");
+    goto done;
+  }
+  if (rc == KEHU_OK && kehu_check_customer(&c, !for_update, err) != 0)
+    rc = err->status ? err->status : KEHU_INVALID;
+  if (rc == KEHU_OK)
+    rc = resolve(cli, err);
+  if (rc != KEHU_OK)
+    goto done;
+
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  if (for_update) {
+    Kehu__CustomerUpdate up = KEHU__CUSTOMER_UPDATE__INIT;
+    up.id = (char *)args.items[0];
+    up.changes = &c;
+    up.has_replace_tags = up.replace_tags = f.tags.n > 0;
+    up.has_expected_version = f.version != NULL;
+    up.expected_version = expected_version;
+    req.op_case = KEHU__REQUEST__OP_CUSTOMER_UPDATE;
+    req.customer_update = &up;
+    rc = run(cli, &req, err);
+  } else {
+    Kehu__CustomerAdd add = KEHU__CUSTOMER_ADD__INIT;
+    add.customer = &c;
+    add.has_force = add.force = f.force;
+    req.op_case = KEHU__REQUEST__OP_CUSTOMER_ADD;
+    req.customer_add = &add;
+    rc = run(cli, &req, err);
+    if (rc == KEHU_CONFLICT && err->existing_id[0] && !cli->json) {
+      if (!strstr(err->message, err->existing_id))
+        kehu_error_append(err, " (existing customer %s)", err->existing_id);
+      if (!strstr(err->message, "--force"))
+        kehu_error_append(err, "; --force adds it anyway");
+    }
+  }
+done:
+  kehu_strlist_free(&args);
+  form_free(&f);
+  return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
+}
+
+/* get and delete: one ID, nothing else. */
+static int by_id(kehu_cli *cli, int is_delete, int argc, char **argv, kehu_error *err)
+{
+  const kehu_command cmd = {is_delete ? "customer delete" : "customer get",
+                            is_delete ? delete_usage : get_usage, NULL, 0, 1, 1, "ID"};
+  kehu_strlist args = {0};
+  int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
+  if (rc == KEHU_OK)
+    rc = resolve(cli, err);
+  if (rc == KEHU_OK) {
+    Kehu__Request req = KEHU__REQUEST__INIT;
+    Kehu__CustomerGet get = KEHU__CUSTOMER_GET__INIT;
+    Kehu__CustomerDelete del = KEHU__CUSTOMER_DELETE__INIT;
+    if (is_delete) {
+      del.id = (char *)args.items[0];
+      req.op_case = KEHU__REQUEST__OP_CUSTOMER_DELETE;
+      req.customer_delete = &del;
+    } else {
+      get.id = (char *)args.items[0];
+      req.op_case = KEHU__REQUEST__OP_CUSTOMER_GET;
+      req.customer_get = &get;
+    }
+    rc = run(cli, &req, err);
+  }
+  kehu_strlist_free(&args);
+  return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
+}
+
+static int list(kehu_cli *cli, int argc, char **argv, kehu_error *err)
+{
+  Kehu__CustomerList q = KEHU__CUSTOMER_LIST__INIT;
+  const char *stage = NULL, *limit = NULL, *tier = NULL, *sort = NULL;
+  int deleted = 0;
+  const kehu_flag flags[] = {
+    {"stage", KEHU_FLAG_VALUE, &stage},
+    {"owner", KEHU_FLAG_VALUE, &q.owner},
+    {"tag", KEHU_FLAG_VALUE, &q.tag},
+    {"industry", KEHU_FLAG_VALUE, &q.industry},
+    {"region", KEHU_FLAG_VALUE, &q.region},
+    {"source", KEHU_FLAG_VALUE, &q.source},
+    {"limit", KEHU_FLAG_VALUE, &limit},
+    {"cursor", KEHU_FLAG_VALUE, &q.cursor},
+    {"deleted", KEHU_FLAG_BOOL, &deleted},
+    {"tier", KEHU_FLAG_VALUE, &tier},
+    {"sort", KEHU_FLAG_VALUE, &sort},
+  };
+  const kehu_command cmd = {"customer list", list_usage, flags, sizeof flags / sizeof *flags,
+                            0, 0, NULL};
+  kehu_strlist args = {0};
+  int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
+  kehu_strlist_free(&args);
+  if (rc != KEHU_OK)
+    return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
+  if (stage) {
+    q.stage = (char *)kehu_stage_canonical(stage);
+    if (!q.stage)
+      return kehu_fail(err, KEHU_INVALID, "stage",
+                       "stage `%s` is not one of potential, intent, closed, lost (潜在, 意向, 成交, 流失)",
+                       stage);
+  }
+  if (limit) {
+    rc = parse_number(limit, "limit", 1, 500, &q.limit, err);
+    if (rc != KEHU_OK)
+      return rc;
+    q.has_limit = 1;
+  }
+  q.has_deleted = q.deleted = deleted;
+  rc = resolve(cli, err);
+  if (rc != KEHU_OK)
+    return rc;
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  req.op_case = KEHU__REQUEST__OP_CUSTOMER_LIST;
+  req.customer_list = &q;
+  return run(cli, &req, err);
+}
+
+int kehu_cmd_customer(kehu_cli *cli, int argc, char **argv, kehu_error *err)
+{
+  if (argc < 1)
+    return kehu_usage_error(cli, customer_usage, err, "`kehu customer` needs a command");
+  const char *sub = argv[0];
+  if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+    kehu_print_usage(customer_usage);
+    return KEHU_OK;
+  }
+  argc--;
+  argv++;
+  if (strcmp(sub, "add") == 0)
+    return add_or_update(cli, 0, argc, argv, err);
+  if (strcmp(sub, "update") == 0)
+    return add_or_update(cli, 1, argc, argv, err);
+  if (strcmp(sub, "get") == 0)
+    return by_id(cli, 0, argc, argv, err);
+  if (strcmp(sub, "delete") == 0)
+    return by_id(cli, 1, argc, argv, err);
+  if (strcmp(sub, "list") == 0)
+    return list(cli, argc, argv, err);
+  return kehu_usage_error(cli, customer_usage, err, "unknown command `customer %s`", sub);
+}

@@ -1,0 +1,230 @@
+#include "customer_view.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+/* ---- JSON ---- */
+
+/* The plain string fields, in output order. */
+static const struct {
+  const char *key;
+  size_t offset;
+} customer_strings[] = {
+  {"id", offsetof(Kehu__Customer, id)},
+  {"name", offsetof(Kehu__Customer, name)},
+  {"short_name", offsetof(Kehu__Customer, short_name)},
+  {"kind", offsetof(Kehu__Customer, kind)},
+  {"stage", offsetof(Kehu__Customer, stage)},
+  {"industry", offsetof(Kehu__Customer, industry)},
+  {"size", offsetof(Kehu__Customer, size)},
+  {"region", offsetof(Kehu__Customer, region)},
+  {"address", offsetof(Kehu__Customer, address)},
+  {"source", offsetof(Kehu__Customer, source)},
+  {"owner", offsetof(Kehu__Customer, owner)},
+};
+
+static const char *string_at(const Kehu__Customer *c, size_t offset)
+{
+  return *(char *const *)((const char *)c + offset);
+}
+
+static cJSON *stage_change_json(const Kehu__StageChange *s)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (!o || kehu_json_add_string(o, "from", s->from) || kehu_json_add_string(o, "to", s->to) ||
+      kehu_json_add_time(o, "at", 1, s->at) || kehu_json_add_string(o, "by", s->by) ||
+      kehu_json_add_string(o, "reason", s->reason)) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+cJSON *kehu_customer_json(const Kehu__Customer *c)
+{
+  cJSON *o = cJSON_CreateObject();
+  int bad = !o;
+  for (size_t i = 0; !bad && i < sizeof customer_strings / sizeof *customer_strings; i++)
+    bad = kehu_json_add_string(o, customer_strings[i].key,
+                               string_at(c, customer_strings[i].offset)) != 0;
+  cJSON *tags = bad ? NULL : cJSON_AddArrayToObject(o, "tags");
+  bad = bad || !tags;
+  for (size_t i = 0; !bad && i < c->n_tags; i++)
+    bad = !cJSON_AddItemToArray(tags, cJSON_CreateString(c->tags[i]));
+  bad = bad || kehu_json_add_string(o, "notes", c->notes) ||
+        kehu_json_add_string(o, "external_code", c->external_code) ||
+        kehu_json_add_string(o, "first_contact_at", c->first_contact_at) ||
+        kehu_json_add_time(o, "last_contact_at", c->has_last_contact_at, c->last_contact_at) ||
+        kehu_json_add_time(o, "created_at", c->has_created_at, c->created_at) ||
+        kehu_json_add_time(o, "updated_at", c->has_updated_at, c->updated_at) ||
+        kehu_json_add_string(o, "created_by", c->created_by);
+  if (!bad)
+    bad = !(c->has_version ? cJSON_AddNumberToObject(o, "version", c->version)
+                           : cJSON_AddNullToObject(o, "version"));
+  bad = bad || !cJSON_AddBoolToObject(o, "deleted", c->has_deleted && c->deleted) ||
+        kehu_json_add_time(o, "deleted_at", c->has_deleted_at, c->deleted_at) ||
+        kehu_json_add_string(o, "merged_into", c->merged_into);
+  cJSON *history = bad ? NULL : cJSON_AddArrayToObject(o, "stage_history");
+  bad = bad || !history;
+  for (size_t i = 0; !bad && i < c->n_stage_history; i++)
+    bad = !cJSON_AddItemToArray(history, stage_change_json(c->stage_history[i]));
+  cJSON *fields = bad ? NULL : cJSON_AddObjectToObject(o, "fields");
+  bad = bad || !fields;
+  for (size_t i = 0; !bad && i < c->n_fields; i++)
+    bad = kehu_json_add_string(fields, c->fields[i]->key, c->fields[i]->value) != 0;
+  bad = bad || kehu_json_add_string(o, "tier", c->tier);
+  if (bad) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+cJSON *kehu_customer_page_json(const Kehu__CustomerPage *page)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON *items = o ? cJSON_AddArrayToObject(o, "items") : NULL;
+  int bad = !items;
+  for (size_t i = 0; !bad && i < page->n_items; i++)
+    bad = !cJSON_AddItemToArray(items, kehu_customer_json(page->items[i]));
+  const char *cursor = page->next_cursor && page->next_cursor[0] ? page->next_cursor : NULL;
+  if (bad || kehu_json_add_string(o, "next_cursor", cursor)) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* ---- human ---- */
+
+/* Joins n strings with sep into a malloc'd string ("" when n is 0). */
+static char *join(char *const *items, size_t n, const char *sep)
+{
+  size_t len = 1;
+  for (size_t i = 0; i < n; i++)
+    len += strlen(items[i]) + strlen(sep);
+  char *out = malloc(len);
+  if (!out)
+    return NULL;
+  out[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      strcat(out, sep);
+    strcat(out, items[i]);
+  }
+  return out;
+}
+
+void kehu_customer_print(FILE *f, const Kehu__Customer *c)
+{
+  char *tags = join(c->tags, c->n_tags, ", ");
+  char created[32], updated[32], last_contact[32], deleted_at[32], version[16];
+  kehu_format_local_time(c->has_created_at ? c->created_at : 0, created);
+  kehu_format_local_time(c->has_updated_at ? c->updated_at : 0, updated);
+  kehu_format_local_time(c->has_last_contact_at ? c->last_contact_at : 0, last_contact);
+  kehu_format_local_time(c->has_deleted_at ? c->deleted_at : 0, deleted_at);
+  snprintf(version, sizeof version, "%" PRIu32, c->version);
+  int deleted = c->has_deleted && c->deleted;
+
+  kehu_kv rows[] = {
+    {"id", c->id},
+    {"name", c->name},
+    {"short name", c->short_name},
+    {"kind", c->kind},
+    {"stage", c->stage},
+    {"tier", c->tier},
+    {"industry", c->industry},
+    {"size", c->size},
+    {"region", c->region},
+    {"address", c->address},
+    {"source", c->source},
+    {"owner", c->owner},
+    {"tags", tags},
+    {"external code", c->external_code},
+    {"first contact", c->first_contact_at},
+    {"last contact", last_contact},
+    {"created", created},
+    {"created by", c->created_by},
+    {"updated", updated},
+    {"version", c->has_version ? version : NULL},
+    {"deleted", deleted ? (deleted_at[0] ? deleted_at : "yes") : NULL},
+    {"merged into", c->merged_into},
+    {"notes", c->notes},
+  };
+  kehu_print_kv(f, rows, sizeof rows / sizeof *rows, 0);
+  free(tags);
+
+  if (c->n_fields > 0) {
+    kehu_kv *fields = calloc(c->n_fields, sizeof *fields);
+    if (fields) {
+      for (size_t i = 0; i < c->n_fields; i++)
+        fields[i] = (kehu_kv){c->fields[i]->key, c->fields[i]->value};
+      fputs("fields:\n", f);
+      kehu_print_kv(f, fields, c->n_fields, 2);
+      free(fields);
+    }
+  }
+  if (c->n_stage_history > 0) {
+    size_t n = c->n_stage_history;
+    kehu_kv *rows_h = calloc(n, sizeof *rows_h);
+    char (*at)[32] = calloc(n, sizeof *at);
+    char **lines = calloc(n, sizeof *lines);
+    if (rows_h && at && lines) {
+      for (size_t i = 0; i < n; i++) {
+        const Kehu__StageChange *s = c->stage_history[i];
+        kehu_format_local_time(s->at, at[i]);
+        int with_reason = s->reason && s->reason[0];
+        if (asprintf(&lines[i], "%s -> %s by %s%s%s%s", s->from && s->from[0] ? s->from : "(new)",
+                     s->to, s->by, with_reason ? " (" : "", with_reason ? s->reason : "",
+                     with_reason ? ")" : "") < 0)
+          lines[i] = NULL;
+        rows_h[i] = (kehu_kv){at[i], lines[i]};
+      }
+      fputs("stage history:\n", f);
+      kehu_print_kv(f, rows_h, n, 2);
+      for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    }
+    free(rows_h);
+    free(at);
+    free(lines);
+  }
+}
+
+void kehu_customer_page_print(FILE *f, const Kehu__CustomerPage *page)
+{
+  static const kehu_column cols[] = {
+    {"ID", 0}, {"NAME", 40}, {"STAGE", 0}, {"OWNER", 0}, {"REGION", 24}, {"UPDATED", 0},
+  };
+  enum { NCOLS = sizeof cols / sizeof *cols };
+  size_t n = page->n_items;
+  const char **cells = calloc(n * NCOLS + 1, sizeof *cells);
+  char (*updated)[32] = calloc(n + 1, sizeof *updated);
+  if (!cells || !updated) {
+    free(cells);
+    free(updated);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const Kehu__Customer *c = page->items[i];
+    kehu_format_local_time(c->has_updated_at ? c->updated_at : 0, updated[i]);
+    const char **row = cells + i * NCOLS;
+    row[0] = c->id;
+    row[1] = c->name;
+    row[2] = c->stage;
+    row[3] = c->owner;
+    row[4] = c->region;
+    row[5] = updated[i];
+  }
+  if (n == 0)
+    fputs("no customers\n", f);
+  else
+    kehu_print_table(f, cols, NCOLS, cells, n);
+  if (page->next_cursor && page->next_cursor[0])
+    fprintf(f, "more: --cursor %s\n", page->next_cursor);
+  free(cells);
+  free(updated);
+}

@@ -1,0 +1,19 @@
+/* How a customer looks on stdout: the JSON object of CLI.md (every key
+ * always present, null when unset) and the human block and table. */
+#ifndef KEHU_CLIENT_CUSTOMER_VIEW_H
+#define KEHU_CLIENT_CUSTOMER_VIEW_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "kehu.pb-c.h"
+
+/* NULL when out of memory. */
+cJSON *kehu_customer_json(const Kehu__Customer *c);
+cJSON *kehu_customer_page_json(const Kehu__CustomerPage *page);
+
+void kehu_customer_print(FILE *f, const Kehu__Customer *c);
+void kehu_customer_page_print(FILE *f, const Kehu__CustomerPage *page);
+
+#endif
