@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "reflect.h"
 #include "store_internal.h"
 
 typedef struct {
@@ -85,6 +86,159 @@ static const char *name_key_of(const Kehu__Customer *c)
   return kehu_customer_name_key(c->name, key, sizeof key) == 0 ? key : NULL;
 }
 
+/* Records under customers: each has its parent entry and a live customer;
+ * contract numbers and contact phones are indexed; every parent entry and
+ * every number entry has its record. */
+static void check_children(kehu_txn *t, findings *f)
+{
+  kehu_store *st = t->st;
+  for (int kind = 0; kind < KEHU_KIND_COUNT; kind++) {
+    const kehu_kind_info *k = kehu_kind_get(kind);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(t->txn, st->children[kind], &cur) != 0)
+      continue;
+    MDB_val key, v;
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      if (key.mv_size != 16) {
+        problem(f, "%s: malformed key\n", k->name);
+        continue;
+      }
+      uint64_t cust = kehu_key_get_u64(key.mv_data), seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
+      char id[24], cid[24];
+      kehu_child_id_format(k, seq, id);
+      kehu_customer_id_format(cust, cid);
+      unsigned char pk[9];
+      pk[0] = (unsigned char)kind;
+      kehu_key_put_u64(pk + 1, seq);
+      MDB_val pkey = {9, pk}, pv;
+      if (mdb_get(t->txn, st->child_parent, &pkey, &pv) != 0 || pv.mv_size != 8 ||
+          kehu_key_get_u64(pv.mv_data) != cust)
+        problem(f, "%s %s: its parent entry does not point at %s\n", k->name, id, cid);
+      Kehu__Customer *c;
+      if (kehu_store_customer_get(t, cust, &c) != KEHU_OK)
+        problem(f, "%s %s: customer %s does not exist\n", k->name, id, cid);
+      else
+        kehu__customer__free_unpacked(c, NULL);
+      ProtobufCMessage *m = kehu_decode_record(st, &key, &v, k->desc, k->sealed);
+      if (!m) {
+        problem(f, "%s %s: record does not decode\n", k->name, id);
+        continue;
+      }
+      if (kind == KEHU_KIND_CONTRACT) {
+        const char *number = kehu_msg_get_string(m, "number");
+        if (number && kehu_store_contract_by_number(t, number) != seq)
+          problem(f, "contract %s: number %s is not indexed to it\n", id, number);
+      } else if (kind == KEHU_KIND_CONTACT) {
+        const Kehu__Contact *ct = (const Kehu__Contact *)m;
+        for (size_t i = 0; i < ct->n_phones; i++) {
+          unsigned char h[32], cb[8];
+          kehu_index_hmac(st, ct->phones[i], h);
+          kehu_key_put_u64(cb, cust);
+          MDB_val hk = {32, h}, hv = {8, cb};
+          MDB_cursor *pc;
+          if (mdb_cursor_open(t->txn, st->contact_phone, &pc) == 0) {
+            if (mdb_cursor_get(pc, &hk, &hv, MDB_GET_BOTH) != 0)
+              problem(f, "contact %s: a phone is missing from the phone index\n", id);
+            mdb_cursor_close(pc);
+          }
+        }
+      }
+      protobuf_c_message_free_unpacked(m, NULL);
+    }
+    mdb_cursor_close(cur);
+  }
+  /* every parent entry has its record */
+  MDB_cursor *cur;
+  if (mdb_cursor_open(t->txn, st->child_parent, &cur) == 0) {
+    MDB_val key, v;
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      const kehu_kind_info *k = key.mv_size == 9 ? kehu_kind_get(((unsigned char *)key.mv_data)[0]) : NULL;
+      if (!k || v.mv_size != 8) {
+        problem(f, "parent index: malformed entry\n");
+        continue;
+      }
+      unsigned char ck[16];
+      memcpy(ck, v.mv_data, 8);
+      memcpy(ck + 8, (unsigned char *)key.mv_data + 1, 8);
+      MDB_val rk = {16, ck}, rv;
+      if (mdb_get(t->txn, st->children[k->kind], &rk, &rv) != 0) {
+        char id[24];
+        kehu_child_id_format(k, kehu_key_get_u64((unsigned char *)key.mv_data + 1), id);
+        problem(f, "parent index: %s has no record\n", id);
+      }
+    }
+    mdb_cursor_close(cur);
+  }
+  if (mdb_cursor_open(t->txn, st->contract_number, &cur) == 0) {
+    MDB_val key, v;
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      MDB_val rv;
+      if (v.mv_size != 16 || mdb_get(t->txn, st->children[KEHU_KIND_CONTRACT], &v, &rv) != 0)
+        problem(f, "contract number %.*s: no such contract\n", (int)key.mv_size,
+                (const char *)key.mv_data);
+    }
+    mdb_cursor_close(cur);
+  }
+  /* every phone entry belongs to a customer that has such a contact */
+  if (mdb_cursor_open(t->txn, st->contact_phone, &cur) == 0) {
+    MDB_val key, v;
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      Kehu__Customer *c;
+      if (v.mv_size != 8 || kehu_store_customer_get(t, kehu_key_get_u64(v.mv_data), &c) != KEHU_OK)
+        problem(f, "phone index: entry for a customer that does not exist\n");
+      else
+        kehu__customer__free_unpacked(c, NULL);
+    }
+    mdb_cursor_close(cur);
+  }
+}
+
+/* Reminders: every armed one is in the due index, every due entry has an
+ * armed reminder, every source entry points at a reminder of that source. */
+static void check_reminders(kehu_txn *t, findings *f)
+{
+  kehu_store *st = t->st;
+  MDB_cursor *cur;
+  if (mdb_cursor_open(t->txn, st->rem_due, &cur) == 0) {
+    MDB_val key, v;
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      Kehu__Reminder *r;
+      uint64_t seq = key.mv_size == 16 ? kehu_key_get_u64((unsigned char *)key.mv_data + 8) : 0;
+      if (kehu_store_reminder_get(t, seq, &r) != KEHU_OK) {
+        problem(f, "due index: RM%llu has no record\n", (unsigned long long)seq);
+        continue;
+      }
+      if (!r->has_armed || !r->armed)
+        problem(f, "due index: RM%llu is not armed\n", (unsigned long long)seq);
+      kehu__reminder__free_unpacked(r, NULL);
+    }
+    mdb_cursor_close(cur);
+  }
+  if (mdb_cursor_open(t->txn, st->rem_source, &cur) == 0) {
+    MDB_val key, v;
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      Kehu__Reminder *r;
+      if (v.mv_size != 8 || kehu_store_reminder_get(t, kehu_key_get_u64(v.mv_data), &r) != KEHU_OK) {
+        problem(f, "reminder source %.*s: no such reminder\n", (int)key.mv_size,
+                (const char *)key.mv_data);
+        continue;
+      }
+      if (!r->source || strlen(r->source) != key.mv_size ||
+          memcmp(r->source, key.mv_data, key.mv_size) != 0)
+        problem(f, "reminder source %.*s: the reminder has another source\n", (int)key.mv_size,
+                (const char *)key.mv_data);
+      kehu__reminder__free_unpacked(r, NULL);
+    }
+    mdb_cursor_close(cur);
+  }
+}
+
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems)
 {
   findings f = {report, len, 0, 0};
@@ -124,6 +278,8 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
     kehu__customer__free_unpacked(c, NULL);
   }
   mdb_cursor_close(cur);
+  check_children(t, &f);
+  check_reminders(t, &f);
   *problems = f.problems;
   return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }

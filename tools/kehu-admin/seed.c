@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "admin.h"
+#include "reminders/rules.h"
 #include "seed_data.h"
+#include "server.h"
 
 #define BATCH 2000
 #define MAX_OWNERS 256
@@ -34,7 +36,67 @@ typedef struct {
   const owners *owners;
   uint64_t first, count;   /* seed numbers of this batch */
   int64_t now;
+  const kehu_config *cfg;
 } seed_batch;
+
+/* Two contacts and three follow-ups per customer (BENCH.md's data), with
+ * the reminders they raise (birthdays, dormancy) as a live write would. */
+static int seed_children(kehu_txn *t, const seed_batch *b, const kehu_seed_customer *s,
+                         Kehu__Customer *c, uint64_t key)
+{
+  kehu_rule_ctx rc = {t, b->now, b->cfg};
+  const kehu_kind_info *ck = kehu_kind_get(KEHU_KIND_CONTACT);
+  const kehu_kind_info *fk = kehu_kind_get(KEHU_KIND_FOLLOWUP);
+  char contact_ids[KEHU_SEED_CONTACTS][24];
+  int st = KEHU_OK;
+  for (int i = 0; i < KEHU_SEED_CONTACTS && st == KEHU_OK; i++) {
+    uint64_t seq;
+    if ((st = kehu_store_child_new_seq(t, ck, &seq)) != KEHU_OK)
+      break;
+    kehu_child_id_format(ck, seq, contact_ids[i]);
+    char *phone = (char *)s->contacts[i].mobile;
+    Kehu__Contact p = KEHU__CONTACT__INIT;
+    p.id = contact_ids[i];
+    p.customer_id = c->id;
+    p.name = (char *)s->contacts[i].name;
+    p.title = (char *)s->contacts[i].title;
+    p.n_phones = 1;
+    p.phones = &phone;
+    p.email = (char *)s->contacts[i].email;
+    p.birthday = (char *)s->contacts[i].birthday;
+    p.has_is_decision_maker = 1;
+    p.is_decision_maker = s->contacts[i].decision_maker;
+    p.has_created_at = p.has_updated_at = p.has_version = 1;
+    p.created_at = p.updated_at = b->now;
+    p.created_by = c->owner;
+    p.version = 1;
+    st = kehu_store_child_put(t, ck, key, seq, NULL, &p.base);
+    if (st == KEHU_OK)
+      st = kehu_rules_contact(&rc, c, NULL, &p);
+  }
+  for (int i = 0; i < KEHU_SEED_FOLLOWUPS && st == KEHU_OK; i++) {
+    uint64_t seq;
+    char id[24];
+    if ((st = kehu_store_child_new_seq(t, fk, &seq)) != KEHU_OK)
+      break;
+    kehu_child_id_format(fk, seq, id);
+    Kehu__FollowUp f = KEHU__FOLLOW_UP__INIT;
+    f.id = id;
+    f.customer_id = c->id;
+    f.contact_id = contact_ids[s->followups[i].contact % KEHU_SEED_CONTACTS];
+    f.has_at = 1;
+    f.at = b->now - s->followups[i].days_ago * 86400;
+    f.method = (char *)s->followups[i].method;
+    f.summary = (char *)s->followups[i].summary;
+    f.author = c->owner;
+    f.has_created_at = f.has_updated_at = f.has_version = 1;
+    f.created_at = f.updated_at = b->now;
+    f.created_by = c->owner;
+    f.version = 1;
+    st = kehu_store_child_put(t, fk, key, seq, NULL, &f.base);
+  }
+  return st == KEHU_OK ? kehu_rules_dormant(&rc, NULL, c) : st;
+}
 
 static const char seed_next_key[] = "seed:next";
 
@@ -74,8 +136,13 @@ static int apply_batch(kehu_txn *t, void *arg)
     c.created_at = c.updated_at = b->now;
     c.version = 1;
     c.schema = KEHU_SCHEMA_VERSION;
-    if ((rc = kehu_store_customer_put(t, key, NULL, &c)) != KEHU_OK)
-      return rc == KEHU_CONFLICT ? KEHU_OK : rc;   /* external code seeded before */
+    if ((rc = kehu_store_customer_put(t, key, NULL, &c)) != KEHU_OK) {
+      if (rc == KEHU_CONFLICT)
+        continue;   /* external code seeded before */
+      return rc;
+    }
+    if ((rc = seed_children(t, b, &s, &c, key)) != KEHU_OK)
+      return rc;
   }
   /* Remember where the demo data stopped, so seeding again adds new ones. */
   unsigned char next[8];
@@ -139,8 +206,15 @@ int kehu_admin_seed(int argc, char **argv)
   }
   uint64_t first = seed_next(st);
   int64_t now = (int64_t)time(NULL);
+  kehu_config cfg;
+  kehu_error err = {0};
+  if (kehu_config_load(&cfg, dir, &err) != KEHU_OK) {
+    kehu_store_close(st);
+    return kehu_admin_fail(err.status, "%s", err.message);
+  }
   for (uint64_t done = 0; done < (uint64_t)n && rc == KEHU_OK;) {
-    seed_batch b = {&o, first + done, (uint64_t)n - done < BATCH ? (uint64_t)n - done : BATCH, now};
+    seed_batch b = {&o, first + done, (uint64_t)n - done < BATCH ? (uint64_t)n - done : BATCH, now,
+                    &cfg};
     rc = kehu_store_write(st, apply_batch, &b);
     done += b.count;
   }
