@@ -244,14 +244,21 @@ static void login_committed(kehu_call *call, int status, void *arg)
 
 /* ---- password login ---- */
 
-typedef struct {
+typedef struct password_check password_check;
+struct password_check {
   uv_work_t work;
   kehu_call *call;
   Kehu__UserRecord *user;   /* NULL when there is no such user */
   int ok;
-} password_check;
+  password_check *next;     /* waiting for a free slot */
+};
+
+/* Password checks beyond max_login_work wait here, so a login flood costs
+ * bounded CPU and memory and leaves the thread pool to other work. */
+static password_check *waiting_head, *waiting_tail;
 
 static void reply_password_check(password_check *pc, int status);
+static void password_checked(uv_work_t *work, int status);
 
 static void check_password(uv_work_t *work)
 {
@@ -261,11 +268,24 @@ static void check_password(uv_work_t *work)
   pc->ok = argon2id_verify(hash, pw, strlen(pw)) == ARGON2_OK && pc->user;
 }
 
+static void start_check(kehu_server *srv, password_check *pc)
+{
+  srv->login_work++;
+  uv_queue_work(srv->loop, &pc->work, check_password, password_checked);
+}
+
 static void password_checked(uv_work_t *work, int status)
 {
   password_check *pc = work->data;
   kehu_server *srv = pc->call->srv;
   reply_password_check(pc, status);
+  if (waiting_head && srv->login_work < srv->cfg.max_login_work) {
+    password_check *next = waiting_head;
+    waiting_head = next->next;
+    if (!waiting_head)
+      waiting_tail = NULL;
+    start_check(srv, next);
+  }
   /* Replies made outside a read or a commit callback go out here. */
   kehu_conn_flush_all(srv);
 }
@@ -325,8 +345,15 @@ static void login_with_password(kehu_call *call, Kehu__UserRecord *u)
   pc->call = call;
   pc->user = u;
   pc->work.data = pc;
-  call->srv->login_work++;
-  uv_queue_work(call->srv->loop, &pc->work, check_password, password_checked);
+  kehu_server *srv = call->srv;
+  if (srv->login_work < srv->cfg.max_login_work) {
+    start_check(srv, pc);
+  } else if (waiting_tail) {
+    waiting_tail->next = pc;
+    waiting_tail = pc;
+  } else {
+    waiting_head = waiting_tail = pc;
+  }
 }
 
 /* ---- token login ---- */

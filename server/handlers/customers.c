@@ -468,6 +468,21 @@ void kehu_handle_customer_purge(kehu_call *call)
     kehu_submit_write(call, apply_purge, customer_written, w);
 }
 
+#define MAX_GET_CONTACTS 50
+
+typedef struct {
+  Kehu__Contact *items[MAX_GET_CONTACTS];
+  size_t n;
+} contact_list;
+
+static int collect_contact(ProtobufCMessage *m, uint64_t cust, void *arg)
+{
+  (void)cust;
+  contact_list *l = arg;
+  l->items[l->n++] = (Kehu__Contact *)m;
+  return 1;
+}
+
 void kehu_handle_customer_get(kehu_call *call)
 {
   uint64_t key;
@@ -488,6 +503,16 @@ void kehu_handle_customer_get(kehu_call *call)
     rc = kehu_access_customer(&t, &call->caller, c, 0, &err);
   else
     kehu_fail(&err, rc, NULL, "cannot read customer %s", call->req->customer_get->id);
+  /* Opening a customer shows its contacts with it (one cursor range). */
+  contact_list contacts = {0};
+  if (rc == KEHU_OK &&
+      kehu_access_child(&t, &call->caller, c, kehu_kind_get(KEHU_KIND_CONTACT), 0, NULL) == KEHU_OK) {
+    uint64_t more;
+    kehu_store_child_list(&t, kehu_kind_get(KEHU_KIND_CONTACT), key, 0, MAX_GET_CONTACTS,
+                          collect_contact, &contacts, &more);
+    c->contacts = contacts.items;
+    c->n_contacts = contacts.n;
+  }
   kehu_store_read_end(&t);
   if (rc != KEHU_OK) {
     kehu_reply_error(call, &err);
@@ -498,8 +523,13 @@ void kehu_handle_customer_get(kehu_call *call)
     r.customer = c;
     kehu_reply(call, &r);
   }
-  if (c)
+  if (c) {
+    c->contacts = NULL;   /* ours, not the decoder's */
+    c->n_contacts = 0;
     kehu__customer__free_unpacked(c, NULL);
+  }
+  for (size_t i = 0; i < contacts.n; i++)
+    kehu__contact__free_unpacked(contacts.items[i], NULL);
 }
 
 typedef struct {
