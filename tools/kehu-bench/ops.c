@@ -1,0 +1,288 @@
+/* The operations (BENCH.md letters):
+ *   get      (a) CustomerGet of a random id from the pool
+ *   add      (b) CustomerAdd of a generated customer (kehu_seed)
+ *   update   (c) CustomerGet, then CustomerUpdate with the version read;
+ *                the pair is one operation, as in the peer's pgbench script
+ *   connect  (f) a new TCP + TLS connection, Hello, token login, one get
+ *   mix          70 % get, 10 % add, 5 % update, 15 % get standing in for
+ *                follow-ups and searches, which this server does not have
+ * Each is timed from its first request to its last reply. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+#include "seed_data.h"
+
+static const char *kind_name(bench_stat_kind k)
+{
+  static const char *names[] = {"get", "add", "update", "connect"};
+  return names[k];
+}
+
+static uint64_t next_random(bench_ctx *b)
+{
+  /* xorshift64*: cheap, and good enough to pick ids and operations. */
+  b->rng ^= b->rng >> 12;
+  b->rng ^= b->rng << 25;
+  b->rng ^= b->rng >> 27;
+  return b->rng * 2685821657736338717ull;
+}
+
+static const char *random_id(bench_ctx *b)
+{
+  return b->pool[next_random(b) % b->npool].id;
+}
+
+typedef enum { OUTCOME_OK, OUTCOME_ERROR, OUTCOME_CONFLICT } outcome;
+
+/* Records the end of o and frees it; message says what failed. */
+static void finish_op(operation *o, outcome result, const char *message)
+{
+  worker *w = o->w;
+  bench_ctx *b = w->b;
+  bench_report *rep = b->rep;
+  uint64_t now = uv_hrtime();
+  w->inflight--;
+  b->inflight_total--;
+  if (b->phase == PHASE_DONE) {   /* never answered: cut off by the end of the run */
+    rep->unfinished++;
+    rep->stats[o->kind].errors++;
+    free(o);
+    return;
+  }
+  bench_stats *s = &rep->stats[o->kind];
+  if (b->phase == PHASE_RUNNING) {
+    s->ops++;
+    bench_hist_add(&s->hist, now - o->t0);
+    if (result == OUTCOME_OK && o->t_step)
+      bench_hist_add(&s->step, now - o->t_step);
+    if (result == OUTCOME_CONFLICT)
+      s->conflicts++;
+    b->last_completion = now;
+  }
+  if (result == OUTCOME_ERROR) {
+    s->errors++;
+    bench_error(rep, kind_name(o->kind), "%s", message);
+  }
+  free(o);
+  bench_worker_fill(w);
+  bench_worker_check_done(w);
+  bench_check_end(b);
+}
+
+static void finish_reply(operation *o, const Kehu__Response *r, const char *failure)
+{
+  char msg[400];
+  if (failure) {
+    finish_op(o, OUTCOME_ERROR, failure);
+  } else if (r->status == KEHU__STATUS__OK) {
+    finish_op(o, OUTCOME_OK, NULL);
+  } else {
+    snprintf(msg, sizeof msg, "%s: %s", kehu_status_name((int)r->status),
+             r->message ? r->message : "");
+    finish_op(o, r->status == KEHU__STATUS__CONFLICT && o->kind == STAT_UPDATE
+                     ? OUTCOME_CONFLICT : OUTCOME_ERROR, msg);
+  }
+}
+
+/* ---- the operations ---- */
+
+static int send_get(bench_conn *c, const char *id, bench_reply_fn fn, void *arg)
+{
+  Kehu__CustomerGet get = KEHU__CUSTOMER_GET__INIT;
+  get.id = (char *)id;
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  req.op_case = KEHU__REQUEST__OP_CUSTOMER_GET;
+  req.customer_get = &get;
+  return bench_conn_request(c, &req, fn, arg);
+}
+
+static void on_got(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
+{
+  (void)c;
+  operation *o = arg;
+  if (!failure && r->status == KEHU__STATUS__OK && r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER)
+    failure = "protocol error: a get answered without a customer";
+  finish_reply(o, r, failure);
+}
+
+static void on_added(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
+{
+  (void)c;
+  operation *o = arg;
+  bench_ctx *b = o->w->b;
+  if (!failure && r->status == KEHU__STATUS__OK) {
+    if (r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER || !r->customer->id)
+      failure = "protocol error: an add answered without the new customer's id";
+    else if (b->ids)
+      fprintf(b->ids, "%s\n", r->customer->id);
+  }
+  finish_reply(o, r, failure);
+}
+
+int bench_send_add(bench_ctx *b, bench_conn *c, bench_reply_fn fn, void *arg)
+{
+  /* Generated names repeat (city x stem x kind), as real ones do. */
+  kehu_seed_customer s;
+  kehu_seed_customer_make(next_random(b) % 1000000000u, &s);
+  Kehu__Customer cu = KEHU__CUSTOMER__INIT;
+  cu.name = s.name;
+  cu.short_name = s.short_name;
+  cu.industry = (char *)s.industry;
+  cu.region = s.region;
+  cu.stage = (char *)s.stage;
+  Kehu__CustomerAdd add = KEHU__CUSTOMER_ADD__INIT;
+  add.customer = &cu;
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  req.op_case = KEHU__REQUEST__OP_CUSTOMER_ADD;
+  req.customer_add = &add;
+  return bench_conn_request(c, &req, fn, arg);
+}
+
+static void on_updated(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
+{
+  (void)c;
+  finish_reply(arg, r, failure);
+}
+
+/* update, step 1: the version we hold comes from a get. */
+static void on_update_got(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
+{
+  operation *o = arg;
+  bench_ctx *b = o->w->b;
+  if (failure || r->status != KEHU__STATUS__OK || r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER) {
+    on_got(c, arg, r, failure);
+    return;
+  }
+  char notes[32];
+  snprintf(notes, sizeof notes, "bench %llu", (unsigned long long)++b->note_seq);
+  Kehu__Customer changes = KEHU__CUSTOMER__INIT;
+  changes.notes = notes;
+  Kehu__CustomerUpdate u = KEHU__CUSTOMER_UPDATE__INIT;
+  u.id = o->id;
+  u.has_expected_version = 1;
+  u.expected_version = r->customer->version;
+  u.changes = &changes;
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  req.op_case = KEHU__REQUEST__OP_CUSTOMER_UPDATE;
+  req.customer_update = &u;
+  o->t_step = uv_hrtime();
+  if (bench_conn_request(c, &req, on_updated, o) != 0)
+    finish_op(o, OUTCOME_ERROR, "the connection was closed");
+}
+
+static bench_stat_kind choose_kind(bench_ctx *b)
+{
+  switch (b->opt->op) {
+  case OP_ADD: return STAT_ADD;
+  case OP_UPDATE: return STAT_UPDATE;
+  case OP_MIX: {
+    unsigned r = (unsigned)(next_random(b) % 100);
+    /* 70 get, 10 add, 5 update; follow-up (5) and search (10) do not
+     * exist yet: get stands in for them. */
+    return r < 70 ? STAT_GET : r < 80 ? STAT_ADD : r < 85 ? STAT_UPDATE : STAT_GET;
+  }
+  default: return STAT_GET;
+  }
+}
+
+static int start_op(worker *w)
+{
+  bench_ctx *b = w->b;
+  operation *o = calloc(1, sizeof *o);
+  if (!o)
+    return -1;
+  o->w = w;
+  o->kind = choose_kind(b);
+  o->t0 = uv_hrtime();
+  int rc;
+  if (o->kind == STAT_ADD) {
+    rc = bench_send_add(b, w->conn, on_added, o);
+  } else {
+    snprintf(o->id, sizeof o->id, "%s", random_id(b));
+    rc = send_get(w->conn, o->id, o->kind == STAT_UPDATE ? on_update_got : on_got, o);
+  }
+  if (rc != 0) {
+    free(o);
+    return -1;
+  }
+  w->inflight++;
+  w->started++;
+  b->inflight_total++;
+  return 0;
+}
+
+/* ---- connect: a new connection per operation ---- */
+
+static void connector_next(worker *w);
+
+static void on_connector_closed(bench_conn *c)
+{
+  worker *w = bench_conn_owner(c);
+  bench_ctx *b = w->b;
+  if (w->conn == c)
+    w->conn = NULL;
+  connector_next(w);
+  bench_worker_check_done(w);
+  bench_check_end(b);
+}
+
+static const bench_conn_events connector_events = {NULL, on_connector_closed};
+
+static void on_connect_got(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
+{
+  operation *o = arg;
+  bench_ctx *b = o->w->b;
+  if (!failure && b->phase == PHASE_RUNNING) {
+    if (bench_conn_resumed(c))
+      b->rep->resumed++;
+    else
+      b->rep->full++;
+  }
+  bench_conn_close(c);
+  on_got(c, arg, r, failure);
+}
+
+static void connector_next(worker *w)
+{
+  bench_ctx *b = w->b;
+  if (b->phase != PHASE_RUNNING || w->conn || (b->opt->count && w->started >= b->opt->count))
+    return;
+  operation *o = calloc(1, sizeof *o);
+  if (!o)
+    return;
+  o->w = w;
+  o->kind = STAT_CONNECT;
+  o->t0 = uv_hrtime();
+  snprintf(o->id, sizeof o->id, "%s", random_id(b));
+  w->conn = bench_conn_open(b->net, &connector_events, w, 0);
+  if (!w->conn) {
+    free(o);
+    return;
+  }
+  w->inflight++;
+  w->started++;
+  b->inflight_total++;
+  /* Pipelined behind Hello and login: one flight after the handshake. */
+  if (send_get(w->conn, o->id, on_connect_got, o) != 0)
+    finish_op(o, OUTCOME_ERROR, "the connection failed before its request was queued");
+}
+
+/* ---- workers ---- */
+
+void bench_worker_fill(worker *w)
+{
+  bench_ctx *b = w->b;
+  if (b->phase != PHASE_RUNNING)
+    return;
+  if (b->opt->op == OP_CONNECT) {
+    connector_next(w);
+    return;
+  }
+  if (!w->ready || w->gone || !w->conn)
+    return;
+  while (w->inflight < b->opt->depth && (!b->opt->count || w->started < b->opt->count))
+    if (start_op(w) != 0)
+      break;
+}
+

@@ -1,0 +1,70 @@
+/* The run's state, shared by run.c (setup, phases, start and stop) and
+ * ops.c (the operations). Private to kehu-bench's workload. */
+#ifndef KEHU_BENCH_RUN_H
+#define KEHU_BENCH_RUN_H
+
+#include "bench.h"
+
+typedef enum { PHASE_LOGIN, PHASE_POOL, PHASE_CONNECTING, PHASE_RUNNING, PHASE_DRAINING,
+               PHASE_DONE } bench_phase;
+
+typedef struct bench_ctx bench_ctx;
+
+/* One connection's share of the load (connect: one connector). */
+typedef struct {
+  bench_ctx *b;
+  bench_conn *conn;
+  unsigned index;
+  unsigned inflight;         /* operations started, not finished */
+  uint64_t started;
+  int ready;                 /* logged in */
+  int failed;                /* never became ready */
+  int gone;                  /* was ready, connection closed */
+  int done;                  /* counted in workers_done */
+} worker;
+
+typedef struct { char id[24]; } customer_id;
+
+struct bench_ctx {
+  const bench_options *opt;
+  bench_net *net;
+  bench_report *rep;
+  uv_loop_t *loop;
+  uv_timer_t stop_timer, hard_timer, setup_timer;
+  bench_phase phase;
+  worker *workers;
+  unsigned next_to_open, opening, settled;   /* CONNECTING */
+  unsigned workers_done;
+  customer_id *pool;         /* ids to get and update, from CustomerList */
+  size_t npool;
+  unsigned seeding;
+  uint64_t t_start, t_end, last_completion;   /* uv_hrtime() ns */
+  uint64_t inflight_total;
+  uint64_t rng;
+  uint64_t note_seq;          /* update: "bench <n>" */
+  FILE *ids;                 /* --ids-out */
+  int exit_code;             /* a setup failure decides the exit code */
+};
+
+/* One operation in flight. */
+typedef struct {
+  worker *w;
+  bench_stat_kind kind;
+  uint64_t t0, t_step;
+  char id[24];
+} operation;
+
+/* ops.c */
+/* Starts operations on w until --depth are in flight (or --count reached);
+ * connect: opens w's next connection. Only while the run is measuring. */
+void bench_worker_fill(worker *w);
+/* Queues a CustomerAdd of a generated customer on c. */
+int bench_send_add(bench_ctx *b, bench_conn *c, bench_reply_fn fn, void *arg);
+
+/* run.c */
+/* Counts w as done once it has nothing more to do. */
+void bench_worker_check_done(worker *w);
+/* Ends the run when every worker is done (or the drain is over). */
+void bench_check_end(bench_ctx *b);
+
+#endif
