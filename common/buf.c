@@ -59,3 +59,9 @@ void kehu_buf_free(kehu_buf *b)
   b->data = NULL;
   b->off = b->len = b->cap = 0;
 }
+
+void kehu_buf_trim(kehu_buf *b, size_t keep)
+{
+  if (b->len == b->off && b->cap > keep)
+    kehu_buf_shrink_if_empty(b);
+}

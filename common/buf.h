@@ -22,6 +22,9 @@ int kehu_buf_append(kehu_buf *b, const void *p, size_t n);
 void kehu_buf_consume(kehu_buf *b, size_t n);
 /* Frees the memory of an empty buffer (idle connections keep nothing). */
 void kehu_buf_shrink_if_empty(kehu_buf *b);
+/* The same, but keeps an empty buffer of at most keep bytes: a busy
+ * connection then reuses it instead of allocating for every request. */
+void kehu_buf_trim(kehu_buf *b, size_t keep);
 void kehu_buf_free(kehu_buf *b);
 
 #endif

@@ -242,13 +242,14 @@ int kehu_tls_session_handshake(kehu_tls_session *t)
 int kehu_tls_session_read(kehu_tls_session *t, kehu_buf *plain)
 {
   /* Decrypted data can sit inside mbedTLS with no new input: keep reading
-   * until it asks for more. */
+   * until it asks for more. Through a stack buffer, so plain grows only to
+   * what arrived. */
+  unsigned char chunk[16384];
   for (;;) {
-    if (kehu_buf_reserve(plain, 16384) != 0)
-      return MBEDTLS_ERR_SSL_ALLOC_FAILED;
-    int rc = mbedtls_ssl_read(&t->ssl, plain->data + plain->len, plain->cap - plain->len);
+    int rc = mbedtls_ssl_read(&t->ssl, chunk, sizeof chunk);
     if (rc > 0) {
-      plain->len += (size_t)rc;
+      if (kehu_buf_append(plain, chunk, (size_t)rc) != 0)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
       continue;
     }
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)

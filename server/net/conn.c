@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Empty buffers up to this size stay with their connection for the next
+ * request; larger ones (a big frame went through) are given back. */
+#define CONN_BUFFER_KEEP 4096
+
 /* One read buffer for every connection: reads are consumed at once, so
  * idle connections hold no read memory (BENCH P1). */
 static char read_buffer[64 * 1024];
@@ -151,7 +155,7 @@ static void write_ciphertext(kehu_conn *c)
     kehu_conn_ref(c);
   }
   kehu_buf_consume(out, kehu_buf_size(out));
-  kehu_buf_shrink_if_empty(out);
+  kehu_buf_trim(out, CONN_BUFFER_KEEP);
   if (c->close_when_flushed && c->queued == 0)
     kehu_conn_close(c);
 }
@@ -164,7 +168,7 @@ static void flush_conn(kehu_conn *c)
   if (n > 0) {
     int rc = kehu_tls_session_write(&c->tls, kehu_buf_head(&c->out), n);
     kehu_buf_consume(&c->out, n);
-    kehu_buf_shrink_if_empty(&c->out);
+    kehu_buf_trim(&c->out, CONN_BUFFER_KEEP);
     if (rc != 0) {
       kehu_conn_close(c);
       return;
@@ -294,7 +298,8 @@ static void process_frames(kehu_conn *c)
     }
     kehu_dispatch(c, env);
   }
-  kehu_buf_shrink_if_empty(&c->in);
+  kehu_buf_trim(&c->in, CONN_BUFFER_KEEP);
+  kehu_buf_trim(&c->tls.in, CONN_BUFFER_KEEP);
   /* Blocked with data waiting: stop reading until a reply unblocks us. */
   int blocked = c->barrier || c->inflight >= srv->cfg.max_inflight;
   set_reading(c, !blocked);
