@@ -235,7 +235,8 @@ static int apply_update(kehu_txn *t, void *arg)
       rc = KEHU_EXHAUSTED;
       goto out;
     }
-    memcpy(history, old->stage_history, old->n_stage_history * sizeof *history);
+    if (old->n_stage_history)
+      memcpy(history, old->stage_history, old->n_stage_history * sizeof *history);
     history[old->n_stage_history] = &change;
     c.stage_history = history;
     c.n_stage_history = old->n_stage_history + 1;

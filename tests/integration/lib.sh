@@ -1,0 +1,276 @@
+# Shared helpers for the integration tests (sourced, not run).
+#
+# Each test starts its own kehud on 127.0.0.1:0 with a fresh data directory
+# under ${TMPDIR:-/tmp}, drives it with the real kehu binary, and removes
+# everything on exit. Set KEHU_KEEP=1 to keep the temporary directory.
+#
+# Environment: KEHU_BUILD (build directory with kehud, kehu, kehu-admin;
+# defaults to <repo>/build), KEHU_SRC (source directory).
+# shellcheck shell=bash
+
+set -euo pipefail
+
+KEHU_SRC=${KEHU_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+KEHU_BUILD=${KEHU_BUILD:-$KEHU_SRC/build}
+KEHU_BUILD=$(cd "$KEHU_BUILD" && pwd)
+export KEHU_SRC KEHU_BUILD
+
+# Any single client or admin command that takes longer than this is a hang.
+KEHU_CMD_TIMEOUT=${KEHU_CMD_TIMEOUT:-60}
+KEHU_TEST_NAME=$(basename "$0" .sh)
+
+for prog in kehud kehu kehu-admin; do
+  if [[ ! -x "$KEHU_BUILD/$prog" ]]; then
+    echo "$KEHU_TEST_NAME: $KEHU_BUILD/$prog not found (build first, or set KEHU_BUILD)" >&2
+    exit 1
+  fi
+done
+for tool in jq openssl timeout; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "$KEHU_TEST_NAME: $tool is required (scripts/deps.sh installs it)" >&2
+    exit 1
+  fi
+done
+
+KEHU_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kehu-$KEHU_TEST_NAME.XXXXXX")
+KEHU_DATA=$KEHU_TMP/data           # the server's data directory
+KEHU_LOG=$KEHU_TMP/kehud.log       # the current server's stdout and stderr
+KEHU_PID=""
+KEHU_PORT=""
+OUT=""
+ERR=""
+# The default client configuration: tests never touch the user's own.
+export XDG_CONFIG_HOME=$KEHU_TMP/client-config
+mkdir -p "$XDG_CONFIG_HOME"
+unset KEHU_USER KEHU_PASSWORD KEHU_SERVER KEHU_CA
+export KEHU_DATA KEHU_TMP
+
+note() { printf '%s: %s\n' "$KEHU_TEST_NAME" "$*" >&2; }
+
+# Shows the end of the server log, for failure messages.
+kehu_server_log_tail() {
+  if [[ -s "$KEHU_LOG" ]]; then
+    echo "--- last lines of the server log ($KEHU_LOG):"
+    tail -n 30 "$KEHU_LOG"
+    echo "---"
+  fi
+}
+
+fail() {
+  {
+    printf '%s: FAIL: %s\n' "$KEHU_TEST_NAME" "$*"
+    kehu_server_log_tail
+  } >&2
+  exit 1
+}
+
+# --- the data directory and users -----------------------------------------
+
+kehu_init_data() {
+  local dir=${1:-$KEHU_DATA}
+  if ! printf 'adminpass\n' | timeout "$KEHU_CMD_TIMEOUT" \
+       "$KEHU_BUILD/kehu-admin" init "$dir" --admin admin >"$KEHU_TMP/init.out" 2>&1; then
+    cat "$KEHU_TMP/init.out" >&2
+    fail "kehu-admin init $dir --admin admin failed"
+  fi
+  [[ -f "$dir/tls/ca.crt" ]] || fail "kehu-admin init did not create $dir/tls/ca.crt"
+}
+
+# kehu_add_user NAME ROLE [TEAM]: password NAME-pass.
+kehu_add_user() {
+  local name=$1 role=$2 team=${3:-}
+  local args=(user add "$KEHU_DATA" "$name" --role "$role")
+  [[ -n "$team" ]] && args+=(--team "$team")
+  if ! printf '%s-pass\n' "$name" | timeout "$KEHU_CMD_TIMEOUT" \
+       "$KEHU_BUILD/kehu-admin" "${args[@]}" >"$KEHU_TMP/useradd.out" 2>&1; then
+    cat "$KEHU_TMP/useradd.out" >&2
+    fail "kehu-admin ${args[*]} failed"
+  fi
+}
+
+# --- the server -----------------------------------------------------------
+
+# True while pid is a live process (a zombie, exited but not yet reaped,
+# counts as gone).
+kehu_alive() {
+  local pid=$1 stat
+  [[ -n "$pid" ]] || return 1
+  # Builtins only: this runs in polling loops.
+  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ "${stat:0:1}" != Z ]]
+}
+
+# Starts kehud on 127.0.0.1:0 (initialising $KEHU_DATA first if needed) and
+# waits until it prints its address. Exports KEHU_SERVER, KEHU_CA, KEHU_PID,
+# KEHU_PORT. Extra arguments go to kehud.
+kehu_start_server() {
+  [[ -z "$KEHU_PID" ]] || fail "kehu_start_server: a server is already running (pid $KEHU_PID)"
+  [[ -f "$KEHU_DATA/kehud.conf" ]] || kehu_init_data "$KEHU_DATA"
+  # Keep the logs of earlier runs of this test's server.
+  if [[ -e "$KEHU_LOG" ]]; then
+    cat "$KEHU_LOG" >>"$KEHU_TMP/kehud.old.log"
+    : >"$KEHU_LOG"
+  fi
+  "$KEHU_BUILD/kehud" --data "$KEHU_DATA" --listen 127.0.0.1:0 "$@" \
+    >"$KEHU_LOG" 2>&1 </dev/null &
+  KEHU_PID=$!
+  local line="" i
+  for ((i = 0; i < 200; i++)); do            # 200 x 0.05 s = 10 s
+    line=$(grep -m1 -E '^kehud listening on 127\.0\.0\.1:[0-9]+$' "$KEHU_LOG" 2>/dev/null || true)
+    [[ -n "$line" ]] && break
+    if ! kehu_alive "$KEHU_PID"; then
+      wait "$KEHU_PID" 2>/dev/null || true
+      KEHU_PID=""
+      fail "kehud exited during start-up without printing 'kehud listening on 127.0.0.1:PORT'"
+    fi
+    sleep 0.05
+  done
+  [[ -n "$line" ]] || fail "kehud did not print 'kehud listening on 127.0.0.1:PORT' within 10 s"
+  KEHU_PORT=${line##*:}
+  ((KEHU_PORT > 0)) || fail "kehud printed port $KEHU_PORT: '$line'"
+  KEHU_SERVER=127.0.0.1:$KEHU_PORT
+  KEHU_CA=$KEHU_DATA/tls/ca.crt
+  export KEHU_SERVER KEHU_CA KEHU_PID KEHU_PORT
+}
+
+# SIGTERM, wait at most 10 s, then SIGKILL. Fails the test when kehud does
+# not exit 0 on SIGTERM (CLI.md) or the sanitizers reported something.
+kehu_stop_server() {
+  local pid=$KEHU_PID i status=0
+  [[ -n "$pid" ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    kehu_alive "$pid" || break
+    sleep 0.05
+  done
+  if kehu_alive "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    KEHU_PID=""
+    fail "kehud (pid $pid) did not exit within 10 s of SIGTERM"
+  fi
+  wait "$pid" 2>/dev/null || status=$?
+  KEHU_PID=""
+  ((status == 0)) || fail "kehud exited with status $status after SIGTERM (expected 0)"
+  kehu_check_server_log
+}
+
+# kill -9: no chance to flush anything.
+kehu_kill_server() {
+  local pid=$KEHU_PID
+  [[ -n "$pid" ]] || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  KEHU_PID=""
+}
+
+kehu_check_server_log() {
+  if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$KEHU_LOG" 2>/dev/null; then
+    fail "the sanitizers reported an error in kehud"
+  fi
+}
+
+kehu_cleanup() {
+  local rc=$?
+  if [[ -n "$KEHU_PID" ]]; then
+    kill -TERM "$KEHU_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do
+      kehu_alive "$KEHU_PID" || break
+      sleep 0.05
+    done
+    kill -KILL "$KEHU_PID" 2>/dev/null || true
+    wait "$KEHU_PID" 2>/dev/null || true
+  fi
+  # Stray background jobs of the test (clients, openssl) go too.
+  local job
+  for job in $(jobs -p); do kill -KILL "$job" 2>/dev/null || true; done
+  if [[ "${KEHU_KEEP:-0}" == 1 ]]; then
+    echo "$KEHU_TEST_NAME: kept $KEHU_TMP" >&2
+  else
+    rm -rf "$KEHU_TMP"
+  fi
+  if ((rc == 0)); then
+    echo "$KEHU_TEST_NAME: PASS" >&2
+  fi
+  exit "$rc"
+}
+trap kehu_cleanup EXIT
+
+# --- clients --------------------------------------------------------------
+
+# kehu ARGS...: the real client with the default (test-local) configuration,
+# no password unless the caller sets KEHU_PASSWORD.
+kehu() {
+  timeout "$KEHU_CMD_TIMEOUT" "$KEHU_BUILD/kehu" "$@"
+}
+
+kehu_password_of() {
+  if [[ "$1" == admin ]]; then echo adminpass; else echo "$1-pass"; fi
+}
+
+# kehu_as USER ARGS...: runs kehu as USER, logging in with that user's
+# password when needed; each user has its own configuration directory so
+# that session tokens never mix.
+kehu_as() {
+  local user=$1
+  shift
+  local config=$KEHU_TMP/users/$user
+  mkdir -p "$config"
+  XDG_CONFIG_HOME=$config KEHU_PASSWORD=$(kehu_password_of "$user") \
+    timeout "$KEHU_CMD_TIMEOUT" "$KEHU_BUILD/kehu" --user "$user" "$@"
+}
+
+# --- assertions -----------------------------------------------------------
+
+# expect_exit CODE CMD...: runs CMD, keeps its stdout in $OUT and stderr in
+# $ERR, and fails showing both when its exit code is not CODE.
+expect_exit() {
+  local want=$1
+  shift
+  local got=0
+  "$@" >"$KEHU_TMP/cmd.out" 2>"$KEHU_TMP/cmd.err" || got=$?
+  OUT=$(tr -d '\0' <"$KEHU_TMP/cmd.out")
+  ERR=$(tr -d '\0' <"$KEHU_TMP/cmd.err")
+  if [[ "$got" != "$want" ]]; then
+    local hint=""
+    ((got == 124)) && hint=" (timed out after ${KEHU_CMD_TIMEOUT}s)"
+    fail "$(printf '%q ' "$@")
+  expected exit $want, got $got$hint
+  stdout: ${OUT:-(empty)}
+  stderr: ${ERR:-(empty)}"
+  fi
+  if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$KEHU_TMP/cmd.err"; then
+    fail "$(printf '%q ' "$@")
+  the sanitizers reported an error:
+$ERR"
+  fi
+}
+
+# expect_match REGEX STRING [WHAT]: extended regex.
+expect_match() {
+  local regex=$1 string=$2 what=${3:-value}
+  [[ "$string" =~ $regex ]] || fail "$what does not match /$regex/: '$string'"
+}
+
+expect_eq() {
+  local want=$1 got=$2 what=${3:-value}
+  [[ "$want" == "$got" ]] || fail "$what: expected '$want', got '$got'"
+}
+
+# jq -r on $OUT (use as x=$(out_jq FILTER)), failing clearly when $OUT is
+# not JSON.
+out_jq() {
+  jq -r "$@" <<<"$OUT" 2>/dev/null || fail "jq $* failed on stdout: ${OUT:-(empty)}"
+}
+
+# The same on $ERR (JSON errors go to stderr).
+err_jq() {
+  jq -r "$@" <<<"$ERR" 2>/dev/null || fail "jq $* failed on stderr: ${ERR:-(empty)}"
+}
+
+# The server must still be running (it was not killed by a client).
+expect_server_alive() {
+  kehu_alive "$KEHU_PID" || fail "kehud (pid $KEHU_PID) is no longer running"
+}
