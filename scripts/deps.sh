@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what kehu needs to build and test on Debian 12. Idempotent: when
-# every package is already installed it only asks dpkg and returns.
+# Installs what kehu needs to build and test on Debian 12 (`--fuzz`: also
+# clang for the fuzz targets). Idempotent: when every package is already
+# installed it only asks dpkg and returns.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,10 @@ packages=(
   libcmocka-dev libcjson-dev libinih-dev libutf8proc-dev
   jq openssl ca-certificates
 )
+# The tests also build the libFuzzer targets, which need clang.
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do
