@@ -141,7 +141,9 @@ typedef struct {
 void kehu_submit_write_detached(kehu_server *srv, kehu_write_fn apply, kehu_write_done done,
                                 void *arg)
 {
-  pending_write *p = calloc(1, sizeof *p);
+  /* After shutdown began (a password check finishing late) nothing is
+   * written any more. */
+  pending_write *p = srv->writer ? calloc(1, sizeof *p) : NULL;
   if (!p) {
     done(NULL, KEHU_EXHAUSTED, arg);
     return;
@@ -155,9 +157,9 @@ void kehu_submit_write_detached(kehu_server *srv, kehu_write_fn apply, kehu_writ
 
 void kehu_submit_write(kehu_call *call, kehu_write_fn apply, kehu_write_done done, void *arg)
 {
-  pending_write *p = calloc(1, sizeof *p);
+  pending_write *p = call->srv->writer ? calloc(1, sizeof *p) : NULL;
   if (!p) {
-    done(call, KEHU_EXHAUSTED, arg);
+    done(call, call->srv->writer ? KEHU_EXHAUSTED : KEHU_UNAVAILABLE, arg);
     return;
   }
   p->req.apply = apply;
