@@ -38,9 +38,30 @@ static void on_signal(uv_signal_t *sig, int signum)
   srv->writer = NULL;
   kehu_conn_close_all(srv);
   kehu_scheduler_stop(srv);
+  uv_close((uv_handle_t *)&srv->audit_timer, NULL);
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+/* SPEC §6: the audit head is logged at start and daily, so an altered or
+ * truncated log can be told from the one the server kept. */
+static void log_audit_head(uv_timer_t *timer)
+{
+  kehu_server *srv = timer->data;
+  kehu_txn t;
+  uint64_t seq;
+  unsigned char hash[32];
+  char hex[65];
+  if (kehu_store_read_begin(srv->store, &t) != KEHU_OK)
+    return;
+  int rc = kehu_store_audit_head(&t, &seq, hash);
+  kehu_store_read_end(&t);
+  if (rc != KEHU_OK)
+    return;
+  for (int i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+  fprintf(stderr, "kehud: audit log head: entry %llu, sha256 %s\n", (unsigned long long)seq, hex);
 }
 
 /* Raise the open-file limit to the hard limit (SPEC §7) and say what
@@ -90,6 +111,9 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_signal_start(&srv->sigint, on_signal, SIGINT);
   signal(SIGPIPE, SIG_IGN);
   kehu_scheduler_start(srv);
+  uv_timer_init(srv->loop, &srv->audit_timer);
+  srv->audit_timer.data = srv;
+  uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);
   if ((rc = kehu_listen(srv, err)) != KEHU_OK) {
     kehu_writer_stop(srv->writer);
     kehu_writer_free(srv->writer);

@@ -68,6 +68,7 @@ typedef struct kehu_server {
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
   unsigned sched_seen;           /* due-index change count it was armed for */
   int sched_firing;              /* a fire write is in flight */
+  uv_timer_t audit_timer;        /* logs the audit head daily */
 } kehu_server;
 
 /* The server's clock: every handler reads time through this one function,

@@ -164,3 +164,12 @@ int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long
   *problems = f.problems;
   return KEHU_OK;
 }
+
+int kehu_store_audit_head(kehu_txn *t, uint64_t *seq, unsigned char hash[32])
+{
+  audit_head h;
+  int rc = read_head(t, &h);
+  *seq = h.seq;
+  memcpy(hash, h.hash, 32);
+  return rc;
+}

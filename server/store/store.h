@@ -182,6 +182,8 @@ int kehu_store_audit_append(kehu_txn *t, Kehu__AuditEntry *e);
 int kehu_store_audit_list(kehu_txn *t, uint64_t before, unsigned limit,
                           int (*each)(const Kehu__AuditEntry *e, void *arg), void *arg,
                           uint64_t *next);
+/* The head kept apart from the log: the last sequence and its hash. */
+int kehu_store_audit_head(kehu_txn *t, uint64_t *seq, unsigned char hash[32]);
 /* Walks the whole chain; 0 problems means intact. report gets the first
  * problems found. Also compares the head kept apart. */
 int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems,
