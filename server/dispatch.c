@@ -27,6 +27,7 @@ static const route routes[] = {
   {KEHU__REQUEST__OP_CUSTOMER_UPDATE, kehu_handle_customer_update, 1, 0},
   {KEHU__REQUEST__OP_CUSTOMER_DELETE, kehu_handle_customer_delete, 1, 0},
   {KEHU__REQUEST__OP_CUSTOMER_STAGE, kehu_handle_customer_stage, 1, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_SEARCH, kehu_handle_customer_search, 1, 0},
   {KEHU__REQUEST__OP_CUSTOMER_RESTORE, kehu_handle_customer_restore, 1, 0},
   {KEHU__REQUEST__OP_CUSTOMER_PURGE, kehu_handle_customer_purge, 1, 0},
   {KEHU__REQUEST__OP_CUSTOMER_DUPES, kehu_handle_customer_dupes, 1, 0},

@@ -16,6 +16,7 @@ void kehu_handle_customer_update(kehu_call *call);
 void kehu_handle_customer_delete(kehu_call *call);
 
 void kehu_handle_customer_stage(kehu_call *call);
+void kehu_handle_customer_search(kehu_call *call);
 void kehu_handle_customer_restore(kehu_call *call);
 void kehu_handle_customer_purge(kehu_call *call);
 void kehu_handle_customer_dupes(kehu_call *call);

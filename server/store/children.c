@@ -108,6 +108,9 @@ int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, ui
     MDB_val key = {9, pk}, v = {8, cb};
     rc = kehu_store_status(mdb_put(t->txn, t->st->child_parent, &key, &v, 0));
   }
+  /* contacts are part of what finds their customer */
+  if (rc == KEHU_OK && k->kind == KEHU_KIND_CONTACT)
+    rc = kehu_store_search_reindex(t, cust);
   return rc;
 }
 
@@ -126,7 +129,9 @@ static int unlink_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uin
   if ((rc = mdb_del(t->txn, t->st->children[k->kind], &key, NULL)) != 0)
     return kehu_store_status(rc);
   rc = mdb_del(t->txn, t->st->child_parent, &pkey, NULL);
-  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  return k->kind == KEHU_KIND_CONTACT ? kehu_store_search_reindex(t, cust) : KEHU_OK;
 }
 
 int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,

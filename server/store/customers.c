@@ -100,6 +100,18 @@ static int reindex(kehu_txn *t, MDB_dbi dbi, uint64_t key, const char *before, c
   return rc;
 }
 
+/* Name, short name and tags are what search finds a customer by. */
+static int search_text_changed(const Kehu__Customer *a, const Kehu__Customer *b)
+{
+  if (str_changed(a->name, b->name) || str_changed(a->short_name, b->short_name) ||
+      a->n_tags != b->n_tags)
+    return 1;
+  for (size_t i = 0; i < a->n_tags; i++)
+    if (strcmp(a->tags[i], b->tags[i]) != 0)
+      return 1;
+  return 0;
+}
+
 int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old,
                             const Kehu__Customer *c)
 {
@@ -119,6 +131,8 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
     rc = reindex(t, st->cust_stage, key, old ? old->stage : NULL, c->stage);
   if (rc == KEHU_OK)
     rc = reindex_name(t, key, old ? old->name : NULL, c->name);
+  if (rc == KEHU_OK && (!old || search_text_changed(old, c)))
+    rc = kehu_store_search_reindex(t, key);
   if (rc == KEHU_OK && str_changed(old_code, c->external_code)) {
     if (old_code && *old_code) {
       MDB_val k = {strlen(old_code), (void *)old_code};
@@ -153,6 +167,8 @@ int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *
     MDB_val k = {8, kb};
     rc = kehu_store_status(mdb_del(t->txn, st->customers, &k, NULL));
   }
+  if (rc == KEHU_OK)
+    rc = kehu_store_search_reindex(t, key);   /* now gone: drops its postings */
   return rc;
 }
 

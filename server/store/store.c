@@ -46,6 +46,8 @@ static const table_def tables[] = {
   TABLE(rem_user, 0),
   TABLE(rem_cust, 0),
   TABLE(rem_source, 0),
+  TABLE(search, MDB_DUPSORT | MDB_DUPFIXED),
+  TABLE(search_doc, 0),
 };
 #undef TABLE
 

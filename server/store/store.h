@@ -122,6 +122,15 @@ int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
 /* Every customer id, every index entry checked against its record. */
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems);
 
+/* ---- search (SPEC §4) ---- */
+/* Customers matching every term (names, short names, tags, contact names;
+ * phones, phone tails of 4 or 8 digits and emails by keyed hash), newest
+ * first among the candidates, until each returns 0. Matches of Chinese
+ * terms are candidates: check them against the text (bigrams can match
+ * apart). */
+int kehu_store_search(kehu_txn *t, const char *const *terms, size_t n,
+                      int (*each)(uint64_t key, void *arg), void *arg);
+
 /* ---- duplicates (SPEC §1.3) ---- */
 /* Customers whose normalised name equals that of name; each(key, arg). */
 int kehu_store_customers_by_name(kehu_txn *t, const char *name,

@@ -36,6 +36,8 @@ struct kehu_store {
   MDB_dbi rem_cust;       /* customer key | seq -> "" : for merge and purge */
   MDB_dbi rem_source;     /* rule source -> seq : one reminder per rule and record */
   unsigned reminders_changed; /* bumped by the writer (atomically); the loop re-arms its timer */
+  MDB_dbi search;         /* token -> customer key (dupsort, dupfixed) */
+  MDB_dbi search_doc;     /* customer key -> the tokens it is indexed under */
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
@@ -77,6 +79,10 @@ int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *
 
 /* Erases the bytes of attachment seq. */
 int kehu_store_attachment_delete(kehu_txn *t, uint64_t seq);
+
+/* Re-derives a customer's search tokens (its names, tags, contacts) and
+ * moves its postings to match, in t's transaction. */
+int kehu_store_search_reindex(kehu_txn *t, uint64_t cust);
 
 /* Grows the map (doubling); called with no transaction of ours active. */
 int kehu_store_grow(kehu_store *st);

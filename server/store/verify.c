@@ -239,6 +239,65 @@ static void check_reminders(kehu_txn *t, findings *f)
   }
 }
 
+/* Search: the tokens recorded for a customer are exactly its postings. */
+static int doc_has(kehu_txn *t, uint64_t cust, const MDB_val *tok)
+{
+  unsigned char k[8];
+  kehu_key_put_u64(k, cust);
+  MDB_val key = {8, k}, v;
+  if (mdb_get(t->txn, t->st->search_doc, &key, &v) != 0)
+    return 0;
+  const unsigned char *p = v.mv_data, *end = p + v.mv_size;
+  for (; p < end && p + 1 + *p <= end; p += 1 + *p)
+    if (*p == tok->mv_size && memcmp(p + 1, tok->mv_data, *p) == 0)
+      return 1;
+  return 0;
+}
+
+static void check_search(kehu_txn *t, findings *f)
+{
+  kehu_store *st = t->st;
+  MDB_cursor *cur;
+  unsigned long postings = 0, documented = 0;
+  if (mdb_cursor_open(t->txn, st->search, &cur) == 0) {
+    MDB_val key, v;
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      postings++;
+      uint64_t cust = v.mv_size == 8 ? kehu_key_get_u64(v.mv_data) : 0;
+      Kehu__Customer *c;
+      if (kehu_store_customer_get(t, cust, &c) != KEHU_OK) {
+        problem(f, "search index: a posting for a customer that does not exist\n");
+        continue;
+      }
+      kehu__customer__free_unpacked(c, NULL);
+      if (!doc_has(t, cust, &key))
+        problem(f, "search index: a posting its customer does not account for\n");
+    }
+    mdb_cursor_close(cur);
+  }
+  if (mdb_cursor_open(t->txn, st->search_doc, &cur) == 0) {
+    MDB_val key, v;
+    MDB_cursor *pc;
+    if (mdb_cursor_open(t->txn, st->search, &pc) == 0) {
+      for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+           rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+        const unsigned char *p = v.mv_data, *end = p + v.mv_size;
+        for (; p < end && p + 1 + *p <= end; p += 1 + *p) {
+          documented++;
+          MDB_val tk = {*p, (void *)(p + 1)}, cv = {8, key.mv_data};
+          if (mdb_cursor_get(pc, &tk, &cv, MDB_GET_BOTH) != 0)
+            problem(f, "search index: a token of a customer is not posted\n");
+        }
+      }
+      mdb_cursor_close(pc);
+    }
+    mdb_cursor_close(cur);
+  }
+  if (postings != documented)
+    problem(f, "search index: %lu postings but %lu documented tokens\n", postings, documented);
+}
+
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems)
 {
   findings f = {report, len, 0, 0};
@@ -280,6 +339,7 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
   mdb_cursor_close(cur);
   check_children(t, &f);
   check_reminders(t, &f);
+  check_search(t, &f);
   *problems = f.problems;
   return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }

@@ -1,0 +1,154 @@
+#include "search_text.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+static int is_cjk(utf8proc_int32_t cp)
+{
+  return (cp >= 0x3400 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+         (cp >= 0x20000 && cp <= 0x2FFFF) || (cp >= 0x3040 && cp <= 0x30FF) ||
+         (cp >= 0xAC00 && cp <= 0xD7AF);
+}
+
+static int is_word(utf8proc_int32_t cp)
+{
+  utf8proc_category_t c = utf8proc_category(cp);
+  return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+         (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+}
+
+char *kehu_search_fold(const char *text)
+{
+  utf8proc_uint8_t *out = NULL;
+  if (utf8proc_map((const utf8proc_uint8_t *)text, 0, &out,
+                   UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+                       UTF8PROC_CASEFOLD) < 0)
+    return NULL;
+  return (char *)out;
+}
+
+/* Chinese legal forms, longest first: removed from a run before bigrams. */
+static const char *const cjk_stop[] = {"有限责任公司", "股份有限公司", "有限公司"};
+static const char *const latin_stop[] = {"co", "ltd", "inc", "llc", "limited", "corp", "company"};
+
+static int is_latin_stop(const char *w, size_t n)
+{
+  for (size_t i = 0; i < sizeof latin_stop / sizeof *latin_stop; i++)
+    if (strlen(latin_stop[i]) == n && memcmp(latin_stop[i], w, n) == 0)
+      return 1;
+  return 0;
+}
+
+/* A run of Chinese characters (bytes [p, end)), minus legal forms. */
+static void cjk_run(const char *p, size_t n, kehu_token_fn emit, void *arg, int query)
+{
+  char buf[1024];
+  if (n >= sizeof buf)
+    n = sizeof buf - 1;
+  memcpy(buf, p, n);
+  buf[n] = '\0';
+  if (!query)
+    for (size_t i = 0; i < sizeof cjk_stop / sizeof *cjk_stop; i++) {
+      char *at;
+      size_t k = strlen(cjk_stop[i]);
+      while ((at = strstr(buf, cjk_stop[i])))
+        memmove(at, at + k, strlen(at + k) + 1);
+    }
+  /* character boundaries */
+  size_t starts[512], count = 0, len = strlen(buf);
+  for (size_t i = 0; i < len && count < 511;) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t step = utf8proc_iterate((const utf8proc_uint8_t *)buf + i, (utf8proc_ssize_t)(len - i), &cp);
+    if (step <= 0)
+      break;
+    starts[count++] = i;
+    i += (size_t)step;
+  }
+  starts[count] = len;
+  if (count == 1)
+    emit(buf, len, arg);
+  for (size_t i = 0; i + 1 < count; i++)
+    emit(buf + starts[i], starts[i + 2] - starts[i], arg);
+}
+
+static void latin_word(const char *w, size_t n, kehu_token_fn emit, void *arg, int query)
+{
+  if (is_latin_stop(w, n) && !query)
+    return;
+  if (query) {
+    emit(w, n < KEHU_TOKEN_MAX ? n : KEHU_TOKEN_MAX, arg);
+    return;
+  }
+  /* prefixes by characters, from two on, up to the token limit */
+  size_t chars = 0;
+  for (size_t i = 0; i < n;) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t step = utf8proc_iterate((const utf8proc_uint8_t *)w + i, (utf8proc_ssize_t)(n - i), &cp);
+    if (step <= 0)
+      break;
+    i += (size_t)step;
+    if (++chars >= 2 && i <= KEHU_TOKEN_MAX)
+      emit(w, i, arg);
+  }
+  if (chars == 1)
+    emit(w, n, arg);
+}
+
+static void tokens(const char *text, kehu_token_fn emit, void *arg, int query)
+{
+  char *f = kehu_search_fold(text);
+  if (!f)
+    return;
+  size_t len = strlen(f), run = 0;
+  int kind = 0;   /* 0 none, 1 cjk, 2 word */
+  for (size_t i = 0;; ) {
+    utf8proc_int32_t cp = 0;
+    utf8proc_ssize_t step = i < len ? utf8proc_iterate((const utf8proc_uint8_t *)f + i, (utf8proc_ssize_t)(len - i), &cp) : 0;
+    int k = step <= 0 ? 0 : is_cjk(cp) ? 1 : is_word(cp) ? 2 : 0;
+    if (k != kind) {
+      if (kind == 1)
+        cjk_run(f + run, i - run, emit, arg, query);
+      else if (kind == 2)
+        latin_word(f + run, i - run, emit, arg, query);
+      kind = k;
+      run = i;
+    }
+    if (step <= 0)
+      break;
+    i += (size_t)step;
+  }
+  free(f);
+}
+
+void kehu_search_index_tokens(const char *text, kehu_token_fn emit, void *arg)
+{
+  if (text)
+    tokens(text, emit, arg, 0);
+}
+
+typedef struct {
+  kehu_token_fn emit;
+  void *arg;
+  int count;
+  size_t last_len;
+} query_state;
+
+static void count_token(const char *token, size_t len, void *arg)
+{
+  query_state *q = arg;
+  q->count++;
+  q->last_len = len;
+  q->emit(token, len, q->arg);
+}
+
+void kehu_search_query_tokens(const char *term, kehu_token_fn emit, int *single_char, void *arg)
+{
+  query_state q = {emit, arg, 0, 0};
+  tokens(term, count_token, &q, 1);
+  /* one Chinese character: its token is the first half of bigrams */
+  utf8proc_int32_t cp;
+  *single_char = q.count == 1 && q.last_len <= 4 &&
+                 utf8proc_iterate((const utf8proc_uint8_t *)term, -1, &cp) > 0 && is_cjk(cp) &&
+                 utf8proc_iterate((const utf8proc_uint8_t *)term, -1, &cp) == (utf8proc_ssize_t)strlen(term);
+}

@@ -1,0 +1,241 @@
+/* customer search QUERY... (SPEC §4): every term must match; results are
+ * what the caller may see, ranked exact > prefix > contains, in pages. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "handlers.h"
+#include "search_text.h"
+#include "validate.h"
+
+#define DEFAULT_PAGE 50
+#define MAX_PAGE 500
+/* Ranking needs the matches side by side: at most this many are ranked
+ * (newest first among them); a broader query should be narrowed. */
+#define RANK_WINDOW 1000
+
+typedef struct {
+  Kehu__Customer *c;
+  int rank;           /* 0 exact, 1 prefix, 2 contains */
+  size_t order;       /* newest first */
+} match;
+
+typedef struct {
+  kehu_txn *t;
+  const kehu_caller *who;
+  const Kehu__CustomerSearch *q;
+  kehu_customer_filter f;
+  char **folded_terms;
+  char *folded_query;
+  match *matches;
+  size_t n;
+} search_state;
+
+/* The customer's own text as search knows it, folded. */
+static char *customer_text(const Kehu__Customer *c)
+{
+  size_t len = 4;
+  const char *parts[3 + 64];
+  size_t n = 0;
+  parts[n++] = c->name;
+  parts[n++] = c->short_name;
+  for (size_t i = 0; i < c->n_tags && n < sizeof parts / sizeof *parts; i++)
+    parts[n++] = c->tags[i];
+  for (size_t i = 0; i < n; i++)
+    len += (parts[i] ? strlen(parts[i]) : 0) + 1;
+  char *joined = malloc(len);
+  if (!joined)
+    return NULL;
+  joined[0] = '\0';
+  for (size_t i = 0; i < n; i++)
+    if (parts[i]) {
+      strcat(joined, parts[i]);
+      strcat(joined, "\n");
+    }
+  char *folded = kehu_search_fold(joined);
+  free(joined);
+  return folded;
+}
+
+static int contact_has(ProtobufCMessage *m, uint64_t cust, void *arg)
+{
+  (void)cust;
+  void **ctx = arg;
+  const char *term = ctx[0];
+  int *found = ctx[1];
+  char *name = kehu_search_fold(((Kehu__Contact *)m)->name);
+  if (name && strstr(name, term))
+    *found = 1;
+  free(name);
+  protobuf_c_message_free_unpacked(m, NULL);
+  return 1;
+}
+
+/* Bigrams can match apart ("星河" and "河科" in two places): a term made of
+ * text must stand whole in the customer's text or a contact's name. Terms
+ * found by keyed hash (phones, emails) are exact already. */
+static int verified(search_state *s, const Kehu__Customer *c, uint64_t key, const char *text)
+{
+  for (size_t i = 0; i < s->q->n_terms; i++) {
+    const char *term = s->folded_terms[i];
+    if (!term || strchr(term, '@') || strspn(term, "0123456789 -+") == strlen(term))
+      continue;
+    if (text && strstr(text, term))
+      continue;
+    int found = 0;
+    void *ctx[2] = {(void *)term, &found};
+    uint64_t next;
+    kehu_store_child_list(s->t, kehu_kind_get(KEHU_KIND_CONTACT), key, 0, 100, contact_has, ctx,
+                          &next);
+    if (!found)
+      return 0;
+  }
+  (void)c;
+  return 1;
+}
+
+static int rank_of(search_state *s, const Kehu__Customer *c)
+{
+  char *name = kehu_search_fold(c->name);
+  int rank = 2;
+  if (name && strcmp(name, s->folded_query) == 0)
+    rank = 0;
+  else if (name && strncmp(name, s->folded_query, strlen(s->folded_query)) == 0)
+    rank = 1;
+  free(name);
+  return rank;
+}
+
+static int filters_pass(const kehu_customer_filter *f, const Kehu__Customer *c)
+{
+  if (c->has_deleted && c->deleted)
+    return 0;
+  if (f->stage && (!c->stage || strcmp(c->stage, f->stage) != 0))
+    return 0;
+  if (f->owner && (!c->owner || strcmp(c->owner, f->owner) != 0))
+    return 0;
+  if (f->industry && (!c->industry || strcmp(c->industry, f->industry) != 0))
+    return 0;
+  if (f->source && (!c->source || strcmp(c->source, f->source) != 0))
+    return 0;
+  if (f->region && (!c->region || strncmp(c->region, f->region, strlen(f->region)) != 0))
+    return 0;
+  if (f->tag) {
+    int has = 0;
+    for (size_t i = 0; i < c->n_tags; i++)
+      has |= strcmp(c->tags[i], f->tag) == 0;
+    if (!has)
+      return 0;
+  }
+  return 1;
+}
+
+static int consider(uint64_t key, void *arg)
+{
+  search_state *s = arg;
+  Kehu__Customer *c;
+  if (kehu_store_customer_get(s->t, key, &c) != KEHU_OK)
+    return 1;
+  char *text = NULL;
+  int keep = filters_pass(&s->f, c) && kehu_access_customer_visible(s->t, s->who, c) &&
+             (text = customer_text(c), verified(s, c, key, text));
+  free(text);
+  if (!keep) {
+    kehu__customer__free_unpacked(c, NULL);
+    return 1;
+  }
+  s->matches[s->n] = (match){c, rank_of(s, c), s->n};
+  s->n++;
+  return s->n < RANK_WINDOW;
+}
+
+static int by_rank(const void *a, const void *b)
+{
+  const match *x = a, *y = b;
+  if (x->rank != y->rank)
+    return x->rank - y->rank;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void kehu_handle_customer_search(kehu_call *call)
+{
+  const Kehu__CustomerSearch *q = call->req->customer_search;
+  unsigned limit = q->has_limit ? q->limit : DEFAULT_PAGE;
+  unsigned long offset = 0;
+  if (limit < 1 || limit > MAX_PAGE) {
+    kehu_reply_status(call, KEHU_INVALID, "limit: %u is outside 1..%d", limit, MAX_PAGE);
+    return;
+  }
+  if (q->n_terms == 0 || q->n_terms > 16) {
+    kehu_reply_status(call, KEHU_INVALID, "query: give 1 to 16 search terms");
+    return;
+  }
+  if (q->cursor && *q->cursor && sscanf(q->cursor, "s%lu", &offset) != 1) {
+    kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
+                      q->cursor);
+    return;
+  }
+  search_state s = {.who = &call->caller, .q = q};
+  s.f = (kehu_customer_filter){.owner = q->owner, .tag = q->tag, .industry = q->industry,
+                               .region = q->region, .source = q->source};
+  if (q->stage && !(s.f.stage = kehu_stage_canonical(q->stage))) {
+    kehu_reply_status(call, KEHU_INVALID, "stage: '%s' is not one of potential, intent, closed, lost",
+                      q->stage);
+    return;
+  }
+  s.folded_terms = calloc(q->n_terms, sizeof *s.folded_terms);
+  s.matches = calloc(RANK_WINDOW, sizeof *s.matches);
+  size_t qlen = 1;
+  for (size_t i = 0; s.folded_terms && i < q->n_terms; i++) {
+    s.folded_terms[i] = kehu_search_fold(q->terms[i]);
+    qlen += strlen(q->terms[i]) + 1;
+  }
+  char *query = malloc(qlen);
+  if (query) {
+    query[0] = '\0';
+    for (size_t i = 0; i < q->n_terms; i++)
+      strcat(strcat(query, i ? " " : ""), q->terms[i]);
+    s.folded_query = kehu_search_fold(query);
+    free(query);
+  }
+  kehu_txn t;
+  int rc = s.folded_terms && s.matches && s.folded_query ? kehu_store_read_begin(call->srv->store, &t)
+                                                         : KEHU_EXHAUSTED;
+  if (rc == KEHU_OK) {
+    s.t = &t;
+    rc = kehu_store_search(&t, (const char *const *)q->terms, q->n_terms, consider, &s);
+    kehu_store_read_end(&t);
+  }
+  if (rc != KEHU_OK) {
+    kehu_reply_status(call, rc, "search failed: %s", kehu_status_name(rc));
+  } else {
+    qsort(s.matches, s.n, sizeof *s.matches, by_rank);
+    size_t from = offset < s.n ? offset : s.n;
+    size_t count = s.n - from < limit ? s.n - from : limit;
+    Kehu__Customer **items = calloc(count + 1, sizeof *items);
+    for (size_t i = 0; items && i < count; i++)
+      items[i] = s.matches[from + i].c;
+    char cursor[32];
+    Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
+    pg.items = items;
+    pg.n_items = items ? count : 0;
+    if (from + count < s.n) {
+      snprintf(cursor, sizeof cursor, "s%zu", from + count);
+      pg.next_cursor = cursor;
+    }
+    Kehu__Response r = KEHU__RESPONSE__INIT;
+    r.status = KEHU__STATUS__OK;
+    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
+    r.customer_page = &pg;
+    kehu_reply(call, &r);
+    free(items);
+  }
+  for (size_t i = 0; i < s.n; i++)
+    kehu__customer__free_unpacked(s.matches[i].c, NULL);
+  for (size_t i = 0; s.folded_terms && i < q->n_terms; i++)
+    free(s.folded_terms[i]);
+  free(s.folded_terms);
+  free(s.folded_query);
+  free(s.matches);
+}

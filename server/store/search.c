@@ -1,0 +1,371 @@
+/* The search index: postings token -> customer key, and for each customer
+ * the set of tokens it is posted under (search_doc), so that any change of
+ * its names, tags or contacts moves exactly the postings that differ, in
+ * the same transaction as the change. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search_text.h"
+#include "store_internal.h"
+#include "validate.h"
+
+#define MAX_DOC_TOKENS 4096
+#define TOKEN_HMAC 0x01      /* first byte of a keyed-hash token */
+
+typedef struct {
+  unsigned char len;
+  unsigned char bytes[KEHU_TOKEN_MAX];
+} token;
+
+typedef struct {
+  token *items;
+  size_t n, cap;
+} token_set;
+
+static void add_token(const char *s, size_t len, void *arg)
+{
+  token_set *set = arg;
+  if (len == 0 || len > KEHU_TOKEN_MAX)
+    return;
+  if (set->n == set->cap) {
+    size_t cap = set->cap ? set->cap * 2 : 64;
+    if (cap > MAX_DOC_TOKENS)
+      return;
+    token *p = realloc(set->items, cap * sizeof *p);
+    if (!p)
+      return;
+    set->items = p;
+    set->cap = cap;
+  }
+  set->items[set->n].len = (unsigned char)len;
+  memcpy(set->items[set->n].bytes, s, len);
+  set->n++;
+}
+
+/* A sensitive value as a token: a keyed hash, never the value. */
+static void add_secret(kehu_store *st, token_set *set, const char *kind, const char *value)
+{
+  char buf[160];
+  unsigned char h[33];
+  snprintf(buf, sizeof buf, "%s:%s", kind, value);
+  h[0] = TOKEN_HMAC;
+  kehu_index_hmac(st, buf, h + 1);
+  add_token((const char *)h, sizeof h, set);
+}
+
+static void add_phone(kehu_store *st, token_set *set, const char *phone)
+{
+  char digits[32];
+  size_t n = 0;
+  for (const char *p = phone; *p && n + 1 < sizeof digits; p++)
+    if (isdigit((unsigned char)*p))
+      digits[n++] = *p;
+  digits[n] = '\0';
+  add_secret(st, set, "phone", phone);
+  if (n >= 4)
+    add_secret(st, set, "tail4", digits + n - 4);
+  if (n >= 8)
+    add_secret(st, set, "tail8", digits + n - 8);
+}
+
+static void add_email(kehu_store *st, token_set *set, const char *email)
+{
+  char *folded = kehu_search_fold(email);
+  if (folded) {
+    add_secret(st, set, "email", folded);
+    free(folded);
+  }
+}
+
+static int token_cmp(const void *a, const void *b)
+{
+  const token *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->bytes, y->bytes, n);
+  return c ? c : (int)x->len - (int)y->len;
+}
+
+static void sort_unique(token_set *set)
+{
+  if (!set->n)
+    return;
+  qsort(set->items, set->n, sizeof *set->items, token_cmp);
+  size_t w = 1;
+  for (size_t i = 1; i < set->n; i++)
+    if (token_cmp(&set->items[i], &set->items[w - 1]) != 0)
+      set->items[w++] = set->items[i];
+  set->n = w;
+}
+
+static int collect_contact(ProtobufCMessage *m, uint64_t cust, void *arg)
+{
+  (void)cust;
+  void **ctx = arg;
+  kehu_store *st = ctx[0];
+  token_set *set = ctx[1];
+  const Kehu__Contact *c = (const Kehu__Contact *)m;
+  kehu_search_index_tokens(c->name, add_token, set);
+  for (size_t i = 0; i < c->n_phones; i++)
+    add_phone(st, set, c->phones[i]);
+  if (c->email)
+    add_email(st, set, c->email);
+  protobuf_c_message_free_unpacked(m, NULL);
+  return 1;
+}
+
+/* What a customer is found by, now. */
+static int current_tokens(kehu_txn *t, uint64_t cust, token_set *set)
+{
+  Kehu__Customer *c;
+  int rc = kehu_store_customer_get(t, cust, &c);
+  if (rc == KEHU_NOT_FOUND)
+    return KEHU_OK;   /* gone: no tokens */
+  if (rc != KEHU_OK)
+    return rc;
+  kehu_search_index_tokens(c->name, add_token, set);
+  kehu_search_index_tokens(c->short_name, add_token, set);
+  for (size_t i = 0; i < c->n_tags; i++)
+    kehu_search_index_tokens(c->tags[i], add_token, set);
+  kehu__customer__free_unpacked(c, NULL);
+  void *ctx[2] = {t->st, set};
+  uint64_t next;
+  rc = kehu_store_child_list(t, kehu_kind_get(KEHU_KIND_CONTACT), cust, 0, 1000, collect_contact,
+                             ctx, &next);
+  sort_unique(set);
+  return rc;
+}
+
+/* The tokens stored for a customer at its last indexing. */
+static int stored_tokens(kehu_txn *t, uint64_t cust, token_set *set)
+{
+  unsigned char k[8];
+  kehu_key_put_u64(k, cust);
+  MDB_val key = {8, k}, v;
+  int rc = mdb_get(t->txn, t->st->search_doc, &key, &v);
+  if (rc == MDB_NOTFOUND)
+    return KEHU_OK;
+  if (rc != 0)
+    return kehu_store_status(rc);
+  const unsigned char *p = v.mv_data, *end = p + v.mv_size;
+  while (p < end && p + 1 + *p <= end) {
+    add_token((const char *)p + 1, *p, set);
+    p += 1 + *p;
+  }
+  return KEHU_OK;
+}
+
+static int posting(kehu_txn *t, const token *tok, uint64_t cust, int add)
+{
+  unsigned char cb[8];
+  kehu_key_put_u64(cb, cust);
+  MDB_val key = {tok->len, (void *)tok->bytes}, v = {8, cb};
+  int rc = add ? mdb_put(t->txn, t->st->search, &key, &v, MDB_NODUPDATA)
+               : mdb_del(t->txn, t->st->search, &key, &v);
+  return rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
+{
+  token_set now = {0}, before = {0};
+  int rc = current_tokens(t, cust, &now);
+  if (rc == KEHU_OK)
+    rc = stored_tokens(t, cust, &before);
+  /* a merge walk over two sorted sets: post what is new, drop what is gone */
+  size_t i = 0, j = 0;
+  while (rc == KEHU_OK && (i < now.n || j < before.n)) {
+    int c = i == now.n ? 1 : j == before.n ? -1 : token_cmp(&now.items[i], &before.items[j]);
+    if (c < 0)
+      rc = posting(t, &now.items[i++], cust, 1);
+    else if (c > 0)
+      rc = posting(t, &before.items[j++], cust, 0);
+    else
+      i++, j++;
+  }
+  if (rc == KEHU_OK) {
+    unsigned char k[8];
+    kehu_key_put_u64(k, cust);
+    MDB_val key = {8, k};
+    if (!now.n) {
+      int mrc = mdb_del(t->txn, t->st->search_doc, &key, NULL);
+      rc = mrc == 0 || mrc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(mrc);
+    } else {
+      size_t size = 0;
+      for (size_t x = 0; x < now.n; x++)
+        size += 1 + now.items[x].len;
+      MDB_val v = {size, NULL};
+      rc = kehu_store_status(mdb_put(t->txn, t->st->search_doc, &key, &v, MDB_RESERVE));
+      unsigned char *p = v.mv_data;
+      for (size_t x = 0; rc == KEHU_OK && x < now.n; x++) {
+        *p++ = now.items[x].len;
+        memcpy(p, now.items[x].bytes, now.items[x].len);
+        p += now.items[x].len;
+      }
+    }
+  }
+  free(now.items);
+  free(before.items);
+  return rc;
+}
+
+/* ---- queries ---- */
+
+typedef struct {
+  token tok;
+  int prefix;       /* a single Chinese character: any key starting with it */
+  size_t count;     /* postings under an exact token */
+} probe;
+
+typedef struct {
+  probe *items;
+  size_t n, cap;
+  int prefix_next;
+} probe_list;
+
+static void add_probe(const char *s, size_t len, void *arg)
+{
+  probe_list *l = arg;
+  if (len == 0 || len > KEHU_TOKEN_MAX || l->n == l->cap)
+    return;
+  probe *p = &l->items[l->n++];
+  memset(p, 0, sizeof *p);
+  p->tok.len = (unsigned char)len;
+  memcpy(p->tok.bytes, s, len);
+}
+
+/* A term that is a phone number, a phone's tail or an email is looked up
+ * by its keyed hash. */
+static int secret_probe(kehu_store *st, const char *term, probe_list *l)
+{
+  token_set set = {0};
+  char digits[32], normal[32];
+  size_t n = 0;
+  int other = 0;
+  for (const char *p = term; *p; p++) {
+    if (isdigit((unsigned char)*p) && n + 1 < sizeof digits)
+      digits[n++] = *p;
+    else if (*p != ' ' && *p != '-' && *p != '+')
+      other = 1;
+  }
+  digits[n] = '\0';
+  if (strchr(term, '@'))
+    add_email(st, &set, term);
+  else if (!other && n == 4)
+    add_secret(st, &set, "tail4", digits);
+  else if (!other && n == 8)
+    add_secret(st, &set, "tail8", digits);
+  else if (!other && n >= 7 && kehu_check_phone("phone", term, normal, NULL) == KEHU_OK)
+    add_secret(st, &set, "phone", normal);
+  if (set.n)
+    add_probe((const char *)set.items[0].bytes, set.items[0].len, l);
+  free(set.items);
+  return set.n > 0;
+}
+
+static int has_posting(kehu_txn *t, MDB_cursor *cur, const token *tok, uint64_t cust)
+{
+  unsigned char cb[8];
+  kehu_key_put_u64(cb, cust);
+  MDB_val key = {tok->len, (void *)tok->bytes}, v = {8, cb};
+  (void)t;
+  return mdb_cursor_get(cur, &key, &v, MDB_GET_BOTH) == 0;
+}
+
+static int key_cmp_desc(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+#define MAX_PREFIX_CANDIDATES 200000
+
+int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
+                      int (*each)(uint64_t key, void *arg), void *arg)
+{
+  probe items[64];
+  probe_list l = {items, 0, 64, 0};
+  for (size_t i = 0; i < nterms; i++) {
+    if (secret_probe(t->st, terms[i], &l))
+      continue;
+    size_t before = l.n;
+    int single = 0;
+    kehu_search_query_tokens(terms[i], add_probe, &single, &l);
+    if (single && l.n == before + 1)
+      l.items[before].prefix = 1;
+  }
+  if (l.n == 0)
+    return KEHU_OK;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->search, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  /* The rarest exact token drives; the others are probed per candidate. */
+  probe *drive = NULL;
+  for (size_t i = 0; i < l.n; i++) {
+    probe *p = &l.items[i];
+    if (p->prefix)
+      continue;
+    MDB_val key = {p->tok.len, p->tok.bytes}, v;
+    p->count = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY) == 0 &&
+                       mdb_cursor_count(cur, &p->count) == 0
+                   ? p->count
+                   : 0;
+    if (p->count == 0) {
+      mdb_cursor_close(cur);
+      return KEHU_OK;   /* a token nobody has: no match */
+    }
+    if (!drive || p->count < drive->count)
+      drive = p;
+  }
+  int status = KEHU_OK;
+  if (drive) {
+    MDB_val key = {drive->tok.len, drive->tok.bytes}, v;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
+    if (rc == 0)
+      rc = mdb_cursor_get(cur, &key, &v, MDB_LAST_DUP);
+    MDB_cursor *probe_cur;
+    if (mdb_cursor_open(t->txn, t->st->search, &probe_cur) != 0) {
+      mdb_cursor_close(cur);
+      return KEHU_INTERNAL;
+    }
+    for (; rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_PREV_DUP)) {
+      uint64_t cust = kehu_key_get_u64(v.mv_data);
+      int all = 1;
+      for (size_t i = 0; i < l.n && all; i++)
+        if (&l.items[i] != drive && !l.items[i].prefix)
+          all = has_posting(t, probe_cur, &l.items[i].tok, cust);
+      if (all && !each(cust, arg))
+        break;
+    }
+    mdb_cursor_close(probe_cur);
+  } else {
+    /* Only single characters: every key that starts with the first. */
+    uint64_t *keys = malloc(sizeof *keys * 4096);
+    size_t n = 0, cap = 4096;
+    const token *p = &l.items[0].tok;
+    MDB_val key = {p->len, (void *)p->bytes}, v;
+    for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+         rc == 0 && keys && key.mv_size >= p->len && memcmp(key.mv_data, p->bytes, p->len) == 0 &&
+         n < MAX_PREFIX_CANDIDATES;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      if (n == cap) {
+        uint64_t *more = realloc(keys, sizeof *keys * cap * 2);
+        if (!more)
+          break;
+        keys = more;
+        cap *= 2;
+      }
+      keys[n++] = kehu_key_get_u64(v.mv_data);
+    }
+    if (!keys)
+      status = KEHU_EXHAUSTED;
+    qsort(keys, n, sizeof *keys, key_cmp_desc);
+    for (size_t i = 0; i < n; i++)
+      if ((i == 0 || keys[i] != keys[i - 1]) && !each(keys[i], arg))
+        break;
+    free(keys);
+  }
+  mdb_cursor_close(cur);
+  return status;
+}

@@ -1,0 +1,235 @@
+/* The search index: tokens follow every change of a customer and its
+ * contacts in the same transaction, and queries find what they should. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+static kehu_store *st;
+static char dir[] = "/tmp/kehu-search-XXXXXX";
+
+typedef struct {
+  const char *name;
+  const char *short_name;
+  const char *tag;
+  const char *contact;
+  const char *phone;
+  const char *email;
+  uint64_t key;
+} doc;
+
+static doc docs[] = {
+  {"深圳市星河信息技术有限公司", "星河信息", "华南", "张伟", "13856781234", "zhang@xinghe.cn", 0},
+  {"Pacific Robotics Co., Ltd.", NULL, "vip", "John Smith", "+4930123456", NULL, 0},
+  {"上海Nova网络科技有限公司", NULL, NULL, "李娜", "010-12345678", "li.na@nova.com", 0},
+  {"北京星光河科技有限公司", NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static int add_doc(kehu_txn *t, void *arg)
+{
+  doc *d = arg;
+  int rc = kehu_store_customer_new_key(t, 1732089600, &d->key);
+  char id[24];
+  kehu_customer_id_format(d->key, id);
+  Kehu__Customer c = KEHU__CUSTOMER__INIT;
+  c.id = id;
+  c.name = (char *)d->name;
+  c.short_name = (char *)d->short_name;
+  char *tags[1] = {(char *)d->tag};
+  c.tags = tags;
+  c.n_tags = d->tag ? 1 : 0;
+  if (rc == KEHU_OK)
+    rc = kehu_store_customer_put(t, d->key, NULL, &c);
+  if (rc == KEHU_OK && d->contact) {
+    const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_CONTACT);
+    uint64_t seq;
+    rc = kehu_store_child_new_seq(t, k, &seq);
+    Kehu__Contact p = KEHU__CONTACT__INIT;
+    p.name = (char *)d->contact;
+    char *phones[1] = {(char *)d->phone};
+    p.phones = phones;
+    p.n_phones = d->phone ? 1 : 0;
+    p.email = (char *)d->email;
+    if (rc == KEHU_OK)
+      rc = kehu_store_child_put(t, k, d->key, seq, NULL, &p.base);
+  }
+  return rc;
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/data.key", dir);
+  FILE *f = fopen(path, "wb");
+  fwrite("0123456789abcdef0123456789abcdef", 1, 32, f);
+  fclose(f);
+  kehu_error err;
+  char db[256];
+  snprintf(db, sizeof db, "%s/db", dir);
+  assert_int_equal(kehu_store_open(&st, db, 1 << 22, &err), KEHU_OK);
+  assert_int_equal(kehu_store_load_key(st, path, &err), KEHU_OK);
+  for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
+    assert_int_equal(kehu_store_write(st, add_doc, &docs[i]), KEHU_OK);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  kehu_store_close(st);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct {
+  uint64_t keys[16];
+  size_t n;
+} found;
+
+static int collect(uint64_t key, void *arg)
+{
+  found *f = arg;
+  if (f->n < 16)
+    f->keys[f->n++] = key;
+  return 1;
+}
+
+static found search(const char *a, const char *b)
+{
+  found f = {{0}, 0};
+  const char *terms[2] = {a, b};
+  kehu_txn t;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_search(&t, terms, b ? 2 : 1, collect, &f), KEHU_OK);
+  kehu_store_read_end(&t);
+  return f;
+}
+
+static int has(found f, uint64_t key)
+{
+  for (size_t i = 0; i < f.n; i++)
+    if (f.keys[i] == key)
+      return 1;
+  return 0;
+}
+
+static void test_chinese_bigrams(void **state)
+{
+  (void)state;
+  found f = search("星河信息", NULL);
+  assert_int_equal(f.n, 1);
+  assert_true(has(f, docs[0].key));
+  f = search("科技", NULL);   /* Nova and 星光河 */
+  assert_true(has(f, docs[2].key) && has(f, docs[3].key));
+  assert_false(has(f, docs[0].key));
+}
+
+static void test_single_character_prefix(void **state)
+{
+  (void)state;
+  found f = search("星", NULL);
+  assert_true(has(f, docs[0].key) && has(f, docs[3].key));
+  assert_false(has(f, docs[1].key));
+}
+
+static void test_latin_words_and_prefixes(void **state)
+{
+  (void)state;
+  found f = search("Pacific", "Ro");
+  assert_int_equal(f.n, 1);
+  assert_true(has(f, docs[1].key));
+  f = search("nova", NULL);
+  assert_true(has(f, docs[2].key));
+  f = search("ltd", NULL);   /* legal forms are not indexed */
+  assert_int_equal(f.n, 0);
+}
+
+static void test_all_terms_must_match(void **state)
+{
+  (void)state;
+  assert_int_equal(search("华南", "星河").n, 1);
+  assert_int_equal(search("华南", "nova").n, 0);
+}
+
+static void test_contacts_phones_emails(void **state)
+{
+  (void)state;
+  assert_true(has(search("张伟", NULL), docs[0].key));
+  assert_true(has(search("+86 138 5678 1234", NULL), docs[0].key));
+  assert_true(has(search("1234", NULL), docs[0].key));      /* last 4 digits */
+  assert_true(has(search("56781234", NULL), docs[0].key));  /* last 8 */
+  assert_true(has(search("010-12345678", NULL), docs[2].key));
+  assert_true(has(search("LI.NA@nova.com", NULL), docs[2].key));
+  assert_int_equal(search("13800000000", NULL).n, 0);
+}
+
+static int rename_first(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  Kehu__Customer *old;
+  int rc = kehu_store_customer_get(t, docs[0].key, &old);
+  if (rc != KEHU_OK)
+    return rc;
+  Kehu__Customer c = *old;
+  c.name = "广州蓝海贸易有限公司";
+  c.short_name = NULL;
+  rc = kehu_store_customer_put(t, docs[0].key, old, &c);
+  kehu__customer__free_unpacked(old, NULL);
+  return rc;
+}
+
+static void test_rename_moves_postings(void **state)
+{
+  (void)state;
+  assert_int_equal(kehu_store_write(st, rename_first, NULL), KEHU_OK);
+  assert_false(has(search("星河信息", NULL), docs[0].key));
+  assert_true(has(search("蓝海", NULL), docs[0].key));
+  assert_true(has(search("张伟", NULL), docs[0].key));   /* contacts stay */
+}
+
+static int purge_nova(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  return kehu_store_customer_purge(t, docs[2].key);
+}
+
+static void test_purge_removes_everything(void **state)
+{
+  (void)state;
+  assert_int_equal(kehu_store_write(st, purge_nova, NULL), KEHU_OK);
+  assert_int_equal(search("nova", NULL).n, 0);
+  assert_int_equal(search("010-12345678", NULL).n, 0);
+  assert_int_equal(search("李娜", NULL).n, 0);
+  kehu_txn t;
+  char report[4096];
+  unsigned long problems = 99;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_verify(&t, report, sizeof report, &problems), KEHU_OK);
+  kehu_store_read_end(&t);
+  assert_int_equal(problems, 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_chinese_bigrams),
+    cmocka_unit_test(test_single_character_prefix),
+    cmocka_unit_test(test_latin_words_and_prefixes),
+    cmocka_unit_test(test_all_terms_must_match),
+    cmocka_unit_test(test_contacts_phones_emails),
+    cmocka_unit_test(test_rename_moves_postings),
+    cmocka_unit_test(test_purge_removes_everything),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
