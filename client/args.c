@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "timefmt.h"
 
 void kehu_strlist_free(kehu_strlist *list)
 {
@@ -110,20 +111,22 @@ int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **arg
       only_args = 1;
       continue;
     }
-    if (a[1] != '-')
+    /* A one-letter flag (-o) may be written with one dash. */
+    if (a[1] != '-' && a[2] != '\0')
       return kehu_usage_error(cli, cmd->usage, err, "unknown option %s for `kehu %s`", a,
                               cmd->name);
-    const char *name = a + 2;
+    const char *name = a[1] == '-' ? a + 2 : a + 1;
     const char *eq = strchr(name, '=');
     size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
     kehu_flag scratch;
     const kehu_flag *f = find_flag(cli, cmd, name, name_len, &scratch);
     if (!f)
-      return kehu_usage_error(cli, cmd->usage, err, "unknown flag --%.*s for `kehu %s`",
-                              (int)name_len, name, cmd->name);
+      return kehu_usage_error(cli, cmd->usage, err, "unknown flag %.*s for `kehu %s`",
+                              (int)(name - a + name_len), a, cmd->name);
     if (f->kind == KEHU_FLAG_BOOL) {
       if (eq)
-        return kehu_usage_error(cli, cmd->usage, err, "flag --%s takes no value", f->name);
+        return kehu_usage_error(cli, cmd->usage, err, "flag %s%s takes no value",
+                                f->name[1] ? "--" : "-", f->name);
       *(int *)f->dest = 1;
       continue;
     }
@@ -133,7 +136,8 @@ int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **arg
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
-      return kehu_usage_error(cli, cmd->usage, err, "flag --%s needs a value", f->name);
+      return kehu_usage_error(cli, cmd->usage, err, "flag %s%s needs a value",
+                              f->name[1] ? "--" : "-", f->name);
     }
     if (f->kind == KEHU_FLAG_VALUE) {
       *(const char **)f->dest = value;
@@ -148,4 +152,51 @@ int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **arg
     return kehu_usage_error(cli, cmd->usage, err, "unexpected argument `%s` for `kehu %s`",
                             args->items[cmd->max_args], cmd->name);
   return KEHU_OK;
+}
+
+int kehu_parse_u32(const char *s, const char *field, uint32_t min, uint32_t max, uint32_t *out,
+                   kehu_error *err)
+{
+  uint64_t v = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9' && v <= max; p++)
+    v = v * 10 + (uint64_t)(*p - '0');
+  if (p == s || *p || v < min || v > max)
+    return kehu_fail(err, KEHU_INVALID, field, "%s must be a whole number from %u to %u, not `%s`",
+                     field, min, max, s);
+  *out = (uint32_t)v;
+  return KEHU_OK;
+}
+
+int kehu_parse_time_flag(const char *s, const char *field, int64_t *out, kehu_error *err)
+{
+  if (kehu_time_parse(s, out) != 0)
+    return kehu_fail(err, KEHU_INVALID, field, "--%s: `%s` is not a time (YYYY-MM-DD, "
+                     "'YYYY-MM-DD HH:MM' or ISO 8601)", field, s);
+  return KEHU_OK;
+}
+
+int kehu_subcommand_run(kehu_cli *cli, const char *group, const char *usage,
+                        const kehu_subcommand *subs, size_t n, int argc, char **argv,
+                        kehu_error *err)
+{
+  if (argc < 1)
+    return kehu_usage_error(cli, usage, err, "`kehu %s` needs a command", group);
+  if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+      strcmp(argv[0], "help") == 0) {
+    kehu_print_usage(usage);
+    return KEHU_OK;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(argv[0], subs[i].name) == 0)
+      return subs[i].run(cli, argc - 1, argv + 1, err);
+  return kehu_usage_error(cli, usage, err, "unknown command `%s %s`", group, argv[0]);
+}
+
+int kehu_flag_required(const kehu_cli *cli, const kehu_command *cmd, const char *flag,
+                       const void *value, kehu_error *err)
+{
+  if (value)
+    return KEHU_OK;
+  return kehu_usage_error(cli, cmd->usage, err, "missing --%s for `kehu %s`", flag, cmd->name);
 }

@@ -1,11 +1,12 @@
 /* Command-line flags of a subcommand, described by a table. `--flag value`
- * and `--flag=value` both work, flags and arguments may be mixed, `--`
- * ends the flags. The global options (--server, --ca, --user, --json,
+ * and `--flag=value` both work (a one-letter flag also as `-o value`),
+ * flags and arguments may be mixed, `--` ends the flags. The global options (--server, --ca, --user, --json,
  * --password-stdin) are accepted after the command as well. */
 #ifndef KEHU_CLIENT_ARGS_H
 #define KEHU_CLIENT_ARGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cli.h"
 
@@ -53,6 +54,29 @@ int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **arg
  * stderr; returns KEHU_USAGE with err->message emptied. */
 int kehu_usage_error(const kehu_cli *cli, const char *usage, kehu_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* KEHU_OK when the flag was given (value not NULL), else a usage error. */
+int kehu_flag_required(const kehu_cli *cli, const kehu_command *cmd, const char *flag,
+                       const void *value, kehu_error *err);
+
+/* A flag's value that fails validation is KEHU_INVALID naming the field
+ * (CLI.md), never a usage error. */
+/* A whole number in [min, max]. */
+int kehu_parse_u32(const char *s, const char *field, uint32_t min, uint32_t max, uint32_t *out,
+                   kehu_error *err);
+/* TIME of CLI.md: YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (local) or ISO 8601. */
+int kehu_parse_time_flag(const char *s, const char *field, int64_t *out, kehu_error *err);
+
+/* A command group's subcommands: runs the one named by argv[0] with the
+ * words after it; `--help` prints usage; none or an unknown one is a usage
+ * error. */
+typedef struct {
+  const char *name;
+  kehu_command_fn run;
+} kehu_subcommand;
+int kehu_subcommand_run(kehu_cli *cli, const char *group, const char *usage,
+                        const kehu_subcommand *subs, size_t n, int argc, char **argv,
+                        kehu_error *err);
 
 /* Prints usage to stdout. */
 void kehu_print_usage(const char *usage);

@@ -258,9 +258,20 @@ static void free_secret(char *s)
   }
 }
 
-int kehu_call(kehu_cli *cli, const Kehu__Request *req, Kehu__Envelope **resp, kehu_error *err)
+int kehu_resolve(kehu_cli *cli, kehu_error *err)
 {
-  *resp = NULL;
+  return kehu_config_resolve(&cli->cfg, cli->flag_server, cli->flag_ca, cli->flag_user, err);
+}
+
+/* Opens a connection and logs in as cli->cfg.user: with the stored token
+ * when it belongs to this server and user, else (or when the server refuses
+ * the token) with a password, storing the new token. req (if any) goes in
+ * the login's round trip and its response lands in *resp. On success
+ * *conn_out is the logged-in connection; on failure it is closed. */
+static int session(kehu_cli *cli, const Kehu__Request *req, kehu_conn **conn_out,
+                   Kehu__Envelope **resp, kehu_error *err)
+{
+  *conn_out = NULL;
   char *token = token_load(cli);
   int can_password = password_available(cli);
   kehu_conn *conn = NULL;
@@ -300,8 +311,25 @@ int kehu_call(kehu_cli *cli, const Kehu__Request *req, Kehu__Envelope **resp, ke
 done:
   mbedtls_platform_zeroize(password, sizeof password);
   free_secret(token);
+  if (rc == KEHU_OK)
+    *conn_out = conn;
+  else
+    kehu_conn_close(conn);
+  return rc;
+}
+
+int kehu_call(kehu_cli *cli, const Kehu__Request *req, Kehu__Envelope **resp, kehu_error *err)
+{
+  *resp = NULL;
+  kehu_conn *conn = NULL;
+  int rc = session(cli, req, &conn, resp, err);
   kehu_conn_close(conn);
   return rc;
+}
+
+int kehu_session_open(kehu_cli *cli, kehu_conn **conn, kehu_error *err)
+{
+  return session(cli, NULL, conn, NULL, err);
 }
 
 int kehu_login(kehu_cli *cli, Kehu__Envelope **resp, kehu_error *err)

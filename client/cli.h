@@ -36,5 +36,10 @@ int kehu_cmd_need(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_contract(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_order(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_ticket(kehu_cli *cli, int argc, char **argv, kehu_error *err);
+int kehu_cmd_attach(kehu_cli *cli, int argc, char **argv, kehu_error *err);
+int kehu_cmd_reminder(kehu_cli *cli, int argc, char **argv, kehu_error *err);
+int kehu_cmd_watch(kehu_cli *cli, int argc, char **argv, kehu_error *err);
+int kehu_cmd_audit(kehu_cli *cli, int argc, char **argv, kehu_error *err);
+int kehu_cmd_field(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 
 #endif

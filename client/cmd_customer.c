@@ -1,4 +1,5 @@
-/* kehu customer add | get | list | update | delete */
+/* kehu customer add | get | list | update | stage | delete | restore | purge |
+ * dupes | merge */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -6,11 +7,11 @@
 #include <string.h>
 
 #include "args.h"
-#include "auth.h"
 #include "cli.h"
 #include "customer_view.h"
 #include "frame.h"
 #include "output.h"
+#include "show.h"
 #include "validate.h"
 
 static const char customer_usage[] =
@@ -21,7 +22,12 @@ static const char customer_usage[] =
   "  get ID                         show one customer\n"
   "  list [FILTERS]                 list customers\n"
   "  update ID [--version V] [FIELDS]  change the fields given\n"
+  "  stage ID STAGE [--reason R]    move a customer to another stage\n"
   "  delete ID                      move a customer to the recycle bin\n"
+  "  restore ID                     bring a customer back from the recycle bin\n"
+  "  purge ID                       erase a customer and everything attached (admin)\n"
+  "  dupes [--limit N]              list suspected duplicate pairs\n"
+  "  merge KEEP_ID OTHER_ID         move OTHER's records to KEEP, bin OTHER\n"
   "\n"
   "Run `kehu customer COMMAND --help` for the flags of a command.\n";
 
@@ -73,6 +79,36 @@ static const char delete_usage[] =
   "usage: kehu [GLOBAL OPTIONS] customer delete ID\n"
   "\n"
   "Moves the customer to the recycle bin (restorable for 30 days).\n";
+
+static const char restore_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer restore ID\n"
+  "\n"
+  "Brings a customer back from the recycle bin.\n";
+
+static const char purge_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer purge ID\n"
+  "\n"
+  "Erases a customer, live or binned, and everything attached to it, for\n"
+  "good (right to erasure). Admins only.\n";
+
+static const char stage_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer stage ID STAGE [--reason R]\n"
+  "\n"
+  "STAGE is potential | intent | closed | lost (潜在 意向 成交 流失).\n"
+  "  --reason R     why, kept in the stage history\n";
+
+static const char dupes_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer dupes [--limit N]\n"
+  "\n"
+  "Lists pairs of customers that look like the same one: equal normalised\n"
+  "names or a contact mobile number in common.\n"
+  "  --limit N      at most N pairs\n";
+
+static const char merge_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer merge KEEP_ID OTHER_ID\n"
+  "\n"
+  "Moves every contact, follow-up, contract, order, ticket, attachment and\n"
+  "reminder of OTHER to KEEP and moves OTHER to the recycle bin.\n";
 
 /* ---- the fields of add and update ---- */
 
@@ -188,66 +224,83 @@ static int form_to_customer(customer_form *f, Kehu__Customer *c, int *any, kehu_
   return KEHU_OK;
 }
 
-/* A whole number in [min, max], else KEHU_INVALID naming field. */
-static int parse_number(const char *s, const char *field, uint32_t min, uint32_t max,
-                        uint32_t *out, kehu_error *err)
+/* ---- running a request ---- */
+
+/* {"id": id, "<done>": true} or, for people, `<done> <id><note>`. */
+static int show_done(const kehu_cli *cli, const char *id, const char *done, const char *note,
+                     kehu_error *err)
 {
-  uint64_t v = 0;
-  const char *p = s;
-  for (; *p >= '0' && *p <= '9' && v <= max; p++)
-    v = v * 10 + (uint64_t)(*p - '0');
-  if (p == s || *p || v < min || v > max)
-    return kehu_fail(err, KEHU_INVALID, field, "%s must be a whole number from %u to %u, not `%s`",
-                     field, min, max, s);
-  *out = (uint32_t)v;
-  return KEHU_OK;
+  if (!cli->json) {
+    printf("%s %s%s\n", done, id, note);
+    return KEHU_OK;
+  }
+  cJSON *o = cJSON_CreateObject();
+  if (o && (kehu_json_add_string(o, "id", id) || !cJSON_AddTrueToObject(o, done))) {
+    cJSON_Delete(o);
+    o = NULL;
+  }
+  return kehu_output_json(o, err);
 }
 
-/* ---- running a request ---- */
+static int show(const kehu_cli *cli, const Kehu__Request *req, const Kehu__Response *r,
+                kehu_error *err)
+{
+  Kehu__Response__ResultCase want = KEHU__RESPONSE__RESULT_CUSTOMER;
+  switch (req->op_case) {
+  case KEHU__REQUEST__OP_CUSTOMER_DELETE:
+    return show_done(cli, req->customer_delete->id, "deleted", " (in the recycle bin for 30 days)",
+                     err);
+  case KEHU__REQUEST__OP_CUSTOMER_PURGE:
+    return show_done(cli, req->customer_purge->id, "purged", " (erased for good)", err);
+  case KEHU__REQUEST__OP_CUSTOMER_LIST:
+    want = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
+    break;
+  case KEHU__REQUEST__OP_CUSTOMER_DUPES:
+    want = KEHU__RESPONSE__RESULT_DUPLICATES;
+    break;
+  case KEHU__REQUEST__OP_CUSTOMER_MERGE:
+    want = KEHU__RESPONSE__RESULT_MERGE;
+    break;
+  default:
+    break;
+  }
+  if (r->result_case != want)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no %s",
+                     want == KEHU__RESPONSE__RESULT_CUSTOMER ? "customer" : "result");
+  switch (want) {
+  case KEHU__RESPONSE__RESULT_CUSTOMER_PAGE:
+    if (cli->json)
+      return kehu_output_json(kehu_customer_page_json(r->customer_page), err);
+    kehu_customer_page_print(stdout, r->customer_page);
+    return KEHU_OK;
+  case KEHU__RESPONSE__RESULT_DUPLICATES:
+    if (cli->json)
+      return kehu_output_json(kehu_duplicates_json(r->duplicates), err);
+    kehu_duplicates_print(stdout, r->duplicates);
+    return KEHU_OK;
+  case KEHU__RESPONSE__RESULT_MERGE:
+    if (cli->json)
+      return kehu_output_json(kehu_merge_json(r->merge), err);
+    printf("merged %s into %s: %u record%s moved\n", req->customer_merge->other_id,
+           r->merge->kept->id, r->merge->moved, r->merge->moved == 1 ? "" : "s");
+    kehu_customer_print(stdout, r->merge->kept);
+    return KEHU_OK;
+  default:
+    if (cli->json)
+      return kehu_output_json(kehu_customer_json(r->customer), err);
+    kehu_customer_print(stdout, r->customer);
+    return KEHU_OK;
+  }
+}
 
 static int run(kehu_cli *cli, const Kehu__Request *req, kehu_error *err)
 {
   Kehu__Envelope *env = NULL;
-  int rc = kehu_call(cli, req, &env, err);
-  if (rc != KEHU_OK)
-    return rc;
-  const Kehu__Response *r = env->response;
-  if (r->status != KEHU__STATUS__OK) {
-    rc = kehu_response_error(r, err);
-  } else if (req->op_case == KEHU__REQUEST__OP_CUSTOMER_DELETE) {
-    const char *id = req->customer_delete->id;
-    if (cli->json) {
-      cJSON *o = cJSON_CreateObject();
-      if (o && (kehu_json_add_string(o, "id", id) || !cJSON_AddTrueToObject(o, "deleted"))) {
-        cJSON_Delete(o);
-        o = NULL;
-      }
-      rc = kehu_output_json(o, err);
-    } else {
-      printf("deleted %s (in the recycle bin for 30 days)\n", id);
-    }
-  } else if (req->op_case == KEHU__REQUEST__OP_CUSTOMER_LIST) {
-    if (r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER_PAGE)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no customer list");
-    else if (cli->json)
-      rc = kehu_output_json(kehu_customer_page_json(r->customer_page), err);
-    else
-      kehu_customer_page_print(stdout, r->customer_page);
-  } else {
-    if (r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no customer");
-    else if (cli->json)
-      rc = kehu_output_json(kehu_customer_json(r->customer), err);
-    else
-      kehu_customer_print(stdout, r->customer);
-  }
+  int rc = kehu_request(cli, req, &env, err);
+  if (rc == KEHU_OK)
+    rc = show(cli, req, env->response, err);
   kehu_envelope_free(env);
   return rc;
-}
-
-static int resolve(kehu_cli *cli, kehu_error *err)
-{
-  return kehu_config_resolve(&cli->cfg, cli->flag_server, cli->flag_ca, cli->flag_user, err);
 }
 
 /* ---- the subcommands ---- */
@@ -268,7 +321,7 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
     goto done;
   uint32_t expected_version = 0;
   if (f.version) {
-    rc = parse_number(f.version, "version", 1, UINT32_MAX, &expected_version, err);
+    rc = kehu_parse_u32(f.version, "version", 1, UINT32_MAX, &expected_version, err);
     if (rc != KEHU_OK)
       goto done;
   }
@@ -279,8 +332,6 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
   }
   if (rc == KEHU_OK && kehu_check_customer(&c, !for_update, err) != 0)
     rc = err->status ? err->status : KEHU_INVALID;
-  if (rc == KEHU_OK)
-    rc = resolve(cli, err);
   if (rc != KEHU_OK)
     goto done;
 
@@ -315,30 +366,82 @@ done:
   return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
 }
 
-/* get and delete: one ID, nothing else. */
-static int by_id(kehu_cli *cli, int is_delete, int argc, char **argv, kehu_error *err)
+/* STAGE in English or Chinese as the wire's canonical name. */
+static int stage_value(const char *s, char **out, kehu_error *err)
 {
-  const kehu_command cmd = {is_delete ? "customer delete" : "customer get",
-                            is_delete ? delete_usage : get_usage, NULL, 0, 1, 1, "ID"};
+  *out = (char *)kehu_stage_canonical(s);
+  if (!*out)
+    return kehu_fail(err, KEHU_INVALID, "stage",
+                     "stage `%s` is not one of potential, intent, closed, lost (潜在, 意向, 成交, 流失)",
+                     s);
+  return KEHU_OK;
+}
+
+/* The commands that take ids and at most one flag. */
+typedef struct {
+  const char *name;
+  const char *usage;
+  Kehu__Request__OpCase op;
+  size_t nargs;
+  const char *args_name;
+  const char *flag;   /* its value: stage's reason, dupes' limit */
+} simple_command;
+
+static const simple_command simple_commands[] = {
+  {"get", get_usage, KEHU__REQUEST__OP_CUSTOMER_GET, 1, "ID", NULL},
+  {"delete", delete_usage, KEHU__REQUEST__OP_CUSTOMER_DELETE, 1, "ID", NULL},
+  {"restore", restore_usage, KEHU__REQUEST__OP_CUSTOMER_RESTORE, 1, "ID", NULL},
+  {"purge", purge_usage, KEHU__REQUEST__OP_CUSTOMER_PURGE, 1, "ID", NULL},
+  {"stage", stage_usage, KEHU__REQUEST__OP_CUSTOMER_STAGE, 2, "ID and STAGE", "reason"},
+  {"merge", merge_usage, KEHU__REQUEST__OP_CUSTOMER_MERGE, 2, "KEEP_ID and OTHER_ID", NULL},
+  {"dupes", dupes_usage, KEHU__REQUEST__OP_CUSTOMER_DUPES, 0, NULL, "limit"},
+};
+
+static int simple(kehu_cli *cli, const simple_command *sc, int argc, char **argv,
+                  kehu_error *err)
+{
+  const char *value = NULL;
+  const kehu_flag flags[] = {{sc->flag, KEHU_FLAG_VALUE, &value}};
+  char name[32];
+  snprintf(name, sizeof name, "customer %s", sc->name);
+  const kehu_command cmd = {name, sc->usage, flags, sc->flag ? 1 : 0, sc->nargs, sc->nargs,
+                            sc->args_name};
   kehu_strlist args = {0};
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
-  if (rc == KEHU_OK)
-    rc = resolve(cli, err);
-  if (rc == KEHU_OK) {
-    Kehu__Request req = KEHU__REQUEST__INIT;
-    Kehu__CustomerGet get = KEHU__CUSTOMER_GET__INIT;
-    Kehu__CustomerDelete del = KEHU__CUSTOMER_DELETE__INIT;
-    if (is_delete) {
-      del.id = (char *)args.items[0];
-      req.op_case = KEHU__REQUEST__OP_CUSTOMER_DELETE;
-      req.customer_delete = &del;
-    } else {
-      get.id = (char *)args.items[0];
-      req.op_case = KEHU__REQUEST__OP_CUSTOMER_GET;
-      req.customer_get = &get;
-    }
-    rc = run(cli, &req, err);
+  char *a = args.n > 0 ? (char *)args.items[0] : NULL;
+  char *b = args.n > 1 ? (char *)args.items[1] : NULL;
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  Kehu__CustomerGet get = KEHU__CUSTOMER_GET__INIT;
+  Kehu__CustomerDelete del = KEHU__CUSTOMER_DELETE__INIT;
+  Kehu__CustomerRestore restore = KEHU__CUSTOMER_RESTORE__INIT;
+  Kehu__CustomerPurge purge = KEHU__CUSTOMER_PURGE__INIT;
+  Kehu__CustomerStage stage = KEHU__CUSTOMER_STAGE__INIT;
+  Kehu__CustomerMerge merge = KEHU__CUSTOMER_MERGE__INIT;
+  Kehu__CustomerDupes dupes = KEHU__CUSTOMER_DUPES__INIT;
+  get.id = del.id = restore.id = purge.id = stage.id = merge.keep_id = a;
+  merge.other_id = b;
+  stage.reason = (char *)value;
+  req.op_case = sc->op;
+  switch (sc->op) {
+  case KEHU__REQUEST__OP_CUSTOMER_GET: req.customer_get = &get; break;
+  case KEHU__REQUEST__OP_CUSTOMER_DELETE: req.customer_delete = &del; break;
+  case KEHU__REQUEST__OP_CUSTOMER_RESTORE: req.customer_restore = &restore; break;
+  case KEHU__REQUEST__OP_CUSTOMER_PURGE: req.customer_purge = &purge; break;
+  case KEHU__REQUEST__OP_CUSTOMER_MERGE: req.customer_merge = &merge; break;
+  case KEHU__REQUEST__OP_CUSTOMER_STAGE:
+    req.customer_stage = &stage;
+    if (rc == KEHU_OK)
+      rc = stage_value(b, &stage.stage, err);
+    break;
+  default:
+    req.customer_dupes = &dupes;
+    if (rc == KEHU_OK && value)
+      rc = kehu_parse_u32(value, "limit", 1, 500, &dupes.limit, err);
+    dupes.has_limit = value != NULL;
+    break;
   }
+  if (rc == KEHU_OK)
+    rc = run(cli, &req, err);
   kehu_strlist_free(&args);
   return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
 }
@@ -368,23 +471,15 @@ static int list(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   kehu_strlist_free(&args);
   if (rc != KEHU_OK)
     return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
-  if (stage) {
-    q.stage = (char *)kehu_stage_canonical(stage);
-    if (!q.stage)
-      return kehu_fail(err, KEHU_INVALID, "stage",
-                       "stage `%s` is not one of potential, intent, closed, lost (潜在, 意向, 成交, 流失)",
-                       stage);
-  }
+  if (stage && (rc = stage_value(stage, &q.stage, err)) != KEHU_OK)
+    return rc;
   if (limit) {
-    rc = parse_number(limit, "limit", 1, 500, &q.limit, err);
+    rc = kehu_parse_u32(limit, "limit", 1, 500, &q.limit, err);
     if (rc != KEHU_OK)
       return rc;
     q.has_limit = 1;
   }
   q.has_deleted = q.deleted = deleted;
-  rc = resolve(cli, err);
-  if (rc != KEHU_OK)
-    return rc;
   Kehu__Request req = KEHU__REQUEST__INIT;
   req.op_case = KEHU__REQUEST__OP_CUSTOMER_LIST;
   req.customer_list = &q;
@@ -406,10 +501,9 @@ int kehu_cmd_customer(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     return add_or_update(cli, 0, argc, argv, err);
   if (strcmp(sub, "update") == 0)
     return add_or_update(cli, 1, argc, argv, err);
-  if (strcmp(sub, "get") == 0)
-    return by_id(cli, 0, argc, argv, err);
-  if (strcmp(sub, "delete") == 0)
-    return by_id(cli, 1, argc, argv, err);
+  for (size_t i = 0; i < sizeof simple_commands / sizeof *simple_commands; i++)
+    if (strcmp(sub, simple_commands[i].name) == 0)
+      return simple(cli, &simple_commands[i], argc, argv, err);
   if (strcmp(sub, "list") == 0)
     return list(cli, argc, argv, err);
   return kehu_usage_error(cli, customer_usage, err, "unknown command `customer %s`", sub);

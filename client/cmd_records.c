@@ -1,19 +1,17 @@
 /* kehu contact | followup | need | contract | order | ticket: add, list,
  * update, delete. One engine for all of them: each kind is a table of its
  * flags and the fields they fill. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
-#include "auth.h"
 #include "cli.h"
 #include "frame.h"
 #include "output.h"
-#include "record_view.h"
 #include "records.h"
 #include "reflect.h"
+#include "show.h"
 #include "timefmt.h"
 
 typedef enum { V_TEXT, V_LIST, V_TIME, V_DATE, V_AMOUNT, V_COUNT, V_BOOL } value_kind;
@@ -143,19 +141,6 @@ static size_t flags_of(const record_spec *s, const char *verb, form *f, kehu_fla
   return n;
 }
 
-static int parse_u32(const char *s, const char *field, uint32_t min, uint32_t max, uint32_t *out,
-                     kehu_error *err)
-{
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *end || v < min || v > max)
-    return kehu_fail(err, KEHU_INVALID, field, "%s: must be a whole number from %u to %u, not '%s'",
-                     field, min, max, s);
-  *out = (uint32_t)v;
-  return KEHU_OK;
-}
-
 /* Fills a new record message from the flags given. */
 static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, kehu_error *err)
 {
@@ -190,9 +175,8 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
       continue;
     switch (rf->kind) {
     case V_TIME:
-      if (kehu_time_parse(v, &n) != 0)
-        return kehu_fail(err, KEHU_INVALID, rf->flag, "--%s: '%s' is not a time (YYYY-MM-DD, "
-                         "'YYYY-MM-DD HH:MM' or ISO 8601)", rf->flag, v);
+      if (kehu_parse_time_flag(v, rf->flag, &n, err) != KEHU_OK)
+        return KEHU_INVALID;
       kehu_msg_set_int(m, rf->field, n);
       break;
     case V_DATE:
@@ -208,7 +192,7 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
       kehu_msg_set_int(m, rf->field, n);
       break;
     case V_COUNT:
-      if (parse_u32(v, rf->flag, 1, 1000000000, &u, err) != KEHU_OK)
+      if (kehu_parse_u32(v, rf->flag, 1, 1000000000, &u, err) != KEHU_OK)
         return KEHU_INVALID;
       kehu_msg_set_int(m, rf->field, u);
       break;
@@ -225,43 +209,16 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
   return KEHU_OK;
 }
 
-static void print_record(kehu_cli *cli, const ProtobufCMessage *m, kehu_error *err, int *rc)
-{
-  if (cli->json)
-    *rc = kehu_output_json(kehu_record_json(m), err);
-  else
-    kehu_record_print(stdout, m);
-}
-
 static int run(kehu_cli *cli, const record_spec *s, const Kehu__Request *req, kehu_error *err)
 {
   Kehu__Envelope *env = NULL;
-  int rc = kehu_call(cli, req, &env, err);
+  int rc = kehu_request(cli, req, &env, err);
   if (rc != KEHU_OK)
     return rc;
-  const Kehu__Response *r = env->response;
-  if (r->status != KEHU__STATUS__OK) {
-    rc = kehu_response_error(r, err);
-  } else if (r->result_case == KEHU__RESPONSE__RESULT_CHILD && kehu_child_record(r->child, NULL)) {
-    if (req->op_case == KEHU__REQUEST__OP_CHILD_DELETE && !cli->json)
-      printf("deleted %s\n", req->child_delete->id);
-    else
-      print_record(cli, kehu_child_record(r->child, NULL), err, &rc);
-  } else if (r->result_case == KEHU__RESPONSE__RESULT_CHILD_PAGE) {
-    const Kehu__ChildPage *pg = r->child_page;
-    const ProtobufCMessage **items = calloc(pg->n_items + 1, sizeof *items);
-    for (size_t i = 0; items && i < pg->n_items; i++)
-      items[i] = kehu_child_record(pg->items[i], NULL);
-    if (!items)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
-    else if (cli->json)
-      rc = kehu_output_json(kehu_record_list_json(items, pg->n_items, pg->next_cursor), err);
-    else
-      kehu_record_table(stdout, items, pg->n_items, s->columns, pg->next_cursor);
-    free(items);
-  } else {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no %s", s->name);
-  }
+  if (req->op_case == KEHU__REQUEST__OP_CHILD_DELETE)
+    rc = kehu_show_deleted(cli, env->response, req->child_delete->id, err);
+  else
+    rc = kehu_show_result(cli, env->response, s->columns, err);
   kehu_envelope_free(env);
   return rc;
 }
@@ -298,8 +255,6 @@ static int run_verb(kehu_cli *cli, const record_spec *s, const char *verb, int a
       kehu_child_wrap(&child, info, m);
     }
   }
-  if (rc == KEHU_OK)
-    rc = kehu_config_resolve(&cli->cfg, cli->flag_server, cli->flag_ca, cli->flag_user, err);
   if (rc == KEHU_OK) {
     const char *id = args.n ? args.items[0] : NULL;
     if (strcmp(verb, "add") == 0) {
@@ -311,7 +266,7 @@ static int run_verb(kehu_cli *cli, const record_spec *s, const char *verb, int a
       upd.id = (char *)id;
       upd.changes = &child;
       if (f.version)
-        rc = parse_u32(f.version, "version", 1, UINT32_MAX, &upd.expected_version, err);
+        rc = kehu_parse_u32(f.version, "version", 1, UINT32_MAX, &upd.expected_version, err);
       upd.has_expected_version = f.version != NULL;
       req.op_case = KEHU__REQUEST__OP_CHILD_UPDATE;
       req.child_update = &upd;
@@ -325,10 +280,10 @@ static int run_verb(kehu_cli *cli, const record_spec *s, const char *verb, int a
       lst.cursor = (char *)f.cursor;
       lst.status = (char *)f.status;
       if (f.limit)
-        rc = parse_u32(f.limit, "limit", 1, 500, &lst.limit, err);
+        rc = kehu_parse_u32(f.limit, "limit", 1, 500, &lst.limit, err);
       lst.has_limit = f.limit != NULL;
       if (rc == KEHU_OK && f.expiring)
-        rc = parse_u32(f.expiring, "expiring-within", 0, 36500, &lst.expiring_within_days, err);
+        rc = kehu_parse_u32(f.expiring, "expiring-within", 0, 36500, &lst.expiring_within_days, err);
       lst.has_expiring_within_days = f.expiring != NULL;
       req.op_case = KEHU__REQUEST__OP_CHILD_LIST;
       req.child_list = &lst;

@@ -447,6 +447,61 @@ static int next_envelope(kehu_conn *c, Kehu__Envelope **env, kehu_error *err)
   return 1;
 }
 
+/* The next envelope that is a response or a pushed event (the server's
+ * Hello is skipped). With poll_first, waits at most timeout_ms (negative:
+ * no limit) for the socket to have something, and returns KEHU_OK with
+ * *out NULL when it had not, or a signal came; otherwise reads block, bounded
+ * by the socket's own timeout (no answer within 30 s is an error). */
+static int next_incoming(kehu_conn *c, int poll_first, int timeout_ms, Kehu__Envelope **out,
+                         kehu_error *err)
+{
+  *out = NULL;
+  for (;;) {
+    Kehu__Envelope *env = NULL;
+    int got = next_envelope(c, &env, err);
+    if (got < 0)
+      return -got;
+    if (got == 0) {
+      /* Records mbedTLS has already taken off the socket poll cannot see. */
+      if (poll_first && mbedtls_ssl_get_bytes_avail(&c->ssl) == 0 &&
+          !mbedtls_ssl_check_pending(&c->ssl)) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        int r = poll(&p, 1, timeout_ms);
+        if (r == 0 || (r < 0 && errno == EINTR))
+          return KEHU_OK;
+        if (r < 0) {
+          c->io_errno = errno;
+          return transport_error(c, MBEDTLS_ERR_NET_RECV_FAILED, err);
+        }
+      }
+      int rc = read_more(c, err);
+      if (rc != KEHU_OK)
+        return rc;
+      continue;
+    }
+    switch (env->body_case) {
+    case KEHU__ENVELOPE__BODY_HELLO:
+      kehu_envelope_free(env);
+      continue;
+    case KEHU__ENVELOPE__BODY_EVENT:
+      *out = env;
+      return KEHU_OK;
+    case KEHU__ENVELOPE__BODY_RESPONSE:
+      if (env->id == 0) {   /* about the whole connection, sent before closing it */
+        int rc = kehu_response_error(env->response, err);
+        kehu_envelope_free(env);
+        c->broken = 1;
+        return rc != KEHU_OK ? rc : protocol_error(c, "an OK response without a request", err);
+      }
+      *out = env;
+      return KEHU_OK;
+    default:
+      kehu_envelope_free(env);
+      return protocol_error(c, "a request from the server", err);
+    }
+  }
+}
+
 int kehu_conn_wait(kehu_conn *c, uint64_t id, Kehu__Envelope **out, kehu_error *err)
 {
   *out = NULL;
@@ -462,32 +517,16 @@ int kehu_conn_wait(kehu_conn *c, uint64_t id, Kehu__Envelope **out, kehu_error *
     return rc;
   for (;;) {
     Kehu__Envelope *env = NULL;
-    int got = next_envelope(c, &env, err);
-    if (got < 0)
-      return -got;
-    if (got == 0) {
-      rc = read_more(c, err);
-      if (rc != KEHU_OK)
-        return rc;
-      continue;
-    }
+    rc = next_incoming(c, 0, 0, &env, err);
+    if (rc != KEHU_OK)
+      return rc;
     if (env->body_case != KEHU__ENVELOPE__BODY_RESPONSE) {
-      /* The server's Hello, or a pushed event this command does not show. */
-      int unexpected = env->body_case == KEHU__ENVELOPE__BODY_REQUEST;
-      kehu_envelope_free(env);
-      if (unexpected)
-        return protocol_error(c, "a request from the server", err);
+      kehu_envelope_free(env);   /* a pushed event this command does not show */
       continue;
     }
     if (env->id == id) {
       *out = env;
       return KEHU_OK;
-    }
-    if (env->id == 0) {   /* about the whole connection, sent before closing it */
-      rc = kehu_response_error(env->response, err);
-      kehu_envelope_free(env);
-      c->broken = 1;
-      return rc != KEHU_OK ? rc : protocol_error(c, "an OK response without a request", err);
     }
     if (c->nstash == STASH_MAX) {
       kehu_envelope_free(env);
@@ -495,4 +534,15 @@ int kehu_conn_wait(kehu_conn *c, uint64_t id, Kehu__Envelope **out, kehu_error *
     }
     c->stash[c->nstash++] = env;
   }
+}
+
+int kehu_conn_next(kehu_conn *c, int timeout_ms, Kehu__Envelope **out, kehu_error *err)
+{
+  *out = NULL;
+  if (c->nstash > 0) {
+    *out = c->stash[--c->nstash];
+    return KEHU_OK;
+  }
+  int rc = flush(c, err);
+  return rc != KEHU_OK ? rc : next_incoming(c, 1, timeout_ms, out, err);
 }

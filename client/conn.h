@@ -31,6 +31,13 @@ uint64_t kehu_conn_queue(kehu_conn *conn, const Kehu__Request *req);
  * connections. */
 int kehu_conn_wait(kehu_conn *conn, uint64_t id, Kehu__Envelope **out, kehu_error *err);
 
+/* Sends what is queued, then returns the next envelope from the server
+ * other than its Hello: a response to any request, or a pushed event (id
+ * 0). Waits at most timeout_ms (negative: without limit); KEHU_OK with
+ * *out NULL when nothing came in that time or a signal interrupted the
+ * wait. Errors as kehu_conn_wait. */
+int kehu_conn_next(kehu_conn *conn, int timeout_ms, Kehu__Envelope **out, kehu_error *err);
+
 /* 1 when a transport error ended the connection: open another. */
 int kehu_conn_broken(const kehu_conn *conn);
 

@@ -98,6 +98,37 @@ cJSON *kehu_customer_page_json(const Kehu__CustomerPage *page)
   return o;
 }
 
+cJSON *kehu_duplicates_json(const Kehu__DuplicateList *list)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON *items = o ? cJSON_AddArrayToObject(o, "items") : NULL;
+  int bad = !items;
+  for (size_t i = 0; !bad && i < list->n_pairs; i++) {
+    const Kehu__DuplicatePair *p = list->pairs[i];
+    cJSON *pair = cJSON_CreateObject();
+    bad = !pair || !cJSON_AddItemToArray(items, pair) ||
+          !cJSON_AddItemToObject(pair, "a", kehu_customer_json(p->a)) ||
+          !cJSON_AddItemToObject(pair, "b", kehu_customer_json(p->b)) ||
+          kehu_json_add_string(pair, "reason", p->reason);
+  }
+  if (bad || kehu_json_add_string(o, "next_cursor", NULL)) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+cJSON *kehu_merge_json(const Kehu__MergeResult *m)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (!o || !cJSON_AddItemToObject(o, "kept", kehu_customer_json(m->kept)) ||
+      !cJSON_AddNumberToObject(o, "moved", m->moved)) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
 /* ---- human ---- */
 
 /* Joins n strings with sep into a malloc'd string ("" when n is 0). */
@@ -227,4 +258,31 @@ void kehu_customer_page_print(FILE *f, const Kehu__CustomerPage *page)
     fprintf(f, "more: --cursor %s\n", page->next_cursor);
   free(cells);
   free(updated);
+}
+
+void kehu_duplicates_print(FILE *f, const Kehu__DuplicateList *list)
+{
+  static const kehu_column cols[] = {
+    {"A_ID", 0}, {"A_NAME", 40}, {"B_ID", 0}, {"B_NAME", 40}, {"REASON", 0},
+  };
+  enum { NCOLS = sizeof cols / sizeof *cols };
+  size_t n = list->n_pairs;
+  if (n == 0) {
+    fputs("no suspected duplicates\n", f);
+    return;
+  }
+  const char **cells = calloc(n * NCOLS, sizeof *cells);
+  if (!cells)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    const Kehu__DuplicatePair *p = list->pairs[i];
+    const char **row = cells + i * NCOLS;
+    row[0] = p->a->id;
+    row[1] = p->a->name;
+    row[2] = p->b->id;
+    row[3] = p->b->name;
+    row[4] = p->reason;
+  }
+  kehu_print_table(f, cols, NCOLS, cells, n);
+  free(cells);
 }

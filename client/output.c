@@ -129,6 +129,12 @@ size_t kehu_text_width(const char *s)
   return s ? emit(NULL, s, SIZE_MAX) : 0;
 }
 
+void kehu_print_text(FILE *f, const char *s)
+{
+  if (s)
+    emit(f, s, SIZE_MAX);
+}
+
 static void pad(FILE *f, size_t n)
 {
   while (n-- > 0)

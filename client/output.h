@@ -32,6 +32,9 @@ int kehu_json_add_time(cJSON *obj, const char *key, int has, int64_t t);
 /* Columns a UTF-8 string takes on a terminal. */
 size_t kehu_text_width(const char *s);
 
+/* Writes s (NULL: nothing) with control characters shown as spaces. */
+void kehu_print_text(FILE *f, const char *s);
+
 /* "2024-11-20 16:00" in local time, into out (at least 32 bytes); "" for 0. */
 void kehu_format_local_time(int64_t t, char *out);
 

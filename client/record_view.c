@@ -32,6 +32,19 @@ static int is_hidden(const char *name)
          strcmp(name, "prev_hash") == 0;
 }
 
+/* Integer fields of every width (the reflection helpers stop at uint32):
+ * 1 when set, with *v. */
+static int get_int(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, int64_t *v)
+{
+  if (f->type != PROTOBUF_C_TYPE_UINT64)
+    return kehu_msg_get_int(m, f->name, v);
+  if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+      !*(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset))
+    return 0;
+  *v = (int64_t)*(const uint64_t *)((const char *)m + f->offset);
+  return 1;
+}
+
 /* A scalar field as text for people; "" when unset. */
 static void field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, char *out,
                        size_t len)
@@ -50,9 +63,9 @@ static void field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor
     if ((s = kehu_msg_get_string(m, f->name)))
       snprintf(out, len, "%s", s);
   } else if (f->type == PROTOBUF_C_TYPE_BOOL) {
-    if (kehu_msg_get_int(m, f->name, &v) && v)
+    if (get_int(m, f, &v) && v)
       snprintf(out, len, "yes");
-  } else if (kehu_msg_get_int(m, f->name, &v)) {
+  } else if (get_int(m, f, &v)) {
     if (is_time(f->name))
       kehu_format_local_time(v, out);
     else if (is_money(f->name))
@@ -81,8 +94,8 @@ cJSON *kehu_record_json(const ProtobufCMessage *m)
     } else if (f->type == PROTOBUF_C_TYPE_STRING) {
       kehu_json_add_string(o, f->name, kehu_msg_get_string(m, f->name));
     } else if (f->type == PROTOBUF_C_TYPE_BOOL) {
-      cJSON_AddBoolToObject(o, f->name, kehu_msg_get_int(m, f->name, &v) && v);
-    } else if (!kehu_msg_get_int(m, f->name, &v)) {
+      cJSON_AddBoolToObject(o, f->name, get_int(m, f, &v) && v);
+    } else if (!get_int(m, f, &v)) {
       cJSON_AddNullToObject(o, f->name);
     } else if (is_time(f->name)) {
       kehu_json_add_time(o, f->name, 1, v);
@@ -138,17 +151,27 @@ void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
   const char **cells = calloc(n * ncols + 1, sizeof *cells);
   char (*text)[256] = calloc(n * ncols + 1, sizeof *text);
   char (*headers)[48] = calloc(ncols, sizeof *headers);
-  if (cols && cells && text && headers) {
+  char (*names)[48] = calloc(ncols, sizeof *names);
+  if (cols && cells && text && headers && names) {
     for (size_t c = 0; c < ncols; c++) {
-      for (size_t k = 0; columns[c][k] && k + 1 < sizeof headers[c]; k++)
-        headers[c][k] = columns[c][k] >= 'a' && columns[c][k] <= 'z' ? columns[c][k] - 32
-                        : columns[c][k] == '_' ? ' ' : columns[c][k];
+      /* "field:HEADER", or the field's name in capitals */
+      const char *colon = strchr(columns[c], ':');
+      size_t name_len = colon ? (size_t)(colon - columns[c]) : strlen(columns[c]);
+      if (colon) {
+        snprintf(headers[c], sizeof headers[c], "%s", colon + 1);
+      } else {
+        for (size_t k = 0; k < name_len && k + 1 < sizeof headers[c]; k++) {
+          char ch = columns[c][k];
+          headers[c][k] = ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch == '_' ? ' ' : ch;
+        }
+      }
+      snprintf(names[c], sizeof names[c], "%.*s", (int)name_len, columns[c]);
       cols[c].header = headers[c];
       cols[c].max_width = 40;
     }
     for (size_t r = 0; r < n; r++)
       for (size_t c = 0; c < ncols; c++) {
-        const ProtobufCFieldDescriptor *fd = kehu_msg_field(items[r], columns[c]);
+        const ProtobufCFieldDescriptor *fd = kehu_msg_field(items[r], names[c]);
         if (fd)
           field_text(items[r], fd, text[r * ncols + c], sizeof text[0]);
         cells[r * ncols + c] = text[r * ncols + c];
@@ -161,4 +184,5 @@ void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
   free(cells);
   free(text);
   free(headers);
+  free(names);
 }

@@ -14,7 +14,8 @@ cJSON *kehu_record_json(const ProtobufCMessage *m);
 /* {"items": [...], "next_cursor": ...} */
 cJSON *kehu_record_list_json(const ProtobufCMessage *const *items, size_t n, const char *next);
 void kehu_record_print(FILE *f, const ProtobufCMessage *m);
-/* A table of the named columns (NULL-terminated field names). */
+/* A table of the named columns (NULL-terminated field names; "field:HEAD"
+ * gives a column its own header, else it is the name in capitals). */
 void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
                        const char *const *columns, const char *next);
 

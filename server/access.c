@@ -121,3 +121,12 @@ int kehu_access_admin(const kehu_caller *who, const char *what, kehu_error *err)
   return kehu_fail(err, KEHU_PERMISSION_DENIED, NULL, "permission denied: only an admin may %s",
                    what);
 }
+
+int kehu_access_export(const kehu_caller *who, kehu_error *err)
+{
+  kehu_role r = kehu_role_of(who->role);
+  if (r == KEHU_ROLE_ADMIN || r == KEHU_ROLE_MANAGER || r == KEHU_ROLE_SALES)
+    return KEHU_OK;
+  return kehu_fail(err, KEHU_PERMISSION_DENIED, NULL,
+                   "permission denied: the %s role cannot export customers", who->role);
+}

@@ -33,6 +33,9 @@ int kehu_access_customer_create(kehu_txn *t, const kehu_caller *who, const char 
  * managers read their team's contracts and orders; sales read tickets. */
 int kehu_access_child(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c,
                       const kehu_kind_info *kind, int write, kehu_error *err);
+/* Exports: admins all, managers their team's, sales their own; service
+ * and finance none (SPEC §2). */
+int kehu_access_export(const kehu_caller *who, kehu_error *err);
 /* Admin-only operations (purge, users, audit). */
 int kehu_access_admin(const kehu_caller *who, const char *what, kehu_error *err);
 

@@ -46,6 +46,7 @@ static const route routes[] = {
   {KEHU__REQUEST__OP_REMINDER_ACK, kehu_handle_reminder_ack, 1, 0},
   {KEHU__REQUEST__OP_REMINDER_SNOOZE, kehu_handle_reminder_snooze, 1, 0},
   {KEHU__REQUEST__OP_WATCH, kehu_handle_watch, 1, 0},
+  {KEHU__REQUEST__OP_REPORT, kehu_handle_report, 1, 0},
 };
 
 void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)

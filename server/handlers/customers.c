@@ -565,6 +565,12 @@ void kehu_handle_customer_list(kehu_call *call)
     kehu_reply_status(call, KEHU_INVALID, "limit: %u is outside 1..%d", limit, MAX_PAGE);
     return;
   }
+  int exporting = q->has_export && q->export;
+  kehu_error err = {0};
+  if (exporting && kehu_access_export(who, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
   kehu_customer_filter f = {.owner = q->owner, .tag = q->tag, .industry = q->industry,
                             .region = q->region, .source = q->source, .limit = limit,
                             .deleted = q->has_deleted && q->deleted};
@@ -603,6 +609,13 @@ void kehu_handle_customer_list(kehu_call *call)
     if (next) {
       kehu_customer_id_format(next, cursor);
       pg.next_cursor = cursor;
+    }
+    if (exporting) {
+      /* SPEC §4: every export is audited with its row count. */
+      char details[160];
+      snprintf(details, sizeof details, "%zu customers%s%s", p.n, q->cursor ? " after " : "",
+               q->cursor ? q->cursor : "");
+      kehu_audit_later(call->srv, who, "export", "customer", NULL, details);
     }
     Kehu__Response r = KEHU__RESPONSE__INIT;
     r.status = KEHU__STATUS__OK;

@@ -14,6 +14,7 @@
 typedef struct {
   kehu_txn *t;
   const kehu_caller *who;
+  size_t max;
   Kehu__DuplicatePair *pairs;
   Kehu__DuplicatePair **ptrs;
   size_t n;
@@ -43,7 +44,7 @@ static int add_group(const uint64_t *keys, size_t n, const char *reason, void *a
   size_t m = visible_group(s, keys, n, group);
   /* The oldest of the group is paired with each of the others; every pair
    * owns its two records. */
-  for (size_t i = 1; i < m && s->n < MAX_PAIRS; i++) {
+  for (size_t i = 1; i < m && s->n < s->max; i++) {
     Kehu__DuplicatePair *p = &s->pairs[s->n];
     kehu__duplicate_pair__init(p);
     p->a = (Kehu__Customer *)kehu_msg_copy(&group[0]->base);
@@ -57,12 +58,19 @@ static int add_group(const uint64_t *keys, size_t n, const char *reason, void *a
   for (size_t i = 0; i < m; i++)
     if (group[i])
       kehu__customer__free_unpacked(group[i], NULL);
-  return s->n < MAX_PAIRS ? KEHU_OK : KEHU_EXHAUSTED;
+  return s->n < s->max ? KEHU_OK : KEHU_EXHAUSTED;
 }
 
 void kehu_handle_customer_dupes(kehu_call *call)
 {
-  dupes_state s = {.who = &call->caller};
+  const Kehu__CustomerDupes *q = call->req->customer_dupes;
+  dupes_state s = {.who = &call->caller, .max = MAX_PAIRS};
+  if (q->has_limit && (q->limit < 1 || q->limit > MAX_PAIRS)) {
+    kehu_reply_status(call, KEHU_INVALID, "limit: %u is outside 1..%d", q->limit, MAX_PAIRS);
+    return;
+  }
+  if (q->has_limit)
+    s.max = q->limit;
   s.pairs = calloc(MAX_PAIRS, sizeof *s.pairs);
   s.ptrs = calloc(MAX_PAIRS, sizeof *s.ptrs);
   kehu_txn t;

@@ -30,6 +30,7 @@ void kehu_handle_child_delete(kehu_call *call);
 void kehu_handle_attach_upload(kehu_call *call);
 void kehu_handle_attach_get(kehu_call *call);
 void kehu_handle_audit(kehu_call *call);
+void kehu_handle_report(kehu_call *call);
 void kehu_handle_reminder_list(kehu_call *call);
 void kehu_handle_reminder_add(kehu_call *call);
 void kehu_handle_reminder_ack(kehu_call *call);

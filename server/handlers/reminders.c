@@ -306,7 +306,7 @@ void kehu_handle_watch(kehu_call *call)
   size_t np = 0;
   /* oldest first, as they fell due */
   for (size_t i = p.n; i-- > 0;) {
-    kehu_scheduler_push(srv, p.items[i]);
+    kehu_scheduler_push(srv, p.items[i], c);
     if (pending && strcmp(p.items[i]->state, "pending") == 0)
       pending[np++] = p.seqs[i];
   }

@@ -332,7 +332,8 @@ static void on_timer(uv_timer_t *t)
   }
   uint64_t idle = uv_now(c->srv->loop) - c->last_active;
   uint64_t limit = c->srv->cfg.idle_timeout_ms;
-  if (idle >= limit && c->inflight == 0) {
+  /* A watching connection is quiet by design: it waits for pushes. */
+  if (idle >= limit && c->inflight == 0 && !c->watching) {
     kehu_conn_close(c);
     return;
   }

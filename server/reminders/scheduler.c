@@ -46,19 +46,20 @@ void kehu_scheduler_poke(kehu_server *srv)
     arm(srv);
 }
 
-unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r)
+unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_conn *only)
 {
   Kehu__Event ev = KEHU__EVENT__INIT;
   ev.kind = "reminder";
   ev.message = r->message;
   ev.has_at = 1;
-  ev.at = r->has_snoozed_until && strcmp(r->state, "snoozed") == 0 ? r->snoozed_until : r->due_at;
+  /* a snoozed reminder falls due again at its snooze time */
+  ev.at = r->has_snoozed_until && r->snoozed_until > r->due_at ? r->snoozed_until : r->due_at;
   ev.reminder = (Kehu__Reminder *)r;
   Kehu__Envelope e = KEHU__ENVELOPE__INIT;
   e.body_case = KEHU__ENVELOPE__BODY_EVENT;
   e.event = &ev;
   unsigned n = 0;
-  for (kehu_conn *c = srv->conns; c; c = c->next) {
+  for (kehu_conn *c = only ? only : srv->conns; c; c = only ? NULL : c->next) {
     if (c->watching && c->authed && strcmp(c->caller.username, r->user) == 0) {
       kehu_conn_send(c, &e);
       n++;
@@ -128,7 +129,7 @@ static void fired(kehu_call *call, int status, void *arg)
     uint64_t delivered[MAX_FIRE];
     size_t nd = 0;
     for (size_t i = 0; i < b->n; i++)
-      if (b->fired[i] && kehu_scheduler_push(srv, b->fired[i]) > 0)
+      if (b->fired[i] && kehu_scheduler_push(srv, b->fired[i], NULL) > 0)
         delivered[nd++] = b->seqs[i];
     kehu_conn_flush_all(srv);
     if (nd)

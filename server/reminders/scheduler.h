@@ -11,9 +11,9 @@ void kehu_scheduler_start(kehu_server *srv);
 /* After commits: re-arm when the due index changed. */
 void kehu_scheduler_poke(kehu_server *srv);
 void kehu_scheduler_stop(kehu_server *srv);
-/* Pushes one reminder to the watching connections of its user; returns
- * how many got it. */
-unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r);
+/* Pushes one reminder to the watching connections of its user (only to
+ * `only` when it is not NULL); returns how many got it. */
+unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_conn *only);
 /* Marks reminders delivered (pending -> delivered) in a write of its own. */
 void kehu_scheduler_mark_delivered(kehu_server *srv, const uint64_t *seqs, size_t n);
 

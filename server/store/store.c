@@ -125,6 +125,11 @@ const MDB_dbi *kehu_store_meta_dbi(kehu_store *st)
   return &st->meta;
 }
 
+const MDB_dbi *kehu_store_customers_dbi(kehu_store *st)
+{
+  return &st->customers;
+}
+
 size_t kehu_store_map_size(kehu_store *st)
 {
   return st->map_size;

@@ -32,6 +32,8 @@ size_t kehu_store_map_size(kehu_store *st);
 
 /* The meta table (string keys): for tools that keep small markers. */
 const MDB_dbi *kehu_store_meta_dbi(kehu_store *st);
+/* The customers table, for scans that read every customer (reports). */
+const MDB_dbi *kehu_store_customers_dbi(kehu_store *st);
 
 /* The next number of a named sequence (1, 2, ...), in t's transaction. */
 int kehu_store_next_seq(kehu_txn *t, const char *name, uint64_t *seq);
