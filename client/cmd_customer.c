@@ -21,6 +21,7 @@ static const char customer_usage[] =
   "  add --name N [FIELDS]          create a customer\n"
   "  get ID                         show one customer\n"
   "  list [FILTERS]                 list customers\n"
+  "  search QUERY... [FILTERS]      find customers by name, contact, phone, email\n"
   "  update ID [--version V] [FIELDS]  change the fields given\n"
   "  stage ID STAGE [--reason R]    move a customer to another stage\n"
   "  delete ID                      move a customer to the recycle bin\n"
@@ -66,6 +67,17 @@ static const char list_usage[] =
   "  --limit N      at most N customers (1-500, default 50)\n"
   "  --cursor C     continue where a previous page stopped (its `more:` line)\n"
   "  --tier T  --sort FIELD   accepted, not applied yet\n";
+
+static const char search_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] customer search QUERY... [FLAGS]\n"
+  "\n"
+  "Finds customers by name, short name, tag, contact name, phone (whole, or its\n"
+  "last 4 or 8 digits) or email; every word must match. Chinese is matched by\n"
+  "character pairs (`search 科技`, `search 华东 制造`), Latin words by prefix.\n"
+  "Best matches first: the whole name, then names that start with the query.\n"
+  "  --stage S  --owner USER  --tag T  --industry I  --region R  --source S\n"
+  "  --limit N      at most N customers (1-500, default 50)\n"
+  "  --cursor C     continue where a previous page stopped\n";
 
 static const char update_usage[] =
   "usage: kehu [GLOBAL OPTIONS] customer update ID [--version V] [FLAGS]\n"
@@ -253,6 +265,7 @@ static int show(const kehu_cli *cli, const Kehu__Request *req, const Kehu__Respo
   case KEHU__REQUEST__OP_CUSTOMER_PURGE:
     return show_done(cli, req->customer_purge->id, "purged", " (erased for good)", err);
   case KEHU__REQUEST__OP_CUSTOMER_LIST:
+  case KEHU__REQUEST__OP_CUSTOMER_SEARCH:
     want = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
     break;
   case KEHU__REQUEST__OP_CUSTOMER_DUPES:
@@ -446,7 +459,9 @@ static int simple(kehu_cli *cli, const simple_command *sc, int argc, char **argv
   return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
 }
 
-static int list(kehu_cli *cli, int argc, char **argv, kehu_error *err)
+/* `customer list` and `customer search QUERY...`: the same filters; a
+ * search also takes the words to find. */
+static int list(kehu_cli *cli, int searching, int argc, char **argv, kehu_error *err)
 {
   Kehu__CustomerList q = KEHU__CUSTOMER_LIST__INIT;
   const char *stage = NULL, *limit = NULL, *tier = NULL, *sort = NULL;
@@ -460,30 +475,50 @@ static int list(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     {"source", KEHU_FLAG_VALUE, &q.source},
     {"limit", KEHU_FLAG_VALUE, &limit},
     {"cursor", KEHU_FLAG_VALUE, &q.cursor},
-    {"deleted", KEHU_FLAG_BOOL, &deleted},
     {"tier", KEHU_FLAG_VALUE, &tier},
     {"sort", KEHU_FLAG_VALUE, &sort},
+    {"deleted", KEHU_FLAG_BOOL, &deleted},   /* last: not for search */
   };
-  const kehu_command cmd = {"customer list", list_usage, flags, sizeof flags / sizeof *flags,
-                            0, 0, NULL};
+  const kehu_command cmd = {searching ? "customer search" : "customer list",
+                            searching ? search_usage : list_usage, flags,
+                            sizeof flags / sizeof *flags - (size_t)searching, searching ? 1 : 0,
+                            searching ? 16 : 0, "QUERY"};
   kehu_strlist args = {0};
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
-  kehu_strlist_free(&args);
-  if (rc != KEHU_OK)
+  if (rc != KEHU_OK) {
+    kehu_strlist_free(&args);
     return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
-  if (stage && (rc = stage_value(stage, &q.stage, err)) != KEHU_OK)
-    return rc;
-  if (limit) {
+  }
+  if (stage)
+    rc = stage_value(stage, &q.stage, err);
+  if (rc == KEHU_OK && limit) {
     rc = kehu_parse_u32(limit, "limit", 1, 500, &q.limit, err);
-    if (rc != KEHU_OK)
-      return rc;
     q.has_limit = 1;
   }
   q.has_deleted = q.deleted = deleted;
   Kehu__Request req = KEHU__REQUEST__INIT;
   req.op_case = KEHU__REQUEST__OP_CUSTOMER_LIST;
   req.customer_list = &q;
-  return run(cli, &req, err);
+  Kehu__CustomerSearch sq = KEHU__CUSTOMER_SEARCH__INIT;
+  if (searching) {
+    sq.terms = (char **)args.items;
+    sq.n_terms = args.n;
+    sq.stage = q.stage;
+    sq.owner = q.owner;
+    sq.tag = q.tag;
+    sq.industry = q.industry;
+    sq.region = q.region;
+    sq.source = q.source;
+    sq.has_limit = q.has_limit;
+    sq.limit = q.limit;
+    sq.cursor = q.cursor;
+    req.op_case = KEHU__REQUEST__OP_CUSTOMER_SEARCH;
+    req.customer_search = &sq;
+  }
+  if (rc == KEHU_OK)
+    rc = run(cli, &req, err);
+  kehu_strlist_free(&args);
+  return rc;
 }
 
 int kehu_cmd_customer(kehu_cli *cli, int argc, char **argv, kehu_error *err)
@@ -505,6 +540,8 @@ int kehu_cmd_customer(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     if (strcmp(sub, simple_commands[i].name) == 0)
       return simple(cli, &simple_commands[i], argc, argv, err);
   if (strcmp(sub, "list") == 0)
-    return list(cli, argc, argv, err);
+    return list(cli, 0, argc, argv, err);
+  if (strcmp(sub, "search") == 0)
+    return list(cli, 1, argc, argv, err);
   return kehu_usage_error(cli, customer_usage, err, "unknown command `customer %s`", sub);
 }

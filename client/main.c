@@ -14,13 +14,15 @@ static const char usage[] =
   "  login [--password-stdin]   log in and keep the session token\n"
   "  logout                     end the session\n"
   "  whoami                     show who the session belongs to\n"
-  "  customer add|get|list|update|stage|delete|restore|purge|dupes|merge\n"
+  "  customer add|get|list|search|update|stage|delete|restore|purge|dupes|merge\n"
   "  contact | followup | need | contract | order | ticket  add|list|update|delete\n"
   "  attach add|list|get|delete\n"
   "  reminder list|add|ack|snooze\n"
   "  watch                      print each pushed event as it arrives\n"
   "  audit                      the audit log (admin)\n"
   "  field define|list          custom fields (define: admin)\n"
+  "  export customers           everything you may read, as CSV or JSON\n"
+  "  report KIND                summary, stage, industry, region, source, owner, ...\n"
   "\n"
   "Global options (each also from the environment and from the INI file\n"
   "$XDG_CONFIG_HOME/kehu/config, keys server, ca, user):\n"
@@ -48,6 +50,8 @@ static const struct {
   {"contract", kehu_cmd_contract},
   {"order", kehu_cmd_order},
   {"ticket", kehu_cmd_ticket},
+  {"export", kehu_cmd_export},
+  {"report", kehu_cmd_report},
   {"attach", kehu_cmd_attach},
   {"reminder", kehu_cmd_reminder},
   {"watch", kehu_cmd_watch},
