@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "record_view.h"
 
 /* ---- JSON ---- */
 
@@ -76,6 +77,11 @@ cJSON *kehu_customer_json(const Kehu__Customer *c)
   for (size_t i = 0; !bad && i < c->n_fields; i++)
     bad = kehu_json_add_string(fields, c->fields[i]->key, c->fields[i]->value) != 0;
   bad = bad || kehu_json_add_string(o, "tier", c->tier);
+  /* `customer get` brings the contacts along; lists do not */
+  cJSON *contacts = bad ? NULL : cJSON_AddArrayToObject(o, "contacts");
+  bad = bad || !contacts;
+  for (size_t i = 0; !bad && i < c->n_contacts; i++)
+    bad = !cJSON_AddItemToArray(contacts, kehu_record_json(&c->contacts[i]->base));
   if (bad) {
     cJSON_Delete(o);
     return NULL;
@@ -222,6 +228,11 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
     free(rows_h);
     free(at);
     free(lines);
+  }
+  if (c->n_contacts > 0) {
+    static const char *const columns[] = {"id", "name", "title", "phones", "email", NULL};
+    fputs("contacts:\n", f);
+    kehu_record_table(f, (const ProtobufCMessage *const *)c->contacts, c->n_contacts, columns, NULL);
   }
 }
 
