@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "reflect.h"
+
 kehu_role kehu_role_of(const char *name)
 {
   static const struct { const char *name; kehu_role role; } roles[] = {
@@ -129,4 +131,16 @@ int kehu_access_export(const kehu_caller *who, kehu_error *err)
     return KEHU_OK;
   return kehu_fail(err, KEHU_PERMISSION_DENIED, NULL,
                    "permission denied: the %s role cannot export customers", who->role);
+}
+
+void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m)
+{
+  /* SPEC §2: service sees no amounts. Contracts and orders it may not read
+   * at all; a need's budget is cleared here. */
+  static const char *const money[] = {"amount", "budget"};
+  if (kehu_role_of(who->role) != KEHU_ROLE_SERVICE)
+    return;
+  for (size_t i = 0; i < sizeof money / sizeof *money; i++)
+    if (kehu_msg_field(m, money[i]))
+      kehu_msg_clear(m, money[i]);
 }

@@ -33,6 +33,9 @@ int kehu_access_customer_create(kehu_txn *t, const kehu_caller *who, const char 
  * managers read their team's contracts and orders; sales read tickets. */
 int kehu_access_child(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c,
                       const kehu_kind_info *kind, int write, kehu_error *err);
+/* Clears the fields of a record that the caller's role may not see
+ * (service: amounts and budgets), before it is sent. */
+void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m);
 /* Exports: admins all, managers their team's, sales their own; service
  * and finance none (SPEC §2). */
 int kehu_access_export(const kehu_caller *who, kehu_error *err);

@@ -281,6 +281,7 @@ static void reply_record(kehu_call *call, const kehu_kind_info *kind, const uint
     kehu_reply_status(call, KEHU_INTERNAL, "stored %s does not decode", kind->name);
     return;
   }
+  kehu_access_redact(&call->caller, m);
   Kehu__Child child;
   kehu_child_wrap(&child, kind, m);
   Kehu__Response r = KEHU__RESPONSE__INIT;
@@ -449,6 +450,7 @@ static int accept_child(ProtobufCMessage *m, uint64_t cust, void *arg)
     protobuf_c_message_free_unpacked(m, NULL);
     return 0;
   }
+  kehu_access_redact(s->who, m);
   kehu_child_wrap(&s->items[s->n], s->kind, m);
   s->ptrs[s->n] = &s->items[s->n];
   s->n++;
