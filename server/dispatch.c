@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "records.h"
 #include "reminders/scheduler.h"
 #include "handlers/handlers.h"
 #include "net/conn.h"
@@ -106,11 +107,40 @@ void kehu_reply(kehu_call *call, Kehu__Response *resp)
   kehu_conn_unref(c);
 }
 
+/* What a request is about, for the audit log: (entity, id) or NULLs. */
+static void request_target(const Kehu__Request *r, const char **entity, const char **id)
+{
+  const kehu_kind_info *kind;
+  uint64_t seq;
+  *entity = *id = NULL;
+  switch (r->op_case) {
+  case KEHU__REQUEST__OP_CUSTOMER_GET: *id = r->customer_get->id; break;
+  case KEHU__REQUEST__OP_CUSTOMER_UPDATE: *id = r->customer_update->id; break;
+  case KEHU__REQUEST__OP_CUSTOMER_DELETE: *id = r->customer_delete->id; break;
+  case KEHU__REQUEST__OP_CUSTOMER_STAGE: *id = r->customer_stage->id; break;
+  case KEHU__REQUEST__OP_CUSTOMER_RESTORE: *id = r->customer_restore->id; break;
+  case KEHU__REQUEST__OP_CUSTOMER_PURGE: *id = r->customer_purge->id; break;
+  case KEHU__REQUEST__OP_CUSTOMER_MERGE: *id = r->customer_merge->other_id; break;
+  case KEHU__REQUEST__OP_CHILD_ADD: *id = r->child_add->customer_id; break;
+  case KEHU__REQUEST__OP_CHILD_LIST: *id = r->child_list->customer_id; break;
+  case KEHU__REQUEST__OP_CHILD_UPDATE: *id = r->child_update->id; break;
+  case KEHU__REQUEST__OP_CHILD_DELETE: *id = r->child_delete->id; break;
+  case KEHU__REQUEST__OP_ATTACH_UPLOAD: *id = r->attach_upload->customer_id; break;
+  case KEHU__REQUEST__OP_ATTACH_GET: *id = r->attach_get->id; break;
+  default: break;
+  }
+  if (*id)
+    *entity = kehu_child_id_parse(*id, &kind, &seq) == 0 ? kind->name : "customer";
+}
+
 void kehu_reply_error(kehu_call *call, const kehu_error *err)
 {
   /* Every denial is audited, whichever handler refused. */
-  if (err->status == KEHU_PERMISSION_DENIED)
-    kehu_audit_later(call->srv, &call->caller, "permission_denied", NULL, NULL, err->message);
+  if (err->status == KEHU_PERMISSION_DENIED) {
+    const char *entity, *id;
+    request_target(call->req, &entity, &id);
+    kehu_audit_later(call->srv, &call->caller, "permission_denied", entity, id, err->message);
+  }
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = (Kehu__Status)err->status;
   r.message = (char *)err->message;

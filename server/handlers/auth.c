@@ -379,9 +379,10 @@ static void login_with_token(kehu_call *call, kehu_txn *t)
     kehu_reply_status(call, KEHU_UNAUTHENTICATED, "user %s is disabled or removed", lr->username);
   } else {
     become(call->conn, u, hash);
-    /* Keep the session alive, at most once a minute per session: a write
-     * per request would cost a commit each. */
-    if (now - s->last_used_at >= 60) {
+    /* Keep the session alive, at most once a minute per session (a write
+     * per request would cost a commit each), and well before it expires. */
+    int64_t refresh = srv->cfg.session_idle_s / 2 < 60 ? srv->cfg.session_idle_s / 2 : 60;
+    if (now - s->last_used_at >= refresh) {
       session_write *w = calloc(1, sizeof *w);
       if (w) {
         memcpy(w->hash, hash, 32);

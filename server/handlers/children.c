@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "reflect.h"
 #include "reminders/rules.h"
+#include "reminders/scheduler.h"
 
 #define DEFAULT_PAGE 50
 #define MAX_PAGE 500
@@ -37,6 +38,8 @@ typedef struct {
   kehu_error err;
   uint8_t *packed;
   size_t packed_len;
+  char assigned_to[65];          /* a ticket's new assignee: told live */
+  char record_id[24];
 } child_write;
 
 static void child_write_free(child_write *w)
@@ -184,6 +187,13 @@ static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
     rc = kehu_store_child_put(t, w->kind, w->cust, w->seq, old, m);
   if (rc == KEHU_OK)
     rc = record_rules(t, w, c, old, m);
+  const char *assignee = w->kind->kind == KEHU_KIND_TICKET ? kehu_msg_get_string(m, "assignee") : NULL;
+  const char *before = old ? kehu_msg_get_string(old, "assignee") : NULL;
+  if (rc == KEHU_OK && assignee && strcmp(assignee, w->caller.username) != 0 &&
+      (!before || strcmp(before, assignee) != 0)) {
+    snprintf(w->assigned_to, sizeof w->assigned_to, "%s", assignee);
+    snprintf(w->record_id, sizeof w->record_id, "%s", kehu_msg_get_string(m, "id"));
+  }
   if (rc == KEHU_OK) {
     char details[1024] = "";
     if (old)
@@ -295,6 +305,9 @@ static void reply_record(kehu_call *call, const kehu_kind_info *kind, const uint
 static void child_written(kehu_call *call, int status, void *arg)
 {
   child_write *w = arg;
+  if (status == KEHU_OK && w->assigned_to[0])
+    kehu_push_assigned(call->srv, w->assigned_to, "ticket_assigned", w->record_id,
+                       kehu_msg_get_string(w->rec, "subject"));
   if (status == KEHU_OK)
     reply_record(call, w->kind, w->packed, w->packed_len);
   else if (w->err.status == status)

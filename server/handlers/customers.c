@@ -7,6 +7,7 @@
 #include "access.h"
 #include "audit.h"
 #include "reminders/rules.h"
+#include "reminders/scheduler.h"
 #include "handlers.h"
 #include "validate.h"
 
@@ -45,6 +46,7 @@ typedef struct {
   uint8_t *packed;
   size_t packed_len;
   char id[24];
+  char assigned_to[65];             /* a new owner other than the caller: told live */
 } customer_write;
 
 static int keep_packed(customer_write *w, const Kehu__Customer *c)
@@ -119,6 +121,8 @@ static int apply_add(kehu_txn *t, void *arg)
   }
   if (!c.owner)
     c.owner = w->caller.username;
+  if (strcmp(c.owner, w->caller.username) != 0)
+    snprintf(w->assigned_to, sizeof w->assigned_to, "%s", c.owner);
   int rc;
   if ((rc = kehu_access_customer_create(t, &w->caller, c.owner, &w->err)) != KEHU_OK ||
       (rc = owner_exists(t, c.owner, &w->err)) != KEHU_OK)
@@ -214,10 +218,13 @@ static int apply_update(kehu_txn *t, void *arg)
     rc = kehu_fail(&w->err, KEHU_INVALID, "name", "name: must not be empty");
     goto out;
   }
-  if (ch->owner && *ch->owner && strcmp(ch->owner, old->owner ? old->owner : "") != 0 &&
-      ((rc = kehu_access_customer_create(t, &w->caller, ch->owner, &w->err)) != KEHU_OK ||
-       (rc = owner_exists(t, ch->owner, &w->err)) != KEHU_OK))
-    goto out;
+  if (ch->owner && *ch->owner && strcmp(ch->owner, old->owner ? old->owner : "") != 0) {
+    if ((rc = kehu_access_customer_create(t, &w->caller, ch->owner, &w->err)) != KEHU_OK ||
+        (rc = owner_exists(t, ch->owner, &w->err)) != KEHU_OK)
+      goto out;
+    if (strcmp(ch->owner, w->caller.username) != 0)
+      snprintf(w->assigned_to, sizeof w->assigned_to, "%s", ch->owner);
+  }
   if (c.external_code && (rc = external_code_free(t, c.external_code, w->key, &w->err)) != KEHU_OK)
     goto out;
   if (ch->kind)
@@ -308,6 +315,9 @@ static void reply_customer_bytes(kehu_call *call, const uint8_t *p, size_t n)
 static void customer_written(kehu_call *call, int status, void *arg)
 {
   customer_write *w = arg;
+  if (status == KEHU_OK && w->assigned_to[0] && !w->deleting)
+    kehu_push_assigned(call->srv, w->assigned_to, "customer_assigned", w->id,
+                       w->input ? w->input->name : NULL);
   if (status == KEHU_OK)
     reply_customer_bytes(call, w->packed, w->packed_len);
   else if (w->err.status == status)

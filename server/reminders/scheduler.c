@@ -1,5 +1,6 @@
 #include "scheduler.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,17 +56,37 @@ unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_con
   /* a snoozed reminder falls due again at its snooze time */
   ev.at = r->has_snoozed_until && r->snoozed_until > r->due_at ? r->snoozed_until : r->due_at;
   ev.reminder = (Kehu__Reminder *)r;
+  return kehu_push_event(srv, r->user, &ev, only);
+}
+
+unsigned kehu_push_event(kehu_server *srv, const char *user, const Kehu__Event *ev, kehu_conn *only)
+{
   Kehu__Envelope e = KEHU__ENVELOPE__INIT;
   e.body_case = KEHU__ENVELOPE__BODY_EVENT;
-  e.event = &ev;
+  e.event = (Kehu__Event *)ev;
   unsigned n = 0;
   for (kehu_conn *c = only ? only : srv->conns; c; c = only ? NULL : c->next) {
-    if (c->watching && c->authed && strcmp(c->caller.username, r->user) == 0) {
+    if (c->watching && c->authed && strcmp(c->caller.username, user) == 0) {
       kehu_conn_send(c, &e);
       n++;
     }
   }
   return n;
+}
+
+void kehu_push_assigned(kehu_server *srv, const char *user, const char *kind, const char *id,
+                        const char *what)
+{
+  char message[512];
+  snprintf(message, sizeof message, "%s %s 已分配给你：%s",
+           strcmp(kind, "ticket_assigned") == 0 ? "工单" : "客户", id, what ? what : "");
+  Kehu__Event ev = KEHU__EVENT__INIT;
+  ev.kind = (char *)kind;
+  ev.message = message;
+  ev.has_at = 1;
+  ev.at = kehu_now(srv);
+  if (kehu_push_event(srv, user, &ev, NULL))
+    kehu_conn_flush_all(srv);
 }
 
 /* ---- state changes, on the writer ---- */

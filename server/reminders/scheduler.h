@@ -14,6 +14,12 @@ void kehu_scheduler_stop(kehu_server *srv);
 /* Pushes one reminder to the watching connections of its user (only to
  * `only` when it is not NULL); returns how many got it. */
 unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_conn *only);
+/* Pushes an event to the watching connections of user (only to `only`
+ * when not NULL); returns how many got it. Sent at the next flush. */
+unsigned kehu_push_event(kehu_server *srv, const char *user, const Kehu__Event *ev, kehu_conn *only);
+/* "a customer assigned to you", "a ticket assigned to you" (SPEC §3). */
+void kehu_push_assigned(kehu_server *srv, const char *user, const char *kind, const char *id,
+                        const char *what);
 /* Marks reminders delivered (pending -> delivered) in a write of its own. */
 void kehu_scheduler_mark_delivered(kehu_server *srv, const uint64_t *seqs, size_t n);
 

@@ -58,13 +58,16 @@ static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint
 {
   kehu_store *st = t->st;
   if (k->kind == KEHU_KIND_CONTACT) {
+    /* one entry per contact (customer | contact), so two contacts sharing
+     * a number each keep theirs */
     const Kehu__Contact *c = (const Kehu__Contact *)m;
-    unsigned char idb[8];
+    unsigned char idb[16];
     kehu_key_put_u64(idb, cust);
+    kehu_key_put_u64(idb + 8, seq);
     for (size_t i = 0; i < c->n_phones; i++) {
       unsigned char h[32];
       kehu_index_hmac(st, c->phones[i], h);
-      MDB_val key = {32, h}, v = {8, idb};
+      MDB_val key = {32, h}, v = {16, idb};
       int rc = add ? mdb_put(t->txn, st->contact_phone, &key, &v, MDB_NODUPDATA)
                    : mdb_del(t->txn, st->contact_phone, &key, &v);
       if (rc != 0 && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
@@ -343,10 +346,16 @@ static int groups_of(kehu_txn *t, MDB_dbi dbi, const char *reason,
       continue;
     size_t n = 0;
     MDB_val k2 = key, v2;
+    /* values start with the customer key (phones add the contact after it):
+     * sorted, so one customer's entries are adjacent */
     for (int r = mdb_cursor_get(cur, &k2, &v2, MDB_FIRST_DUP); r == 0 && n < 64;
-         r = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT_DUP))
-      keys[n++] = kehu_key_get_u64(v2.mv_data);
-    status = each(keys, n, reason, arg);
+         r = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT_DUP)) {
+      uint64_t cust = kehu_key_get_u64(v2.mv_data);
+      if (n == 0 || keys[n - 1] != cust)
+        keys[n++] = cust;
+    }
+    if (n >= 2)
+      status = each(keys, n, reason, arg);
   }
   mdb_cursor_close(cur);
   if (status != KEHU_OK)

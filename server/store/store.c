@@ -37,7 +37,7 @@ static const table_def tables[] = {
   TABLE(cust_name, MDB_DUPSORT | MDB_DUPFIXED),
   TABLE(child_parent, 0),
   TABLE(contract_number, 0),
-  TABLE(contact_phone, MDB_DUPSORT | MDB_DUPFIXED),
+  TABLE(contact_phone, MDB_DUPSORT | MDB_DUPFIXED),   /* value: customer | contact */
   TABLE(field_defs, 0),
   TABLE(attachment_data, 0),
   TABLE(audit, MDB_INTEGERKEY),

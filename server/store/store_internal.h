@@ -26,7 +26,7 @@ struct kehu_store {
   MDB_dbi children[KEHU_KIND_COUNT]; /* customer key | seq -> record (sealed if sensitive) */
   MDB_dbi child_parent;   /* kind | seq -> customer key */
   MDB_dbi contract_number;/* contract number -> customer key | seq (unique) */
-  MDB_dbi contact_phone;  /* HMAC(phone) -> customer key (dupsort) */
+  MDB_dbi contact_phone;  /* HMAC(phone) -> customer key | contact seq (dupsort) */
   MDB_dbi field_defs;     /* entity | 0 | key -> FieldDef */
   MDB_dbi attachment_data;/* attachment seq | chunk number -> sealed bytes */
   MDB_dbi audit;          /* seq -> AuditEntry (append-only, hash-chained) */

@@ -132,10 +132,11 @@ static void check_children(kehu_txn *t, findings *f)
       } else if (kind == KEHU_KIND_CONTACT) {
         const Kehu__Contact *ct = (const Kehu__Contact *)m;
         for (size_t i = 0; i < ct->n_phones; i++) {
-          unsigned char h[32], cb[8];
+          unsigned char h[32], cb[16];
           kehu_index_hmac(st, ct->phones[i], h);
           kehu_key_put_u64(cb, cust);
-          MDB_val hk = {32, h}, hv = {8, cb};
+          kehu_key_put_u64(cb + 8, seq);
+          MDB_val hk = {32, h}, hv = {16, cb};
           MDB_cursor *pc;
           if (mdb_cursor_open(t->txn, st->contact_phone, &pc) == 0) {
             if (mdb_cursor_get(pc, &hk, &hv, MDB_GET_BOTH) != 0)
@@ -187,11 +188,13 @@ static void check_children(kehu_txn *t, findings *f)
     MDB_val key, v;
     for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-      Kehu__Customer *c;
-      if (v.mv_size != 8 || kehu_store_customer_get(t, kehu_key_get_u64(v.mv_data), &c) != KEHU_OK)
-        problem(f, "phone index: entry for a customer that does not exist\n");
-      else
-        kehu__customer__free_unpacked(c, NULL);
+      /* customer | contact: the contact must exist under that customer */
+      unsigned char ck[16];
+      MDB_val rk = {16, ck}, rv;
+      if (v.mv_size == 16)
+        memcpy(ck, v.mv_data, 16);
+      if (v.mv_size != 16 || mdb_get(t->txn, st->children[KEHU_KIND_CONTACT], &rk, &rv) != 0)
+        problem(f, "phone index: an entry for a contact that does not exist\n");
     }
     mdb_cursor_close(cur);
   }

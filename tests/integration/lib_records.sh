@@ -1,6 +1,6 @@
 # Helpers for the archive, permission, session, encryption and audit tests
 # (sourced after lib.sh, not run).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2016
 
 # Passwords need at least 8 characters, so short user names (m1, s1, f1)
 # get "NAME-password"; names whose "NAME-pass" is long enough keep it, as

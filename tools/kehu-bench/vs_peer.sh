@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# BENCH.md, one run: the PostgreSQL peer (../shared/peers) and kehu one after the other
+# on the same machine, ROUNDS rounds each, same data size. Prints both sets of figures;
+# BENCH-RESULTS.md is written from them, with this command line.
+#   tools/kehu-bench/vs_peer.sh                 # N=200000 ROUNDS=2 DURATION=10
+#   N=50000 ROUNDS=1 DURATION=5 tools/kehu-bench/vs_peer.sh
+# Needs a normal build in build/ (scripts/run.sh or cmake) and ../shared/peers beside the repo.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+root=$PWD
+peers=${PEERS:-$root/../shared/peers}
+: "${N:=200000}" "${ROUNDS:=2}" "${DURATION:=10}"
+out=${OUT:-${TMPDIR:-/tmp}/kehu-vs-peer.$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+echo "results in $out (N=$N ROUNDS=$ROUNDS DURATION=$DURATION, $(nproc) cores shared by client and server)"
+
+echo "== peer: PostgreSQL (pg_setup, pg_bench)"
+N=$N "$peers/pg_setup.sh" >"$out/pg_setup.log" 2>&1
+for r in $(seq 1 "$ROUNDS"); do
+  RUNS_DIR="$out/pg-round$r" ROUND=$r DURATION=$DURATION OPS="a b c d e e3 f" \
+    "$peers/pg_bench.sh" >"$out/pg-round$r.log" 2>&1 || true
+  cat "$out/pg-round$r/pg_summary.md" 2>/dev/null || tail -20 "$out/pg-round$r.log"
+done
+"$peers/pg_stop.sh" >/dev/null 2>&1 || true
+
+echo "== kehu: kehud + kehu-bench"
+data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-bench-data.XXXXXX")
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+printf 'benchpass\n' | build/kehu-admin init "$data/d" >/dev/null
+/usr/bin/time -f "seed: %e s" build/kehu-admin seed "$data/d" --customers "$N"
+build/kehud --data "$data/d" --listen 127.0.0.1:0 >"$data/out" 2>"$out/kehud.log" &
+pid=$!
+for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
+server=$(sed -n 's/^kehud listening on //p' "$data/out")
+bench() { KEHU_PASSWORD=benchpass build/kehu-bench --server "$server" --ca "$data/d/tls/ca.crt" \
+            --user admin --json --server-pid "$pid" --duration "$DURATION" "$@"; }
+for r in $(seq 1 "$ROUNDS"); do
+  echo "-- round $r"
+  {
+    bench --op get --connections 1 --depth 1
+    bench --op get --connections 32 --depth 8
+    bench --op add --connections 32 --depth 8
+    bench --op update --connections 32 --depth 8
+    bench --op mix --connections 32 --depth 8
+    bench --op search --connections 1 --depth 1 || true
+    bench --op connect --connections 1 --depth 1
+  } 2>&1 | tee "$out/kehu-round$r.jsonl"
+done
