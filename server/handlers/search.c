@@ -177,6 +177,7 @@ void kehu_handle_customer_search(kehu_call *call)
     return;
   }
   search_state s = {.who = &call->caller, .q = q};
+  size_t nterms = q->n_terms;   /* the request is gone once replied to */
   s.f = (kehu_customer_filter){.owner = q->owner, .tag = q->tag, .industry = q->industry,
                                .region = q->region, .source = q->source};
   if (q->stage && !(s.f.stage = kehu_stage_canonical(q->stage))) {
@@ -233,7 +234,7 @@ void kehu_handle_customer_search(kehu_call *call)
   }
   for (size_t i = 0; i < s.n; i++)
     kehu__customer__free_unpacked(s.matches[i].c, NULL);
-  for (size_t i = 0; s.folded_terms && i < q->n_terms; i++)
+  for (size_t i = 0; s.folded_terms && i < nterms; i++)
     free(s.folded_terms[i]);
   free(s.folded_terms);
   free(s.folded_query);
