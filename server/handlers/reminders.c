@@ -295,21 +295,18 @@ void kehu_handle_watch(kehu_call *call)
   reminder_page p = {0};
   uint64_t next = 0;
   int rc = list_of(call, 0, 0, MAX_REDELIVER, &p, &next);
-  Kehu__Response r = KEHU__RESPONSE__INIT;
-  r.status = KEHU__STATUS__OK;
-  kehu_reply(call, &r);
-  if (rc != KEHU_OK) {
-    page_free(&p);
-    return;
-  }
   uint64_t *pending = calloc(p.n ? p.n : 1, sizeof *pending);
   size_t np = 0;
-  /* oldest first, as they fell due */
-  for (size_t i = p.n; i-- > 0;) {
+  /* oldest first, as they fell due; sent before the reply, while the call
+   * still holds the connection */
+  for (size_t i = p.n; rc == KEHU_OK && i-- > 0;) {
     kehu_scheduler_push(srv, p.items[i], c);
     if (pending && strcmp(p.items[i]->state, "pending") == 0)
       pending[np++] = p.seqs[i];
   }
+  Kehu__Response r = KEHU__RESPONSE__INIT;
+  r.status = KEHU__STATUS__OK;
+  kehu_reply(call, &r);
   kehu_conn_flush_all(srv);
   if (np)
     kehu_scheduler_mark_delivered(srv, pending, np);
