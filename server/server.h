@@ -66,7 +66,6 @@ typedef struct kehu_server {
   int stopping;
   kehu_buf scratch;              /* frame packing, loop thread only */
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
-  unsigned sched_seen;           /* due-index change count it was armed for */
   int sched_firing;              /* a fire write is in flight */
   uv_timer_t audit_timer;        /* logs the audit head daily */
 } kehu_server;

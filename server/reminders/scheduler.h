@@ -8,7 +8,7 @@
 #include "server.h"
 
 void kehu_scheduler_start(kehu_server *srv);
-/* After commits: re-arm when the due index changed. */
+/* After commits: re-arm for the earliest due time. */
 void kehu_scheduler_poke(kehu_server *srv);
 void kehu_scheduler_stop(kehu_server *srv);
 /* Pushes one reminder to the watching connections of its user (only to

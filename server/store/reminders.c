@@ -66,7 +66,6 @@ static int index_reminder(kehu_txn *t, uint64_t seq, const Kehu__Reminder *r, in
   if (armed_at(r, &at)) {
     due_key(k, at, seq);
     rc = op(t, st->rem_due, k, 16);
-    __atomic_fetch_add(&st->reminders_changed, 1, __ATOMIC_RELEASE);
   }
   if (rc == KEHU_OK && r->user)
     rc = op(t, st->rem_user, k, user_key(k, r->user, seq));
@@ -212,9 +211,4 @@ size_t kehu_store_reminder_of_customer(kehu_txn *t, uint64_t cust, uint64_t *seq
   }
   mdb_cursor_close(cur);
   return n;
-}
-
-unsigned kehu_store_reminders_changed(kehu_store *st)
-{
-  return __atomic_load_n(&st->reminders_changed, __ATOMIC_ACQUIRE);
 }

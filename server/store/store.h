@@ -220,8 +220,6 @@ int kehu_store_reminder_of_user(kehu_txn *t, const char *user, uint64_t before, 
                                 void *arg, uint64_t *next);
 /* Every reminder about a customer (merge moves them, purge erases them). */
 size_t kehu_store_reminder_of_customer(kehu_txn *t, uint64_t cust, uint64_t *seqs, size_t max);
-/* A counter the writer bumps whenever the due index changes. */
-unsigned kehu_store_reminders_changed(kehu_store *st);
 
 /* ---- custom field definitions ---- */
 int kehu_store_field_put(kehu_txn *t, const Kehu__FieldDef *def);

@@ -35,7 +35,6 @@ struct kehu_store {
   MDB_dbi rem_user;       /* user | 0 | seq -> "" : a user's reminders */
   MDB_dbi rem_cust;       /* customer key | seq -> "" : for merge and purge */
   MDB_dbi rem_source;     /* rule source -> seq : one reminder per rule and record */
-  unsigned reminders_changed; /* bumped by the writer (atomically); the loop re-arms its timer */
   MDB_dbi search;         /* token -> customer key (dupsort, dupfixed) */
   MDB_dbi search_doc;     /* customer key -> the tokens it is indexed under */
   int has_key;
