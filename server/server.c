@@ -16,6 +16,13 @@ int64_t kehu_now(const kehu_server *srv)
   return (int64_t)time(NULL) + srv->cfg.clock_offset_s;
 }
 
+int64_t kehu_now_ms(const kehu_server *srv)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ((int64_t)ts.tv_sec + srv->cfg.clock_offset_s) * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void wake_loop(void *ctx)
 {
   uv_async_send(ctx);

@@ -73,6 +73,8 @@ typedef struct kehu_server {
 /* The server's clock: every handler reads time through this one function,
  * so tests can run a server in the future (cfg.clock_offset_s). */
 int64_t kehu_now(const kehu_server *srv);
+/* The same clock in milliseconds (for timers). */
+int64_t kehu_now_ms(const kehu_server *srv);
 
 /* Who is calling: set by login, read by every handler. */
 typedef struct {

@@ -23,8 +23,10 @@ static void arm(kehu_server *srv)
     uv_timer_stop(&srv->sched_timer);
     return;
   }
-  int64_t wait = due - kehu_now(srv);
-  uv_timer_start(&srv->sched_timer, on_timer, wait > 0 ? (uint64_t)wait * 1000 : 0, 0);
+  /* in milliseconds: a reminder due at second T fires at T.000, not up to
+   * a second later */
+  int64_t wait_ms = due * 1000 - kehu_now_ms(srv);
+  uv_timer_start(&srv->sched_timer, on_timer, wait_ms > 0 ? (uint64_t)wait_ms : 0, 0);
 }
 
 void kehu_scheduler_start(kehu_server *srv)

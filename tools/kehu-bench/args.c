@@ -14,7 +14,7 @@ static const struct {
 } op_names[] = {
   {"get", OP_GET},         {"add", OP_ADD},       {"update", OP_UPDATE},
   {"connect", OP_CONNECT}, {"mix", OP_MIX},       {"search", OP_SEARCH},
-  {"followup", OP_FOLLOWUP},
+  {"followup", OP_FOLLOWUP}, {"watch", OP_WATCH},
 };
 
 const char *bench_op_name(bench_op op)
@@ -33,10 +33,12 @@ static void usage(FILE *f)
     "                  [--json] [--ids-out FILE] [--terms FILE] [--server-pid PID]\n"
     "                  [--full-handshake]\n"
     "The password comes from KEHU_PASSWORD.\n"
-    "  --op OP            get | add | update | connect | mix (search, followup: not yet)\n"
+    "  --op OP            get | add | update | connect | mix | watch\n"
+    "                     (search, followup: not yet)\n"
     "  --connections C    connections (connect: concurrent connectors); default 1\n"
     "  --depth D          requests in flight per connection (pipelining); default 1\n"
-    "  --duration S       seconds to measure; default 10\n"
+    "  --duration S       seconds to measure; default 10 (watch: the longest wait\n"
+    "                     for the reminder, from the moment the watches are sent)\n"
     "  --count N          every connection does exactly N operations, then stops\n"
     "  --json             one JSON object per line per operation\n"
     "  --ids-out FILE     write the id of every customer the workload adds, one a line\n"
@@ -44,6 +46,11 @@ static void usage(FILE *f)
     "  --server-pid PID   read the server's CPU time from /proc/PID/stat (found by\n"
     "                     itself for a server on this machine run by the same user)\n"
     "  --full-handshake   never resume TLS sessions (connect: full handshakes)\n"
+    "watch: every connection logs in as USER and subscribes to pushed events;\n"
+    "once all are subscribed, 'watching C' is printed (flushed); then each waits\n"
+    "for its first reminder event. Reported: how many received one, the fan-out\n"
+    "time (first to last arrival) and the last arrival after the reminder's due\n"
+    "time (server clock against ours); exit 0 only when every connection got it.\n"
     "Exit: 0 no errors, 1 some operation failed, 2 usage, 3 login refused,\n"
     "      8 no connection could be established.\n");
 }
@@ -189,7 +196,8 @@ int bench_parse_args(int argc, char **argv, bench_options *o)
       found = 1;
     }
   if (!found)
-    return bad("--op: '%s' is not one of get, add, update, connect, mix, search, followup", op);
+    return bad("--op: '%s' is not one of get, add, update, connect, mix, search, followup, "
+               "watch", op);
   o->op_name = bench_op_name(o->op);
   if (o->op == OP_SEARCH || o->op == OP_FOLLOWUP) {
     fprintf(stderr, "kehu-bench: --op %s: not supported by this server yet (it has no %s "
@@ -199,6 +207,8 @@ int bench_parse_args(int argc, char **argv, bench_options *o)
   }
   if (o->count && have_duration)
     return bad("--count and --duration exclude each other");
+  if (o->count && o->op == OP_WATCH)
+    return bad("--count does not apply to --op watch (one reminder per connection)");
   if (o->terms_file && o->op != OP_MIX)
     return bad("--terms applies to --op search and mix, not %s", o->op_name);
   if (o->terms_file && access(o->terms_file, R_OK) != 0)

@@ -6,6 +6,7 @@
  *   conn.c       one connection: TCP + TLS + Hello + login, requests by id
  *   run.c        setup (login, id pool, connections), start, stop, limits
  *   ops.c        the operations: get, add, update, connect, mix
+ *   watch.c      watch: every connection subscribes, then waits for a pushed reminder
  *   histogram.c  latency histogram (log-linear buckets, < 1 % error)
  *   report.c     table / JSON output, errors, CPU time of both processes
  *   main.c       wiring and exit codes */
@@ -32,7 +33,8 @@
 
 /* ---- command line ---- */
 
-typedef enum { OP_GET, OP_ADD, OP_UPDATE, OP_CONNECT, OP_MIX, OP_SEARCH, OP_FOLLOWUP } bench_op;
+typedef enum { OP_GET, OP_ADD, OP_UPDATE, OP_CONNECT, OP_MIX, OP_SEARCH, OP_FOLLOWUP,
+               OP_WATCH } bench_op;
 
 typedef struct {
   const char *server;        /* HOST:PORT */
@@ -103,6 +105,9 @@ typedef void (*bench_reply_fn)(bench_conn *c, void *arg, const Kehu__Response *r
 typedef struct {
   void (*ready)(bench_conn *c);    /* logged in; may be NULL */
   void (*closed)(bench_conn *c);   /* after the last reply callback; c is freed after */
+  /* A pushed Event (envelope id 0); may be NULL (events are dropped). e
+   * lives only during the call. */
+  void (*event)(bench_conn *c, const Kehu__Event *e);
 } bench_conn_events;
 
 #define BENCH_LOGIN_PASSWORD 1
@@ -154,6 +159,18 @@ typedef struct {
   double client_cpu_start_s, client_cpu_end_s;
 } bench_cpu;
 
+/* watch: when the pushed reminder reached the connections. */
+typedef struct {
+  unsigned watching;         /* connections whose Watch was answered OK */
+  uint64_t received;         /* connections that got a reminder event */
+  uint64_t first_ns, last_ns;   /* uv_hrtime() of the first and last first arrival */
+  double last_wall_s;        /* the last first arrival, wall clock (Unix seconds) */
+  int64_t due_at;            /* the reminder's due time (server clock) */
+  int have_due;
+  char reminder_id[24];      /* the reminder the first arrival carried */
+  uint64_t other_reminder;   /* connections whose first reminder was a different one */
+} bench_watch_result;
+
 typedef struct bench_report {
   const bench_options *opt;
   bench_stats stats[STAT_COUNT];
@@ -169,6 +186,7 @@ typedef struct bench_report {
   int timed_out;
   char notes[4][200];
   unsigned nnotes;
+  bench_watch_result watch;
 } bench_report;
 
 /* Records a failed operation (or setup step) once per distinct message;

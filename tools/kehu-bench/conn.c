@@ -286,8 +286,11 @@ static void on_envelope(bench_conn *c, const Kehu__Envelope *env)
     on_hello(c, env);
     return;
   }
-  if (env->body_case == KEHU__ENVELOPE__BODY_EVENT)
+  if (env->body_case == KEHU__ENVELOPE__BODY_EVENT) {
+    if (c->events->event && c->logged_in)
+      c->events->event(c, env->event);
     return;
+  }
   if (env->body_case != KEHU__ENVELOPE__BODY_RESPONSE) {
     fail(c, KEHU_INTERNAL, "protocol error: %s sent a frame that is not a response",
          c->net->server);

@@ -27,14 +27,16 @@ static int resolve(bench_net *net, const bench_options *o)
   return 0;
 }
 
-/* Each connection is a descriptor: raise the soft limit as far as allowed. */
+/* Each connection is a descriptor: raise the soft limit to the hard one. */
 static void raise_fd_limit(unsigned connections)
 {
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= connections + 64u)
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
     return;
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < connections + 64u)
     fprintf(stderr, "kehu-bench: warning: only %llu file descriptors for %u connections\n",
             (unsigned long long)rl.rlim_cur, connections);

@@ -6,6 +6,8 @@
  *   connect  (f) a new TCP + TLS connection, Hello, token login, one get
  *   mix          70 % get, 10 % add, 5 % update, 15 % get standing in for
  *                follow-ups and searches, which this server does not have
+ *   watch        one Watch per connection, then waiting for a pushed reminder
+ *                (watch.c)
  * Each is timed from its first request to its last reply. */
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,9 @@ int bench_send_add(bench_ctx *b, bench_conn *c, bench_reply_fn fn, void *arg)
   cu.stage = (char *)s.stage;
   Kehu__CustomerAdd add = KEHU__CUSTOMER_ADD__INIT;
   add.customer = &cu;
+  /* Generated names repeat; the peer's insert checks no duplicates, so the
+   * bench adds with force (no duplicate lookup), the same work as the peer. */
+  add.has_force = add.force = 1;
   Kehu__Request req = KEHU__REQUEST__INIT;
   req.op_case = KEHU__REQUEST__OP_CUSTOMER_ADD;
   req.customer_add = &add;
@@ -227,7 +232,7 @@ static void on_connector_closed(bench_conn *c)
   bench_check_end(b);
 }
 
-static const bench_conn_events connector_events = {NULL, on_connector_closed};
+static const bench_conn_events connector_events = {NULL, on_connector_closed, NULL};
 
 static void on_connect_got(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
 {
@@ -281,6 +286,10 @@ void bench_worker_fill(worker *w)
   }
   if (!w->ready || w->gone || !w->conn)
     return;
+  if (b->opt->op == OP_WATCH) {
+    bench_watch_subscribe(w);
+    return;
+  }
   while (w->inflight < b->opt->depth && (!b->opt->count || w->started < b->opt->count))
     if (start_op(w) != 0)
       break;

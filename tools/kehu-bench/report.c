@@ -336,9 +336,67 @@ static void print_errors(const bench_report *r, FILE *out)
     fprintf(out, "  %8llu x other kinds\n", (unsigned long long)r->errors_unsorted);
 }
 
+/* watch: who got the reminder, and how spread out the arrivals were. */
+static void print_watch_report(const bench_report *r, FILE *out)
+{
+  const bench_options *o = r->opt;
+  const bench_watch_result *w = &r->watch;
+  double fanout_ms = w->received ? (double)(w->last_ns - w->first_ns) / 1e6 : -1;
+  int have_from_due = w->received && w->have_due;
+  double from_due_ms = have_from_due ? (w->last_wall_s - (double)w->due_at) * 1000.0 : 0;
+  if (w->received < o->connections)
+    fprintf(stderr, "kehu-bench: %llu of %u connections received no reminder\n",
+            (unsigned long long)(o->connections - w->received), o->connections);
+  if (w->other_reminder)
+    fprintf(stderr, "kehu-bench: warning: %llu connections first received another reminder "
+            "than %s\n", (unsigned long long)w->other_reminder, w->reminder_id);
+  if (o->json) {
+    fprintf(out, "{\"op\": \"watch\", \"connections\": %u, \"received\": %llu, ",
+            o->connections, (unsigned long long)w->received);
+    if (fanout_ms >= 0)
+      fprintf(out, "\"fanout_ms\": %.3f, ", fanout_ms);
+    else
+      fprintf(out, "\"fanout_ms\": null, ");
+    if (have_from_due)
+      fprintf(out, "\"from_due_ms\": %.3f, ", from_due_ms);
+    else
+      fprintf(out, "\"from_due_ms\": null, ");
+    fprintf(out, "\"errors\": %llu, \"watching\": %u, \"reminder_id\": ",
+            (unsigned long long)bench_total_errors(r), w->watching);
+    if (w->received)
+      json_string(out, w->reminder_id);
+    else
+      fprintf(out, "null");
+    fprintf(out, ", \"elapsed_s\": %.3f", r->elapsed_s);
+    if (r->timed_out)
+      fprintf(out, ", \"timed_out\": true");
+    fprintf(out, "}\n");
+    print_errors(r, stderr);
+    return;
+  }
+  fprintf(out, "kehu-bench --op watch: %s, %u connection%s, %u watching, %.3f s\n", o->server,
+          o->connections, o->connections == 1 ? "" : "s", w->watching, r->elapsed_s);
+  fprintf(out, "received: %llu of %u", (unsigned long long)w->received, o->connections);
+  if (w->received)
+    fprintf(out, " (reminder %s)", w->reminder_id);
+  fprintf(out, "\n");
+  if (fanout_ms >= 0)
+    fprintf(out, "fan-out: %.3f ms from the first connection to receive it to the last\n",
+            fanout_ms);
+  if (have_from_due)
+    fprintf(out, "last arrival: %.3f ms after the reminder's due time\n", from_due_ms);
+  fprintf(out, "errors: %llu\n", (unsigned long long)bench_total_errors(r));
+  print_errors(r, out);
+}
+
 void bench_print_report(const bench_report *r, FILE *out)
 {
   const bench_options *o = r->opt;
+  if (o->op == OP_WATCH) {
+    print_watch_report(r, out);
+    fflush(out);
+    return;
+  }
   row rows[STAT_COUNT + 1];
   size_t n = 0;
   bench_stats mix;

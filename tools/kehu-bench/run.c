@@ -44,7 +44,8 @@ void bench_worker_check_done(worker *w)
   if (w->done)
     return;
   int done = w->gone || w->failed ||
-             (b->opt->count && w->started >= b->opt->count && w->inflight == 0);
+             (b->opt->count && w->started >= b->opt->count && w->inflight == 0) ||
+             (b->opt->op == OP_WATCH && w->got_event);
   if (!done)
     return;
   w->done = 1;
@@ -109,10 +110,20 @@ static void on_worker_closed(bench_conn *c)
     bench_error(b->rep, "connection", "%s", why);
   }
   bench_worker_check_done(w);
+  if (b->opt->op == OP_WATCH)
+    bench_watch_check_all(b);
   bench_check_end(b);
 }
 
-static const bench_conn_events worker_events = {on_worker_ready, on_worker_closed};
+static void on_worker_event(bench_conn *c, const Kehu__Event *e)
+{
+  worker *w = bench_conn_owner(c);
+  if (w->conn == c && w->b->opt->op == OP_WATCH)
+    bench_watch_event(w, e);
+}
+
+static const bench_conn_events worker_events = {on_worker_ready, on_worker_closed,
+                                                on_worker_event};
 
 static void open_worker(bench_ctx *b, worker *w, int flags)
 {
@@ -243,7 +254,7 @@ static void on_login_ready(bench_conn *c)
     setup_failed(b, BENCH_EXIT_ERRORS, "%s", "the password login returned no session token");
     return;
   }
-  if (b->opt->op == OP_ADD) {
+  if (b->opt->op == OP_ADD || b->opt->op == OP_WATCH) {   /* no id pool needed */
     connect_the_rest(b);
     return;
   }
@@ -251,7 +262,8 @@ static void on_login_ready(bench_conn *c)
   list_page(c, NULL);
 }
 
-static const bench_conn_events login_events = {on_login_ready, on_worker_closed};
+static const bench_conn_events login_events = {on_login_ready, on_worker_closed,
+                                               on_worker_event};
 
 /* ---- start, stop ---- */
 
@@ -449,6 +461,8 @@ int bench_run(const bench_options *opt, bench_net *net, bench_report *rep)
   if (rep->connections_ready == 0 && opt->op != OP_CONNECT)
     return BENCH_EXIT_NO_CONNECTION;
   if (rep->timed_out || bench_total_errors(rep) > 0)
+    return BENCH_EXIT_ERRORS;
+  if (opt->op == OP_WATCH && rep->watch.received < opt->connections)
     return BENCH_EXIT_ERRORS;
   return BENCH_EXIT_OK;
 }

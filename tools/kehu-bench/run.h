@@ -21,6 +21,9 @@ typedef struct {
   int failed;                /* never became ready */
   int gone;                  /* was ready, connection closed */
   int done;                  /* counted in workers_done */
+  int watch_sent;            /* watch: its Watch request is out */
+  int watch_settled;         /* watch: ... and answered (or the connection is gone) */
+  int got_event;             /* watch: a reminder arrived */
 } worker;
 
 typedef struct { char id[24]; } customer_id;
@@ -44,6 +47,7 @@ struct bench_ctx {
   uint64_t note_seq;          /* update: "bench <n>" */
   FILE *ids;                 /* --ids-out */
   int exit_code;             /* a setup failure decides the exit code */
+  int watching_announced;    /* watch: "watching C" is out */
 };
 
 /* One operation in flight. */
@@ -60,6 +64,14 @@ typedef struct {
 void bench_worker_fill(worker *w);
 /* Queues a CustomerAdd of a generated customer on c. */
 int bench_send_add(bench_ctx *b, bench_conn *c, bench_reply_fn fn, void *arg);
+
+/* watch.c */
+/* Sends w's Watch request (once). */
+void bench_watch_subscribe(worker *w);
+/* A pushed event reached w. */
+void bench_watch_event(worker *w, const Kehu__Event *e);
+/* Prints "watching C" once every live connection's Watch is answered. */
+void bench_watch_check_all(bench_ctx *b);
 
 /* run.c */
 /* Counts w as done once it has nothing more to do. */
