@@ -2,7 +2,6 @@
  * the previous entry's encoding, and the head (last sequence and its
  * hash) kept apart in meta, so removing or altering any entry, the newest
  * included, breaks the chain. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,30 +92,11 @@ int kehu_store_audit_list(kehu_txn *t, uint64_t before, unsigned limit,
   return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
 
-typedef struct {
-  char *report;
-  size_t len, used;
-  unsigned long problems;
-} findings;
-
-__attribute__((format(printf, 2, 3)))
-static void problem(findings *f, const char *fmt, ...)
-{
-  f->problems++;
-  if (f->used + 1 >= f->len)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(f->report + f->used, f->len - f->used, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    f->used = f->used + (size_t)n < f->len ? f->used + (size_t)n : f->len - 1;
-}
 
 int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems,
                             uint64_t *entries)
 {
-  findings f = {report, len, 0, 0};
+  kehu_findings f = {report, len, 0, 0};
   if (len)
     report[0] = '\0';
   audit_head head;
@@ -137,15 +117,15 @@ int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long
     (*entries)++;
     Kehu__AuditEntry *e = kehu__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
     if (seq != expect)
-      problem(&f, "entry %llu is missing (next present is %llu)\n", (unsigned long long)expect,
+      kehu_finding(&f, "entry %llu is missing (next present is %llu)\n", (unsigned long long)expect,
               (unsigned long long)seq);
     if (!e)
-      problem(&f, "entry %llu does not decode: altered\n", (unsigned long long)seq);
+      kehu_finding(&f, "entry %llu does not decode: altered\n", (unsigned long long)seq);
     else if (e->seq != seq)
-      problem(&f, "entry %llu says it is %llu: altered\n", (unsigned long long)seq,
+      kehu_finding(&f, "entry %llu says it is %llu: altered\n", (unsigned long long)seq,
               (unsigned long long)e->seq);
     else if (e->prev_hash.len != 32 || memcmp(e->prev_hash.data, prev, 32) != 0)
-      problem(&f, "entry %llu does not follow from the entry before it: the chain is broken\n",
+      kehu_finding(&f, "entry %llu does not follow from the entry before it: the chain is broken\n",
               (unsigned long long)seq);
     if (e)
       kehu__audit_entry__free_unpacked(e, NULL);
@@ -156,10 +136,10 @@ int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long
   if (rc != MDB_NOTFOUND)
     return kehu_store_status(rc);
   if (head.seq != expect - 1)
-    problem(&f, "the log ends at entry %llu but its head says %llu: entries were removed\n",
+    kehu_finding(&f, "the log ends at entry %llu but its head says %llu: entries were removed\n",
             (unsigned long long)(expect - 1), (unsigned long long)head.seq);
   else if (head.seq && memcmp(head.hash, prev, 32) != 0)
-    problem(&f, "the last entry %llu does not match the head's hash: altered\n",
+    kehu_finding(&f, "the last entry %llu does not match the head's hash: altered\n",
             (unsigned long long)head.seq);
   *problems = f.problems;
   return KEHU_OK;

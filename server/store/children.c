@@ -204,42 +204,51 @@ int kehu_store_child_list(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, u
   return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
 
+/* The first record (lowest seq) of customer cust in kind k; NOT_FOUND
+ * when it has none left. */
+static int first_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t *seq,
+                       ProtobufCMessage **m)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  unsigned char start[16];
+  child_key(start, cust, 0);
+  MDB_val key = {16, start}, v;
+  rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+  if (rc != 0 || kehu_key_get_u64(key.mv_data) != cust) {
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? KEHU_NOT_FOUND : kehu_store_status(rc);
+  }
+  *seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
+  *m = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+  mdb_cursor_close(cur);
+  return *m ? KEHU_OK : KEHU_INTERNAL;
+}
+
 /* Moves every record of one kind from one customer to another. */
 static int move_kind(kehu_txn *t, const kehu_kind_info *k, uint64_t from, uint64_t to,
                      const char *to_id, unsigned *moved)
 {
-  for (;;) {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
-    if (rc != 0)
-      return kehu_store_status(rc);
-    unsigned char start[16];
-    child_key(start, from, 0);
-    MDB_val key = {16, start}, v;
-    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-    if (rc != 0 || kehu_key_get_u64(key.mv_data) != from) {
-      mdb_cursor_close(cur);
-      return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
-    }
-    uint64_t seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
-    ProtobufCMessage *old = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
-    mdb_cursor_close(cur);
-    if (!old)
-      return KEHU_INTERNAL;
+  uint64_t seq;
+  ProtobufCMessage *old;
+  int rc;
+  while ((rc = first_child(t, k, from, &seq, &old)) == KEHU_OK) {
     ProtobufCMessage *m = kehu_msg_copy(old);
-    int status = m ? kehu_msg_set_string(m, "customer_id", to_id) == 0 ? KEHU_OK : KEHU_EXHAUSTED
-                   : KEHU_EXHAUSTED;
-    if (status == KEHU_OK)
-      status = unlink_child(t, k, from, seq, old);
-    if (status == KEHU_OK)
-      status = kehu_store_child_put(t, k, to, seq, NULL, m);
+    rc = m && kehu_msg_set_string(m, "customer_id", to_id) == 0 ? KEHU_OK : KEHU_EXHAUSTED;
+    if (rc == KEHU_OK)
+      rc = unlink_child(t, k, from, seq, old);
+    if (rc == KEHU_OK)
+      rc = kehu_store_child_put(t, k, to, seq, NULL, m);
     protobuf_c_message_free_unpacked(old, NULL);
     if (m)
       protobuf_c_message_free_unpacked(m, NULL);
-    if (status != KEHU_OK)
-      return status;
+    if (rc != KEHU_OK)
+      return rc;
     (*moved)++;
   }
+  return rc == KEHU_NOT_FOUND ? KEHU_OK : rc;
 }
 
 int kehu_store_children_move(kehu_txn *t, uint64_t from, uint64_t to, const char *to_id,
@@ -256,29 +265,16 @@ int kehu_store_children_move(kehu_txn *t, uint64_t from, uint64_t to, const char
 
 static int purge_kind(kehu_txn *t, const kehu_kind_info *k, uint64_t cust)
 {
-  for (;;) {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
-    if (rc != 0)
-      return kehu_store_status(rc);
-    unsigned char start[16];
-    child_key(start, cust, 0);
-    MDB_val key = {16, start}, v;
-    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-    if (rc != 0 || kehu_key_get_u64(key.mv_data) != cust) {
-      mdb_cursor_close(cur);
-      return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
-    }
-    uint64_t seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
-    ProtobufCMessage *old = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
-    mdb_cursor_close(cur);
-    if (!old)
-      return KEHU_INTERNAL;
+  uint64_t seq;
+  ProtobufCMessage *old;
+  int rc;
+  while ((rc = first_child(t, k, cust, &seq, &old)) == KEHU_OK) {
     rc = kehu_store_child_delete(t, k, cust, seq, old);
     protobuf_c_message_free_unpacked(old, NULL);
     if (rc != KEHU_OK)
       return rc;
   }
+  return rc == KEHU_NOT_FOUND ? KEHU_OK : rc;
 }
 
 int kehu_store_customer_purge(kehu_txn *t, uint64_t key)

@@ -83,6 +83,14 @@ int kehu_store_attachment_delete(kehu_txn *t, uint64_t seq);
  * moves its postings to match, in t's transaction. */
 int kehu_store_search_reindex(kehu_txn *t, uint64_t cust);
 
+/* Problems a check finds: counted, and the first ones written to report. */
+typedef struct {
+  char *report;
+  size_t len, used;
+  unsigned long problems;
+} kehu_findings;
+void kehu_finding(kehu_findings *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Grows the map (doubling); called with no transaction of ours active. */
 int kehu_store_grow(kehu_store *st);
 

@@ -7,14 +7,7 @@
 #include "reflect.h"
 #include "store_internal.h"
 
-typedef struct {
-  char *report;
-  size_t len, used;
-  unsigned long problems;
-} findings;
-
-__attribute__((format(printf, 2, 3)))
-static void problem(findings *f, const char *fmt, ...)
+void kehu_finding(kehu_findings *f, const char *fmt, ...)
 {
   f->problems++;
   if (f->used + 1 >= f->len)
@@ -43,11 +36,11 @@ static int index_has(kehu_txn *t, MDB_dbi dbi, const char *value, uint64_t key)
 /* Each entry of a value -> key index: the record exists and field(record)
  * equals the value. */
 static void check_index(kehu_txn *t, MDB_dbi dbi, const char *name,
-                        const char *(*field)(const Kehu__Customer *c), findings *f)
+                        const char *(*field)(const Kehu__Customer *c), kehu_findings *f)
 {
   MDB_cursor *cur;
   if (mdb_cursor_open(t->txn, dbi, &cur) != 0) {
-    problem(f, "%s: cannot open\n", name);
+    kehu_finding(f, "%s: cannot open\n", name);
     return;
   }
   MDB_val k, v;
@@ -56,19 +49,19 @@ static void check_index(kehu_txn *t, MDB_dbi dbi, const char *name,
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     snprintf(value, sizeof value, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
     if (v.mv_size != 8) {
-      problem(f, "%s[%s]: malformed entry\n", name, value);
+      kehu_finding(f, "%s[%s]: malformed entry\n", name, value);
       continue;
     }
     uint64_t key = kehu_key_get_u64(v.mv_data);
     kehu_customer_id_format(key, id);
     Kehu__Customer *c;
     if (kehu_store_customer_get(t, key, &c) != KEHU_OK) {
-      problem(f, "%s[%s] -> %s: no such customer\n", name, value, id);
+      kehu_finding(f, "%s[%s] -> %s: no such customer\n", name, value, id);
       continue;
     }
     const char *actual = field(c);
     if (!actual || strcmp(actual, value) != 0)
-      problem(f, "%s[%s] -> %s: the customer has '%s'\n", name, value, id,
+      kehu_finding(f, "%s[%s] -> %s: the customer has '%s'\n", name, value, id,
               actual ? actual : "");
     kehu__customer__free_unpacked(c, NULL);
   }
@@ -89,7 +82,7 @@ static const char *name_key_of(const Kehu__Customer *c)
 /* Records under customers: each has its parent entry and a live customer;
  * contract numbers and contact phones are indexed; every parent entry and
  * every number entry has its record. */
-static void check_children(kehu_txn *t, findings *f)
+static void check_children(kehu_txn *t, kehu_findings *f)
 {
   kehu_store *st = t->st;
   for (int kind = 0; kind < KEHU_KIND_COUNT; kind++) {
@@ -101,7 +94,7 @@ static void check_children(kehu_txn *t, findings *f)
     for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
       if (key.mv_size != 16) {
-        problem(f, "%s: malformed key\n", k->name);
+        kehu_finding(f, "%s: malformed key\n", k->name);
         continue;
       }
       uint64_t cust = kehu_key_get_u64(key.mv_data), seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
@@ -114,21 +107,21 @@ static void check_children(kehu_txn *t, findings *f)
       MDB_val pkey = {9, pk}, pv;
       if (mdb_get(t->txn, st->child_parent, &pkey, &pv) != 0 || pv.mv_size != 8 ||
           kehu_key_get_u64(pv.mv_data) != cust)
-        problem(f, "%s %s: its parent entry does not point at %s\n", k->name, id, cid);
+        kehu_finding(f, "%s %s: its parent entry does not point at %s\n", k->name, id, cid);
       Kehu__Customer *c;
       if (kehu_store_customer_get(t, cust, &c) != KEHU_OK)
-        problem(f, "%s %s: customer %s does not exist\n", k->name, id, cid);
+        kehu_finding(f, "%s %s: customer %s does not exist\n", k->name, id, cid);
       else
         kehu__customer__free_unpacked(c, NULL);
       ProtobufCMessage *m = kehu_decode_record(st, &key, &v, k->desc, k->sealed);
       if (!m) {
-        problem(f, "%s %s: record does not decode\n", k->name, id);
+        kehu_finding(f, "%s %s: record does not decode\n", k->name, id);
         continue;
       }
       if (kind == KEHU_KIND_CONTRACT) {
         const char *number = kehu_msg_get_string(m, "number");
         if (number && kehu_store_contract_by_number(t, number) != seq)
-          problem(f, "contract %s: number %s is not indexed to it\n", id, number);
+          kehu_finding(f, "contract %s: number %s is not indexed to it\n", id, number);
       } else if (kind == KEHU_KIND_CONTACT) {
         const Kehu__Contact *ct = (const Kehu__Contact *)m;
         for (size_t i = 0; i < ct->n_phones; i++) {
@@ -140,7 +133,7 @@ static void check_children(kehu_txn *t, findings *f)
           MDB_cursor *pc;
           if (mdb_cursor_open(t->txn, st->contact_phone, &pc) == 0) {
             if (mdb_cursor_get(pc, &hk, &hv, MDB_GET_BOTH) != 0)
-              problem(f, "contact %s: a phone is missing from the phone index\n", id);
+              kehu_finding(f, "contact %s: a phone is missing from the phone index\n", id);
             mdb_cursor_close(pc);
           }
         }
@@ -157,7 +150,7 @@ static void check_children(kehu_txn *t, findings *f)
          rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
       const kehu_kind_info *k = key.mv_size == 9 ? kehu_kind_get(((unsigned char *)key.mv_data)[0]) : NULL;
       if (!k || v.mv_size != 8) {
-        problem(f, "parent index: malformed entry\n");
+        kehu_finding(f, "parent index: malformed entry\n");
         continue;
       }
       unsigned char ck[16];
@@ -167,7 +160,7 @@ static void check_children(kehu_txn *t, findings *f)
       if (mdb_get(t->txn, st->children[k->kind], &rk, &rv) != 0) {
         char id[24];
         kehu_child_id_format(k, kehu_key_get_u64((unsigned char *)key.mv_data + 1), id);
-        problem(f, "parent index: %s has no record\n", id);
+        kehu_finding(f, "parent index: %s has no record\n", id);
       }
     }
     mdb_cursor_close(cur);
@@ -178,7 +171,7 @@ static void check_children(kehu_txn *t, findings *f)
          rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
       MDB_val rv;
       if (v.mv_size != 16 || mdb_get(t->txn, st->children[KEHU_KIND_CONTRACT], &v, &rv) != 0)
-        problem(f, "contract number %.*s: no such contract\n", (int)key.mv_size,
+        kehu_finding(f, "contract number %.*s: no such contract\n", (int)key.mv_size,
                 (const char *)key.mv_data);
     }
     mdb_cursor_close(cur);
@@ -194,7 +187,7 @@ static void check_children(kehu_txn *t, findings *f)
       if (v.mv_size == 16)
         memcpy(ck, v.mv_data, 16);
       if (v.mv_size != 16 || mdb_get(t->txn, st->children[KEHU_KIND_CONTACT], &rk, &rv) != 0)
-        problem(f, "phone index: an entry for a contact that does not exist\n");
+        kehu_finding(f, "phone index: an entry for a contact that does not exist\n");
     }
     mdb_cursor_close(cur);
   }
@@ -202,7 +195,7 @@ static void check_children(kehu_txn *t, findings *f)
 
 /* Reminders: every armed one is in the due index, every due entry has an
  * armed reminder, every source entry points at a reminder of that source. */
-static void check_reminders(kehu_txn *t, findings *f)
+static void check_reminders(kehu_txn *t, kehu_findings *f)
 {
   kehu_store *st = t->st;
   MDB_cursor *cur;
@@ -213,11 +206,11 @@ static void check_reminders(kehu_txn *t, findings *f)
       Kehu__Reminder *r;
       uint64_t seq = key.mv_size == 16 ? kehu_key_get_u64((unsigned char *)key.mv_data + 8) : 0;
       if (kehu_store_reminder_get(t, seq, &r) != KEHU_OK) {
-        problem(f, "due index: RM%llu has no record\n", (unsigned long long)seq);
+        kehu_finding(f, "due index: RM%llu has no record\n", (unsigned long long)seq);
         continue;
       }
       if (!r->has_armed || !r->armed)
-        problem(f, "due index: RM%llu is not armed\n", (unsigned long long)seq);
+        kehu_finding(f, "due index: RM%llu is not armed\n", (unsigned long long)seq);
       kehu__reminder__free_unpacked(r, NULL);
     }
     mdb_cursor_close(cur);
@@ -228,13 +221,13 @@ static void check_reminders(kehu_txn *t, findings *f)
          rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
       Kehu__Reminder *r;
       if (v.mv_size != 8 || kehu_store_reminder_get(t, kehu_key_get_u64(v.mv_data), &r) != KEHU_OK) {
-        problem(f, "reminder source %.*s: no such reminder\n", (int)key.mv_size,
+        kehu_finding(f, "reminder source %.*s: no such reminder\n", (int)key.mv_size,
                 (const char *)key.mv_data);
         continue;
       }
       if (!r->source || strlen(r->source) != key.mv_size ||
           memcmp(r->source, key.mv_data, key.mv_size) != 0)
-        problem(f, "reminder source %.*s: the reminder has another source\n", (int)key.mv_size,
+        kehu_finding(f, "reminder source %.*s: the reminder has another source\n", (int)key.mv_size,
                 (const char *)key.mv_data);
       kehu__reminder__free_unpacked(r, NULL);
     }
@@ -257,7 +250,7 @@ static int doc_has(kehu_txn *t, uint64_t cust, const MDB_val *tok)
   return 0;
 }
 
-static void check_search(kehu_txn *t, findings *f)
+static void check_search(kehu_txn *t, kehu_findings *f)
 {
   kehu_store *st = t->st;
   MDB_cursor *cur;
@@ -270,12 +263,12 @@ static void check_search(kehu_txn *t, findings *f)
       uint64_t cust = v.mv_size == 8 ? kehu_key_get_u64(v.mv_data) : 0;
       Kehu__Customer *c;
       if (kehu_store_customer_get(t, cust, &c) != KEHU_OK) {
-        problem(f, "search index: a posting for a customer that does not exist\n");
+        kehu_finding(f, "search index: a posting for a customer that does not exist\n");
         continue;
       }
       kehu__customer__free_unpacked(c, NULL);
       if (!doc_has(t, cust, &key))
-        problem(f, "search index: a posting its customer does not account for\n");
+        kehu_finding(f, "search index: a posting its customer does not account for\n");
     }
     mdb_cursor_close(cur);
   }
@@ -290,7 +283,7 @@ static void check_search(kehu_txn *t, findings *f)
           documented++;
           MDB_val tk = {*p, (void *)(p + 1)}, cv = {8, key.mv_data};
           if (mdb_cursor_get(pc, &tk, &cv, MDB_GET_BOTH) != 0)
-            problem(f, "search index: a token of a customer is not posted\n");
+            kehu_finding(f, "search index: a token of a customer is not posted\n");
         }
       }
       mdb_cursor_close(pc);
@@ -298,12 +291,12 @@ static void check_search(kehu_txn *t, findings *f)
     mdb_cursor_close(cur);
   }
   if (postings != documented)
-    problem(f, "search index: %lu postings but %lu documented tokens\n", postings, documented);
+    kehu_finding(f, "search index: %lu postings but %lu documented tokens\n", postings, documented);
 }
 
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems)
 {
-  findings f = {report, len, 0, 0};
+  kehu_findings f = {report, len, 0, 0};
   if (len)
     report[0] = '\0';
   kehu_store *st = t->st;
@@ -324,19 +317,19 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
     kehu_customer_id_format(key, id);
     Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
     if (!c) {
-      problem(&f, "customer %s: record does not decode\n", id);
+      kehu_finding(&f, "customer %s: record does not decode\n", id);
       continue;
     }
     if (c->owner && *c->owner && !index_has(t, st->cust_owner, c->owner, key))
-      problem(&f, "customer %s: missing from the owner index\n", id);
+      kehu_finding(&f, "customer %s: missing from the owner index\n", id);
     if (c->stage && *c->stage && !index_has(t, st->cust_stage, c->stage, key))
-      problem(&f, "customer %s: missing from the stage index\n", id);
+      kehu_finding(&f, "customer %s: missing from the stage index\n", id);
     const char *nk = name_key_of(c);
     if (nk && !index_has(t, st->cust_name, nk, key))
-      problem(&f, "customer %s: missing from the name index\n", id);
+      kehu_finding(&f, "customer %s: missing from the name index\n", id);
     if (c->external_code && *c->external_code &&
         kehu_store_customer_by_external_code(t, c->external_code) != key)
-      problem(&f, "customer %s: missing from the external code index\n", id);
+      kehu_finding(&f, "customer %s: missing from the external code index\n", id);
     kehu__customer__free_unpacked(c, NULL);
   }
   mdb_cursor_close(cur);
