@@ -14,14 +14,16 @@ out=${OUT:-${TMPDIR:-/tmp}/kehu-vs-peer.$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 echo "results in $out (N=$N ROUNDS=$ROUNDS DURATION=$DURATION, $(nproc) cores shared by client and server)"
 
-echo "== peer: PostgreSQL (pg_setup, pg_bench)"
-N=$N "$peers/pg_setup.sh" >"$out/pg_setup.log" 2>&1
-for r in $(seq 1 "$ROUNDS"); do
-  RUNS_DIR="$out/pg-round$r" ROUND=$r DURATION=$DURATION OPS="a b c d e e3 f" \
-    "$peers/pg_bench.sh" >"$out/pg-round$r.log" 2>&1 || true
-  cat "$out/pg-round$r/pg_summary.md" 2>/dev/null || tail -20 "$out/pg-round$r.log"
-done
-"$peers/pg_stop.sh" >/dev/null 2>&1 || true
+if [[ -z "${SKIP_PEER:-}" ]]; then   # SKIP_PEER=1: kehu only (the peer ran earlier)
+  echo "== peer: PostgreSQL (pg_setup, pg_bench)"
+  N=$N "$peers/pg_setup.sh" >"$out/pg_setup.log" 2>&1
+  for r in $(seq 1 "$ROUNDS"); do
+    RUNS_DIR="$out/pg-round$r" ROUND=$r DURATION=$DURATION OPS="a b c d e e3 f" \
+      "$peers/pg_bench.sh" >"$out/pg-round$r.log" 2>&1 || true
+    cat "$out/pg-round$r/pg_summary.md" 2>/dev/null || tail -20 "$out/pg-round$r.log"
+  done
+  "$peers/pg_stop.sh" >/dev/null 2>&1 || true
+fi
 
 echo "== kehu: kehud + kehu-bench"
 data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-bench-data.XXXXXX")
@@ -42,7 +44,6 @@ for r in $(seq 1 "$ROUNDS"); do
     bench --op add --connections 32 --depth 8
     bench --op update --connections 32 --depth 8
     bench --op mix --connections 32 --depth 8
-    bench --op search --connections 1 --depth 1 || true
     bench --op connect --connections 1 --depth 1
   } 2>&1 | tee "$out/kehu-round$r.jsonl"
 done
