@@ -161,8 +161,17 @@ static int posting(kehu_txn *t, const token *tok, uint64_t cust, int add)
   unsigned char cb[8];
   kehu_key_put_u64(cb, cust);
   MDB_val key = {tok->len, (void *)tok->bytes}, v = {8, cb};
-  int rc = add ? mdb_put(t->txn, t->st->search, &key, &v, MDB_NODUPDATA)
-               : mdb_del(t->txn, t->st->search, &key, &v);
+  int rc;
+  if (add) {
+    /* New customers have the highest keys: appending keeps posting pages
+     * full (plain puts leave them half full); an older customer's token
+     * goes in the ordinary way. */
+    rc = mdb_put(t->txn, t->st->search, &key, &v, MDB_NODUPDATA | MDB_APPENDDUP);
+    if (rc == MDB_KEYEXIST)
+      rc = mdb_put(t->txn, t->st->search, &key, &v, MDB_NODUPDATA);
+  } else {
+    rc = mdb_del(t->txn, t->st->search, &key, &v);
+  }
   return rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
 
