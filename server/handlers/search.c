@@ -13,7 +13,7 @@
 #define MAX_PAGE 500
 /* Ranking needs the matches side by side: at most this many are ranked
  * (newest first among them); a broader query should be narrowed. */
-#define RANK_WINDOW 1000
+#define RANK_WINDOW 500
 
 typedef struct {
   Kehu__Customer *c;
@@ -27,6 +27,7 @@ typedef struct {
   const Kehu__CustomerSearch *q;
   kehu_customer_filter f;
   char **folded_terms;
+  unsigned char *verify_term;    /* a term of several tokens: its tokens may match apart */
   char *folded_query;
   match *matches;
   size_t n;
@@ -72,15 +73,20 @@ static int contact_has(ProtobufCMessage *m, uint64_t cust, void *arg)
   return 1;
 }
 
-/* Bigrams can match apart ("星河" and "河科" in two places): a term made of
- * text must stand whole in the customer's text or a contact's name. Terms
- * found by keyed hash (phones, emails) are exact already. */
-static int verified(search_state *s, const Kehu__Customer *c, uint64_t key, const char *text)
+/* Bigrams can match apart ("星河" and "河科" in two places): a term of
+ * several tokens must stand whole in the customer's text or a contact's
+ * name. A term of one token (a bigram, a word prefix, a keyed hash) is
+ * exact as the index found it. */
+static int verified(search_state *s, const Kehu__Customer *c, uint64_t key)
 {
-  for (size_t i = 0; i < s->q->n_terms; i++) {
+  char *text = NULL;
+  int ok = 1;
+  for (size_t i = 0; ok && i < s->q->n_terms; i++) {
     const char *term = s->folded_terms[i];
-    if (!term || strchr(term, '@') || strspn(term, "0123456789 -+") == strlen(term))
+    if (!term || !s->verify_term[i])
       continue;
+    if (!text)
+      text = customer_text(c);
     if (text && strstr(text, term))
       continue;
     int found = 0;
@@ -88,11 +94,17 @@ static int verified(search_state *s, const Kehu__Customer *c, uint64_t key, cons
     uint64_t next;
     kehu_store_child_list(s->t, kehu_kind_get(KEHU_KIND_CONTACT), key, 0, 100, contact_has, ctx,
                           &next);
-    if (!found)
-      return 0;
+    ok = found;
   }
-  (void)c;
-  return 1;
+  free(text);
+  return ok;
+}
+
+static void count_token(const char *token, size_t len, void *arg)
+{
+  (void)token;
+  (void)len;
+  (*(int *)arg)++;
 }
 
 static int rank_of(search_state *s, const Kehu__Customer *c)
@@ -137,10 +149,8 @@ static int consider(uint64_t key, void *arg)
   Kehu__Customer *c;
   if (kehu_store_customer_get(s->t, key, &c) != KEHU_OK)
     return 1;
-  char *text = NULL;
   int keep = filters_pass(&s->f, c) && kehu_access_customer_visible(s->t, s->who, c) &&
-             (text = customer_text(c), verified(s, c, key, text));
-  free(text);
+             verified(s, c, key);
   if (!keep) {
     kehu__customer__free_unpacked(c, NULL);
     return 1;
@@ -186,11 +196,15 @@ void kehu_handle_customer_search(kehu_call *call)
     return;
   }
   s.folded_terms = calloc(q->n_terms, sizeof *s.folded_terms);
+  s.verify_term = calloc(q->n_terms, 1);
   s.matches = calloc(RANK_WINDOW, sizeof *s.matches);
   size_t qlen = 1;
-  for (size_t i = 0; s.folded_terms && i < q->n_terms; i++) {
+  for (size_t i = 0; s.folded_terms && s.verify_term && i < q->n_terms; i++) {
     s.folded_terms[i] = kehu_search_fold(q->terms[i]);
     qlen += strlen(q->terms[i]) + 1;
+    int single = 0, tokens = 0;
+    kehu_search_query_tokens(q->terms[i], count_token, &single, &tokens);
+    s.verify_term[i] = tokens > 1;
   }
   char *query = malloc(qlen);
   if (query) {
@@ -201,7 +215,7 @@ void kehu_handle_customer_search(kehu_call *call)
     free(query);
   }
   kehu_txn t;
-  int rc = s.folded_terms && s.matches && s.folded_query ? kehu_store_read_begin(call->srv->store, &t)
+  int rc = s.folded_terms && s.verify_term && s.matches && s.folded_query ? kehu_store_read_begin(call->srv->store, &t)
                                                          : KEHU_EXHAUSTED;
   if (rc == KEHU_OK) {
     s.t = &t;
@@ -237,6 +251,7 @@ void kehu_handle_customer_search(kehu_call *call)
   for (size_t i = 0; s.folded_terms && i < nterms; i++)
     free(s.folded_terms[i]);
   free(s.folded_terms);
+  free(s.verify_term);
   free(s.folded_query);
   free(s.matches);
 }

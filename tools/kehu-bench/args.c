@@ -34,7 +34,7 @@ static void usage(FILE *f)
     "                  [--full-handshake]\n"
     "The password comes from KEHU_PASSWORD.\n"
     "  --op OP            get | add | update | connect | mix | watch\n"
-    "                     (search, followup: not yet)\n"
+    "                     (followup: not yet)\n"
     "  --connections C    connections (connect: concurrent connectors); default 1\n"
     "  --depth D          requests in flight per connection (pipelining); default 1\n"
     "  --duration S       seconds to measure; default 10 (watch: the longest wait\n"
@@ -199,18 +199,17 @@ int bench_parse_args(int argc, char **argv, bench_options *o)
     return bad("--op: '%s' is not one of get, add, update, connect, mix, search, followup, "
                "watch", op);
   o->op_name = bench_op_name(o->op);
-  if (o->op == OP_SEARCH || o->op == OP_FOLLOWUP) {
-    fprintf(stderr, "kehu-bench: --op %s: not supported by this server yet (it has no %s "
-            "requests); available: get, add, update, connect, mix\n", op,
-            o->op == OP_SEARCH ? "search" : "follow-up");
+  if (o->op == OP_FOLLOWUP) {
+    fprintf(stderr, "kehu-bench: --op followup: not supported yet; available: get, add, "
+            "update, connect, mix, search, watch\n");
     return BENCH_EXIT_USAGE;
   }
   if (o->count && have_duration)
     return bad("--count and --duration exclude each other");
   if (o->count && o->op == OP_WATCH)
     return bad("--count does not apply to --op watch (one reminder per connection)");
-  if (o->terms_file && o->op != OP_MIX)
-    return bad("--terms applies to --op search and mix, not %s", o->op_name);
+  if (o->terms_file && o->op != OP_SEARCH)
+    return bad("--terms applies to --op search, not %s", o->op_name);
   if (o->terms_file && access(o->terms_file, R_OK) != 0)
     return bad("--terms: cannot read '%s'", o->terms_file);
   o->password = getenv("KEHU_PASSWORD");

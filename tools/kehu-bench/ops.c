@@ -108,6 +108,63 @@ static void on_got(bench_conn *c, void *arg, const Kehu__Response *r, const char
   finish_reply(o, r, failure);
 }
 
+static void on_found(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
+{
+  (void)c;
+  operation *o = arg;
+  if (!failure && r->status == KEHU__STATUS__OK &&
+      r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER_PAGE)
+    failure = "protocol error: a search answered without a page";
+  finish_reply(o, r, failure);
+}
+
+/* Search (e): a random 2-character brand stem of the demo data (the
+ * peer's generator uses the same 40), or a line of --terms (e3); the
+ * first page of 20, as the peer's query does. */
+static char **search_terms;
+static size_t n_search_terms;
+
+static const char *next_term(bench_ctx *b)
+{
+  if (b->opt->terms_file && !search_terms) {
+    FILE *f = fopen(b->opt->terms_file, "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+      line[strcspn(line, "\r\n")] = '\0';
+      char **more = line[0] ? realloc(search_terms, (n_search_terms + 1) * sizeof *more) : NULL;
+      if (more && (more[n_search_terms] = strdup(line))) {
+        search_terms = more;
+        n_search_terms++;
+      }
+    }
+    if (f)
+      fclose(f);
+  }
+  if (n_search_terms)
+    return search_terms[next_random(b) % n_search_terms];
+  return kehu_seed_brand_stem(next_random(b) % KEHU_SEED_BRAND_STEM_COUNT);
+}
+
+static int send_search(bench_ctx *b, bench_conn *c, void *arg)
+{
+  /* a term may hold several words: each is a term of the query */
+  char words[256];
+  snprintf(words, sizeof words, "%s", next_term(b));
+  char *terms[8], *save = NULL;
+  size_t n = 0;
+  for (char *w = strtok_r(words, " ", &save); w && n < 8; w = strtok_r(NULL, " ", &save))
+    terms[n++] = w;
+  Kehu__CustomerSearch q = KEHU__CUSTOMER_SEARCH__INIT;
+  q.terms = terms;
+  q.n_terms = n;
+  q.has_limit = 1;
+  q.limit = 20;
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  req.op_case = KEHU__REQUEST__OP_CUSTOMER_SEARCH;
+  req.customer_search = &q;
+  return bench_conn_request(c, &req, on_found, arg);
+}
+
 static void on_added(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
 {
   (void)c;
@@ -203,6 +260,8 @@ static int start_op(worker *w)
   int rc;
   if (o->kind == STAT_ADD) {
     rc = bench_send_add(b, w->conn, on_added, o);
+  } else if (b->opt->op == OP_SEARCH) {
+    rc = send_search(b, w->conn, o);
   } else {
     snprintf(o->id, sizeof o->id, "%s", random_id(b));
     rc = send_get(w->conn, o->id, o->kind == STAT_UPDATE ? on_update_got : on_got, o);
