@@ -388,7 +388,7 @@ static void start_change(kehu_call *call, const char *id, const Kehu__Child *cha
     kehu_child_wrap(&empty, kind, (ProtobufCMessage *)blank);
     changes = &empty;
   }
-  const kehu_kind_info *ckind;
+  const kehu_kind_info *ckind = NULL;
   if (!kehu_child_record(changes, &ckind) || ckind != kind) {
     kehu_reply_status(call, KEHU_INVALID, "id: %s is not a %s", id,
                       ckind ? ckind->name : "record");
