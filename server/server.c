@@ -130,7 +130,6 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_loop_close(srv->loop);
   kehu_tls_server_free(&srv->tls);
   kehu_rng_free(&srv->rng);
-  kehu_buf_free(&srv->scratch);
   kehu_store_close(srv->store);
   return KEHU_OK;
 }

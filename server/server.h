@@ -63,8 +63,8 @@ typedef struct kehu_server {
   kehu_conn *flush_list;         /* connections with replies to encrypt and send */
   size_t nconns;
   unsigned login_work;           /* password hashes running now */
+  struct password_check *login_waiting, *login_waiting_tail; /* beyond max_login_work */
   int stopping;
-  kehu_buf scratch;              /* frame packing, loop thread only */
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
   int sched_firing;              /* a fire write is in flight */
   uv_timer_t audit_timer;        /* logs the audit head daily */

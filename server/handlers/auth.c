@@ -253,9 +253,8 @@ struct password_check {
   password_check *next;     /* waiting for a free slot */
 };
 
-/* Password checks beyond max_login_work wait here, so a login flood costs
- * bounded CPU and memory and leaves the thread pool to other work. */
-static password_check *waiting_head, *waiting_tail;
+/* Password checks beyond max_login_work wait in the server's queue, so a
+ * login flood costs bounded CPU and leaves the thread pool to other work. */
 
 static void reply_password_check(password_check *pc, int status);
 static void password_checked(uv_work_t *work, int status);
@@ -279,11 +278,11 @@ static void password_checked(uv_work_t *work, int status)
   password_check *pc = work->data;
   kehu_server *srv = pc->call->srv;
   reply_password_check(pc, status);
-  if (waiting_head && srv->login_work < srv->cfg.max_login_work) {
-    password_check *next = waiting_head;
-    waiting_head = next->next;
-    if (!waiting_head)
-      waiting_tail = NULL;
+  if (srv->login_waiting && srv->login_work < srv->cfg.max_login_work) {
+    password_check *next = srv->login_waiting;
+    srv->login_waiting = next->next;
+    if (!srv->login_waiting)
+      srv->login_waiting_tail = NULL;
     start_check(srv, next);
   }
   /* Replies made outside a read or a commit callback go out here. */
@@ -348,11 +347,11 @@ static void login_with_password(kehu_call *call, Kehu__UserRecord *u)
   kehu_server *srv = call->srv;
   if (srv->login_work < srv->cfg.max_login_work) {
     start_check(srv, pc);
-  } else if (waiting_tail) {
-    waiting_tail->next = pc;
-    waiting_tail = pc;
+  } else if (srv->login_waiting_tail) {
+    srv->login_waiting_tail->next = pc;
+    srv->login_waiting_tail = pc;
   } else {
-    waiting_head = waiting_tail = pc;
+    srv->login_waiting = srv->login_waiting_tail = pc;
   }
 }
 
