@@ -27,7 +27,10 @@ list_all_state() {
 }
 
 # --- raised while nobody watches ------------------------------------------
-due=$(server_iso 1)
+# Due 3 s ahead of a whole second, so that the "not yet due" checks below
+# have seconds to spare even on a slow, sanitized build.
+align_to_second
+due=$(server_iso 3)
 expect_exit 0 kehu_as rep1 --json reminder add --at "$due" --message "离线时到期的提醒"
 r1=$(out_jq .id)
 expect_match '^RM[0-9]+$' "$r1" "reminder add .id"
@@ -36,8 +39,11 @@ expect_eq "$(epoch_of "$due")" "$(epoch_of "$(out_jq .due_at)")" "reminder add .
 # Not due yet: only `--all` shows it.
 expect_eq absent "$(list_state "$r1")" "$r1 in reminder list before it is due"
 expect_eq pending "$(list_all_state "$r1")" "$r1 in reminder list --all before it is due"
-sleep 1
-sleep 1
+# Wait (at most 6 s, polling) until it is due by the server's clock.
+for ((i = 0; i < 60; i++)); do
+  (($(server_now) > $(epoch_of "$due"))) && break
+  sleep 0.1
+done
 # Due now, nobody was watching: listed, still pending (never pushed).
 expect_eq pending "$(list_state "$r1")" "state of $r1 in reminder list once due, nobody watching"
 
