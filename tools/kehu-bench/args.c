@@ -33,8 +33,7 @@ static void usage(FILE *f)
     "                  [--json] [--ids-out FILE] [--terms FILE] [--server-pid PID]\n"
     "                  [--full-handshake]\n"
     "The password comes from KEHU_PASSWORD.\n"
-    "  --op OP            get | add | update | connect | mix | watch\n"
-    "                     (followup: not yet)\n"
+    "  --op OP            get | add | update | followup | search | connect | mix | watch\n"
     "  --connections C    connections (connect: concurrent connectors); default 1\n"
     "  --depth D          requests in flight per connection (pipelining); default 1\n"
     "  --duration S       seconds to measure; default 10 (watch: the longest wait\n"
@@ -42,7 +41,7 @@ static void usage(FILE *f)
     "  --count N          every connection does exactly N operations, then stops\n"
     "  --json             one JSON object per line per operation\n"
     "  --ids-out FILE     write the id of every customer the workload adds, one a line\n"
-    "  --terms FILE       search terms, one a line (search)\n"
+    "  --terms FILE       search terms, one a line (search, and the searches of mix)\n"
     "  --server-pid PID   read the server's CPU time from /proc/PID/stat (found by\n"
     "                     itself for a server on this machine run by the same user)\n"
     "  --full-handshake   never resume TLS sessions (connect: full handshakes)\n"
@@ -199,17 +198,12 @@ int bench_parse_args(int argc, char **argv, bench_options *o)
     return bad("--op: '%s' is not one of get, add, update, connect, mix, search, followup, "
                "watch", op);
   o->op_name = bench_op_name(o->op);
-  if (o->op == OP_FOLLOWUP) {
-    fprintf(stderr, "kehu-bench: --op followup: not supported yet; available: get, add, "
-            "update, connect, mix, search, watch\n");
-    return BENCH_EXIT_USAGE;
-  }
   if (o->count && have_duration)
     return bad("--count and --duration exclude each other");
   if (o->count && o->op == OP_WATCH)
     return bad("--count does not apply to --op watch (one reminder per connection)");
-  if (o->terms_file && o->op != OP_SEARCH)
-    return bad("--terms applies to --op search, not %s", o->op_name);
+  if (o->terms_file && o->op != OP_SEARCH && o->op != OP_MIX)
+    return bad("--terms applies to --op search and mix, not %s", o->op_name);
   if (o->terms_file && access(o->terms_file, R_OK) != 0)
     return bad("--terms: cannot read '%s'", o->terms_file);
   o->password = getenv("KEHU_PASSWORD");

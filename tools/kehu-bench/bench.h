@@ -5,7 +5,7 @@
  *   args.c       the command line
  *   conn.c       one connection: TCP + TLS + Hello + login, requests by id
  *   run.c        setup (login, id pool, connections), start, stop, limits
- *   ops.c        the operations: get, add, update, connect, mix
+ *   ops.c        the operations: get, add, update, followup, search, connect, mix
  *   watch.c      watch: every connection subscribes, then waits for a pushed reminder
  *   histogram.c  latency histogram (log-linear buckets, < 1 % error)
  *   report.c     table / JSON output, errors, CPU time of both processes
@@ -134,7 +134,9 @@ const char *bench_conn_stage(const bench_conn *c);
 
 /* ---- the run ---- */
 
-typedef enum { STAT_GET, STAT_ADD, STAT_UPDATE, STAT_CONNECT, STAT_COUNT } bench_stat_kind;
+/* What an operation was, for its own figures: mix reports each kind apart. */
+typedef enum { STAT_GET, STAT_ADD, STAT_UPDATE, STAT_FOLLOWUP, STAT_SEARCH, STAT_CONNECT,
+               STAT_COUNT } bench_stat_kind;
 
 typedef struct {
   bench_hist hist;           /* whole operation */

@@ -409,14 +409,16 @@ void bench_print_report(const bench_report *r, FILE *out)
       mix.conflicts += r->stats[k].conflicts;
     }
     rows[n++] = (row){"mix", &mix, 1};
-    static const char *parts[] = {"mix:get", "mix:add", "mix:update"};
-    for (int k = STAT_GET; k <= STAT_UPDATE; k++) {
+    static const char *parts[] = {"mix:get", "mix:add", "mix:update", "mix:followup",
+                                  "mix:search"};
+    for (int k = STAT_GET; k <= STAT_SEARCH; k++) {
       rows[n] = (row){"", &r->stats[k], 0};
       snprintf(rows[n].op, sizeof rows[n].op, "%s", parts[k]);
       n++;
     }
   } else {
     bench_stat_kind k = o->op == OP_ADD ? STAT_ADD : o->op == OP_UPDATE ? STAT_UPDATE
+                      : o->op == OP_FOLLOWUP ? STAT_FOLLOWUP : o->op == OP_SEARCH ? STAT_SEARCH
                       : o->op == OP_CONNECT ? STAT_CONNECT : STAT_GET;
     rows[n] = (row){"", &r->stats[k], 1};
     snprintf(rows[n].op, sizeof rows[n].op, "%s", o->op_name);

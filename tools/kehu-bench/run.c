@@ -444,9 +444,6 @@ int bench_run(const bench_options *opt, bench_net *net, bench_report *rep)
   }
   if (b->t_start && b->t_end > b->t_start)
     rep->elapsed_s = (double)(b->t_end - b->t_start) / 1e9;
-  if (opt->op == OP_MIX)
-    bench_note(rep, "mix: follow-ups (5 %%) and searches (10 %%) are not supported by this "
-               "server yet: gets stand in for them (85 %% get, 10 %% add, 5 %% update)");
   if (opt->op == OP_CONNECT && opt->depth > 1)
     bench_note(rep, "connect: --depth does not apply (one request per connection)");
   if (b->ids && fclose(b->ids) != 0) {

@@ -39,10 +39,12 @@ bench() { KEHU_PASSWORD=benchpass build/kehu-bench --server "$server" --ca "$dat
 for r in $(seq 1 "$ROUNDS"); do
   echo "-- round $r"
   {
+    # the peer's letters (BENCH.md): a, a, b, c, d, mix, f
     bench --op get --connections 1 --depth 1
     bench --op get --connections 32 --depth 8
     bench --op add --connections 32 --depth 8
     bench --op update --connections 32 --depth 8
+    bench --op followup --connections 32 --depth 8
     bench --op mix --connections 32 --depth 8
     bench --op connect --connections 1 --depth 1
   } 2>&1 | tee "$out/kehu-round$r.jsonl"
