@@ -1,7 +1,17 @@
 /* The search index: postings token -> customer key, and for each customer
  * the set of tokens it is posted under (search_doc), so that any change of
  * its names, tags or contacts moves exactly the postings that differ, in
- * the same transaction as the change. */
+ * the same transaction as the change.
+ *
+ * Postings of customers new since the last fold go to a small pending table
+ * of the same shape (search_pend) instead of the big one, as PostgreSQL's GIN
+ * "fastupdate" does: a commit of many new customers then dirties a few
+ * hundred pages of the small table rather than one page per token of the big
+ * one. Queries read both. The writer folds the pending postings into the big
+ * table in token order, many customers per posting page, when the pending
+ * table grows past a bound and when it has nothing else to do. Each posting
+ * is in exactly one of the two tables; a customer's may be split between
+ * them, as a fold moves a token's postings, not a customer's. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,7 +166,8 @@ static int stored_tokens(kehu_txn *t, uint64_t cust, token_set *set)
   return KEHU_OK;
 }
 
-static int posting(kehu_txn *t, const token *tok, uint64_t cust, int add)
+/* Posts (add) or removes token -> cust in the posting table dbi. */
+static int posting(kehu_txn *t, MDB_dbi dbi, const token *tok, uint64_t cust, int add)
 {
   unsigned char cb[8];
   kehu_key_put_u64(cb, cust);
@@ -166,13 +177,21 @@ static int posting(kehu_txn *t, const token *tok, uint64_t cust, int add)
     /* New customers have the highest keys: appending keeps posting pages
      * full (plain puts leave them half full); an older customer's token
      * goes in the ordinary way. */
-    rc = mdb_put(t->txn, t->st->search, &key, &v, MDB_NODUPDATA | MDB_APPENDDUP);
+    rc = mdb_put(t->txn, dbi, &key, &v, MDB_NODUPDATA | MDB_APPENDDUP);
     if (rc == MDB_KEYEXIST)
-      rc = mdb_put(t->txn, t->st->search, &key, &v, MDB_NODUPDATA);
+      rc = mdb_put(t->txn, dbi, &key, &v, MDB_NODUPDATA);
   } else {
-    rc = mdb_del(t->txn, t->st->search, &key, &v);
+    rc = mdb_del(t->txn, dbi, &key, &v);
   }
   return rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+static int has_posting(MDB_cursor *cur, const token *tok, uint64_t cust)
+{
+  unsigned char cb[8];
+  kehu_key_put_u64(cb, cust);
+  MDB_val key = {tok->len, (void *)tok->bytes}, v = {8, cb};
+  return mdb_cursor_get(cur, &key, &v, MDB_GET_BOTH) == 0;
 }
 
 int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
@@ -181,14 +200,23 @@ int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
   int rc = current_tokens(t, cust, &now);
   if (rc == KEHU_OK)
     rc = stored_tokens(t, cust, &before);
+  /* A customer indexed for the first time is posted to the pending table;
+   * a token new to one indexed before goes straight into its list. A token
+   * that goes is in one table or the other (a fold moves tokens, not
+   * customers). */
+  MDB_dbi dbi = before.n ? t->st->search : t->st->search_pend;
   /* a merge walk over two sorted sets: post what is new, drop what is gone */
   size_t i = 0, j = 0;
   while (rc == KEHU_OK && (i < now.n || j < before.n)) {
     int c = i == now.n ? 1 : j == before.n ? -1 : token_cmp(&now.items[i], &before.items[j]);
     if (c < 0)
-      rc = posting(t, &now.items[i++], cust, 1);
-    else if (c > 0)
-      rc = posting(t, &before.items[j++], cust, 0);
+      rc = posting(t, dbi, &now.items[i++], cust, 1);
+    else if (c > 0) {
+      rc = posting(t, t->st->search, &before.items[j], cust, 0);
+      if (rc == KEHU_OK)
+        rc = posting(t, t->st->search_pend, &before.items[j], cust, 0);
+      j++;
+    }
     else
       i++, j++;
   }
@@ -216,6 +244,75 @@ int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
   free(now.items);
   free(before.items);
   return rc;
+}
+
+/* ---- the pending table ---- */
+
+int kehu_store_search_pending(kehu_txn *t, size_t *entries)
+{
+  MDB_stat ms;
+  int rc = mdb_stat(t->txn, t->st->search_pend, &ms);
+  *entries = rc == 0 ? ms.ms_entries : 0;
+  return kehu_store_status(rc);
+}
+
+_Static_assert(sizeof(((kehu_fold_pos *)0)->bytes) == KEHU_TOKEN_MAX, "a fold position holds a token");
+
+int kehu_store_search_fold(kehu_txn *t, size_t max, kehu_fold_pos *pos, size_t *folded)
+{
+  *folded = 0;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->search_pend, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  int status = KEHU_OK;
+  MDB_val key, v;
+  /* A token at a time, in token order: its pending customers (ascending,
+   * and newer than every customer of its posting list) are appended to the
+   * list, then the token leaves the pending table. */
+  for (int wrapped = 0; status == KEHU_OK && *folded < max;) {
+    /* the first token after pos, or the table's first once past its end */
+    key.mv_size = pos->len;
+    key.mv_data = pos->bytes;
+    rc = pos->len ? mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE)
+                  : mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    if (rc == MDB_NOTFOUND && pos->len && !wrapped) {
+      pos->len = 0;
+      wrapped = 1;
+      continue;
+    }
+    if (rc != 0)
+      break;
+    token tok;
+    if (key.mv_size == 0 || key.mv_size > KEHU_TOKEN_MAX) {
+      status = KEHU_INTERNAL;
+      break;
+    }
+    tok.len = (unsigned char)key.mv_size;
+    memcpy(tok.bytes, key.mv_data, key.mv_size);
+    for (; rc == 0 && status == KEHU_OK; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP)) {
+      status = v.mv_size == 8
+                   ? posting(t, t->st->search, &tok, kehu_key_get_u64(v.mv_data), 1)
+                   : KEHU_INTERNAL;
+      (*folded)++;
+    }
+    if (status != KEHU_OK)
+      break;
+    key.mv_size = tok.len;
+    key.mv_data = tok.bytes;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
+    if (rc == 0)
+      rc = mdb_cursor_del(cur, MDB_NODUPDATA);
+    if (rc != 0)
+      status = kehu_store_status(rc);
+    /* go on after this token: SET_RANGE finds the next one, as it is gone */
+    pos->len = tok.len;
+    memcpy(pos->bytes, tok.bytes, tok.len);
+  }
+  if (status == KEHU_OK && rc != 0 && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  mdb_cursor_close(cur);
+  return status;
 }
 
 /* ---- queries ---- */
@@ -272,15 +369,6 @@ static int secret_probe(kehu_store *st, const char *term, probe_list *l)
   return set.n > 0;
 }
 
-static int has_posting(kehu_txn *t, MDB_cursor *cur, const token *tok, uint64_t cust)
-{
-  unsigned char cb[8];
-  kehu_key_put_u64(cb, cust);
-  MDB_val key = {tok->len, (void *)tok->bytes}, v = {8, cb};
-  (void)t;
-  return mdb_cursor_get(cur, &key, &v, MDB_GET_BOTH) == 0;
-}
-
 static int key_cmp_desc(const void *a, const void *b)
 {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -288,6 +376,90 @@ static int key_cmp_desc(const void *a, const void *b)
 }
 
 #define MAX_PREFIX_CANDIDATES 200000
+
+/* A posting list read newest first: the big table's and the pending
+ * table's lists of one token, merged. */
+typedef struct {
+  MDB_cursor *cur[2];
+  MDB_val key[2], v[2];
+  int rc[2];
+} newest_first;
+
+static void walk_start(newest_first *w, const token *tok)
+{
+  for (int i = 0; i < 2; i++) {
+    w->key[i] = (MDB_val){tok->len, (void *)tok->bytes};
+    w->rc[i] = mdb_cursor_get(w->cur[i], &w->key[i], &w->v[i], MDB_SET_KEY);
+    if (w->rc[i] == 0)
+      w->rc[i] = mdb_cursor_get(w->cur[i], &w->key[i], &w->v[i], MDB_LAST_DUP);
+  }
+}
+
+/* The next customer key, newest first; 0 when both lists are done. */
+static uint64_t walk_next(newest_first *w)
+{
+  uint64_t k[2] = {0, 0};
+  for (int i = 0; i < 2; i++)
+    if (w->rc[i] == 0 && w->v[i].mv_size == 8)
+      k[i] = kehu_key_get_u64(w->v[i].mv_data);
+    else
+      w->rc[i] = MDB_NOTFOUND;
+  uint64_t top = k[0] > k[1] ? k[0] : k[1];
+  for (int i = 0; i < 2; i++)
+    if (w->rc[i] == 0 && k[i] == top)
+      w->rc[i] = mdb_cursor_get(w->cur[i], &w->key[i], &w->v[i], MDB_PREV_DUP);
+  return top;
+}
+
+static int posted(MDB_cursor *const cur[2], const token *tok, uint64_t cust)
+{
+  return has_posting(cur[0], tok, cust) || has_posting(cur[1], tok, cust);
+}
+
+static size_t posting_count(MDB_cursor *const cur[2], const token *tok)
+{
+  size_t total = 0;
+  for (int i = 0; i < 2; i++) {
+    MDB_val key = {tok->len, (void *)tok->bytes}, v;
+    size_t n;
+    if (mdb_cursor_get(cur[i], &key, &v, MDB_SET_KEY) == 0 && mdb_cursor_count(cur[i], &n) == 0)
+      total += n;
+  }
+  return total;
+}
+
+/* Every customer under a key that starts with p, from both tables, newest
+ * first, each once. */
+static int prefix_matches(MDB_cursor *const cur[2], const token *p,
+                          int (*each)(uint64_t key, void *arg), void *arg)
+{
+  size_t n = 0, cap = 4096;
+  uint64_t *keys = malloc(sizeof *keys * cap);
+  if (!keys)
+    return KEHU_EXHAUSTED;
+  for (int i = 0; i < 2; i++) {
+    MDB_val key = {p->len, (void *)p->bytes}, v;
+    for (int rc = mdb_cursor_get(cur[i], &key, &v, MDB_SET_RANGE);
+         rc == 0 && key.mv_size >= p->len && memcmp(key.mv_data, p->bytes, p->len) == 0 &&
+         n < MAX_PREFIX_CANDIDATES;
+         rc = mdb_cursor_get(cur[i], &key, &v, MDB_NEXT)) {
+      if (n == cap) {
+        uint64_t *more = realloc(keys, sizeof *keys * cap * 2);
+        if (!more)
+          break;
+        keys = more;
+        cap *= 2;
+      }
+      keys[n++] = kehu_key_get_u64(v.mv_data);
+    }
+  }
+  qsort(keys, n, sizeof *keys, key_cmp_desc);
+  for (size_t i = 0; i < n; i++)
+    if ((i == 0 || keys[i] != keys[i - 1]) && !each(keys[i], arg))
+      break;
+  free(keys);
+  return KEHU_OK;
+}
 
 int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
                       int (*each)(uint64_t key, void *arg), void *arg)
@@ -305,76 +477,49 @@ int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
   }
   if (l.n == 0)
     return KEHU_OK;
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(t->txn, t->st->search, &cur);
-  if (rc != 0)
-    return kehu_store_status(rc);
+  /* cur: the two tables, for counts and the driving list; probe: the two
+   * tables again, for the other tokens of each candidate. */
+  MDB_cursor *cur[2] = {NULL, NULL}, *probe_cur[2] = {NULL, NULL};
+  MDB_dbi dbi[2] = {t->st->search, t->st->search_pend};
+  int status = KEHU_OK;
+  for (int i = 0; i < 2 && status == KEHU_OK; i++)
+    if (mdb_cursor_open(t->txn, dbi[i], &cur[i]) != 0 ||
+        mdb_cursor_open(t->txn, dbi[i], &probe_cur[i]) != 0)
+      status = KEHU_INTERNAL;
   /* The rarest exact token drives; the others are probed per candidate. */
   probe *drive = NULL;
-  for (size_t i = 0; i < l.n; i++) {
+  int none = 0;   /* a token nobody has: no match */
+  for (size_t i = 0; i < l.n && status == KEHU_OK && !none; i++) {
     probe *p = &l.items[i];
     if (p->prefix)
       continue;
-    MDB_val key = {p->tok.len, p->tok.bytes}, v;
-    p->count = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY) == 0 &&
-                       mdb_cursor_count(cur, &p->count) == 0
-                   ? p->count
-                   : 0;
-    if (p->count == 0) {
-      mdb_cursor_close(cur);
-      return KEHU_OK;   /* a token nobody has: no match */
-    }
+    p->count = posting_count(cur, &p->tok);
+    none = p->count == 0;
     if (!drive || p->count < drive->count)
       drive = p;
   }
-  int status = KEHU_OK;
-  if (drive) {
-    MDB_val key = {drive->tok.len, drive->tok.bytes}, v;
-    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
-    if (rc == 0)
-      rc = mdb_cursor_get(cur, &key, &v, MDB_LAST_DUP);
-    MDB_cursor *probe_cur;
-    if (mdb_cursor_open(t->txn, t->st->search, &probe_cur) != 0) {
-      mdb_cursor_close(cur);
-      return KEHU_INTERNAL;
-    }
-    for (; rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_PREV_DUP)) {
-      uint64_t cust = kehu_key_get_u64(v.mv_data);
+  if (status != KEHU_OK || none) {
+    /* nothing to read */
+  } else if (drive) {
+    newest_first w = {{cur[0], cur[1]}, {{0}}, {{0}}, {0}};
+    walk_start(&w, &drive->tok);
+    for (uint64_t cust; (cust = walk_next(&w)) != 0;) {
       int all = 1;
       for (size_t i = 0; i < l.n && all; i++)
         if (&l.items[i] != drive && !l.items[i].prefix)
-          all = has_posting(t, probe_cur, &l.items[i].tok, cust);
+          all = posted(probe_cur, &l.items[i].tok, cust);
       if (all && !each(cust, arg))
         break;
     }
-    mdb_cursor_close(probe_cur);
   } else {
     /* Only single characters: every key that starts with the first. */
-    uint64_t *keys = malloc(sizeof *keys * 4096);
-    size_t n = 0, cap = 4096;
-    const token *p = &l.items[0].tok;
-    MDB_val key = {p->len, (void *)p->bytes}, v;
-    for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-         rc == 0 && keys && key.mv_size >= p->len && memcmp(key.mv_data, p->bytes, p->len) == 0 &&
-         n < MAX_PREFIX_CANDIDATES;
-         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-      if (n == cap) {
-        uint64_t *more = realloc(keys, sizeof *keys * cap * 2);
-        if (!more)
-          break;
-        keys = more;
-        cap *= 2;
-      }
-      keys[n++] = kehu_key_get_u64(v.mv_data);
-    }
-    if (!keys)
-      status = KEHU_EXHAUSTED;
-    qsort(keys, n, sizeof *keys, key_cmp_desc);
-    for (size_t i = 0; i < n; i++)
-      if ((i == 0 || keys[i] != keys[i - 1]) && !each(keys[i], arg))
-        break;
-    free(keys);
+    status = prefix_matches(cur, &l.items[0].tok, each, arg);
   }
-  mdb_cursor_close(cur);
+  for (int i = 0; i < 2; i++) {
+    if (cur[i])
+      mdb_cursor_close(cur[i]);
+    if (probe_cur[i])
+      mdb_cursor_close(probe_cur[i]);
+  }
   return status;
 }

@@ -48,6 +48,7 @@ static const table_def tables[] = {
   TABLE(rem_source, 0),
   TABLE(search, MDB_DUPSORT | MDB_DUPFIXED),
   TABLE(search_doc, 0),
+  TABLE(search_pend, MDB_DUPSORT | MDB_DUPFIXED),
 };
 #undef TABLE
 

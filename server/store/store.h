@@ -132,6 +132,21 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
  * apart). */
 int kehu_store_search(kehu_txn *t, const char *const *terms, size_t n,
                       int (*each)(uint64_t key, void *arg), void *arg);
+/* New customers' postings wait in a pending table that queries read too;
+ * the writer folds them into the posting lists by itself (search.c). */
+/* Postings waiting in the pending table. */
+int kehu_store_search_pending(kehu_txn *t, size_t *entries);
+/* Where the last fold stopped: the next one goes on from the token after
+ * it, round the pending table, so every token waits about as long and
+ * gathers as many customers before its posting page is written. */
+typedef struct {
+  size_t len;
+  unsigned char bytes[64];   /* KEHU_TOKEN_MAX */
+} kehu_fold_pos;
+/* Moves pending postings into the posting lists, a token at a time from
+ * pos, until at least max have moved or none is left; *folded says how
+ * many. */
+int kehu_store_search_fold(kehu_txn *t, size_t max, kehu_fold_pos *pos, size_t *folded);
 
 /* ---- duplicates (SPEC §1.3) ---- */
 /* Customers whose normalised name equals that of name; each(key, arg). */

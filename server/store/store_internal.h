@@ -37,6 +37,7 @@ struct kehu_store {
   MDB_dbi rem_source;     /* rule source -> seq : one reminder per rule and record */
   MDB_dbi search;         /* token -> customer key (dupsort, dupfixed) */
   MDB_dbi search_doc;     /* customer key -> the tokens it is indexed under */
+  MDB_dbi search_pend;    /* like search, for customers new since the last fold */
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */

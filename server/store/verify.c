@@ -250,48 +250,76 @@ static int doc_has(kehu_txn *t, uint64_t cust, const MDB_val *tok)
   return 0;
 }
 
+/* Counts the postings of one posting table, each checked against its
+ * customer and that customer's recorded tokens. */
+static unsigned long check_postings(kehu_txn *t, MDB_dbi dbi, const char *table,
+                                    kehu_findings *f)
+{
+  MDB_cursor *cur;
+  unsigned long postings = 0;
+  if (mdb_cursor_open(t->txn, dbi, &cur) != 0)
+    return 0;
+  MDB_val key, v;
+  for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    postings++;
+    uint64_t cust = v.mv_size == 8 ? kehu_key_get_u64(v.mv_data) : 0;
+    Kehu__Customer *c;
+    if (kehu_store_customer_get(t, cust, &c) != KEHU_OK) {
+      kehu_finding(f, "%s: a posting for a customer that does not exist\n", table);
+      continue;
+    }
+    kehu__customer__free_unpacked(c, NULL);
+    if (!doc_has(t, cust, &key))
+      kehu_finding(f, "%s: a posting its customer does not account for\n", table);
+  }
+  mdb_cursor_close(cur);
+  return postings;
+}
+
+/* Every token recorded for a customer is posted in exactly one of the two
+ * posting tables (search.c), and every posting is a recorded token. */
 static void check_search(kehu_txn *t, kehu_findings *f)
 {
   kehu_store *st = t->st;
-  MDB_cursor *cur;
-  unsigned long postings = 0, documented = 0;
-  if (mdb_cursor_open(t->txn, st->search, &cur) == 0) {
-    MDB_val key, v;
-    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-      postings++;
-      uint64_t cust = v.mv_size == 8 ? kehu_key_get_u64(v.mv_data) : 0;
-      Kehu__Customer *c;
-      if (kehu_store_customer_get(t, cust, &c) != KEHU_OK) {
-        kehu_finding(f, "search index: a posting for a customer that does not exist\n");
-        continue;
-      }
-      kehu__customer__free_unpacked(c, NULL);
-      if (!doc_has(t, cust, &key))
-        kehu_finding(f, "search index: a posting its customer does not account for\n");
-    }
+  unsigned long postings = check_postings(t, st->search, "search index", f) +
+                           check_postings(t, st->search_pend, "search index (pending)", f);
+  unsigned long documented = 0;
+  MDB_cursor *cur, *pc[2];
+  if (mdb_cursor_open(t->txn, st->search_doc, &cur) != 0)
+    return;
+  if (mdb_cursor_open(t->txn, st->search, &pc[0]) != 0) {
     mdb_cursor_close(cur);
+    return;
   }
-  if (mdb_cursor_open(t->txn, st->search_doc, &cur) == 0) {
-    MDB_val key, v;
-    MDB_cursor *pc;
-    if (mdb_cursor_open(t->txn, st->search, &pc) == 0) {
-      for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
-           rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-        const unsigned char *p = v.mv_data, *end = p + v.mv_size;
-        for (; p < end && p + 1 + *p <= end; p += 1 + *p) {
-          documented++;
-          MDB_val tk = {*p, (void *)(p + 1)}, cv = {8, key.mv_data};
-          if (mdb_cursor_get(pc, &tk, &cv, MDB_GET_BOTH) != 0)
-            kehu_finding(f, "search index: a token of a customer is not posted\n");
-        }
-      }
-      mdb_cursor_close(pc);
-    }
+  if (mdb_cursor_open(t->txn, st->search_pend, &pc[1]) != 0) {
+    mdb_cursor_close(pc[0]);
     mdb_cursor_close(cur);
+    return;
   }
+  MDB_val key, v;
+  for (int rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    const unsigned char *p = v.mv_data, *end = p + v.mv_size;
+    for (; p < end && p + 1 + *p <= end; p += 1 + *p) {
+      documented++;
+      int in = 0;
+      for (int i = 0; i < 2; i++) {
+        MDB_val tk = {*p, (void *)(p + 1)}, cv = {8, key.mv_data};
+        in += mdb_cursor_get(pc[i], &tk, &cv, MDB_GET_BOTH) == 0;
+      }
+      if (in == 0)
+        kehu_finding(f, "search index: a token of a customer is not posted\n");
+      else if (in == 2)
+        kehu_finding(f, "search index: a token of a customer is both posted and pending\n");
+    }
+  }
+  mdb_cursor_close(pc[1]);
+  mdb_cursor_close(pc[0]);
+  mdb_cursor_close(cur);
   if (postings != documented)
-    kehu_finding(f, "search index: %lu postings but %lu documented tokens\n", postings, documented);
+    kehu_finding(f, "search index: %lu postings but %lu documented tokens\n", postings,
+                 documented);
 }
 
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems)

@@ -2,14 +2,25 @@
  * queue up while a commit is being synced go into the next transaction
  * together (group commit: one fsync for many clients); each request runs in
  * a nested transaction so one that fails leaves the others' work intact. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "store_internal.h"
 
 /* A bound on one transaction's size, so a flood of writes still commits
  * (and answers) in steps, and the dirty-page list never overflows. */
 #define MAX_BATCH 1024
+
+/* The search index's pending table (search.c): the writer lets up to
+ * FOLD_HIGH postings gather there while writes keep coming, folding what
+ * goes over it at the end of each batch, in the batch's own transaction;
+ * once nothing has come for FOLD_IDLE_MS it folds the rest, FOLD_CHUNK at a
+ * time, so a write that arrives meanwhile waits for one chunk at most. */
+#define FOLD_HIGH 65536
+#define FOLD_CHUNK 8192
+#define FOLD_IDLE_MS 100
 
 struct kehu_writer {
   kehu_store *st;
@@ -22,6 +33,8 @@ struct kehu_writer {
   void (*notify)(void *ctx);
   void *ctx;
   uint64_t commits, requests;
+  kehu_fold_pos fold_pos;   /* writer thread only */
+  size_t pending;           /* postings left pending after the last commit */
 };
 
 static void set_all(kehu_write_req *batch, int from, int to)
@@ -59,6 +72,57 @@ static int apply_batch(kehu_txn *parent, kehu_write_req *batch)
   return 0;
 }
 
+/* Folds the pending search postings beyond keep (at most cap of them when
+ * cap is not 0), in a transaction nested in t. A fold that fails leaves
+ * them pending and the batch's own writes intact. Returns 1 when the map is
+ * full. */
+static int fold_pending(kehu_writer *w, kehu_txn *t, size_t keep, size_t cap)
+{
+  size_t n = 0, folded = 0;
+  if (kehu_store_search_pending(t, &n) != KEHU_OK || n <= keep) {
+    w->pending = n;
+    return 0;
+  }
+  size_t want = cap && n - keep > cap ? cap : n - keep;
+  MDB_txn *child;
+  int rc = mdb_txn_begin(t->st->env, t->txn, 0, &child);
+  if (rc != 0)
+    return rc == MDB_MAP_FULL;
+  kehu_txn c = {t->st, child};
+  kehu_fold_pos pos = w->fold_pos;
+  int status = kehu_store_search_fold(&c, want, &pos, &folded);
+  if (status == KEHU_OK) {
+    rc = mdb_txn_commit(child);
+    status = kehu_store_status(rc);
+  } else {
+    mdb_txn_abort(child);
+  }
+  if (status == KEHU_OK) {
+    w->fold_pos = pos;
+    w->pending = n - folded;
+  }
+  return status == KEHU_EXHAUSTED;
+}
+
+/* Nothing to write for a while: folds a chunk of the pending postings in
+ * a transaction of its own. */
+static void fold_idle(kehu_writer *w)
+{
+  for (int attempt = 0; attempt < 3; attempt++) {
+    kehu_txn t;
+    if (kehu_store_write_begin(w->st, &t) != 0)
+      return;
+    if (!fold_pending(w, &t, 0, FOLD_CHUNK)) {
+      if (kehu_store_write_commit(&t) == 0)
+        w->commits++;
+      return;
+    }
+    kehu_store_write_abort(&t);
+    if (kehu_store_grow(w->st) != 0)
+      return;
+  }
+}
+
 static void run_batch(kehu_writer *w, kehu_write_req *batch)
 {
   for (int attempt = 0; attempt < 20; attempt++) {
@@ -69,6 +133,8 @@ static void run_batch(kehu_writer *w, kehu_write_req *batch)
       return;
     }
     int full = apply_batch(&t, batch);
+    if (!full)
+      full = fold_pending(w, &t, FOLD_HIGH, 0);
     if (!full) {
       rc = kehu_store_write_commit(&t);
       if (rc == 0) {
@@ -94,9 +160,28 @@ static void *writer_main(void *arg)
 {
   kehu_writer *w = arg;
   pthread_mutex_lock(&w->mu);
+  w->pending = 1;   /* unknown until the first look: fold when idle */
   for (;;) {
-    while (!w->queue_head && !w->stopping)
-      pthread_cond_wait(&w->cv, &w->mu);
+    while (!w->queue_head && !w->stopping) {
+      if (!w->pending) {
+        pthread_cond_wait(&w->cv, &w->mu);
+        continue;
+      }
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_nsec += FOLD_IDLE_MS * 1000000L;
+      until.tv_sec += until.tv_nsec / 1000000000L;
+      until.tv_nsec %= 1000000000L;
+      if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT && !w->queue_head &&
+          !w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        size_t before = w->pending;
+        fold_idle(w);
+        pthread_mutex_lock(&w->mu);
+        if (w->pending == before)
+          w->pending = 0;   /* no progress (an error): wait for writes */
+      }
+    }
     if (!w->queue_head)
       break;
     kehu_write_req *batch = w->queue_head, *last = batch;

@@ -1,5 +1,7 @@
 /* The search index: tokens follow every change of a customer and its
- * contacts in the same transaction, and queries find what they should. */
+ * contacts in the same transaction, and queries find what they should,
+ * whether the postings are still pending, folded into the posting lists,
+ * or some of each (the same tests run in all three states). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,9 +66,30 @@ static int add_doc(kehu_txn *t, void *arg)
   return rc;
 }
 
+static size_t fold_after;   /* customers added before the fold (setup) */
+
+static int fold_all(kehu_txn *t, void *arg)
+{
+  kehu_fold_pos pos = {0};
+  size_t folded;
+  (void)arg;
+  return kehu_store_search_fold(t, SIZE_MAX, &pos, &folded);
+}
+
+static size_t pending(void)
+{
+  kehu_txn t;
+  size_t n = 0;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_search_pending(&t, &n), KEHU_OK);
+  kehu_store_read_end(&t);
+  return n;
+}
+
 static int setup(void **state)
 {
   (void)state;
+  strcpy(dir, "/tmp/kehu-search-XXXXXX");
   assert_non_null(mkdtemp(dir));
   char path[256];
   snprintf(path, sizeof path, "%s/data.key", dir);
@@ -78,8 +101,21 @@ static int setup(void **state)
   snprintf(db, sizeof db, "%s/db", dir);
   assert_int_equal(kehu_store_open(&st, db, 1 << 22, &err), KEHU_OK);
   assert_int_equal(kehu_store_load_key(st, path, &err), KEHU_OK);
-  for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
+  for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+    if (i == fold_after) {
+      assert_int_equal(kehu_store_write(st, fold_all, NULL), KEHU_OK);
+      assert_int_equal(pending(), 0);
+    }
     assert_int_equal(kehu_store_write(st, add_doc, &docs[i]), KEHU_OK);
+  }
+  /* new customers' postings are pending until a fold */
+  if (fold_after >= sizeof docs / sizeof *docs) {
+    assert_true(pending() > 0);
+    assert_int_equal(kehu_store_write(st, fold_all, NULL), KEHU_OK);
+    assert_int_equal(pending(), 0);
+  } else {
+    assert_true(pending() > 0);
+  }
   return 0;
 }
 
@@ -204,6 +240,19 @@ static int purge_nova(kehu_txn *t, void *arg)
   return kehu_store_customer_purge(t, docs[2].key);
 }
 
+static unsigned long verify_problems(void)
+{
+  kehu_txn t;
+  char report[4096];
+  unsigned long problems = 99;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_verify(&t, report, sizeof report, &problems), KEHU_OK);
+  kehu_store_read_end(&t);
+  if (problems)
+    fprintf(stderr, "%s", report);
+  return problems;
+}
+
 static void test_purge_removes_everything(void **state)
 {
   (void)state;
@@ -211,17 +260,63 @@ static void test_purge_removes_everything(void **state)
   assert_int_equal(search("nova", NULL).n, 0);
   assert_int_equal(search("010-12345678", NULL).n, 0);
   assert_int_equal(search("李娜", NULL).n, 0);
-  kehu_txn t;
-  char report[4096];
-  unsigned long problems = 99;
-  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
-  assert_int_equal(kehu_store_verify(&t, report, sizeof report, &problems), KEHU_OK);
-  kehu_store_read_end(&t);
-  assert_int_equal(problems, 0);
+  assert_int_equal(verify_problems(), 0);
 }
 
-int main(void)
+/* A newer customer found by the same word: it comes first, whichever
+ * table each one's postings are in. */
+static void test_newest_first_across_tables(void **state)
 {
+  (void)state;
+  doc extra = {"Pacific Trading Co., Ltd.", NULL, NULL, NULL, NULL, NULL, 0};
+  assert_int_equal(kehu_store_write(st, add_doc, &extra), KEHU_OK);
+  found f = search("pacific", NULL);
+  assert_int_equal(f.n, 2);
+  assert_int_equal(f.keys[0], extra.key);
+  assert_int_equal(f.keys[1], docs[1].key);
+  f = search("pacific", "robotics");
+  assert_int_equal(f.n, 1);
+  assert_int_equal(f.keys[0], docs[1].key);
+}
+
+/* A fold a few postings at a time, round the pending table, changes no
+ * answer and leaves the index consistent at every step. */
+typedef struct {
+  kehu_fold_pos pos;
+  size_t folded;
+} fold_step;
+
+static int fold_some(kehu_txn *t, void *arg)
+{
+  fold_step *s = arg;
+  return kehu_store_search_fold(t, 5, &s->pos, &s->folded);
+}
+
+static void test_fold_in_steps(void **state)
+{
+  (void)state;
+  assert_int_equal(kehu_store_write(st, add_doc, &docs[2]), KEHU_OK);   /* nova again */
+  found before = search("nova", NULL);
+  assert_int_equal(before.n, 1);
+  fold_step s = {{0}, 0};
+  size_t left = pending();
+  for (int i = 0; i < 1000 && left > 0; i++) {
+    assert_int_equal(kehu_store_write(st, fold_some, &s), KEHU_OK);
+    assert_true(s.folded > 0);
+    assert_int_equal(pending(), left - s.folded);
+    left -= s.folded;
+    assert_int_equal(verify_problems(), 0);
+    assert_true(has(search("nova", NULL), docs[2].key));
+    assert_true(has(search("李娜", NULL), docs[2].key));
+    assert_true(has(search("010-12345678", NULL), docs[2].key));
+    assert_true(has(search("蓝海", NULL), docs[0].key));
+  }
+  assert_int_equal(left, 0);
+}
+
+static int group(size_t after)
+{
+  fold_after = after;
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_chinese_bigrams),
     cmocka_unit_test(test_single_character_prefix),
@@ -230,6 +325,17 @@ int main(void)
     cmocka_unit_test(test_contacts_phones_emails),
     cmocka_unit_test(test_rename_moves_postings),
     cmocka_unit_test(test_purge_removes_everything),
+    cmocka_unit_test(test_newest_first_across_tables),
+    cmocka_unit_test(test_fold_in_steps),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
+}
+
+int main(void)
+{
+  /* all pending; the first two folded, the other two pending; all folded */
+  int failed = group(0);
+  failed += group(2);
+  failed += group(sizeof docs / sizeof *docs);
+  return failed;
 }
