@@ -1,8 +1,11 @@
 #include "search_text.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+
+#include "validate.h"
 
 static int is_cjk(utf8proc_int32_t cp)
 {
@@ -40,15 +43,45 @@ static int is_latin_stop(const char *w, size_t n)
   return 0;
 }
 
-/* A run of Chinese characters (bytes [p, end)), minus legal forms. */
-static void cjk_run(const char *p, size_t n, kehu_token_fn emit, void *arg, int query)
+/* Marks the characters of a query run that the index cannot hold: a legal
+ * form, and a part of one at the run's start or end (the "有限" of
+ * "信息技术有限", the "公司" of "公司"), two characters or more. */
+static void mark_legal_forms(const char *buf, const size_t *starts, size_t count, char *marked)
+{
+  for (size_t f = 0; f < sizeof cjk_stop / sizeof *cjk_stop; f++) {
+    const char *form = cjk_stop[f];
+    size_t form_len = strlen(form), form_chars = form_len / 3;   /* all 3-byte characters */
+    for (size_t i = 0; i < count; i++) {
+      /* the form whole from character i, or its first k characters ending the run */
+      size_t k = 0;
+      while (i + k < count && k < form_chars &&
+             memcmp(buf + starts[i + k], form + 3 * k, starts[i + k + 1] - starts[i + k]) == 0 &&
+             starts[i + k + 1] - starts[i + k] == 3)
+        k++;
+      if (k == form_chars || (k >= 2 && i + k == count))
+        memset(marked + i, 1, k);
+    }
+    /* its last k characters starting the run */
+    for (size_t k = form_chars - 1; k >= 2; k--)
+      if (k <= count && starts[k] == 3 * k && memcmp(buf, form + form_len - 3 * k, 3 * k) == 0) {
+        memset(marked, 1, k);
+        break;
+      }
+  }
+}
+
+/* A run of Chinese characters (bytes [p, end)) as bigrams, minus legal
+ * forms. A query drops the bigrams that touch one and says so (*dropped):
+ * what is left finds the candidates, and the whole term is checked against
+ * each. */
+static void cjk_run(const char *p, size_t n, kehu_token_fn emit, void *arg, int *dropped)
 {
   char buf[1024];
   if (n >= sizeof buf)
     n = sizeof buf - 1;
   memcpy(buf, p, n);
   buf[n] = '\0';
-  if (!query)
+  if (!dropped)
     for (size_t i = 0; i < sizeof cjk_stop / sizeof *cjk_stop; i++) {
       char *at;
       size_t k = strlen(cjk_stop[i]);
@@ -66,20 +99,40 @@ static void cjk_run(const char *p, size_t n, kehu_token_fn emit, void *arg, int 
     i += (size_t)step;
   }
   starts[count] = len;
+  char marked[512] = {0};
+  if (dropped && count >= 2)
+    mark_legal_forms(buf, starts, count, marked);
   if (count == 1)
     emit(buf, len, arg);
-  for (size_t i = 0; i + 1 < count; i++)
-    emit(buf + starts[i], starts[i + 2] - starts[i], arg);
+  for (size_t i = 0; i + 1 < count; i++) {
+    if (marked[i] || marked[i + 1])
+      *dropped = 1;
+    else
+      emit(buf + starts[i], starts[i + 2] - starts[i], arg);
+  }
 }
 
-static void latin_word(const char *w, size_t n, kehu_token_fn emit, void *arg, int query)
+/* A Latin stop word, or the start of one ("co" of "co., ltd."): the index
+ * has no token for it in a legal form. */
+static int is_latin_stop_prefix(const char *w, size_t n)
 {
-  if (is_latin_stop(w, n) && !query)
-    return;
-  if (query) {
-    emit(w, n < KEHU_TOKEN_MAX ? n : KEHU_TOKEN_MAX, arg);
+  for (size_t i = 0; i < sizeof latin_stop / sizeof *latin_stop; i++)
+    if (strlen(latin_stop[i]) >= n && memcmp(latin_stop[i], w, n) == 0)
+      return 1;
+  return 0;
+}
+
+static void latin_word(const char *w, size_t n, kehu_token_fn emit, void *arg, int *dropped)
+{
+  if (dropped) {
+    if (n >= 2 && is_latin_stop_prefix(w, n))
+      *dropped = 1;
+    else
+      emit(w, n < KEHU_TOKEN_MAX ? n : KEHU_TOKEN_MAX, arg);
     return;
   }
+  if (is_latin_stop(w, n))
+    return;
   /* prefixes by characters, from two on, up to the token limit */
   size_t chars = 0;
   for (size_t i = 0; i < n;) {
@@ -95,7 +148,8 @@ static void latin_word(const char *w, size_t n, kehu_token_fn emit, void *arg, i
     emit(w, n, arg);
 }
 
-static void tokens(const char *text, kehu_token_fn emit, void *arg, int query)
+/* Index tokens of text, or with dropped (a query) the tokens to look up. */
+static void tokens(const char *text, kehu_token_fn emit, void *arg, int *dropped)
 {
   char *f = kehu_search_fold(text);
   if (!f)
@@ -108,9 +162,9 @@ static void tokens(const char *text, kehu_token_fn emit, void *arg, int query)
     int k = step <= 0 ? 0 : is_cjk(cp) ? 1 : is_word(cp) ? 2 : 0;
     if (k != kind) {
       if (kind == 1)
-        cjk_run(f + run, i - run, emit, arg, query);
+        cjk_run(f + run, i - run, emit, arg, dropped);
       else if (kind == 2)
-        latin_word(f + run, i - run, emit, arg, query);
+        latin_word(f + run, i - run, emit, arg, dropped);
       kind = k;
       run = i;
     }
@@ -124,7 +178,7 @@ static void tokens(const char *text, kehu_token_fn emit, void *arg, int query)
 void kehu_search_index_tokens(const char *text, kehu_token_fn emit, void *arg)
 {
   if (text)
-    tokens(text, emit, arg, 0);
+    tokens(text, emit, arg, NULL);
 }
 
 typedef struct {
@@ -142,13 +196,51 @@ static void count_token(const char *token, size_t len, void *arg)
   q->emit(token, len, q->arg);
 }
 
-void kehu_search_query_tokens(const char *term, kehu_token_fn emit, int *single_char, void *arg)
+void kehu_search_query_tokens(const char *term, kehu_token_fn emit, kehu_query_shape *shape,
+                              void *arg)
 {
   query_state q = {emit, arg, 0, 0};
-  tokens(term, count_token, &q, 1);
+  int dropped = 0;
+  tokens(term, count_token, &q, &dropped);
   /* one Chinese character: its token is the first half of bigrams */
   utf8proc_int32_t cp;
-  *single_char = q.count == 1 && q.last_len <= 4 &&
-                 utf8proc_iterate((const utf8proc_uint8_t *)term, -1, &cp) > 0 && is_cjk(cp) &&
-                 utf8proc_iterate((const utf8proc_uint8_t *)term, -1, &cp) == (utf8proc_ssize_t)strlen(term);
+  shape->single_char = q.count == 1 && q.last_len <= 4 &&
+                       utf8proc_iterate((const utf8proc_uint8_t *)term, -1, &cp) > 0 && is_cjk(cp) &&
+                       utf8proc_iterate((const utf8proc_uint8_t *)term, -1, &cp) == (utf8proc_ssize_t)strlen(term);
+  shape->tokens = q.count;
+  shape->exact = q.count == 1 && !dropped;
+}
+
+kehu_term_kind kehu_search_term_kind(const char *term, char *normal, size_t len)
+{
+  char digits[32];
+  size_t n = 0;
+  int other = 0;
+  for (const char *p = term; *p; p++) {
+    if (isdigit((unsigned char)*p) && n + 1 < sizeof digits)
+      digits[n++] = *p;
+    else if (*p != ' ' && *p != '-' && *p != '+')
+      other = 1;
+  }
+  digits[n] = '\0';
+  char phone[32];
+  if (strchr(term, '@')) {
+    char *folded = kehu_search_fold(term);
+    int fits = folded && strlen(folded) < len;
+    if (fits)
+      strcpy(normal, folded);
+    free(folded);
+    return fits ? KEHU_TERM_EMAIL : KEHU_TERM_TEXT;
+  }
+  if (other || len <= n)
+    return KEHU_TERM_TEXT;
+  if (n == 4 || n == 8) {
+    strcpy(normal, digits);
+    return n == 4 ? KEHU_TERM_TAIL4 : KEHU_TERM_TAIL8;
+  }
+  if (n >= 7 && kehu_check_phone("phone", term, phone, NULL) == KEHU_OK && strlen(phone) < len) {
+    strcpy(normal, phone);
+    return KEHU_TERM_PHONE;
+  }
+  return KEHU_TERM_TEXT;
 }

@@ -14,9 +14,29 @@ typedef void (*kehu_token_fn)(const char *token, size_t len, void *arg);
 /* Every index token of text. */
 void kehu_search_index_tokens(const char *text, kehu_token_fn emit, void *arg);
 
-/* One query term as the index knows it: each required token, and whether
- * the term is a single Chinese character (its token is a key prefix). */
-void kehu_search_query_tokens(const char *term, kehu_token_fn emit, int *single_char, void *arg);
+/* One query term as the index knows it: each token to look up. Legal
+ * forms, and parts of them at a run's edges, have no tokens in the index:
+ * a query leaves them out (exact then says the term must be checked against
+ * the text). */
+typedef struct {
+  int single_char;   /* one Chinese character: its token is a key prefix */
+  int tokens;        /* how many were given */
+  int exact;         /* one token that stands for the whole term */
+} kehu_query_shape;
+void kehu_search_query_tokens(const char *term, kehu_token_fn emit, kehu_query_shape *shape,
+                              void *arg);
+
+/* What a query term is: text, found by its tokens; or a phone number, the
+ * last 4 or 8 digits of one, or an email, found by a keyed hash of the
+ * normalised value written to normal (len bytes). */
+typedef enum {
+  KEHU_TERM_TEXT,
+  KEHU_TERM_PHONE,
+  KEHU_TERM_TAIL4,
+  KEHU_TERM_TAIL8,
+  KEHU_TERM_EMAIL,
+} kehu_term_kind;
+kehu_term_kind kehu_search_term_kind(const char *term, char *normal, size_t len);
 
 /* The normalised form of text (NFKC, case-folded) used to verify a match
  * and rank it; caller frees. NULL for invalid UTF-8. */

@@ -100,11 +100,11 @@ static int verified(search_state *s, const Kehu__Customer *c, uint64_t key)
   return ok;
 }
 
-static void count_token(const char *token, size_t len, void *arg)
+static void ignore_token(const char *token, size_t len, void *arg)
 {
   (void)token;
   (void)len;
-  (*(int *)arg)++;
+  (void)arg;
 }
 
 static int rank_of(search_state *s, const Kehu__Customer *c)
@@ -202,9 +202,13 @@ void kehu_handle_customer_search(kehu_call *call)
   for (size_t i = 0; s.folded_terms && s.verify_term && i < q->n_terms; i++) {
     s.folded_terms[i] = kehu_search_fold(q->terms[i]);
     qlen += strlen(q->terms[i]) + 1;
-    int single = 0, tokens = 0;
-    kehu_search_query_tokens(q->terms[i], count_token, &single, &tokens);
-    s.verify_term[i] = tokens > 1;
+    /* a phone, a phone's tail or an email is found by its keyed hash, and
+     * stands in no text; a term that is not one token is checked whole */
+    char normal[256];
+    kehu_query_shape shape;
+    kehu_search_query_tokens(q->terms[i], ignore_token, &shape, NULL);
+    s.verify_term[i] = kehu_search_term_kind(q->terms[i], normal, sizeof normal) == KEHU_TERM_TEXT &&
+                       !shape.exact;
   }
   char *query = malloc(qlen);
   if (query) {

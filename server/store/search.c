@@ -57,7 +57,7 @@ static void add_token(const char *s, size_t len, void *arg)
 /* A sensitive value as a token: a keyed hash, never the value. */
 static void add_secret(kehu_store *st, token_set *set, const char *kind, const char *value)
 {
-  char buf[160];
+  char buf[320];
   unsigned char h[33];
   snprintf(buf, sizeof buf, "%s:%s", kind, value);
   h[0] = TOKEN_HMAC;
@@ -344,29 +344,19 @@ static void add_probe(const char *s, size_t len, void *arg)
  * by its keyed hash. */
 static int secret_probe(kehu_store *st, const char *term, probe_list *l)
 {
+  static const char *const names[] = {
+    [KEHU_TERM_PHONE] = "phone", [KEHU_TERM_TAIL4] = "tail4", [KEHU_TERM_TAIL8] = "tail8",
+    [KEHU_TERM_EMAIL] = "email"};
+  char normal[256];
+  kehu_term_kind kind = kehu_search_term_kind(term, normal, sizeof normal);
+  if (kind == KEHU_TERM_TEXT)
+    return 0;
   token_set set = {0};
-  char digits[32], normal[32];
-  size_t n = 0;
-  int other = 0;
-  for (const char *p = term; *p; p++) {
-    if (isdigit((unsigned char)*p) && n + 1 < sizeof digits)
-      digits[n++] = *p;
-    else if (*p != ' ' && *p != '-' && *p != '+')
-      other = 1;
-  }
-  digits[n] = '\0';
-  if (strchr(term, '@'))
-    add_email(st, &set, term);
-  else if (!other && n == 4)
-    add_secret(st, &set, "tail4", digits);
-  else if (!other && n == 8)
-    add_secret(st, &set, "tail8", digits);
-  else if (!other && n >= 7 && kehu_check_phone("phone", term, normal, NULL) == KEHU_OK)
-    add_secret(st, &set, "phone", normal);
+  add_secret(st, &set, names[kind], normal);
   if (set.n)
     add_probe((const char *)set.items[0].bytes, set.items[0].len, l);
   free(set.items);
-  return set.n > 0;
+  return 1;
 }
 
 static int key_cmp_desc(const void *a, const void *b)
@@ -461,6 +451,24 @@ static int prefix_matches(MDB_cursor *const cur[2], const token *p,
   return KEHU_OK;
 }
 
+/* Every customer, newest first: for a query of legal forms alone ("有限公司",
+ * "Co., Ltd."), which the index leaves out; each checks the text. */
+static int every_customer(kehu_txn *t, int (*each)(uint64_t key, void *arg), void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->customers, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val key, v;
+  size_t seen = 0;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_LAST); rc == 0 && seen < MAX_PREFIX_CANDIDATES;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_PREV), seen++)
+    if (key.mv_size == 8 && !each(kehu_key_get_u64(key.mv_data), arg))
+      break;
+  mdb_cursor_close(cur);
+  return KEHU_OK;
+}
+
 int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
                       int (*each)(uint64_t key, void *arg), void *arg)
 {
@@ -470,13 +478,13 @@ int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
     if (secret_probe(t->st, terms[i], &l))
       continue;
     size_t before = l.n;
-    int single = 0;
-    kehu_search_query_tokens(terms[i], add_probe, &single, &l);
-    if (single && l.n == before + 1)
+    kehu_query_shape shape;
+    kehu_search_query_tokens(terms[i], add_probe, &shape, &l);
+    if (shape.single_char && l.n == before + 1)
       l.items[before].prefix = 1;
   }
   if (l.n == 0)
-    return KEHU_OK;
+    return every_customer(t, each, arg);   /* only legal forms: no token to look up */
   /* cur: the two tables, for counts and the driving list; probe: the two
    * tables again, for the other tokens of each candidate. */
   MDB_cursor *cur[2] = {NULL, NULL}, *probe_cur[2] = {NULL, NULL};

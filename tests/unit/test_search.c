@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "search_text.h"
 #include "store.h"
 
 static kehu_store *st;
@@ -187,8 +188,91 @@ static void test_latin_words_and_prefixes(void **state)
   assert_true(has(f, docs[1].key));
   f = search("nova", NULL);
   assert_true(has(f, docs[2].key));
-  f = search("ltd", NULL);   /* legal forms are not indexed */
-  assert_int_equal(f.n, 0);
+  /* legal forms are not indexed: a query of them alone reads every
+   * customer, newest first, for the caller to check against the text */
+  f = search("ltd", NULL);
+  assert_true(f.n >= 3);
+  for (size_t i = 1; i < f.n; i++)
+    assert_true(f.keys[i - 1] > f.keys[i]);
+  /* "Co" is the start of a legal form: left out, "pacific" finds it */
+  f = search("Pacific", "Co");
+  assert_true(has(f, docs[1].key));
+}
+
+typedef struct {
+  char tokens[8][KEHU_TOKEN_MAX + 1];
+  int n;
+} token_list;
+
+static void keep_token(const char *token, size_t len, void *arg)
+{
+  token_list *l = arg;
+  if (l->n < 8) {
+    memcpy(l->tokens[l->n], token, len);
+    l->tokens[l->n++][len] = '\0';
+  }
+}
+
+static token_list query_tokens(const char *term, kehu_query_shape *shape)
+{
+  token_list l;
+  memset(&l, 0, sizeof l);
+  kehu_search_query_tokens(term, keep_token, shape, &l);
+  assert_int_equal(shape->tokens, l.n);
+  return l;
+}
+
+/* A query leaves out what the index leaves out: legal forms, and parts of
+ * them at the edges of what was typed; such a term is checked whole. */
+static void test_query_tokens_leave_out_legal_forms(void **state)
+{
+  (void)state;
+  kehu_query_shape shape;
+  token_list l = query_tokens("信息技术有限", &shape);
+  assert_int_equal(l.n, 3);
+  assert_string_equal(l.tokens[0], "信息");
+  assert_string_equal(l.tokens[1], "息技");
+  assert_string_equal(l.tokens[2], "技术");
+  assert_false(shape.exact);
+  l = query_tokens("星河有限公司", &shape);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.tokens[0], "星河");
+  assert_false(shape.exact);
+  l = query_tokens("有限公司", &shape);
+  assert_int_equal(l.n, 0);
+  l = query_tokens("公司", &shape);
+  assert_int_equal(l.n, 0);
+  l = query_tokens("Pacific Co", &shape);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.tokens[0], "pacific");
+  assert_false(shape.exact);
+  l = query_tokens("星河", &shape);
+  assert_int_equal(l.n, 1);
+  assert_true(shape.exact);
+  l = query_tokens("Robotics", &shape);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.tokens[0], "robotics");
+  assert_true(shape.exact);
+  l = query_tokens("有", &shape);   /* one character: a key prefix */
+  assert_int_equal(l.n, 1);
+  assert_true(shape.single_char);
+}
+
+static void test_term_kinds(void **state)
+{
+  (void)state;
+  char normal[64];
+  assert_int_equal(kehu_search_term_kind("+86 187 2283 1187", normal, sizeof normal),
+                   KEHU_TERM_PHONE);
+  assert_string_equal(normal, "18722831187");
+  assert_int_equal(kehu_search_term_kind("187-2283-1187", normal, sizeof normal), KEHU_TERM_PHONE);
+  assert_int_equal(kehu_search_term_kind("1187", normal, sizeof normal), KEHU_TERM_TAIL4);
+  assert_int_equal(kehu_search_term_kind("2283 1187", normal, sizeof normal), KEHU_TERM_TAIL8);
+  assert_string_equal(normal, "22831187");
+  assert_int_equal(kehu_search_term_kind("Li.Na@Nova.com", normal, sizeof normal), KEHU_TERM_EMAIL);
+  assert_string_equal(normal, "li.na@nova.com");
+  assert_int_equal(kehu_search_term_kind("星河", normal, sizeof normal), KEHU_TERM_TEXT);
+  assert_int_equal(kehu_search_term_kind("3M", normal, sizeof normal), KEHU_TERM_TEXT);
 }
 
 static void test_all_terms_must_match(void **state)
@@ -327,6 +411,8 @@ static int group(size_t after)
     cmocka_unit_test(test_purge_removes_everything),
     cmocka_unit_test(test_newest_first_across_tables),
     cmocka_unit_test(test_fold_in_steps),
+    cmocka_unit_test(test_query_tokens_leave_out_legal_forms),
+    cmocka_unit_test(test_term_kinds),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
