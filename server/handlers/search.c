@@ -1,10 +1,14 @@
 /* customer search QUERY... (SPEC §4): every term must match; results are
- * what the caller may see, ranked exact > prefix > contains, in pages. */
+ * what the caller may see, ranked exact > prefix > contains, in pages.
+ * The search itself runs on the thread pool: a broad query reads hundreds
+ * of customers (a query of legal forms alone, every one), which would hold
+ * up every other connection on the loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "access.h"
+#include "net/conn.h"
 #include "handlers.h"
 #include "search_text.h"
 #include "validate.h"
@@ -22,6 +26,11 @@ typedef struct {
 } match;
 
 typedef struct {
+  uv_work_t work;
+  kehu_call *call;
+  int status;
+  unsigned long offset;
+  unsigned limit;
   kehu_txn *t;
   const kehu_caller *who;
   const Kehu__CustomerSearch *q;
@@ -29,6 +38,7 @@ typedef struct {
   char **folded_terms;
   unsigned char *verify_term;    /* a term of several tokens: its tokens may match apart */
   char *folded_query;
+  size_t nterms;
   match *matches;
   size_t n;
 } search_state;
@@ -168,6 +178,68 @@ static int by_rank(const void *a, const void *b)
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
+static void search_free(search_state *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    kehu__customer__free_unpacked(s->matches[i].c, NULL);
+  for (size_t i = 0; s->folded_terms && i < s->nterms; i++)
+    free(s->folded_terms[i]);
+  free(s->folded_terms);
+  free(s->verify_term);
+  free(s->folded_query);
+  free(s->matches);
+  free(s);
+}
+
+/* On the thread pool: the matches, ranked. */
+static void run_search(uv_work_t *work)
+{
+  search_state *s = work->data;
+  kehu_txn t;
+  s->status = kehu_store_read_begin(s->call->srv->store, &t);
+  if (s->status != KEHU_OK)
+    return;
+  s->t = &t;
+  s->status = kehu_store_search(&t, (const char *const *)s->q->terms, s->q->n_terms, consider, s);
+  kehu_store_read_end(&t);
+  s->t = NULL;
+  qsort(s->matches, s->n, sizeof *s->matches, by_rank);
+}
+
+/* Back on the loop: the page asked for. */
+static void search_done(uv_work_t *work, int status)
+{
+  search_state *s = work->data;
+  kehu_call *call = s->call;
+  kehu_server *srv = call->srv;
+  if (status != 0 || s->status != KEHU_OK) {
+    int rc = s->status != KEHU_OK ? s->status : KEHU_INTERNAL;
+    kehu_reply_status(call, rc, "search failed: %s", kehu_status_name(rc));
+  } else {
+    size_t from = s->offset < s->n ? s->offset : s->n;
+    size_t count = s->n - from < s->limit ? s->n - from : s->limit;
+    Kehu__Customer **items = calloc(count + 1, sizeof *items);
+    for (size_t i = 0; items && i < count; i++)
+      items[i] = s->matches[from + i].c;
+    char cursor[32];
+    Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
+    pg.items = items;
+    pg.n_items = items ? count : 0;
+    if (from + count < s->n) {
+      snprintf(cursor, sizeof cursor, "s%zu", from + count);
+      pg.next_cursor = cursor;
+    }
+    Kehu__Response r = KEHU__RESPONSE__INIT;
+    r.status = KEHU__STATUS__OK;
+    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
+    r.customer_page = &pg;
+    kehu_reply(call, &r);
+    free(items);
+  }
+  search_free(s);
+  kehu_conn_flush_all(srv);
+}
+
 void kehu_handle_customer_search(kehu_call *call)
 {
   const Kehu__CustomerSearch *q = call->req->customer_search;
@@ -186,76 +258,49 @@ void kehu_handle_customer_search(kehu_call *call)
                       q->cursor);
     return;
   }
-  search_state s = {.who = &call->caller, .q = q};
-  size_t nterms = q->n_terms;   /* the request is gone once replied to */
-  s.f = (kehu_customer_filter){.owner = q->owner, .tag = q->tag, .industry = q->industry,
-                               .region = q->region, .source = q->source};
-  if (q->stage && !(s.f.stage = kehu_stage_canonical(q->stage))) {
+  const char *stage = NULL;
+  if (q->stage && !(stage = kehu_stage_canonical(q->stage))) {
     kehu_reply_status(call, KEHU_INVALID, "stage: '%s' is not one of potential, intent, closed, lost",
                       q->stage);
     return;
   }
-  s.folded_terms = calloc(q->n_terms, sizeof *s.folded_terms);
-  s.verify_term = calloc(q->n_terms, 1);
-  s.matches = calloc(RANK_WINDOW, sizeof *s.matches);
+  search_state *s = calloc(1, sizeof *s);
+  if (!s) {
+    kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
+    return;
+  }
+  *s = (search_state){.call = call, .offset = offset, .limit = limit, .who = &call->caller,
+                      .q = q, .nterms = q->n_terms};
+  s->f = (kehu_customer_filter){.owner = q->owner, .tag = q->tag, .industry = q->industry,
+                                .region = q->region, .source = q->source, .stage = stage};
+  s->folded_terms = calloc(q->n_terms, sizeof *s->folded_terms);
+  s->verify_term = calloc(q->n_terms, 1);
+  s->matches = calloc(RANK_WINDOW, sizeof *s->matches);
   size_t qlen = 1;
-  for (size_t i = 0; s.folded_terms && s.verify_term && i < q->n_terms; i++) {
-    s.folded_terms[i] = kehu_search_fold(q->terms[i]);
+  for (size_t i = 0; s->folded_terms && s->verify_term && i < q->n_terms; i++) {
+    s->folded_terms[i] = kehu_search_fold(q->terms[i]);
     qlen += strlen(q->terms[i]) + 1;
     /* a phone, a phone's tail or an email is found by its keyed hash, and
      * stands in no text; a term that is not one token is checked whole */
     char normal[256];
     kehu_query_shape shape;
     kehu_search_query_tokens(q->terms[i], ignore_token, &shape, NULL);
-    s.verify_term[i] = kehu_search_term_kind(q->terms[i], normal, sizeof normal) == KEHU_TERM_TEXT &&
-                       !shape.exact;
+    s->verify_term[i] =
+        kehu_search_term_kind(q->terms[i], normal, sizeof normal) == KEHU_TERM_TEXT && !shape.exact;
   }
   char *query = malloc(qlen);
   if (query) {
     query[0] = '\0';
     for (size_t i = 0; i < q->n_terms; i++)
       strcat(strcat(query, i ? " " : ""), q->terms[i]);
-    s.folded_query = kehu_search_fold(query);
+    s->folded_query = kehu_search_fold(query);
     free(query);
   }
-  kehu_txn t;
-  int rc = s.folded_terms && s.verify_term && s.matches && s.folded_query ? kehu_store_read_begin(call->srv->store, &t)
-                                                         : KEHU_EXHAUSTED;
-  if (rc == KEHU_OK) {
-    s.t = &t;
-    rc = kehu_store_search(&t, (const char *const *)q->terms, q->n_terms, consider, &s);
-    kehu_store_read_end(&t);
+  if (!s->folded_terms || !s->verify_term || !s->matches || !s->folded_query) {
+    kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
+    search_free(s);
+    return;
   }
-  if (rc != KEHU_OK) {
-    kehu_reply_status(call, rc, "search failed: %s", kehu_status_name(rc));
-  } else {
-    qsort(s.matches, s.n, sizeof *s.matches, by_rank);
-    size_t from = offset < s.n ? offset : s.n;
-    size_t count = s.n - from < limit ? s.n - from : limit;
-    Kehu__Customer **items = calloc(count + 1, sizeof *items);
-    for (size_t i = 0; items && i < count; i++)
-      items[i] = s.matches[from + i].c;
-    char cursor[32];
-    Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
-    pg.items = items;
-    pg.n_items = items ? count : 0;
-    if (from + count < s.n) {
-      snprintf(cursor, sizeof cursor, "s%zu", from + count);
-      pg.next_cursor = cursor;
-    }
-    Kehu__Response r = KEHU__RESPONSE__INIT;
-    r.status = KEHU__STATUS__OK;
-    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
-    r.customer_page = &pg;
-    kehu_reply(call, &r);
-    free(items);
-  }
-  for (size_t i = 0; i < s.n; i++)
-    kehu__customer__free_unpacked(s.matches[i].c, NULL);
-  for (size_t i = 0; s.folded_terms && i < nterms; i++)
-    free(s.folded_terms[i]);
-  free(s.folded_terms);
-  free(s.verify_term);
-  free(s.folded_query);
-  free(s.matches);
+  s->work.data = s;
+  uv_queue_work(call->srv->loop, &s->work, run_search, search_done);
 }

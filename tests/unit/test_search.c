@@ -258,6 +258,28 @@ static void test_query_tokens_leave_out_legal_forms(void **state)
   assert_true(shape.single_char);
 }
 
+static void expect_fold(const char *text, const char *want)
+{
+  char *got = kehu_search_fold(text);
+  assert_non_null(got);
+  assert_string_equal(got, want);
+  free(got);
+}
+
+/* Names of ASCII and common Chinese characters take a short way; the rest
+ * the full NFKC case fold: both agree with what the index holds. */
+static void test_fold(void **state)
+{
+  (void)state;
+  expect_fold("上海Nova网络科技有限公司", "上海nova网络科技有限公司");
+  expect_fold("Pacific Robotics Co., Ltd.", "pacific robotics co., ltd.");
+  expect_fold("ＡＢＣ（北京）", "abc(北京)");        /* full width: NFKC */
+  expect_fold("Straße ÄRZTE", "strasse ärzte");    /* beyond ASCII: case fold */
+  expect_fold("一丁龥鿿", "一丁龥鿿");              /* the ends of U+4E00..U+9FFF */
+  expect_fold("㐀", "㐀");                          /* U+3400, before it */
+  expect_fold("", "");
+}
+
 static void test_term_kinds(void **state)
 {
   (void)state;
@@ -413,6 +435,7 @@ static int group(size_t after)
     cmocka_unit_test(test_fold_in_steps),
     cmocka_unit_test(test_query_tokens_leave_out_legal_forms),
     cmocka_unit_test(test_term_kinds),
+    cmocka_unit_test(test_fold),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
