@@ -66,7 +66,9 @@ static const char list_usage[] =
   "  --deleted      the recycle bin instead (admins and owners)\n"
   "  --limit N      at most N customers (1-500, default 50)\n"
   "  --cursor C     continue where a previous page stopped (its `more:` line)\n"
-  "  --tier T  --sort FIELD   accepted, not applied yet\n";
+  "  --sort FIELD   name, created, updated, last_contact or stage (the funnel's\n"
+  "                 order); -FIELD the other way round: --sort -last_contact\n"
+  "  --tier T       value tiers are not built yet: refused\n";
 
 static const char search_usage[] =
   "usage: kehu [GLOBAL OPTIONS] customer search QUERY... [FLAGS]\n"
@@ -77,7 +79,8 @@ static const char search_usage[] =
   "Best matches first: the whole name, then names that start with the query.\n"
   "  --stage S  --owner USER  --tag T  --industry I  --region R  --source S\n"
   "  --limit N      at most N customers (1-500, default 50)\n"
-  "  --cursor C     continue where a previous page stopped\n";
+  "  --cursor C     continue where a previous page stopped\n"
+  "  --sort FIELD   the matches (500 at most) by a field, not by rank\n";
 
 static const char update_usage[] =
   "usage: kehu [GLOBAL OPTIONS] customer update ID [--version V] [FLAGS]\n"
@@ -495,6 +498,11 @@ static int list(kehu_cli *cli, int searching, int argc, char **argv, kehu_error 
     rc = kehu_parse_u32(limit, "limit", 1, 500, &q.limit, err);
     q.has_limit = 1;
   }
+  if (rc == KEHU_OK && tier)
+    rc = kehu_fail(err, KEHU_INVALID, "tier",
+                   "tier: value tiers (SPEC §5) are not built yet, so no customer has one; "
+                   "filter by --stage, --industry, --region or --tag instead");
+  q.sort = (char *)sort;
   q.has_deleted = q.deleted = deleted;
   Kehu__Request req = KEHU__REQUEST__INIT;
   req.op_case = KEHU__REQUEST__OP_CUSTOMER_LIST;
@@ -512,6 +520,7 @@ static int list(kehu_cli *cli, int searching, int argc, char **argv, kehu_error 
     sq.has_limit = q.has_limit;
     sq.limit = q.limit;
     sq.cursor = q.cursor;
+    sq.sort = q.sort;
     req.op_case = KEHU__REQUEST__OP_CUSTOMER_SEARCH;
     req.customer_search = &sq;
   }

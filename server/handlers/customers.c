@@ -6,6 +6,7 @@
 
 #include "access.h"
 #include "audit.h"
+#include "customer_sort.h"
 #include "reminders/rules.h"
 #include "reminders/scheduler.h"
 #include "handlers.h"
@@ -589,7 +590,16 @@ void kehu_handle_customer_list(kehu_call *call)
                       q->stage);
     return;
   }
-  if (q->cursor && *q->cursor && kehu_customer_id_parse(q->cursor, &f.before) != 0) {
+  kehu_customer_order order;
+  unsigned long offset = 0;
+  if (q->sort && kehu_customer_order_parse(q->sort, &order, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
+  /* a sorted list's cursor is a position (o120), a plain one's an id */
+  if (q->cursor && *q->cursor &&
+      (q->sort ? sscanf(q->cursor, "o%lu", &offset) != 1
+               : kehu_customer_id_parse(q->cursor, &f.before) != 0)) {
     kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
                       q->cursor);
     return;
@@ -597,6 +607,10 @@ void kehu_handle_customer_list(kehu_call *call)
   /* Sales walk their own owner index: never a scan of everyone's. */
   if (kehu_role_of(who->role) == KEHU_ROLE_SALES && !f.owner)
     f.owner = who->username;
+  if (q->sort) {
+    kehu_customer_list_sorted(call, &f, &order, offset, exporting);
+    return;
+  }
   kehu_txn t;
   if (kehu_store_read_begin(call->srv->store, &t) != KEHU_OK) {
     kehu_reply_status(call, KEHU_INTERNAL, "storage unavailable");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "customer_sort.h"
 #include "net/conn.h"
 #include "handlers.h"
 #include "search_text.h"
@@ -23,6 +24,7 @@ typedef struct {
   Kehu__Customer *c;
   int rank;           /* 0 exact, 1 prefix, 2 contains */
   size_t order;       /* newest first */
+  kehu_sort_entry by; /* with --sort: the field it is sorted by */
 } match;
 
 typedef struct {
@@ -39,6 +41,8 @@ typedef struct {
   unsigned char *verify_term;    /* a term of several tokens: its tokens may match apart */
   char *folded_query;
   size_t nterms;
+  int sorted;                    /* --sort given: order, not the ranking */
+  kehu_customer_order order;
   match *matches;
   size_t n;
 } search_state;
@@ -165,9 +169,20 @@ static int consider(uint64_t key, void *arg)
     kehu__customer__free_unpacked(c, NULL);
     return 1;
   }
-  s->matches[s->n] = (match){c, rank_of(s, c), s->n};
+  match *m = &s->matches[s->n];
+  *m = (match){c, rank_of(s, c), s->n, {0}};
+  if (s->sorted && kehu_sort_entry_make(&s->order, c, key, &m->by) != KEHU_OK) {
+    kehu__customer__free_unpacked(c, NULL);
+    return 1;
+  }
   s->n++;
   return s->n < RANK_WINDOW;
+}
+
+static int by_field(const void *a, const void *b, void *arg)
+{
+  const match *x = a, *y = b;
+  return kehu_sort_entry_cmp(arg, &x->by, &y->by);
 }
 
 static int by_rank(const void *a, const void *b)
@@ -180,8 +195,10 @@ static int by_rank(const void *a, const void *b)
 
 static void search_free(search_state *s)
 {
-  for (size_t i = 0; i < s->n; i++)
+  for (size_t i = 0; i < s->n; i++) {
     kehu__customer__free_unpacked(s->matches[i].c, NULL);
+    free(s->matches[i].by.text);
+  }
   for (size_t i = 0; s->folded_terms && i < s->nterms; i++)
     free(s->folded_terms[i]);
   free(s->folded_terms);
@@ -203,7 +220,10 @@ static void run_search(uv_work_t *work)
   s->status = kehu_store_search(&t, (const char *const *)s->q->terms, s->q->n_terms, consider, s);
   kehu_store_read_end(&t);
   s->t = NULL;
-  qsort(s->matches, s->n, sizeof *s->matches, by_rank);
+  if (s->sorted)
+    qsort_r(s->matches, s->n, sizeof *s->matches, by_field, &s->order);
+  else
+    qsort(s->matches, s->n, sizeof *s->matches, by_rank);
 }
 
 /* Back on the loop: the page asked for. */
@@ -264,13 +284,19 @@ void kehu_handle_customer_search(kehu_call *call)
                       q->stage);
     return;
   }
+  kehu_customer_order order = {0};
+  kehu_error err = {0};
+  if (q->sort && kehu_customer_order_parse(q->sort, &order, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
   search_state *s = calloc(1, sizeof *s);
   if (!s) {
     kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
     return;
   }
   *s = (search_state){.call = call, .offset = offset, .limit = limit, .who = &call->caller,
-                      .q = q, .nterms = q->n_terms};
+                      .q = q, .nterms = q->n_terms, .sorted = q->sort != NULL, .order = order};
   s->f = (kehu_customer_filter){.owner = q->owner, .tag = q->tag, .industry = q->industry,
                                 .region = q->region, .source = q->source, .stage = stage};
   s->folded_terms = calloc(q->n_terms, sizeof *s->folded_terms);

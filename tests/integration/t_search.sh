@@ -3,7 +3,8 @@
 # form ("信息技术有限"), the legal form alone, a Latin name with "Co", a
 # phone written with spaces or dashes, an email in capitals, several terms;
 # results ranked exact > prefix > contains, newest first within a rank, and
-# new customers found at once (before the index folds them in).
+# new customers found at once (before the index folds them in). And
+# customer list / search --sort.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/lib_records.sh
@@ -56,6 +57,42 @@ expect_found "a contact's name" "$xinghe" 张伟
 # what is not there is not found
 expect_found "星河信息 宏达 (terms of two customers)" "" 星河信息 宏达
 expect_found "13900000000" "" 13900000000
+
+# --- customer list / search --sort (CLI.md) -------------------------------
+list_ids() { # ARGS...: the ids of one page of `customer list ARGS`
+  expect_exit 0 kehu_as rep1 --json customer list "$@"
+  out_jq '[.items[].id] | join(" ")'
+}
+# by name, folded, in code point order: Latin first, then 广 (U+5E7F),
+# 星 (U+661F), 深 (U+6DF1); a name before the longer names it starts
+expect_eq "$pacific $hongda $exact $prefix $xinghe" "$(list_ids --sort name)" "customer list --sort name"
+expect_eq "$xinghe $prefix $exact $hongda $pacific" "$(list_ids --sort -name)" "customer list --sort -name"
+# newest first, two at a time, following the cursor to the end
+page_ids() { out_jq '[.items[].id] | join(" ")'; }
+expect_exit 0 kehu_as rep1 --json customer list --sort -created --limit 2
+expect_eq "$prefix $exact" "$(page_ids)" "customer list --sort -created --limit 2"
+cursor=$(out_jq .next_cursor)
+expect_exit 0 kehu_as rep1 --json customer list --sort -created --limit 2 --cursor "$cursor"
+expect_eq "$hongda $pacific" "$(page_ids)" "the page after $cursor"
+cursor=$(out_jq .next_cursor)
+expect_exit 0 kehu_as rep1 --json customer list --sort -created --limit 2 --cursor "$cursor"
+expect_eq "$xinghe" "$(page_ids)" "the last page ($cursor)"
+expect_eq null "$(out_jq .next_cursor)" "next_cursor after the last page"
+# the funnel's order, not the alphabet's: potential, intent, closed, lost
+expect_exit 0 kehu_as rep1 customer stage "$hongda" closed
+expect_exit 0 kehu_as rep1 customer stage "$pacific" intent
+expect_eq "$hongda $pacific" "$(list_ids --sort -stage --limit 2)" "customer list --sort -stage (closed, then intent)"
+# last contact: a follow-up makes a customer the most recently contacted
+expect_exit 0 kehu_as rep1 followup add "$exact" --method phone --summary 电话沟通
+expect_eq "$exact" "$(list_ids --sort -last_contact --limit 1)" "customer list --sort -last_contact"
+# a search sorted by a field instead of its ranking
+expect_found "星河 --sort -name" "$xinghe $prefix $exact" 星河 --sort -name
+# what cannot be sorted or filtered is refused, naming the flag
+expect_exit 7 kehu_as rep1 customer list --sort revenue
+expect_match 'sort' "$ERR" "customer list --sort revenue: the error"
+expect_exit 7 kehu_as rep1 customer list --tier high
+expect_match 'tier' "$ERR" "customer list --tier high: the error"
+expect_exit 7 kehu_as rep1 customer list --sort name --cursor C20261123001
 
 # every index entry still matches its record
 expect_exit 0 kehu_admin verify "$KEHU_DATA"

@@ -1,0 +1,40 @@
+/* `--sort FIELD` of customer list and search (CLI.md): name, created,
+ * updated, last_contact or stage, "-" first for the other way round. Ties
+ * go newest first. */
+#ifndef KEHU_CUSTOMER_SORT_H
+#define KEHU_CUSTOMER_SORT_H
+
+#include <stdint.h>
+
+#include "kehu.pb-c.h"
+#include "server.h"
+#include "store.h"
+
+typedef struct {
+  int field;   /* SORT_* in customer_sort.c */
+  int desc;
+} kehu_customer_order;
+
+/* Reads FIELD or -FIELD; INVALID naming the fields it knows otherwise. */
+int kehu_customer_order_parse(const char *spec, kehu_customer_order *o, kehu_error *err);
+
+/* One customer as the sort sees it. */
+typedef struct {
+  uint64_t key;
+  int64_t number;
+  char *text;   /* the folded name when sorting by name; owned */
+} kehu_sort_entry;
+
+int kehu_sort_entry_make(const kehu_customer_order *o, const Kehu__Customer *c, uint64_t key,
+                         kehu_sort_entry *e);
+int kehu_sort_entry_cmp(const kehu_customer_order *o, const kehu_sort_entry *a,
+                        const kehu_sort_entry *b);
+void kehu_sort_entries(const kehu_customer_order *o, kehu_sort_entry *e, size_t n);
+
+/* customer list --sort: every customer the filter and the caller's role
+ * let through, sorted, a page of them from the cursor on; on the thread
+ * pool. exporting: audited as an export with its row count. */
+void kehu_customer_list_sorted(kehu_call *call, const kehu_customer_filter *f,
+                               const kehu_customer_order *o, unsigned long offset, int exporting);
+
+#endif
