@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "arena.h"
 #include "customer_sort.h"
 #include "net/conn.h"
 #include "handlers.h"
@@ -41,6 +42,7 @@ typedef struct {
   unsigned char *verify_term;    /* a term of several tokens: its tokens may match apart */
   char *folded_query;
   size_t nterms;
+  kehu_arena arena;              /* the customers read */
   int sorted;                    /* --sort given: order, not the ranking */
   kehu_customer_order order;
   match *matches;
@@ -161,18 +163,20 @@ static int consider(uint64_t key, void *arg)
 {
   search_state *s = arg;
   Kehu__Customer *c;
-  if (kehu_store_customer_get(s->t, key, &c) != KEHU_OK)
-    return 1;
-  int keep = filters_pass(&s->f, c) && kehu_access_customer_visible(s->t, s->who, c) &&
-             verified(s, c, key);
-  if (!keep) {
-    kehu__customer__free_unpacked(c, NULL);
+  /* decoded into the search's arena; one that is not kept is taken back */
+  kehu_arena_mark before = kehu_arena_here(&s->arena);
+  if (kehu_store_customer_get_in(s->t, key, &s->arena.alloc, &c) != KEHU_OK) {
+    kehu_arena_reset(&s->arena, before);
     return 1;
   }
+  int keep = filters_pass(&s->f, c) && kehu_access_customer_visible(s->t, s->who, c) &&
+             verified(s, c, key);
   match *m = &s->matches[s->n];
-  *m = (match){c, rank_of(s, c), s->n, {0}};
-  if (s->sorted && kehu_sort_entry_make(&s->order, c, key, &m->by) != KEHU_OK) {
-    kehu__customer__free_unpacked(c, NULL);
+  *m = (match){c, keep ? rank_of(s, c) : 0, s->n, {0}};
+  if (keep && s->sorted && kehu_sort_entry_make(&s->order, c, key, &m->by) != KEHU_OK)
+    keep = 0;
+  if (!keep) {
+    kehu_arena_reset(&s->arena, before);
     return 1;
   }
   s->n++;
@@ -195,10 +199,9 @@ static int by_rank(const void *a, const void *b)
 
 static void search_free(search_state *s)
 {
-  for (size_t i = 0; i < s->n; i++) {
-    kehu__customer__free_unpacked(s->matches[i].c, NULL);
+  for (size_t i = 0; i < s->n; i++)
     free(s->matches[i].by.text);
-  }
+  kehu_arena_free(&s->arena);   /* the customers matched */
   for (size_t i = 0; s->folded_terms && i < s->nterms; i++)
     free(s->folded_terms[i]);
   free(s->folded_terms);
@@ -297,6 +300,7 @@ void kehu_handle_customer_search(kehu_call *call)
   }
   *s = (search_state){.call = call, .offset = offset, .limit = limit, .who = &call->caller,
                       .q = q, .nterms = q->n_terms, .sorted = q->sort != NULL, .order = order};
+  kehu_arena_init(&s->arena);
   s->f = (kehu_customer_filter){.owner = q->owner, .tag = q->tag, .industry = q->industry,
                                 .region = q->region, .source = q->source, .stage = stage};
   s->folded_terms = calloc(q->n_terms, sizeof *s->folded_terms);

@@ -44,6 +44,20 @@ int kehu_store_customer_get(kehu_txn *t, uint64_t key, Kehu__Customer **out)
                           (ProtobufCMessage **)out);
 }
 
+int kehu_store_customer_get_in(kehu_txn *t, uint64_t key, ProtobufCAllocator *a,
+                               Kehu__Customer **out)
+{
+  unsigned char kb[8];
+  kehu_key_put_u64(kb, key);
+  MDB_val k = {8, kb}, v;
+  *out = NULL;
+  int rc = mdb_get(t->txn, t->st->customers, &k, &v);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  *out = kehu__customer__unpack(a, v.mv_size, v.mv_data);
+  return *out ? KEHU_OK : KEHU_INTERNAL;
+}
+
 uint64_t kehu_store_customer_by_external_code(kehu_txn *t, const char *code)
 {
   if (!code || !*code)

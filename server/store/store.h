@@ -110,6 +110,9 @@ int kehu_store_customer_new_key(kehu_txn *t, int64_t now, uint64_t *key);
 /* *out is NULL and the result NOT_FOUND when there is none. Free with
  * kehu__customer__free_unpacked(*out, NULL). */
 int kehu_store_customer_get(kehu_txn *t, uint64_t key, Kehu__Customer **out);
+/* The same decoded with allocator a (an arena: free it, not the message). */
+int kehu_store_customer_get_in(kehu_txn *t, uint64_t key, ProtobufCAllocator *a,
+                               Kehu__Customer **out);
 /* Writes c under key, moving its index entries from old (NULL: new). */
 int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old,
                             const Kehu__Customer *c);
