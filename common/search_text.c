@@ -83,9 +83,8 @@ static void mark_legal_forms(const char *buf, const size_t *starts, size_t count
     for (size_t i = 0; i < count; i++) {
       /* the form whole from character i, or its first k characters ending the run */
       size_t k = 0;
-      while (i + k < count && k < form_chars &&
-             memcmp(buf + starts[i + k], form + 3 * k, starts[i + k + 1] - starts[i + k]) == 0 &&
-             starts[i + k + 1] - starts[i + k] == 3)
+      while (i + k < count && k < form_chars && starts[i + k + 1] - starts[i + k] == 3 &&
+             memcmp(buf + starts[i + k], form + 3 * k, 3) == 0)
         k++;
       if (k == form_chars || (k >= 2 && i + k == count))
         memset(marked + i, 1, k);
@@ -118,7 +117,7 @@ static void cjk_run(const char *p, size_t n, kehu_token_fn emit, void *arg, int 
         memmove(at, at + k, strlen(at + k) + 1);
     }
   /* character boundaries */
-  size_t starts[512], count = 0, len = strlen(buf);
+  size_t starts[512], count = 0, len = strlen(buf), end = 0;
   for (size_t i = 0; i < len && count < 511;) {
     utf8proc_int32_t cp;
     utf8proc_ssize_t step = utf8proc_iterate((const utf8proc_uint8_t *)buf + i, (utf8proc_ssize_t)(len - i), &cp);
@@ -126,13 +125,16 @@ static void cjk_run(const char *p, size_t n, kehu_token_fn emit, void *arg, int 
       break;
     starts[count++] = i;
     i += (size_t)step;
+    end = i;
   }
-  starts[count] = len;
+  /* the end of the last whole character: a run cut at the buffer's size
+   * may end inside one */
+  starts[count] = end;
   char marked[512] = {0};
   if (dropped && count >= 2)
     mark_legal_forms(buf, starts, count, marked);
   if (count == 1)
-    emit(buf, len, arg);
+    emit(buf, end, arg);
   for (size_t i = 0; i + 1 < count; i++) {
     if (marked[i] || marked[i + 1])
       *dropped = 1;
@@ -141,20 +143,26 @@ static void cjk_run(const char *p, size_t n, kehu_token_fn emit, void *arg, int 
   }
 }
 
-/* A Latin stop word, or the start of one ("co" of "co., ltd."): the index
- * has no token for it in a legal form. */
+/* The start of a Latin stop word ("li" of "limited"): the index has it as
+ * a token of other words ("Li Na") but not of a legal form. */
 static int is_latin_stop_prefix(const char *w, size_t n)
 {
   for (size_t i = 0; i < sizeof latin_stop / sizeof *latin_stop; i++)
-    if (strlen(latin_stop[i]) >= n && memcmp(latin_stop[i], w, n) == 0)
+    if (strlen(latin_stop[i]) > n && memcmp(latin_stop[i], w, n) == 0)
       return 1;
   return 0;
 }
 
-static void latin_word(const char *w, size_t n, kehu_token_fn emit, void *arg, int *dropped)
+/* How a query treats the start of a stop word (query_mode). */
+enum { WEAK_DROP = 1, WEAK_KEEP = 2 };
+
+static void latin_word(const char *w, size_t n, kehu_token_fn emit, void *arg, int *dropped,
+                       int weak)
 {
   if (dropped) {
-    if (n >= 2 && is_latin_stop_prefix(w, n))
+    /* a stop word has no token; the start of one may be in a legal form
+     * only, and is looked up when nothing else can be */
+    if (is_latin_stop(w, n) || (weak == WEAK_DROP && n >= 2 && is_latin_stop_prefix(w, n)))
       *dropped = 1;
     else
       emit(w, n < KEHU_TOKEN_MAX ? n : KEHU_TOKEN_MAX, arg);
@@ -178,7 +186,7 @@ static void latin_word(const char *w, size_t n, kehu_token_fn emit, void *arg, i
 }
 
 /* Index tokens of text, or with dropped (a query) the tokens to look up. */
-static void tokens(const char *text, kehu_token_fn emit, void *arg, int *dropped)
+static void tokens(const char *text, kehu_token_fn emit, void *arg, int *dropped, int weak)
 {
   char *f = kehu_search_fold(text);
   if (!f)
@@ -193,7 +201,7 @@ static void tokens(const char *text, kehu_token_fn emit, void *arg, int *dropped
       if (kind == 1)
         cjk_run(f + run, i - run, emit, arg, dropped);
       else if (kind == 2)
-        latin_word(f + run, i - run, emit, arg, dropped);
+        latin_word(f + run, i - run, emit, arg, dropped, weak);
       kind = k;
       run = i;
     }
@@ -207,7 +215,7 @@ static void tokens(const char *text, kehu_token_fn emit, void *arg, int *dropped
 void kehu_search_index_tokens(const char *text, kehu_token_fn emit, void *arg)
 {
   if (text)
-    tokens(text, emit, arg, NULL);
+    tokens(text, emit, arg, NULL, 0);
 }
 
 typedef struct {
@@ -225,12 +233,12 @@ static void count_token(const char *token, size_t len, void *arg)
   q->emit(token, len, q->arg);
 }
 
-void kehu_search_query_tokens(const char *term, kehu_token_fn emit, kehu_query_shape *shape,
-                              void *arg)
+void kehu_search_query_tokens(const char *term, int keep_weak, kehu_token_fn emit,
+                              kehu_query_shape *shape, void *arg)
 {
   query_state q = {emit, arg, 0, 0};
   int dropped = 0;
-  tokens(term, count_token, &q, &dropped);
+  tokens(term, count_token, &q, &dropped, keep_weak ? WEAK_KEEP : WEAK_DROP);
   /* one Chinese character: its token is the first half of bigrams */
   utf8proc_int32_t cp;
   shape->single_char = q.count == 1 && q.last_len <= 4 &&

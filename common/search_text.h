@@ -17,14 +17,17 @@ void kehu_search_index_tokens(const char *text, kehu_token_fn emit, void *arg);
 /* One query term as the index knows it: each token to look up. Legal
  * forms, and parts of them at a run's edges, have no tokens in the index:
  * a query leaves them out (exact then says the term must be checked against
- * the text). */
+ * the text). A word that starts a Latin stop word ("li", "co") is left out
+ * too unless keep_weak: it is a token of other words ("Li Na"), but a
+ * customer may have it in a legal form only ("Co., Ltd."), so it is looked
+ * up only when the query has nothing else to look up. */
 typedef struct {
   int single_char;   /* one Chinese character: its token is a key prefix */
   int tokens;        /* how many were given */
   int exact;         /* one token that stands for the whole term */
 } kehu_query_shape;
-void kehu_search_query_tokens(const char *term, kehu_token_fn emit, kehu_query_shape *shape,
-                              void *arg);
+void kehu_search_query_tokens(const char *term, int keep_weak, kehu_token_fn emit,
+                              kehu_query_shape *shape, void *arg);
 
 /* What a query term is: text, found by its tokens; or a phone number, the
  * last 4 or 8 digits of one, or an email, found by a keyed hash of the

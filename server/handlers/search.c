@@ -20,6 +20,10 @@
 /* Ranking needs the matches side by side: at most this many are ranked
  * (newest first among them); a broader query should be narrowed. */
 #define RANK_WINDOW 500
+/* A search reads at most this many candidates (those refused included),
+ * so that no query holds a read transaction, and a thread, for long. */
+#define MAX_EXAMINED 20000
+#define KEHU_MAX_TERM 200
 
 typedef struct {
   Kehu__Customer *c;
@@ -47,6 +51,7 @@ typedef struct {
   kehu_customer_order order;
   match *matches;
   size_t n;
+  size_t examined;
 } search_state;
 
 /* The customer's own text as search knows it, folded. */
@@ -163,6 +168,8 @@ static int consider(uint64_t key, void *arg)
 {
   search_state *s = arg;
   Kehu__Customer *c;
+  if (++s->examined > MAX_EXAMINED)
+    return 0;
   /* decoded into the search's arena; one that is not kept is taken back */
   kehu_arena_mark before = kehu_arena_here(&s->arena);
   if (kehu_store_customer_get_in(s->t, key, &s->arena.alloc, &c) != KEHU_OK) {
@@ -281,6 +288,19 @@ void kehu_handle_customer_search(kehu_call *call)
                       q->cursor);
     return;
   }
+  for (size_t i = 0; i < q->n_terms; i++) {
+    const char *term = q->terms[i];
+    size_t len = strlen(term);
+    if (kehu_utf8_chars(term, len) < 0) {
+      kehu_reply_status(call, KEHU_INVALID, "query: term %zu is not valid UTF-8", i + 1);
+      return;
+    }
+    if (len > KEHU_MAX_TERM || strspn(term, " \t") == len) {
+      kehu_reply_status(call, KEHU_INVALID, "query: term %zu is %s", i + 1,
+                        len > KEHU_MAX_TERM ? "over 200 bytes long" : "empty");
+      return;
+    }
+  }
   const char *stage = NULL;
   if (q->stage && !(stage = kehu_stage_canonical(q->stage))) {
     kehu_reply_status(call, KEHU_INVALID, "stage: '%s' is not one of potential, intent, closed, lost",
@@ -314,9 +334,10 @@ void kehu_handle_customer_search(kehu_call *call)
      * stands in no text; a term that is not one token is checked whole */
     char normal[256];
     kehu_query_shape shape;
-    kehu_search_query_tokens(q->terms[i], ignore_token, &shape, NULL);
-    s->verify_term[i] =
-        kehu_search_term_kind(q->terms[i], normal, sizeof normal) == KEHU_TERM_TEXT && !shape.exact;
+    kehu_search_query_tokens(q->terms[i], 0, ignore_token, &shape, NULL);
+    s->verify_term[i] = kehu_search_term_kind(q->terms[i], normal, sizeof normal) ==
+                            KEHU_TERM_TEXT &&
+                        (!shape.exact || shape.single_char);
   }
   char *query = malloc(qlen);
   if (query) {

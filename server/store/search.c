@@ -268,8 +268,9 @@ int kehu_store_search_fold(kehu_txn *t, size_t max, kehu_fold_pos *pos, size_t *
   int status = KEHU_OK;
   MDB_val key, v;
   /* A token at a time, in token order: its pending customers (ascending,
-   * and newer than every customer of its posting list) are appended to the
-   * list, then the token leaves the pending table. */
+   * and mostly newer than every customer of its posting list: those are
+   * appended, others put in place) go into the list, then the token leaves
+   * the pending table. */
   for (int wrapped = 0; status == KEHU_OK && *folded < max;) {
     /* the first token after pos, or the table's first once past its end */
     key.mv_size = pos->len;
@@ -296,6 +297,8 @@ int kehu_store_search_fold(kehu_txn *t, size_t max, kehu_fold_pos *pos, size_t *
                    : KEHU_INTERNAL;
       (*folded)++;
     }
+    if (status == KEHU_OK && rc != MDB_NOTFOUND)
+      status = kehu_store_status(rc);   /* not all copied: delete nothing */
     if (status != KEHU_OK)
       break;
     key.mv_size = tok.len;
@@ -366,6 +369,9 @@ static int key_cmp_desc(const void *a, const void *b)
 }
 
 #define MAX_PREFIX_CANDIDATES 200000
+/* A query of legal forms alone reads at most the newest MAX_SCAN customers:
+ * a search must not hold a read transaction (and a map resize) for long. */
+#define MAX_SCAN 20000
 
 /* A posting list read newest first: the big table's and the pending
  * table's lists of one token, merged. */
@@ -427,21 +433,31 @@ static int prefix_matches(MDB_cursor *const cur[2], const token *p,
   uint64_t *keys = malloc(sizeof *keys * cap);
   if (!keys)
     return KEHU_EXHAUSTED;
-  for (int i = 0; i < 2; i++) {
+  int status = KEHU_OK;
+  /* the pending table (the newest customers) first, each table with its
+   * own bound */
+  for (int i = 1; i >= 0 && status == KEHU_OK; i--) {
     MDB_val key = {p->len, (void *)p->bytes}, v;
+    size_t limit = n + MAX_PREFIX_CANDIDATES;
     for (int rc = mdb_cursor_get(cur[i], &key, &v, MDB_SET_RANGE);
          rc == 0 && key.mv_size >= p->len && memcmp(key.mv_data, p->bytes, p->len) == 0 &&
-         n < MAX_PREFIX_CANDIDATES;
+         n < limit;
          rc = mdb_cursor_get(cur[i], &key, &v, MDB_NEXT)) {
       if (n == cap) {
         uint64_t *more = realloc(keys, sizeof *keys * cap * 2);
-        if (!more)
+        if (!more) {
+          status = KEHU_EXHAUSTED;
           break;
+        }
         keys = more;
         cap *= 2;
       }
       keys[n++] = kehu_key_get_u64(v.mv_data);
     }
+  }
+  if (status != KEHU_OK) {
+    free(keys);
+    return status;
   }
   qsort(keys, n, sizeof *keys, key_cmp_desc);
   for (size_t i = 0; i < n; i++)
@@ -451,8 +467,9 @@ static int prefix_matches(MDB_cursor *const cur[2], const token *p,
   return KEHU_OK;
 }
 
-/* Every customer, newest first: for a query of legal forms alone ("有限公司",
- * "Co., Ltd."), which the index leaves out; each checks the text. */
+/* The newest MAX_SCAN customers, newest first: for a query of legal forms
+ * alone ("有限公司", "Ltd"), which the index leaves out; each checks the
+ * text. */
 static int every_customer(kehu_txn *t, int (*each)(uint64_t key, void *arg), void *arg)
 {
   MDB_cursor *cur;
@@ -461,7 +478,7 @@ static int every_customer(kehu_txn *t, int (*each)(uint64_t key, void *arg), voi
     return kehu_store_status(rc);
   MDB_val key, v;
   size_t seen = 0;
-  for (rc = mdb_cursor_get(cur, &key, &v, MDB_LAST); rc == 0 && seen < MAX_PREFIX_CANDIDATES;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_LAST); rc == 0 && seen < MAX_SCAN;
        rc = mdb_cursor_get(cur, &key, &v, MDB_PREV), seen++)
     if (key.mv_size == 8 && !each(kehu_key_get_u64(key.mv_data), arg))
       break;
@@ -474,15 +491,17 @@ int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
 {
   probe items[64];
   probe_list l = {items, 0, 64, 0};
-  for (size_t i = 0; i < nterms; i++) {
-    if (secret_probe(t->st, terms[i], &l))
-      continue;
-    size_t before = l.n;
-    kehu_query_shape shape;
-    kehu_search_query_tokens(terms[i], add_probe, &shape, &l);
-    if (shape.single_char && l.n == before + 1)
-      l.items[before].prefix = 1;
-  }
+  /* the starts of stop words ("li", "co") only when nothing else is there */
+  for (int keep_weak = 0; keep_weak < 2 && l.n == 0; keep_weak++)
+    for (size_t i = 0; i < nterms; i++) {
+      if (secret_probe(t->st, terms[i], &l))
+        continue;
+      size_t before = l.n;
+      kehu_query_shape shape;
+      kehu_search_query_tokens(terms[i], keep_weak, add_probe, &shape, &l);
+      if (shape.single_char && l.n == before + 1)
+        l.items[before].prefix = 1;
+    }
   if (l.n == 0)
     return every_customer(t, each, arg);   /* only legal forms: no token to look up */
   /* cur: the two tables, for counts and the driving list; probe: the two

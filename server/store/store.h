@@ -78,7 +78,8 @@ kehu_write_req *kehu_writer_take_done(kehu_writer *w);
  * requests can still be taken, until kehu_writer_free. */
 void kehu_writer_stop(kehu_writer *w);
 void kehu_writer_free(kehu_writer *w);
-/* Commits and requests per commit so far (for stats and benchmarks). */
+/* Commits of requests (not those of idle search folds) and requests so far
+ * (for stats and benchmarks). */
 void kehu_writer_counts(kehu_writer *w, uint64_t *commits, uint64_t *requests);
 
 /* ---- keys ---- */

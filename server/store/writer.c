@@ -37,8 +37,12 @@ struct kehu_writer {
   void (*notify)(void *ctx);
   void *ctx;
   uint64_t commits, requests;
-  kehu_fold_pos fold_pos;   /* writer thread only */
+  /* writer thread only: */
+  kehu_fold_pos fold_pos;   /* where the last committed fold stopped */
   size_t pending;           /* postings left pending after the last commit */
+  kehu_fold_pos fold_next;  /* the same for the transaction not yet committed */
+  size_t pending_next;
+  int grow_wanted;          /* a fold ran out of map */
 };
 
 static void set_all(kehu_write_req *batch, int from, int to)
@@ -77,53 +81,86 @@ static int apply_batch(kehu_txn *parent, kehu_write_req *batch)
 }
 
 /* Folds the pending search postings beyond keep (at most cap of them when
- * cap is not 0), in a transaction nested in t. A fold that fails leaves
- * them pending and the batch's own writes intact. Returns 1 when the map is
- * full. */
-static int fold_pending(kehu_writer *w, kehu_txn *t, size_t keep, size_t cap)
+ * cap is not 0), in a transaction nested in t. The fold is optional: one
+ * that fails is undone and leaves the postings pending and the batch's own
+ * writes intact (a full map is grown after the commit). Where it got to
+ * counts once t commits (fold_done). Returns how many it folded. */
+static size_t fold_pending(kehu_writer *w, kehu_txn *t, size_t keep, size_t cap)
 {
   size_t n = 0, folded = 0;
+  w->fold_next = w->fold_pos;
   if (kehu_store_search_pending(t, &n) != KEHU_OK || n <= keep) {
-    w->pending = n;
+    w->pending_next = n;
     return 0;
   }
   size_t want = cap && n - keep > cap ? cap : n - keep;
   MDB_txn *child;
   int rc = mdb_txn_begin(t->st->env, t->txn, 0, &child);
-  if (rc != 0)
-    return rc == MDB_MAP_FULL;
+  if (rc != 0) {
+    w->grow_wanted |= rc == MDB_MAP_FULL;
+    return 0;
+  }
   kehu_txn c = {t->st, child};
   kehu_fold_pos pos = w->fold_pos;
   int status = kehu_store_search_fold(&c, want, &pos, &folded);
-  if (status == KEHU_OK) {
-    rc = mdb_txn_commit(child);
-    status = kehu_store_status(rc);
-  } else {
+  if (status == KEHU_OK && (rc = mdb_txn_commit(child)) != 0)
+    status = kehu_store_status(rc);   /* the child is gone either way */
+  else if (status != KEHU_OK)
     mdb_txn_abort(child);
+  if (status != KEHU_OK) {
+    w->grow_wanted |= status == KEHU_EXHAUSTED;
+    w->pending_next = n;
+    return 0;
   }
-  if (status == KEHU_OK) {
-    w->fold_pos = pos;
-    w->pending = n - folded;
+  w->fold_next = pos;
+  w->pending_next = n - folded;
+  return folded;
+}
+
+/* The transaction that held a fold committed: the fold counts now, and the
+ * commit too when it carried requests (kehu_writer_counts). */
+static void fold_done(kehu_writer *w, int of_requests)
+{
+  w->fold_pos = w->fold_next;
+  w->pending = w->pending_next;
+  if (of_requests) {
+    pthread_mutex_lock(&w->mu);
+    w->commits++;
+    pthread_mutex_unlock(&w->mu);
   }
-  return status == KEHU_EXHAUSTED;
+}
+
+/* A fold ran out of map: grow it now that no transaction of ours is open. */
+static void grow_if_wanted(kehu_writer *w)
+{
+  if (w->grow_wanted) {
+    w->grow_wanted = 0;
+    kehu_store_grow(w->st);
+  }
 }
 
 /* Nothing to write for a while: folds a chunk of the pending postings in
- * a transaction of its own. */
+ * a transaction of its own (none when nothing was folded). */
 static void fold_idle(kehu_writer *w)
 {
   for (int attempt = 0; attempt < 3; attempt++) {
     kehu_txn t;
     if (kehu_store_write_begin(w->st, &t) != 0)
       return;
-    if (!fold_pending(w, &t, 0, FOLD_CHUNK)) {
-      if (kehu_store_write_commit(&t) == 0)
-        w->commits++;
-      return;
+    if (fold_pending(w, &t, 0, FOLD_CHUNK) == 0) {
+      kehu_store_write_abort(&t);
+      w->pending = w->grow_wanted ? w->pending : w->pending_next;
+    } else {
+      int rc = kehu_store_write_commit(&t);
+      if (rc == 0) {
+        fold_done(w, 0);
+        return;
+      }
+      w->grow_wanted |= rc == MDB_MAP_FULL;
     }
-    kehu_store_write_abort(&t);
-    if (kehu_store_grow(w->st) != 0)
+    if (!w->grow_wanted)
       return;
+    grow_if_wanted(w);
   }
 }
 
@@ -137,12 +174,12 @@ static void run_batch(kehu_writer *w, kehu_write_req *batch)
       return;
     }
     int full = apply_batch(&t, batch);
-    if (!full)
-      full = fold_pending(w, &t, FOLD_HIGH, 0);
     if (!full) {
+      fold_pending(w, &t, FOLD_HIGH, 0);
       rc = kehu_store_write_commit(&t);
       if (rc == 0) {
-        w->commits++;
+        fold_done(w, 1);
+        grow_if_wanted(w);
         return;
       }
       if (rc != MDB_MAP_FULL) {
@@ -153,6 +190,7 @@ static void run_batch(kehu_writer *w, kehu_write_req *batch)
       kehu_store_write_abort(&t);
     }
     /* The map is full: grow it and run the whole batch again. */
+    w->grow_wanted = 0;
     if (kehu_store_grow(w->st) != 0)
       break;
   }
@@ -172,7 +210,7 @@ static void *writer_main(void *arg)
         continue;
       }
       struct timespec until;
-      clock_gettime(CLOCK_REALTIME, &until);
+      clock_gettime(CLOCK_MONOTONIC, &until);
       until.tv_nsec += FOLD_IDLE_MS * 1000000L;
       until.tv_sec += until.tv_nsec / 1000000000L;
       until.tv_nsec %= 1000000000L;
@@ -227,7 +265,13 @@ int kehu_writer_start(kehu_writer **out, kehu_store *st, void (*notify)(void *ct
   w->notify = notify;
   w->ctx = ctx;
   pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cv, NULL);
+  /* the idle wait is timed on the monotonic clock: a clock step must not
+   * stretch or skip it */
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cv, &attr);
+  pthread_condattr_destroy(&attr);
   if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
     free(w);
     return KEHU_INTERNAL;

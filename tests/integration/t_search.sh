@@ -23,6 +23,7 @@ pacific=$(add "Pacific Robotics Co., Ltd.")
 hongda=$(add 广州宏达贸易有限公司)
 exact=$(add 星河)
 prefix=$(add 星河贸易)
+lisa=$(add "Lisa Trading Limited")
 expect_exit 0 kehu_as rep1 --json contact add "$xinghe" --name 张伟 --phone 13856781234 \
   --email Zhang.Wei@Xinghe.cn
 
@@ -54,6 +55,19 @@ expect_found "1234 (last 4 digits)" "$xinghe" 1234
 expect_found "5678 1234 (last 8 digits)" "$xinghe" "5678 1234"
 expect_found "an email in capitals" "$xinghe" ZHANG.WEI@xinghe.cn
 expect_found "a contact's name" "$xinghe" 张伟
+# "Li" starts "Limited" (left out of the index) but is looked up as itself
+# when nothing else is asked
+expect_found "Li" "$lisa" Li
+expect_found "Lisa Limited" "$lisa" Lisa Limited
+expect_exit 0 kehu_as rep1 customer delete "$lisa"   # out of the lists below
+expect_found "Li, once Lisa is in the recycle bin" "" Li
+# a term that is empty, or not UTF-8, is refused
+expect_exit 7 kehu_as rep1 customer search ""
+expect_match 'empty' "$ERR" "customer search '': the error"
+expect_exit 7 kehu_as rep1 customer search "$(printf '\xff\xfe')"
+expect_match 'UTF-8' "$ERR" "customer search of invalid UTF-8: the error"
+# a one-character term must be there too when another term finds candidates
+expect_found "星 贸易 (no 星 in 宏达贸易)" "$prefix" 星 贸易
 # what is not there is not found
 expect_found "星河信息 宏达 (terms of two customers)" "" 星河信息 宏达
 expect_found "13900000000" "" 13900000000
