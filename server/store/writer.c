@@ -52,30 +52,67 @@ static void set_all(kehu_write_req *batch, int from, int to)
       r->status = to;
 }
 
-/* Applies each request in its own nested transaction. Returns 1 when the
- * map is full and the whole batch must be retried after growing it. */
+/* Applies one request in its own nested transaction. Returns 1 when the
+ * map is full. */
+static int apply_one(kehu_txn *parent, kehu_write_req *r)
+{
+  MDB_txn *child;
+  int rc = mdb_txn_begin(parent->st->env, parent->txn, 0, &child);
+  if (rc != 0) {
+    r->status = kehu_store_status(rc);
+    return rc == MDB_MAP_FULL;
+  }
+  kehu_txn t = {parent->st, child};
+  r->status = r->apply(&t, r->arg);
+  if (r->status != KEHU_OK) {
+    mdb_txn_abort(child);
+    return r->status == KEHU_EXHAUSTED;
+  }
+  if ((rc = mdb_txn_commit(child)) != 0) {
+    r->status = kehu_store_status(rc);
+    return rc == MDB_MAP_FULL;
+  }
+  return 0;
+}
+
+/* Requests share a nested transaction GROUP at a time: each page they
+ * touch is copied into it once, not once per request (a nested
+ * transaction copies every page it changes). When one of them fails the
+ * group is undone and its requests run again one by one, so a failed
+ * request still leaves no trace and the others' work stands. Returns 1
+ * when the map is full and the whole batch must be retried after growing
+ * it. */
+#define GROUP 16
+
 static int apply_batch(kehu_txn *parent, kehu_write_req *batch)
 {
-  for (kehu_write_req *r = batch; r; r = r->next) {
+  for (kehu_write_req *first = batch; first;) {
+    kehu_write_req *end = first;
+    for (int i = 0; i < GROUP && end; i++)
+      end = end->next;
     MDB_txn *child;
     int rc = mdb_txn_begin(parent->st->env, parent->txn, 0, &child);
     if (rc != 0) {
-      r->status = kehu_store_status(rc);
+      first->status = kehu_store_status(rc);
       return rc == MDB_MAP_FULL;
     }
     kehu_txn t = {parent->st, child};
-    r->status = r->apply(&t, r->arg);
-    if (r->status != KEHU_OK) {
-      mdb_txn_abort(child);
-      if (r->status == KEHU_EXHAUSTED)
-        return 1;
+    int failed = 0;
+    for (kehu_write_req *r = first; r != end && !failed; r = r->next)
+      failed = (r->status = r->apply(&t, r->arg)) != KEHU_OK;
+    if (!failed && (rc = mdb_txn_commit(child)) == 0) {
+      first = end;
       continue;
     }
-    if ((rc = mdb_txn_commit(child)) != 0) {
-      r->status = kehu_store_status(rc);
-      if (rc == MDB_MAP_FULL)
+    if (failed)
+      mdb_txn_abort(child);
+    else if (rc == MDB_MAP_FULL)
+      return 1;
+    /* one by one, each in its own nested transaction */
+    for (kehu_write_req *r = first; r != end; r = r->next)
+      if (apply_one(parent, r))
         return 1;
-    }
+    first = end;
   }
   return 0;
 }
