@@ -1,7 +1,8 @@
 /* The writer thread: every write of the server runs here. Requests that
  * queue up while a commit is being synced go into the next transaction
- * together (group commit: one fsync for many clients); each request runs in
- * a nested transaction so one that fails leaves the others' work intact. */
+ * together (group commit: one fsync for many clients); they run in nested
+ * transactions, a few at a time, so one that fails leaves the others' work
+ * intact (apply_batch). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
