@@ -22,6 +22,7 @@ static void defaults(kehu_config *cfg)
   cfg->map_size = (size_t)1 << 30;
   cfg->session_idle_s = 12 * 3600;
   cfg->max_login_work = 4;
+  cfg->max_read_work = 2;
   cfg->max_attachment = 16u << 20;
   cfg->contract_days_first = 30;
   cfg->contract_days_second = 7;
@@ -48,6 +49,7 @@ static const option options[] = {
   OPT("server", "max_inflight", 'u', max_inflight),
   OPT("server", "max_connections", 'u', max_connections),
   OPT("server", "max_write_queue", 'z', max_write_queue),
+  OPT("server", "max_read_work", 'u', max_read_work),
   OPT("storage", "map_size", 'z', map_size),
   OPT("storage", "max_attachment", 'z', max_attachment),
   OPT("auth", "session_idle", 'u', session_idle_s),
@@ -141,6 +143,7 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "max_inflight = %u          ; requests per connection at once\n"
           "max_connections = %u\n"
           "max_write_queue = %zu     ; bytes queued to one client before it is cut off\n"
+          "max_read_work = %u          ; searches, sorted lists and reports running at once\n"
           "\n[storage]\n"
           "map_size = %zu          ; initial, grows when full\n"
           "max_attachment = %zu      ; bytes of one attachment\n"
@@ -157,6 +160,7 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "ticket_sla_hours = %u        ; response due this long after a ticket opens\n",
           listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
           d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections, d.max_write_queue,
+          d.max_read_work,
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
           (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
           d.remind_hour, d.ticket_sla_hours);

@@ -28,6 +28,7 @@ typedef struct {
   size_t map_size;               /* initial LMDB map size */
   unsigned session_idle_s;       /* a session token expires after this long unused */
   unsigned max_login_work;       /* password hashes running at once */
+  unsigned max_read_work;        /* searches, sorted lists, reports running at once */
   unsigned max_failed_logins;    /* then the user is locked ... */
   int64_t lock_s;                /* ... for this long */
   int64_t clock_offset_s;        /* tests run the server "in the future" */
@@ -64,6 +65,8 @@ typedef struct kehu_server {
   size_t nconns;
   unsigned login_work;           /* password hashes running now */
   struct password_check *login_waiting, *login_waiting_tail; /* beyond max_login_work */
+  unsigned read_work;            /* long reads on the thread pool now (read_work.c) */
+  struct kehu_read_work *read_waiting, *read_waiting_tail;   /* beyond max_read_work */
   int stopping;
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
   int sched_firing;              /* a fire write is in flight */

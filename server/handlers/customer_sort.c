@@ -9,6 +9,7 @@
 #include "access.h"
 #include "audit.h"
 #include "net/conn.h"
+#include "read_work.h"
 #include "search_text.h"
 
 /* At most this many customers are sorted; a list with more matches asks
@@ -87,7 +88,7 @@ void kehu_sort_entries(const kehu_customer_order *o, kehu_sort_entry *e, size_t 
 /* ---- customer list --sort ---- */
 
 typedef struct {
-  uv_work_t work;
+  kehu_read_work work;          /* on the thread pool (read_work.h) */
   kehu_call *call;
   kehu_customer_filter f;
   kehu_customer_order order;
@@ -227,6 +228,5 @@ void kehu_customer_list_sorted(kehu_call *call, const kehu_customer_filter *f,
   s->offset = offset;
   s->limit = f->limit;
   s->exporting = exporting;
-  s->work.data = s;
-  uv_queue_work(call->srv->loop, &s->work, run_sorted, sorted_done);
+  kehu_read_work_queue(call->srv, &s->work, s, run_sorted, sorted_done);
 }

@@ -7,6 +7,7 @@
 
 #include "access.h"
 #include "handlers.h"
+#include "read_work.h"
 #include "net/conn.h"
 
 #define DAY 86400
@@ -62,7 +63,7 @@ static row *row_for(row_map *m, const char *key)
 }
 
 typedef struct {
-  uv_work_t work;
+  kehu_read_work work;          /* on the thread pool (read_work.h) */
   kehu_call *call;
   const char *kind;
   int64_t now, since;
@@ -266,6 +267,5 @@ void kehu_handle_report(kehu_call *call)
   j->kind = kind;
   j->now = kehu_now(call->srv);
   j->since = q->has_since ? q->since : j->now - 30 * DAY;
-  j->work.data = j;
-  uv_queue_work(call->srv->loop, &j->work, run_report, report_done);
+  kehu_read_work_queue(call->srv, &j->work, j, run_report, report_done);
 }

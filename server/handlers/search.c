@@ -12,6 +12,7 @@
 #include "customer_sort.h"
 #include "net/conn.h"
 #include "handlers.h"
+#include "read_work.h"
 #include "search_text.h"
 #include "validate.h"
 
@@ -33,7 +34,7 @@ typedef struct {
 } match;
 
 typedef struct {
-  uv_work_t work;
+  kehu_read_work work;          /* on the thread pool (read_work.h) */
   kehu_call *call;
   int status;
   unsigned long offset;
@@ -352,6 +353,5 @@ void kehu_handle_customer_search(kehu_call *call)
     search_free(s);
     return;
   }
-  s->work.data = s;
-  uv_queue_work(call->srv->loop, &s->work, run_search, search_done);
+  kehu_read_work_queue(call->srv, &s->work, s, run_search, search_done);
 }

@@ -108,6 +108,26 @@ expect_exit 7 kehu_as rep1 customer list --tier high
 expect_match 'tier' "$ERR" "customer list --tier high: the error"
 expect_exit 7 kehu_as rep1 customer list --sort name --cursor C20261123001
 
+# 24 searches and sorted lists at once: they queue for the thread pool
+# (max_read_work at a time) and every one is answered, right
+pids=()
+for i in $(seq 1 24); do
+  if ((i % 2)); then
+    kehu_as rep1 --json customer search 星河 >"$KEHU_TMP/par-$i.out" 2>&1 &
+  else
+    kehu_as rep1 --json customer list --sort name >"$KEHU_TMP/par-$i.out" 2>&1 &
+  fi
+  pids+=($!)
+done
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || fail "parallel request $((i + 1)) exited $?: $(head -c 300 "$KEHU_TMP/par-$((i + 1)).out")"
+done
+for i in $(seq 1 24); do
+  n=$(jq '.items | length' "$KEHU_TMP/par-$i.out")
+  if ((i % 2)); then want=3; else want=5; fi
+  expect_eq "$want" "$n" "items of parallel request $i"
+done
+
 # every index entry still matches its record
 expect_exit 0 kehu_admin verify "$KEHU_DATA"
 expect_match 'ok' "$OUT" "kehu-admin verify output"

@@ -1,0 +1,43 @@
+#include "read_work.h"
+
+static void start(kehu_server *srv, kehu_read_work *w);
+
+static void finished(uv_work_t *work, int status)
+{
+  kehu_read_work *w = (kehu_read_work *)work;   /* work is w's first member */
+  kehu_server *srv = w->srv;
+  srv->read_work--;
+  w->done(work, status);   /* may free w */
+  if (srv->read_waiting) {
+    kehu_read_work *next = srv->read_waiting;
+    srv->read_waiting = next->next;
+    if (!srv->read_waiting)
+      srv->read_waiting_tail = NULL;
+    start(srv, next);
+  }
+}
+
+static void start(kehu_server *srv, kehu_read_work *w)
+{
+  srv->read_work++;
+  uv_queue_work(srv->loop, &w->work, w->run, finished);
+}
+
+void kehu_read_work_queue(kehu_server *srv, kehu_read_work *w, void *data, uv_work_cb run,
+                          uv_after_work_cb done)
+{
+  w->work.data = data;
+  w->run = run;
+  w->done = done;
+  w->srv = srv;
+  w->next = NULL;
+  unsigned max = srv->cfg.max_read_work ? srv->cfg.max_read_work : 1;
+  if (srv->read_work < max) {
+    start(srv, w);
+  } else if (srv->read_waiting_tail) {
+    srv->read_waiting_tail->next = w;
+    srv->read_waiting_tail = w;
+  } else {
+    srv->read_waiting = srv->read_waiting_tail = w;
+  }
+}
