@@ -101,6 +101,29 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
                       (MDB_dbi *)((char *)st + tables[i].offset));
   for (int k = 0; k < KEHU_KIND_COUNT && rc == 0; k++)
     rc = mdb_dbi_open(txn, kehu_kind_get(k)->name, MDB_CREATE, &st->children[k]);
+  /* The layout of the tables: a kehud that knows an older one refuses a
+   * newer (it would not read the newer's tables, such as search_pend);
+   * an older or unmarked one is this one plus tables it lacked, created
+   * empty above. */
+  static const char format_key[] = "store:format";
+  unsigned char fmt[8];
+  MDB_val fk = {sizeof format_key - 1, (void *)format_key}, fv;
+  uint64_t found = 0;
+  if (rc == 0 && mdb_get(txn, st->meta, &fk, &fv) == 0 && fv.mv_size == 8)
+    found = kehu_key_get_u64(fv.mv_data);
+  if (rc == 0 && found > KEHU_STORE_FORMAT) {
+    mdb_txn_abort(txn);
+    kehu_store_close(st);
+    return kehu_fail(err, KEHU_INTERNAL, NULL,
+                     "%s was written by a newer kehud (store format %llu; this one knows %d): "
+                     "run that version",
+                     dir, (unsigned long long)found, KEHU_STORE_FORMAT);
+  }
+  if (rc == 0 && found < KEHU_STORE_FORMAT) {
+    kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
+    fv = (MDB_val){8, fmt};
+    rc = mdb_put(txn, st->meta, &fk, &fv, 0);
+  }
   rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
   if (rc != 0) {
     kehu_store_close(st);

@@ -14,6 +14,8 @@
 #include "status.h"
 
 #define KEHU_SCHEMA_VERSION 1
+/* The layout of the tables (store.c): 2 added the pending search table. */
+#define KEHU_STORE_FORMAT 2
 
 typedef struct kehu_store kehu_store;
 

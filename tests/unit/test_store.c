@@ -1157,6 +1157,47 @@ static void test_writer_stop_finishes_queue(void **state)
   writer_teardown(&x);   /* stop/free of NULL are no-ops */
 }
 
+/* Puts meta[key] = an 8-byte big-endian n with raw LMDB, the store being
+ * closed. */
+static void raw_put_u64(const char *dir, const char *key, uint64_t n)
+{
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  unsigned char b[8];
+  for (int i = 0; i < 8; i++)
+    b[i] = (unsigned char)(n >> (56 - 8 * i));
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+  assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  MDB_val k = {strlen(key), (void *)key}, v = {8, b};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+/* Data written by a newer kehud (a later store format) is refused with a
+ * message saying so, not half read; an older format is brought up to date. */
+static void test_newer_store_format_refused(void **state)
+{
+  (void)state;
+  tmpdir d;
+  uint64_t keys[3];
+  kehu_store *st = small_store(&d, keys, 3);
+  kehu_store_close(st);
+  raw_put_u64(d.db, "store:format", KEHU_STORE_FORMAT + 1);
+  kehu_error err = {0};
+  assert_int_equal(kehu_store_open(&st, d.db, TINY_MAP, &err), KEHU_INTERNAL);
+  assert_non_null(strstr(err.message, "newer kehud"));
+  raw_put_u64(d.db, "store:format", 1);
+  st = open_store(d.db, TINY_MAP);
+  assert_int_equal(verify_problems(st, NULL, 0), 0);
+  kehu_store_close(st);
+  tmpdir_remove(&d);
+}
+
 int main(void)
 {
   setenv("TZ", "UTC", 1);
@@ -1186,6 +1227,7 @@ int main(void)
       cmocka_unit_test(test_writer_failed_request_leaves_no_trace),
       cmocka_unit_test(test_writer_grows_the_map),
       cmocka_unit_test(test_writer_stop_finishes_queue),
+      cmocka_unit_test(test_newer_store_format_refused),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
