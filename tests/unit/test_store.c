@@ -606,22 +606,36 @@ static kehu_store *small_store(tmpdir *d, uint64_t *keys, int n)
   return st;
 }
 
+/* A write transaction on one table with raw LMDB, the store being closed;
+ * raw_end commits it and closes the environment. */
+static MDB_txn *raw_begin(const char *dir, const char *table, unsigned flags, MDB_env **env,
+                          MDB_dbi *dbi)
+{
+  MDB_txn *txn;
+  assert_int_equal(mdb_env_create(env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(*env, 32), 0);
+  assert_int_equal(mdb_env_open(*env, dir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(*env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, table, flags, dbi), 0);
+  return txn;
+}
+
+static void raw_end(MDB_env *env, MDB_txn *txn)
+{
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
 /* Deletes one entry with raw LMDB, the store being closed. */
 static void raw_delete(const char *dir, const char *table, unsigned flags, const void *key,
                        size_t klen, const void *data, size_t dlen)
 {
   MDB_env *env;
-  MDB_txn *txn;
   MDB_dbi dbi;
-  assert_int_equal(mdb_env_create(&env), 0);
-  assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-  assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-  assert_int_equal(mdb_dbi_open(txn, table, flags, &dbi), 0);
+  MDB_txn *txn = raw_begin(dir, table, flags, &env, &dbi);
   MDB_val k = {klen, (void *)key}, v = {dlen, (void *)data};
   assert_int_equal(mdb_del(txn, dbi, &k, data ? &v : NULL), 0);
-  assert_int_equal(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  raw_end(env, txn);
 }
 
 static void test_verify_finds_index_entry_without_record(void **state)
@@ -1162,20 +1176,14 @@ static void test_writer_stop_finishes_queue(void **state)
 static void raw_put_u64(const char *dir, const char *key, uint64_t n)
 {
   MDB_env *env;
-  MDB_txn *txn;
   MDB_dbi dbi;
   unsigned char b[8];
   for (int i = 0; i < 8; i++)
     b[i] = (unsigned char)(n >> (56 - 8 * i));
-  assert_int_equal(mdb_env_create(&env), 0);
-  assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-  assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  MDB_txn *txn = raw_begin(dir, "meta", 0, &env, &dbi);
   MDB_val k = {strlen(key), (void *)key}, v = {8, b};
   assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-  assert_int_equal(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  raw_end(env, txn);
 }
 
 /* Data written by a newer kehud (a later store format) is refused with a
