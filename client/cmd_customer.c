@@ -68,7 +68,8 @@ static const char list_usage[] =
   "  --cursor C     continue where a previous page stopped (its `more:` line)\n"
   "  --sort FIELD   name, created, updated, last_contact or stage (the funnel's\n"
   "                 order); -FIELD the other way round: --sort -last_contact\n"
-  "  --tier T       value tiers are not built yet: refused\n";
+  "  --tier T       high, potential, churn_risk or normal (SPEC §5); tiers are not\n"
+  "                 computed yet, so no customer has one and the list is empty\n";
 
 static const char search_usage[] =
   "usage: kehu [GLOBAL OPTIONS] customer search QUERY... [FLAGS]\n"
@@ -498,10 +499,7 @@ static int list(kehu_cli *cli, int searching, int argc, char **argv, kehu_error 
     rc = kehu_parse_u32(limit, "limit", 1, 500, &q.limit, err);
     q.has_limit = 1;
   }
-  if (rc == KEHU_OK && tier)
-    rc = kehu_fail(err, KEHU_INVALID, "tier",
-                   "tier: value tiers (SPEC §5) are not built yet, so no customer has one; "
-                   "filter by --stage, --industry, --region or --tag instead");
+  q.tier = (char *)tier;
   q.sort = (char *)sort;
   q.has_deleted = q.deleted = deleted;
   Kehu__Request req = KEHU__REQUEST__INIT;
@@ -521,6 +519,7 @@ static int list(kehu_cli *cli, int searching, int argc, char **argv, kehu_error 
     sq.limit = q.limit;
     sq.cursor = q.cursor;
     sq.sort = q.sort;
+    sq.tier = q.tier;
     req.op_case = KEHU__REQUEST__OP_CUSTOMER_SEARCH;
     req.customer_search = &sq;
   }

@@ -1,6 +1,7 @@
 #include "arena.h"
 
 #include <stdalign.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define CHUNK_SIZE (64 * 1024)
@@ -31,6 +32,8 @@ void kehu_arena_init(kehu_arena *a)
 void *kehu_arena_alloc(kehu_arena *a, size_t n)
 {
   const size_t align = alignof(max_align_t);
+  if (n > SIZE_MAX / 2)
+    return NULL;
   n = (n + align - 1) / align * align;
   if (n == 0)
     n = align;

@@ -15,7 +15,9 @@ typedef struct {
   kehu_arena_chunk *chunk;    /* the newest; each points to the one before */
 } kehu_arena;
 
-/* Where the arena stands; kehu_arena_reset(a, m) frees what came after. */
+/* Where the arena stands; kehu_arena_reset(a, m) frees what came after.
+ * Marks are taken back newest first: after a reset to m, a mark taken
+ * after m must not be used. */
 typedef struct {
   kehu_arena_chunk *chunk;
   size_t used;

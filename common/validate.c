@@ -133,6 +133,18 @@ const char *kehu_kind_canonical(const char *s)
   return lookup(kinds, sizeof kinds / sizeof *kinds, s);
 }
 
+static const alias_entry tiers[] = {
+  {"high", {"高价值"}},
+  {"potential", {"潜力"}},
+  {"churn_risk", {"流失风险"}},
+  {"normal", {"普通"}},
+};
+
+const char *kehu_tier_canonical(const char *s)
+{
+  return lookup(tiers, sizeof tiers / sizeof *tiers, s);
+}
+
 int kehu_check_username(const char *field, const char *value, kehu_error *err)
 {
   size_t n = strlen(value);

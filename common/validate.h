@@ -27,6 +27,9 @@ int kehu_check_text(const char *field, const char *value, size_t max_chars, kehu
 const char *kehu_stage_canonical(const char *s);
 /* "company" / "individual" (also 企业/公司/个人), or NULL. */
 const char *kehu_kind_canonical(const char *s);
+/* A value tier of SPEC §5: high, potential, churn_risk, normal (also
+ * 高价值/潜力/流失风险/普通), or NULL. */
+const char *kehu_tier_canonical(const char *s);
 /* A username: 1..64 of [A-Za-z0-9._-]. */
 int kehu_check_username(const char *field, const char *value, kehu_error *err);
 

@@ -1,6 +1,7 @@
 /* Start-up and shutdown of kehud: storage, writer thread, TLS, listener,
  * signals. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -89,8 +90,22 @@ static void raise_nofile(kehu_server *srv)
   }
 }
 
+/* libuv's thread pool (4 threads unless told) holds password checks and
+ * long reads at once: room for both maxima, so neither kind can take every
+ * thread from the other. Read when the pool first starts, so set before. */
+static void size_thread_pool(const kehu_config *cfg)
+{
+  if (getenv("UV_THREADPOOL_SIZE"))
+    return;   /* the operator's choice */
+  unsigned n = cfg->max_login_work + (cfg->max_read_work ? cfg->max_read_work : 1);
+  char v[16];
+  snprintf(v, sizeof v, "%u", n < 4 ? 4 : n > 128 ? 128 : n);
+  setenv("UV_THREADPOOL_SIZE", v, 1);
+}
+
 int kehu_server_run(kehu_server *srv, kehu_error *err)
 {
+  size_thread_pool(&srv->cfg);
   srv->loop = uv_default_loop();
   raise_nofile(srv);
   char path[700], key[700];

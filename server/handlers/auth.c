@@ -122,6 +122,7 @@ typedef struct {
 static int apply_failure(kehu_txn *t, void *arg)
 {
   failure_write *f = arg;
+  f->locked_now = 0;   /* an apply may run twice (writer.c) */
   Kehu__UserRecord *u;
   int rc = KEHU_OK;
   char details[96] = "wrong password";

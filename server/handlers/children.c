@@ -211,6 +211,8 @@ static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
 static int apply_add(kehu_txn *t, void *arg)
 {
   child_write *w = arg;
+  w->assigned_to[0] = '\0';   /* an apply may run twice (writer.c) */
+  kehu_error_clear(&w->err);
   Kehu__Customer *c = NULL;
   int rc = load_customer(t, w, w->cust, 1, &c);
   if (rc == KEHU_OK)
@@ -241,6 +243,8 @@ static int apply_add(kehu_txn *t, void *arg)
 static int apply_change(kehu_txn *t, void *arg)
 {
   child_write *w = arg;
+  w->assigned_to[0] = '\0';   /* an apply may run twice (writer.c) */
+  kehu_error_clear(&w->err);
   ProtobufCMessage *old = NULL, *m = NULL;
   Kehu__Customer *c = NULL;
   char id[24];

@@ -2,6 +2,7 @@
  * --sort`, which must read every match before it can show the first page. */
 #include "customer_sort.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,19 @@ static const char *const field_names[] = {
   [SORT_NAME] = "name",           [SORT_CREATED] = "created", [SORT_UPDATED] = "updated",
   [SORT_LAST_CONTACT] = "last_contact", [SORT_STAGE] = "stage",
 };
+
+int kehu_position_cursor_parse(const char *cursor, char letter, unsigned long *offset)
+{
+  if (cursor[0] != letter || cursor[1] < '0' || cursor[1] > '9')
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(cursor + 1, &end, 10);
+  if (*end || errno == ERANGE)
+    return -1;
+  *offset = n;
+  return 0;
+}
 
 int kehu_customer_order_parse(const char *spec, kehu_customer_order *o, kehu_error *err)
 {
@@ -82,7 +96,8 @@ static int entry_cmp(const void *a, const void *b, void *arg)
 
 void kehu_sort_entries(const kehu_customer_order *o, kehu_sort_entry *e, size_t n)
 {
-  qsort_r(e, n, sizeof *e, entry_cmp, (void *)o);
+  if (n > 1)   /* none: e may be NULL */
+    qsort_r(e, n, sizeof *e, entry_cmp, (void *)o);
 }
 
 /* ---- customer list --sort ---- */

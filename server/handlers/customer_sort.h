@@ -15,6 +15,9 @@ typedef struct {
   int desc;
 } kehu_customer_order;
 
+/* A position cursor: the letter, then decimal digits only ("o120"); 0 or -1. */
+int kehu_position_cursor_parse(const char *cursor, char letter, unsigned long *offset);
+
 /* Reads FIELD or -FIELD; INVALID naming the fields it knows otherwise. */
 int kehu_customer_order_parse(const char *spec, kehu_customer_order *o, kehu_error *err);
 

@@ -114,6 +114,10 @@ static int name_free(kehu_txn *t, customer_write *w, const char *name)
 static int apply_add(kehu_txn *t, void *arg)
 {
   customer_write *w = arg;
+  /* an apply may run twice (writer.c): nothing from a first run counts */
+  w->key = 0;
+  w->assigned_to[0] = '\0';
+  kehu_error_clear(&w->err);
   const Kehu__Customer *in = w->input;
   Kehu__Customer c = KEHU__CUSTOMER__INIT;
   for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++) {
@@ -196,6 +200,8 @@ static int load_for_write(kehu_txn *t, customer_write *w, Kehu__Customer **old)
 static int apply_update(kehu_txn *t, void *arg)
 {
   customer_write *w = arg;
+  w->assigned_to[0] = '\0';   /* an apply may run twice (writer.c) */
+  kehu_error_clear(&w->err);
   Kehu__Customer *old = NULL;
   int rc = load_for_write(t, w, &old);
   if (rc != KEHU_OK)
@@ -590,6 +596,11 @@ void kehu_handle_customer_list(kehu_call *call)
                       q->stage);
     return;
   }
+  if (q->tier && !(f.tier = kehu_tier_canonical(q->tier))) {
+    kehu_reply_status(call, KEHU_INVALID,
+                      "tier: '%s' is not one of high, potential, churn_risk, normal", q->tier);
+    return;
+  }
   kehu_customer_order order;
   unsigned long offset = 0;
   if (q->sort && kehu_customer_order_parse(q->sort, &order, &err) != KEHU_OK) {
@@ -598,7 +609,7 @@ void kehu_handle_customer_list(kehu_call *call)
   }
   /* a sorted list's cursor is a position (o120), a plain one's an id */
   if (q->cursor && *q->cursor &&
-      (q->sort ? sscanf(q->cursor, "o%lu", &offset) != 1
+      (q->sort ? kehu_position_cursor_parse(q->cursor, 'o', &offset) != 0
                : kehu_customer_id_parse(q->cursor, &f.before) != 0)) {
     kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
                       q->cursor);

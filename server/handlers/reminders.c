@@ -136,9 +136,20 @@ typedef struct {
   Kehu__Reminder *result;
 } reminder_write;
 
+/* An apply may run more than once (writer.c reruns a group when one of
+ * its requests fails): what an earlier run left goes first. */
+static void forget_result(reminder_write *w)
+{
+  if (w->result)
+    kehu__reminder__free_unpacked(w->result, NULL);
+  w->result = NULL;
+  kehu_error_clear(&w->err);
+}
+
 static int apply_add(kehu_txn *t, void *arg)
 {
   reminder_write *w = arg;
+  forget_result(w);
   const Kehu__ReminderAdd *a = w->add;
   Kehu__Customer *c = NULL;
   uint64_t cust = 0;
@@ -170,6 +181,7 @@ static int apply_add(kehu_txn *t, void *arg)
 static int apply_state(kehu_txn *t, void *arg)
 {
   reminder_write *w = arg;
+  forget_result(w);
   Kehu__Reminder *r = NULL;
   char id[24];
   snprintf(id, sizeof id, "RM%llu", (unsigned long long)w->seq);

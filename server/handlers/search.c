@@ -21,9 +21,6 @@
 /* Ranking needs the matches side by side: at most this many are ranked
  * (newest first among them); a broader query should be narrowed. */
 #define RANK_WINDOW 500
-/* A search reads at most this many candidates (those refused included),
- * so that no query holds a read transaction, and a thread, for long. */
-#define MAX_EXAMINED 20000
 #define KEHU_MAX_TERM 200
 
 typedef struct {
@@ -52,7 +49,6 @@ typedef struct {
   kehu_customer_order order;
   match *matches;
   size_t n;
-  size_t examined;
 } search_state;
 
 /* The customer's own text as search knows it, folded. */
@@ -155,6 +151,8 @@ static int filters_pass(const kehu_customer_filter *f, const Kehu__Customer *c)
     return 0;
   if (f->region && (!c->region || strncmp(c->region, f->region, strlen(f->region)) != 0))
     return 0;
+  if (f->tier && (!c->tier || strcmp(c->tier, f->tier) != 0))
+    return 0;
   if (f->tag) {
     int has = 0;
     for (size_t i = 0; i < c->n_tags; i++)
@@ -169,8 +167,6 @@ static int consider(uint64_t key, void *arg)
 {
   search_state *s = arg;
   Kehu__Customer *c;
-  if (++s->examined > MAX_EXAMINED)
-    return 0;
   /* decoded into the search's arena; one that is not kept is taken back */
   kehu_arena_mark before = kehu_arena_here(&s->arena);
   if (kehu_store_customer_get_in(s->t, key, &s->arena.alloc, &c) != KEHU_OK) {
@@ -228,7 +224,13 @@ static void run_search(uv_work_t *work)
   if (s->status != KEHU_OK)
     return;
   s->t = &t;
-  s->status = kehu_store_search(&t, (const char *const *)s->q->terms, s->q->n_terms, consider, s);
+  /* a query with nothing to look up reads the newest customers: a rep's
+   * own, or the owner asked for */
+  const char *owner = s->f.owner;
+  if (!owner && kehu_role_of(s->who->role) == KEHU_ROLE_SALES)
+    owner = s->who->username;
+  s->status = kehu_store_search(&t, (const char *const *)s->q->terms, s->q->n_terms, owner,
+                                consider, s);
   kehu_store_read_end(&t);
   s->t = NULL;
   if (s->sorted)
@@ -284,7 +286,7 @@ void kehu_handle_customer_search(kehu_call *call)
     kehu_reply_status(call, KEHU_INVALID, "query: give 1 to 16 search terms");
     return;
   }
-  if (q->cursor && *q->cursor && sscanf(q->cursor, "s%lu", &offset) != 1) {
+  if (q->cursor && *q->cursor && kehu_position_cursor_parse(q->cursor, 's', &offset) != 0) {
     kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
                       q->cursor);
     return;
@@ -301,6 +303,12 @@ void kehu_handle_customer_search(kehu_call *call)
                         len > KEHU_MAX_TERM ? "over 200 bytes long" : "empty");
       return;
     }
+  }
+  const char *tier = NULL;
+  if (q->tier && !(tier = kehu_tier_canonical(q->tier))) {
+    kehu_reply_status(call, KEHU_INVALID,
+                      "tier: '%s' is not one of high, potential, churn_risk, normal", q->tier);
+    return;
   }
   const char *stage = NULL;
   if (q->stage && !(stage = kehu_stage_canonical(q->stage))) {
@@ -323,7 +331,8 @@ void kehu_handle_customer_search(kehu_call *call)
                       .q = q, .nterms = q->n_terms, .sorted = q->sort != NULL, .order = order};
   kehu_arena_init(&s->arena);
   s->f = (kehu_customer_filter){.owner = q->owner, .tag = q->tag, .industry = q->industry,
-                                .region = q->region, .source = q->source, .stage = stage};
+                                .region = q->region, .source = q->source, .stage = stage,
+                                .tier = tier};
   s->folded_terms = calloc(q->n_terms, sizeof *s->folded_terms);
   s->verify_term = calloc(q->n_terms, 1);
   s->matches = calloc(RANK_WINDOW, sizeof *s->matches);

@@ -38,10 +38,7 @@ int kehu_store_customer_new_key(kehu_txn *t, int64_t now, uint64_t *key)
 
 int kehu_store_customer_get(kehu_txn *t, uint64_t key, Kehu__Customer **out)
 {
-  unsigned char kb[8];
-  kehu_key_put_u64(kb, key);
-  return kehu_get_message(t, t->st->customers, kb, 8, &kehu__customer__descriptor,
-                          (ProtobufCMessage **)out);
+  return kehu_store_customer_get_in(t, key, NULL, out);
 }
 
 int kehu_store_customer_get_in(kehu_txn *t, uint64_t key, ProtobufCAllocator *a,
@@ -209,6 +206,8 @@ static int matches(const Kehu__Customer *c, const kehu_customer_filter *f)
   if (f->region && (!c->region || strncmp(c->region, f->region, strlen(f->region)) != 0))
     return 0;
   if (f->tag && !has_tag(c, f->tag))
+    return 0;
+  if (f->tier && str_changed(c->tier, f->tier))
     return 0;
   return !f->visible || f->visible(c, f->visible_ctx);
 }

@@ -467,26 +467,36 @@ static int prefix_matches(MDB_cursor *const cur[2], const token *p,
   return KEHU_OK;
 }
 
-/* The newest MAX_SCAN customers, newest first: for a query of legal forms
- * alone ("有限公司", "Ltd"), which the index leaves out; each checks the
- * text. */
-static int every_customer(kehu_txn *t, int (*each)(uint64_t key, void *arg), void *arg)
+/* The newest MAX_SCAN customers (of owner, when not NULL), newest first:
+ * for a query of legal forms alone ("有限公司", "Ltd"), which the index
+ * leaves out; each checks the text. */
+static int every_customer(kehu_txn *t, const char *owner, int (*each)(uint64_t key, void *arg),
+                          void *arg)
 {
   MDB_cursor *cur;
-  int rc = mdb_cursor_open(t->txn, t->st->customers, &cur);
+  int rc = mdb_cursor_open(t->txn, owner ? t->st->cust_owner : t->st->customers, &cur);
   if (rc != 0)
     return kehu_store_status(rc);
-  MDB_val key, v;
-  size_t seen = 0;
-  for (rc = mdb_cursor_get(cur, &key, &v, MDB_LAST); rc == 0 && seen < MAX_SCAN;
-       rc = mdb_cursor_get(cur, &key, &v, MDB_PREV), seen++)
-    if (key.mv_size == 8 && !each(kehu_key_get_u64(key.mv_data), arg))
+  MDB_val key = {owner ? strlen(owner) : 0, (void *)owner}, v;
+  /* the owner index: the owner's keys, a dup list; the table: its keys */
+  if (owner) {
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
+    if (rc == 0)
+      rc = mdb_cursor_get(cur, &key, &v, MDB_LAST_DUP);
+  } else {
+    rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
+  }
+  for (size_t seen = 0; rc == 0 && seen < MAX_SCAN; seen++) {
+    const MDB_val *k = owner ? &v : &key;
+    if (k->mv_size == 8 && !each(kehu_key_get_u64(k->mv_data), arg))
       break;
+    rc = mdb_cursor_get(cur, &key, &v, owner ? MDB_PREV_DUP : MDB_PREV);
+  }
   mdb_cursor_close(cur);
   return KEHU_OK;
 }
 
-int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
+int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms, const char *owner,
                       int (*each)(uint64_t key, void *arg), void *arg)
 {
   probe items[64];
@@ -503,7 +513,7 @@ int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms,
         l.items[before].prefix = 1;
     }
   if (l.n == 0)
-    return every_customer(t, each, arg);   /* only legal forms: no token to look up */
+    return every_customer(t, owner, each, arg);   /* only legal forms: no token to look up */
   /* cur: the two tables, for counts and the driving list; probe: the two
    * tables again, for the other tokens of each candidate. */
   MDB_cursor *cur[2] = {NULL, NULL}, *probe_cur[2] = {NULL, NULL};

@@ -109,14 +109,16 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   unsigned char fmt[8];
   MDB_val fk = {sizeof format_key - 1, (void *)format_key}, fv;
   uint64_t found = 0;
-  if (rc == 0 && mdb_get(txn, st->meta, &fk, &fv) == 0 && fv.mv_size == 8)
-    found = kehu_key_get_u64(fv.mv_data);
+  if (rc == 0 && mdb_get(txn, st->meta, &fk, &fv) == 0)
+    found = fv.mv_size == 8 ? kehu_key_get_u64(fv.mv_data) : UINT64_MAX;   /* unreadable */
   if (rc == 0 && found > KEHU_STORE_FORMAT) {
     mdb_txn_abort(txn);
     kehu_store_close(st);
     return kehu_fail(err, KEHU_INTERNAL, NULL,
-                     "%s was written by a newer kehud (store format %llu; this one knows %d): "
-                     "run that version",
+                     found == UINT64_MAX
+                         ? "%s has a store format this kehud cannot read (%llu; it knows %d)"
+                         : "%s was written by a newer kehud (store format %llu; this one knows "
+                           "%d): run that version",
                      dir, (unsigned long long)found, KEHU_STORE_FORMAT);
   }
   if (rc == 0 && found < KEHU_STORE_FORMAT) {

@@ -62,7 +62,10 @@ int kehu_store_write(kehu_store *st, kehu_write_fn apply, void *arg);
 /* ---- the writer thread: group commit ---- */
 typedef struct kehu_write_req kehu_write_req;
 struct kehu_write_req {
-  kehu_write_fn apply;   /* runs on the writer thread, in its own nested txn */
+  kehu_write_fn apply;   /* runs on the writer thread, in a nested txn; it may
+                          * run more than once (a rerun after another request
+                          * failed, or the map grew): it must set every output
+                          * afresh and touch nothing outside the txn */
   void *arg;
   int status;            /* apply's result, or the commit's failure */
   kehu_write_req *next;  /* owned by the writer while queued */
@@ -100,6 +103,7 @@ typedef struct {
   const char *industry;
   const char *region;    /* prefix match: 华东 matches 华东/上海 */
   const char *source;
+  const char *tier;      /* SPEC §5: high|potential|churn_risk|normal */
   int deleted;           /* 1: only binned customers; 0: only live ones */
   uint64_t before;       /* cursor: only keys below this (0: no cursor) */
   unsigned limit;
@@ -135,8 +139,9 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
  * phones, phone tails of 4 or 8 digits and emails by keyed hash), newest
  * first among the candidates, until each returns 0. Matches of Chinese
  * terms are candidates: check them against the text (bigrams can match
- * apart). */
-int kehu_store_search(kehu_txn *t, const char *const *terms, size_t n,
+ * apart). A query of legal forms alone has no token to look up: it reads
+ * the newest customers (of owner, when not NULL) instead, 20,000 at most. */
+int kehu_store_search(kehu_txn *t, const char *const *terms, size_t n, const char *owner,
                       int (*each)(uint64_t key, void *arg), void *arg);
 /* New customers' postings wait in a pending table that queries read too;
  * the writer folds them into the posting lists by itself (search.c). */

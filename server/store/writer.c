@@ -91,25 +91,26 @@ static int apply_batch(kehu_txn *parent, kehu_write_req *batch)
     kehu_write_req *end = first;
     for (int i = 0; i < GROUP && end; i++)
       end = end->next;
-    MDB_txn *child;
+    MDB_txn *child = NULL;
     int rc = mdb_txn_begin(parent->st->env, parent->txn, 0, &child);
-    if (rc != 0) {
-      first->status = kehu_store_status(rc);
-      return rc == MDB_MAP_FULL;
-    }
+    kehu_write_req *failed = NULL;   /* the request that failed the group */
     kehu_txn t = {parent->st, child};
-    int failed = 0;
-    for (kehu_write_req *r = first; r != end && !failed; r = r->next)
-      failed = (r->status = r->apply(&t, r->arg)) != KEHU_OK;
-    if (!failed && (rc = mdb_txn_commit(child)) == 0) {
+    for (kehu_write_req *r = first; rc == 0 && r != end && !failed; r = r->next)
+      if ((r->status = r->apply(&t, r->arg)) != KEHU_OK)
+        failed = r;
+    if (rc == 0 && !failed && (rc = mdb_txn_commit(child)) == 0) {
       first = end;
       continue;
     }
-    if (failed)
+    if (failed) {
       mdb_txn_abort(child);
-    else if (rc == MDB_MAP_FULL)
+      if (failed->status == KEHU_EXHAUSTED)
+        return 1;   /* the map is full: the whole batch again, once it grew */
+    } else if (rc == MDB_MAP_FULL) {
       return 1;
-    /* one by one, each in its own nested transaction */
+    }
+    /* no group (it could not begin or commit), or one request failed it:
+     * one by one, each in its own nested transaction */
     for (kehu_write_req *r = first; r != end; r = r->next)
       if (apply_one(parent, r))
         return 1;

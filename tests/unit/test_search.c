@@ -148,7 +148,7 @@ static found search(const char *a, const char *b)
   const char *terms[2] = {a, b};
   kehu_txn t;
   assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
-  assert_int_equal(kehu_store_search(&t, terms, b ? 2 : 1, collect, &f), KEHU_OK);
+  assert_int_equal(kehu_store_search(&t, terms, b ? 2 : 1, NULL, collect, &f), KEHU_OK);
   kehu_store_read_end(&t);
   return f;
 }
