@@ -24,6 +24,7 @@ static void finished(uv_work_t *work, int status)
     srv->read_work--;
   }
   w->done(work, status);   /* may free w */
+  kehu_server_stop_when_idle(srv);
 }
 
 void kehu_read_work_queue(kehu_server *srv, kehu_read_work *w, void *data, uv_work_cb run,

@@ -31,14 +31,11 @@ static void wake_loop(void *ctx)
 
 /* SIGTERM / SIGINT: stop accepting, let the writer finish and answer what
  * is queued, then close every connection and leave the loop. */
-static void on_signal(uv_signal_t *sig, int signum)
+/* The second half of a shutdown, once no read or password check is left
+ * on the thread pool: every queued write is committed and answered, then
+ * the connections close. */
+static void finish_stop(kehu_server *srv)
 {
-  (void)signum;
-  kehu_server *srv = sig->data;
-  if (srv->stopping)
-    return;
-  srv->stopping = 1;
-  uv_close((uv_handle_t *)&srv->listener, NULL);
   kehu_writer_stop(srv->writer);   /* commits everything queued */
   /* The async may not fire again: answer the last commits now. */
   kehu_writes_finished(&srv->writer_done);
@@ -50,6 +47,29 @@ static void on_signal(uv_signal_t *sig, int signum)
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+void kehu_server_stop_when_idle(kehu_server *srv)
+{
+  if (srv->stopping != 1 || srv->read_work || srv->read_waiting || srv->login_work ||
+      srv->login_waiting)
+    return;
+  srv->stopping = 2;
+  finish_stop(srv);
+}
+
+/* SIGTERM / SIGINT: no new connections and nothing more read; what is in
+ * flight is finished and answered (kehu_server_stop_when_idle). */
+static void on_signal(uv_signal_t *sig, int signum)
+{
+  (void)signum;
+  kehu_server *srv = sig->data;
+  if (srv->stopping)
+    return;
+  srv->stopping = 1;
+  uv_close((uv_handle_t *)&srv->listener, NULL);
+  kehu_conn_stop_reading_all(srv);
+  kehu_server_stop_when_idle(srv);
 }
 
 /* SPEC §6: the audit head is logged at start and daily, so an altered or

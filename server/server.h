@@ -67,7 +67,7 @@ typedef struct kehu_server {
   struct password_check *login_waiting, *login_waiting_tail; /* beyond max_login_work */
   unsigned read_work;            /* long reads on the thread pool now (read_work.c) */
   struct kehu_read_work *read_waiting, *read_waiting_tail;   /* beyond max_read_work */
-  int stopping;
+  int stopping;                  /* 1: SIGTERM, waiting for the pool; 2: closing */
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
   int sched_firing;              /* a fire write is in flight */
   uv_timer_t audit_timer;        /* logs the audit head daily */
@@ -100,6 +100,9 @@ typedef struct kehu_call {
 } kehu_call;
 
 void kehu_reply(kehu_call *call, Kehu__Response *resp);
+/* A shutdown waits for the reads and password checks on the thread pool:
+ * called when one ends, it finishes the shutdown once none is left. */
+void kehu_server_stop_when_idle(kehu_server *srv);
 /* A reply with a status other than OK; err's field and existing id go along. */
 void kehu_reply_error(kehu_call *call, const kehu_error *err);
 void kehu_reply_status(kehu_call *call, int status, const char *fmt, ...)

@@ -288,6 +288,7 @@ static void password_checked(uv_work_t *work, int status)
   }
   /* Replies made outside a read or a commit callback go out here. */
   kehu_conn_flush_all(srv);
+  kehu_server_stop_when_idle(srv);
 }
 
 static void reply_password_check(password_check *pc, int status)

@@ -84,6 +84,14 @@ void kehu_conn_close(kehu_conn *c)
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
+static void set_reading(kehu_conn *c, int on);
+
+void kehu_conn_stop_reading_all(kehu_server *srv)
+{
+  for (kehu_conn *c = srv->conns; c; c = c->next)
+    set_reading(c, 0);
+}
+
 void kehu_conn_close_all(kehu_server *srv)
 {
   while (srv->conns)
@@ -231,6 +239,8 @@ void kehu_conn_fail(kehu_conn *c, int status, const char *fmt, ...)
 
 static void set_reading(kehu_conn *c, int on)
 {
+  if (on && c->srv->stopping)
+    return;   /* shutting down: nothing new is read */
   if (c->closing || c->reading == on)
     return;
   c->reading = on;

@@ -41,6 +41,8 @@ int kehu_listen(kehu_server *srv, kehu_error *err);
 void kehu_conn_send(kehu_conn *c, const Kehu__Envelope *env);
 /* Encrypts and writes everything queued on every connection. */
 void kehu_conn_flush_all(kehu_server *srv);
+/* Shutting down: no connection reads anything more. */
+void kehu_conn_stop_reading_all(kehu_server *srv);
 /* A request of c was answered: let the next frames in. */
 void kehu_conn_request_done(kehu_conn *c);
 void kehu_conn_close(kehu_conn *c);
