@@ -13,6 +13,7 @@
 
 #include <mbedtls/sha256.h>
 
+#include "buf.h"
 #include "args.h"
 #include "auth.h"
 #include "cli.h"
@@ -79,16 +80,6 @@ static const char *media_type_of(const char *name)
   return "application/octet-stream";
 }
 
-static void hex_of(const unsigned char *bytes, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[bytes[i] >> 4];
-    out[2 * i + 1] = digits[bytes[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 /* SHA-256 (hex) and size of the file, read from its start. */
 static int hash_file(FILE *f, const char *path, char *sha_hex, int64_t *size, unsigned char *buf,
                      kehu_error *err)
@@ -107,7 +98,7 @@ static int hash_file(FILE *f, const char *path, char *sha_hex, int64_t *size, un
   mbedtls_sha256_free(&sha);
   if (ferror(f) || fseek(f, 0, SEEK_SET) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s: %s", path, strerror(errno));
-  hex_of(digest, sizeof digest, sha_hex);
+  kehu_hex(digest, sizeof digest, sha_hex);
   *size = total;
   return KEHU_OK;
 }
@@ -156,7 +147,7 @@ static int upload(kehu_conn *conn, FILE *f, const char *path, const char *custom
   if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "no random bytes for the upload token: %s",
                      strerror(errno));
-  hex_of(random, sizeof random, token);
+  kehu_hex(random, sizeof random, token);
   const char *slash = strrchr(path, '/');
   window w = {0};
   int last_queued = 0;
@@ -375,7 +366,7 @@ static int get(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     unsigned char digest[32];
     char hex[65];
     mbedtls_sha256_finish_ret(&d.sha, digest);
-    hex_of(digest, sizeof digest, hex);
+    kehu_hex(digest, sizeof digest, hex);
     mode_t mask = umask(0);
     umask(mask);
     if (!a->sha256 || strcasecmp(a->sha256, hex) != 0)

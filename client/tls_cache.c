@@ -7,6 +7,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "buf.h"
 #include "files.h"
 
 /* The file: three header lines, an empty line, then the session as
@@ -24,16 +25,6 @@ static int cache_path(char *out, size_t size)
   return kehu_client_path("session.tls", out, size);
 }
 
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 /* The header the file must start with for this server and CA; NULL when
  * the server address cannot be stored on one line. */
 static char *cache_header(const char *server, const unsigned char ca_sha256[32])
@@ -41,7 +32,7 @@ static char *cache_header(const char *server, const unsigned char ca_sha256[32])
   if (strchr(server, '\n'))
     return NULL;
   char ca_hex[65];
-  hex(ca_sha256, 32, ca_hex);
+  kehu_hex(ca_sha256, 32, ca_hex);
   size_t n = strlen(CACHE_MAGIC) + strlen(server) + sizeof ca_hex + 16;
   char *h = malloc(n);
   if (h)

@@ -65,3 +65,14 @@ void kehu_buf_trim(kehu_buf *b, size_t keep)
   if (b->len == b->off && b->cap > keep)
     kehu_buf_shrink_if_empty(b);
 }
+
+void kehu_hex(const void *bytes, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *p = bytes;
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  out[2 * n] = '\0';
+}

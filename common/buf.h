@@ -17,6 +17,8 @@ static inline const uint8_t *kehu_buf_head(const kehu_buf *b) { return b->data +
 
 /* 0 or -1 when out of memory. */
 int kehu_buf_reserve(kehu_buf *b, size_t extra);
+/* n bytes as lower-case hex into out (2n + 1 bytes, NUL-terminated). */
+void kehu_hex(const void *bytes, size_t n, char *out);
 int kehu_buf_append(kehu_buf *b, const void *p, size_t n);
 /* Drops n bytes from the front; an emptied buffer rewinds to offset 0. */
 void kehu_buf_consume(kehu_buf *b, size_t n);

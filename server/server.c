@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "buf.h"
 #include "net/conn.h"
 #include "reminders/scheduler.h"
 #include "server_run.h"
@@ -87,8 +88,7 @@ static void log_audit_head(uv_timer_t *timer)
   kehu_store_read_end(&t);
   if (rc != KEHU_OK)
     return;
-  for (int i = 0; i < 32; i++)
-    snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+  kehu_hex(hash, sizeof hash, hex);
   fprintf(stderr, "kehud: audit log head: entry %llu, sha256 %s\n", (unsigned long long)seq, hex);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
@@ -193,8 +194,7 @@ static void finish_upload(kehu_call *call, kehu_upload *u)
   unsigned char digest[32];
   char hex[65];
   mbedtls_sha256_finish_ret(&u->sha, digest);
-  for (int i = 0; i < 32; i++)
-    snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+  kehu_hex(digest, sizeof digest, hex);
   if ((int64_t)kehu_buf_size(&u->data) != u->meta->size) {
     kehu_reply_status(call, KEHU_INVALID, "size: %zu bytes arrived, %lld were announced",
                       kehu_buf_size(&u->data), (long long)u->meta->size);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
@@ -319,8 +320,7 @@ static void reply_password_check(password_check *pc, int status)
     kehu_reply_status(call, KEHU_INTERNAL, "cannot create a session token");
     return;
   }
-  for (int i = 0; i < 32; i++)
-    snprintf(w->token_hex + 2 * i, 3, "%02x", token[i]);
+  kehu_hex(token, 32, w->token_hex);
   token_hash(token, w->hash);
   kehu__session_record__init(&w->rec);
   snprintf(w->username, sizeof w->username, "%s", u->username);

@@ -9,6 +9,7 @@
 
 #include "access.h"
 #include "audit.h"
+#include "handlers.h"
 #include "net/conn.h"
 #include "read_work.h"
 #include "search_text.h"
@@ -200,24 +201,14 @@ static void sorted_done(uv_work_t *work, int status)
     kehu_reply_status(call, rc, "cannot list customers: %s", kehu_status_name(rc));
   } else {
     char cursor[32];
-    Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
-    pg.items = s->page;
-    pg.n_items = s->page_n;
-    if (s->more) {
-      snprintf(cursor, sizeof cursor, "o%lu", s->offset + s->page_n);
-      pg.next_cursor = cursor;
-    }
+    snprintf(cursor, sizeof cursor, "o%lu", s->offset + s->page_n);
     if (s->exporting) {
       char details[160];
       snprintf(details, sizeof details, "%zu customers sorted by %s%s from %lu", s->page_n,
                s->order.desc ? "-" : "", field_names[s->order.field], s->offset);
       kehu_audit_later(srv, &call->caller, "export", "customer", NULL, details);
     }
-    Kehu__Response r = KEHU__RESPONSE__INIT;
-    r.status = KEHU__STATUS__OK;
-    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
-    r.customer_page = &pg;
-    kehu_reply(call, &r);
+    kehu_reply_customer_page(call, s->page, s->page_n, s->more ? cursor : NULL);
   }
   for (size_t i = 0; i < s->page_n; i++)
     kehu__customer__free_unpacked(s->page[i], NULL);

@@ -573,6 +573,20 @@ static int visible(const Kehu__Customer *c, void *arg)
   return kehu_access_customer_visible(v->t, v->who, c);
 }
 
+void kehu_reply_customer_page(kehu_call *call, Kehu__Customer **items, size_t n,
+                              const char *next_cursor)
+{
+  Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
+  pg.items = items;
+  pg.n_items = n;
+  pg.next_cursor = (char *)next_cursor;
+  Kehu__Response r = KEHU__RESPONSE__INIT;
+  r.status = KEHU__STATUS__OK;
+  r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
+  r.customer_page = &pg;
+  kehu_reply(call, &r);
+}
+
 void kehu_handle_customer_list(kehu_call *call)
 {
   const Kehu__CustomerList *q = call->req->customer_list;
@@ -638,13 +652,8 @@ void kehu_handle_customer_list(kehu_call *call)
     kehu_reply_status(call, rc, "cannot list customers: %s", kehu_status_name(rc));
   } else {
     char cursor[24];
-    Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
-    pg.items = p.items;
-    pg.n_items = p.n;
-    if (next) {
+    if (next)
       kehu_customer_id_format(next, cursor);
-      pg.next_cursor = cursor;
-    }
     if (exporting) {
       /* SPEC §4: every export is audited with its row count. */
       char details[160];
@@ -652,11 +661,7 @@ void kehu_handle_customer_list(kehu_call *call)
                q->cursor ? q->cursor : "");
       kehu_audit_later(call->srv, who, "export", "customer", NULL, details);
     }
-    Kehu__Response r = KEHU__RESPONSE__INIT;
-    r.status = KEHU__STATUS__OK;
-    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
-    r.customer_page = &pg;
-    kehu_reply(call, &r);
+    kehu_reply_customer_page(call, p.items, p.n, next ? cursor : NULL);
   }
   for (size_t i = 0; i < p.n; i++)
     kehu__customer__free_unpacked(p.items[i], NULL);

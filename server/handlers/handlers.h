@@ -17,6 +17,10 @@ void kehu_handle_customer_delete(kehu_call *call);
 
 void kehu_handle_customer_stage(kehu_call *call);
 void kehu_handle_customer_search(kehu_call *call);
+/* Replies with a page of customers (list, sorted list, search); next_cursor
+ * is NULL on the last page. */
+void kehu_reply_customer_page(kehu_call *call, Kehu__Customer **items, size_t n,
+                              const char *next_cursor);
 void kehu_handle_customer_restore(kehu_call *call);
 void kehu_handle_customer_purge(kehu_call *call);
 void kehu_handle_customer_dupes(kehu_call *call);

@@ -252,21 +252,14 @@ static void search_done(uv_work_t *work, int status)
     size_t from = s->offset < s->n ? s->offset : s->n;
     size_t count = s->n - from < s->limit ? s->n - from : s->limit;
     Kehu__Customer **items = calloc(count + 1, sizeof *items);
+    char cursor[32];
+    snprintf(cursor, sizeof cursor, "s%zu", from + count);
     for (size_t i = 0; items && i < count; i++)
       items[i] = s->matches[from + i].c;
-    char cursor[32];
-    Kehu__CustomerPage pg = KEHU__CUSTOMER_PAGE__INIT;
-    pg.items = items;
-    pg.n_items = items ? count : 0;
-    if (from + count < s->n) {
-      snprintf(cursor, sizeof cursor, "s%zu", from + count);
-      pg.next_cursor = cursor;
-    }
-    Kehu__Response r = KEHU__RESPONSE__INIT;
-    r.status = KEHU__STATUS__OK;
-    r.result_case = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
-    r.customer_page = &pg;
-    kehu_reply(call, &r);
+    if (!items)
+      kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
+    else
+      kehu_reply_customer_page(call, items, count, from + count < s->n ? cursor : NULL);
     free(items);
   }
   search_free(s);

@@ -5,6 +5,7 @@
 
 #include <mbedtls/sha256.h>
 
+#include "buf.h"
 #include "normalize.h"
 #include "store_internal.h"
 
@@ -14,24 +15,14 @@ int kehu_store_customer_new_key(kehu_txn *t, int64_t now, uint64_t *key)
   struct tm tm;
   localtime_r(&tt, &tm);
   unsigned date = (unsigned)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
-  char k[32];
-  snprintf(k, sizeof k, "seq:customer:%08u", date);
-  MDB_val mk = {strlen(k), k}, mv;
-  uint64_t seq = 0;
-  int rc = mdb_get(t->txn, t->st->meta, &mk, &mv);
-  if (rc == 0 && mv.mv_size == 8)
-    seq = kehu_key_get_u64(mv.mv_data);
-  else if (rc != 0 && rc != MDB_NOTFOUND)
-    return kehu_store_status(rc);
-  seq++;
+  char name[32];
+  snprintf(name, sizeof name, "customer:%08u", date);
+  uint64_t seq;
+  int rc = kehu_store_next_seq(t, name, &seq);
+  if (rc != KEHU_OK)
+    return rc;
   if (seq > UINT32_MAX)
-    return KEHU_EXHAUSTED;
-  unsigned char sb[8];
-  kehu_key_put_u64(sb, seq);
-  mv.mv_size = 8;
-  mv.mv_data = sb;
-  if ((rc = mdb_put(t->txn, t->st->meta, &mk, &mv, 0)) != 0)
-    return kehu_store_status(rc);
+    return KEHU_EXHAUSTED;   /* the write fails whole: the counter stays */
   *key = (uint64_t)date << 32 | seq;
   return KEHU_OK;
 }
@@ -78,8 +69,7 @@ int kehu_customer_name_key(const char *name, char *out, size_t len)
   if (n > 400) {
     unsigned char h[32];
     mbedtls_sha256_ret((const unsigned char *)out, n, h, 0);
-    for (int i = 0; i < 32; i++)
-      snprintf(out + 2 * i, 3, "%02x", h[i]);
+    kehu_hex(h, sizeof h, out);
   }
   return 0;
 }

@@ -101,6 +101,29 @@ kehu_alive() {
   [[ "${stat:0:1}" != Z ]]
 }
 
+# kehu_wait_all SECONDS PID...: waits (polling, bounded) until every PID
+# has ended or the server died, SIGKILLs what is still running after
+# SECONDS and reaps them all. Sets STILL_RUNNING to how many had to be
+# killed.
+kehu_wait_all() {
+  local limit=$1 i pid
+  shift
+  STILL_RUNNING=0
+  for ((i = 0; i < limit * 4; i++)); do
+    STILL_RUNNING=0
+    for pid in "$@"; do
+      if kehu_alive "$pid"; then STILL_RUNNING=$((STILL_RUNNING + 1)); fi
+    done
+    ((STILL_RUNNING == 0)) && break
+    kehu_alive "$KEHU_PID" || break
+    sleep 0.25
+  done
+  if ((STILL_RUNNING > 0)); then
+    for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
 # Starts kehud on 127.0.0.1:0 (initialising $KEHU_DATA first if needed) and
 # waits until it prints its address. Exports KEHU_SERVER, KEHU_CA, KEHU_PID,
 # KEHU_PORT. Extra arguments go to kehud.

@@ -45,20 +45,9 @@ for ((j = 1; j <= CLIENTS; j++)); do
 done
 
 # Wait for all of them, bounded.
-for ((i = 0; i < DEADLINE * 2; i++)); do
-  running=0
-  for pid in "${pids[@]}"; do
-    if kehu_alive "$pid"; then running=$((running + 1)); fi
-  done
-  ((running == 0)) && break
-  kehu_alive "$KEHU_PID" || break
-  sleep 0.5
-done
+kehu_wait_all "$DEADLINE" "${pids[@]}"
+running=$STILL_RUNNING
 elapsed=$((SECONDS - start))
-if ((running > 0)); then
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-fi
-for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 note "$total adds from $CLIENTS concurrent clients took ${elapsed}s"
 
 expect_server_alive

@@ -148,19 +148,8 @@ for ((j = 1; j <= JOBS; j++)); do
   mixed_job "$j" "$user" &
   pids+=($!)
 done
-for ((i = 0; i < DEADLINE * 4; i++)); do
-  running=0
-  for pid in "${pids[@]}"; do
-    if kehu_alive "$pid"; then running=$((running + 1)); fi
-  done
-  ((running == 0)) && break
-  kehu_alive "$KEHU_PID" || break
-  sleep 0.25
-done
-if ((running > 0)); then
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-fi
-for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+kehu_wait_all "$DEADLINE" "${pids[@]}"
+running=$STILL_RUNNING
 elapsed=$((SECONDS - start))
 expect_server_alive
 ((running == 0)) || fail "$running of $JOBS jobs were still running after ${DEADLINE}s"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "admin.h"
 #include "timefmt.h"
 
@@ -42,8 +43,7 @@ static int export_entry(const Kehu__AuditEntry *e, void *arg)
   char at[32], seq[24], hash[65] = "";
   kehu_time_format_iso(e->at, at);
   snprintf(seq, sizeof seq, "%llu", (unsigned long long)e->seq);
-  for (size_t i = 0; i < e->prev_hash.len && i < 32; i++)
-    snprintf(hash + 2 * i, 3, "%02x", e->prev_hash.data[i]);
+  kehu_hex(e->prev_hash.data, e->prev_hash.len < 32 ? e->prev_hash.len : 32, hash);
   if (x->json) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "seq", (double)e->seq);
