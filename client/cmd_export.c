@@ -20,7 +20,8 @@ static const char export_usage[] =
   "\n"
   "Writes every customer you may read (stdout unless -o), as CSV with a header\n"
   "row (UTF-8) or as a JSON array. Filters as for `customer list`:\n"
-  "  --stage S  --owner USER  --tag T  --industry I  --region R  --source S\n";
+  "  --stage S  --owner USER  --tag T  --industry I  --region R  --source S\n"
+  "  --tier T  --sort FIELD   as customer list\n";
 
 static void csv_field(FILE *f, const char *s, int last)
 {
@@ -68,6 +69,7 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     {"stage", KEHU_FLAG_VALUE, &stage},   {"owner", KEHU_FLAG_VALUE, &q.owner},
     {"tag", KEHU_FLAG_VALUE, &q.tag},     {"industry", KEHU_FLAG_VALUE, &q.industry},
     {"region", KEHU_FLAG_VALUE, &q.region}, {"source", KEHU_FLAG_VALUE, &q.source},
+    {"tier", KEHU_FLAG_VALUE, &q.tier},     {"sort", KEHU_FLAG_VALUE, &q.sort},
   };
   const kehu_command cmd = {"export", export_usage, flags, sizeof flags / sizeof *flags, 1, 1,
                             "WHAT"};

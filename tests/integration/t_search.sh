@@ -109,6 +109,13 @@ expect_exit 0 kehu_as rep1 followup add "$exact" --method phone --summary 电话
 expect_eq "$exact" "$(list_ids --sort -last_contact --limit 1)" "customer list --sort -last_contact"
 # a search sorted by a field instead of its ranking
 expect_found "星河 --sort -name" "$xinghe $prefix $exact" 星河 --sort -name
+# an export in a sorted order: every customer once, in that order, as the
+# export pages through its position cursors
+expect_exit 0 kehu_as rep1 export customers --format json --sort name -o "$KEHU_TMP/sorted.json"
+expect_eq "$pacific $hongda $exact $prefix $xinghe" "$(jq -r '[.[].id] | join(" ")' "$KEHU_TMP/sorted.json")" \
+  "export customers --sort name"
+expect_exit 0 kehu_as rep1 export customers --format json --tier high -o "$KEHU_TMP/tier.json"
+expect_eq 0 "$(jq length "$KEHU_TMP/tier.json")" "export customers --tier high"
 # what cannot be sorted or filtered is refused, naming the flag
 expect_exit 7 kehu_as rep1 customer list --sort revenue
 expect_match 'sort' "$ERR" "customer list --sort revenue: the error"
