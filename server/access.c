@@ -1,5 +1,6 @@
 #include "access.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "reflect.h"
@@ -36,14 +37,18 @@ static int in_team(kehu_txn *t, const kehu_caller *who, const char *owner)
   return same;
 }
 
+/* A binned customer (deleted) shows, in `customer list --deleted`, to
+ * admins, its owner and the owner's team's managers: the people who could
+ * restore it. Service and finance read live customers only. */
 static int can(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c, int write)
 {
+  int binned = c->has_deleted && c->deleted;
   switch (kehu_role_of(who->role)) {
   case KEHU_ROLE_ADMIN: return 1;
   case KEHU_ROLE_MANAGER: return owns(who, c) || in_team(t, who, c->owner);
   case KEHU_ROLE_SALES: return owns(who, c);
   case KEHU_ROLE_SERVICE:
-  case KEHU_ROLE_FINANCE: return !write;
+  case KEHU_ROLE_FINANCE: return !write && !binned;
   default: return 0;
   }
 }
@@ -116,6 +121,101 @@ int kehu_access_child(kehu_txn *t, const kehu_caller *who, const Kehu__Customer 
                    who->username, write ? "change" : "read", kind->name, c->id ? c->id : "");
 }
 
+int kehu_access_caller_of(kehu_txn *t, const char *username, kehu_caller *out)
+{
+  Kehu__UserRecord *u;
+  if (!username || kehu_store_user_get(t, username, &u) != KEHU_OK)
+    return KEHU_NOT_FOUND;
+  int enabled = !(u->has_disabled && u->disabled);
+  memset(out, 0, sizeof *out);
+  snprintf(out->username, sizeof out->username, "%s", u->username);
+  snprintf(out->role, sizeof out->role, "%s", u->role);
+  snprintf(out->team, sizeof out->team, "%s", u->team ? u->team : "");
+  kehu__user_record__free_unpacked(u, NULL);
+  return enabled ? KEHU_OK : KEHU_PERMISSION_DENIED;
+}
+
+int kehu_access_user_reads(kehu_txn *t, const char *username, const Kehu__Customer *c,
+                           const kehu_kind_info *kind)
+{
+  kehu_caller who;
+  if (kehu_access_caller_of(t, username, &who) != KEHU_OK || !can(t, &who, c, 0))
+    return 0;
+  return !kind || child_allowed(t, &who, c, kind->kind, 0);
+}
+
+typedef struct {
+  const char *team;
+  void (*each)(const char *user, void *arg);
+  void *arg;
+} team_managers;
+
+static void match_manager(const Kehu__UserRecord *u, void *arg)
+{
+  team_managers *m = arg;
+  if (!(u->has_disabled && u->disabled) && kehu_role_of(u->role) == KEHU_ROLE_MANAGER &&
+      u->team && strcmp(u->team, m->team) == 0)
+    m->each(u->username, m->arg);
+}
+
+int kehu_access_each_reader(kehu_txn *t, const Kehu__Customer *c,
+                            void (*each)(const char *user, void *arg), void *arg)
+{
+  kehu_caller owner;
+  if (kehu_access_caller_of(t, c->owner, &owner) != KEHU_OK)
+    return KEHU_OK;    /* an unknown or disabled owner reads nothing */
+  each(owner.username, arg);
+  if (!owner.team[0])
+    return KEHU_OK;    /* no team, no manager */
+  team_managers m = {owner.team, each, arg};
+  return kehu_store_user_each(t, match_manager, &m);
+}
+
+int kehu_access_ticket_assignee(kehu_txn *t, const Kehu__Customer *c, const char *username,
+                                kehu_error *err)
+{
+  kehu_caller who;
+  int rc = kehu_access_caller_of(t, username, &who);
+  if (rc == KEHU_NOT_FOUND)
+    return kehu_fail(err, KEHU_INVALID, "assignee", "assignee: there is no user '%s'", username);
+  if (rc != KEHU_OK)
+    return kehu_fail(err, KEHU_INVALID, "assignee", "assignee: user '%s' is disabled", username);
+  if (!can(t, &who, c, 0) || !child_allowed(t, &who, c, KEHU_KIND_TICKET, 1))
+    return kehu_fail(err, KEHU_INVALID, "assignee",
+                     "assignee: %s (%s) may not work the tickets of customer %s", username,
+                     who.role, c->id ? c->id : "");
+  return KEHU_OK;
+}
+
+int kehu_access_reminder_visible(kehu_txn *t, const kehu_caller *who, const Kehu__Reminder *r)
+{
+  uint64_t cust;
+  Kehu__Customer *c;
+  if (!r->customer_id || !*r->customer_id)
+    return 1;
+  if (kehu_customer_id_parse(r->customer_id, &cust) != 0 ||
+      kehu_store_customer_get(t, cust, &c) != KEHU_OK)
+    return 0;
+  int ok = !(c->has_deleted && c->deleted) && can(t, who, c, 0);
+  kehu__customer__free_unpacked(c, NULL);
+  return ok;
+}
+
+int kehu_access_sees_amounts(const kehu_caller *who)
+{
+  return kehu_role_of(who->role) != KEHU_ROLE_SERVICE;
+}
+
+int kehu_access_report(const kehu_caller *who, const char *kind, kehu_error *err)
+{
+  /* top ranks customers by revenue: the ranking is itself an amount */
+  if (strcmp(kind, "top") == 0 && !kehu_access_sees_amounts(who))
+    return kehu_fail(err, KEHU_PERMISSION_DENIED, NULL,
+                     "permission denied: the %s role sees no amounts, and report top ranks "
+                     "customers by revenue", who->role);
+  return KEHU_OK;
+}
+
 int kehu_access_admin(const kehu_caller *who, const char *what, kehu_error *err)
 {
   if (kehu_role_of(who->role) == KEHU_ROLE_ADMIN)
@@ -138,7 +238,7 @@ void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m)
   /* SPEC §2: service sees no amounts. Contracts and orders it may not read
    * at all; a need's budget is cleared here. */
   static const char *const money[] = {"amount", "budget"};
-  if (kehu_role_of(who->role) != KEHU_ROLE_SERVICE)
+  if (kehu_access_sees_amounts(who))
     return;
   for (size_t i = 0; i < sizeof money / sizeof *money; i++)
     if (kehu_msg_field(m, money[i]))

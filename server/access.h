@@ -39,6 +39,31 @@ void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m);
 /* Exports: admins all, managers their team's, sales their own; service
  * and finance none (SPEC §2). */
 int kehu_access_export(const kehu_caller *who, kehu_error *err);
+/* The user as a caller (role and team from the user record): NOT_FOUND
+ * for no such user, PERMISSION_DENIED for a disabled one. */
+int kehu_access_caller_of(kehu_txn *t, const char *username, kehu_caller *out);
+/* May username (an enabled user) read customer c, and its records of kind
+ * when kind is not NULL? Reminders and pushed events ask this for their
+ * recipient, as a handler asks kehu_access_customer for its caller. */
+int kehu_access_user_reads(kehu_txn *t, const char *username, const Kehu__Customer *c,
+                           const kehu_kind_info *kind);
+/* The people a customer's own reminders go to (README "Reminders"): its
+ * owner and the managers of the owner's team; a team-less owner alone. */
+int kehu_access_each_reader(kehu_txn *t, const Kehu__Customer *c,
+                            void (*each)(const char *user, void *arg), void *arg);
+/* A ticket's assignee: an existing, enabled user who may work the tickets
+ * of c; INVALID_ARGUMENT naming "assignee" otherwise. */
+int kehu_access_ticket_assignee(kehu_txn *t, const Kehu__Customer *c, const char *username,
+                                kehu_error *err);
+/* A reminder about a customer shows (list, watch, push) only while the
+ * customer is live and the caller may read it: a reassignment or a team
+ * change may have taken it away. */
+int kehu_access_reminder_visible(kehu_txn *t, const kehu_caller *who, const Kehu__Reminder *r);
+/* Does the caller's role see amounts (contract and order amounts, budgets,
+ * revenue in reports)? Service does not. */
+int kehu_access_sees_amounts(const kehu_caller *who);
+/* A report kind the caller may run (service: none that ranks by revenue). */
+int kehu_access_report(const kehu_caller *who, const char *kind, kehu_error *err);
 /* Admin-only operations (purge, users, audit). */
 int kehu_access_admin(const kehu_caller *who, const char *what, kehu_error *err);
 

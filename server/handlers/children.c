@@ -158,6 +158,17 @@ static int number_free(kehu_txn *t, child_write *w, const ProtobufCMessage *m)
                    number, id);
 }
 
+/* A ticket's assignee, when set or changed, is someone who may work it. */
+static int assignee_may_work(kehu_txn *t, child_write *w, const Kehu__Customer *c,
+                             const ProtobufCMessage *m, const ProtobufCMessage *old)
+{
+  const char *assignee = kehu_msg_get_string(m, "assignee");
+  const char *before = old ? kehu_msg_get_string(old, "assignee") : NULL;
+  if (!assignee || !*assignee || (before && strcmp(before, assignee) == 0))
+    return KEHU_OK;
+  return kehu_access_ticket_assignee(t, c, assignee, &w->err);
+}
+
 /* The reminders that hang on a record (SPEC §3), in the same transaction. */
 static int record_rules(kehu_txn *t, child_write *w, const Kehu__Customer *c,
                         const ProtobufCMessage *old, const ProtobufCMessage *m)
@@ -181,6 +192,8 @@ static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
                          const ProtobufCMessage *old)
 {
   int rc = number_free(t, w, m);
+  if (rc == KEHU_OK && w->kind->kind == KEHU_KIND_TICKET)
+    rc = assignee_may_work(t, w, c, m, old);
   if (rc == KEHU_OK && w->kind->kind == KEHU_KIND_FOLLOWUP)
     rc = followup_hook(t, w, c, m);
   if (rc == KEHU_OK)

@@ -287,6 +287,11 @@ static int apply_update(kehu_txn *t, void *arg)
   c.has_schema = 1;
   c.schema = KEHU_SCHEMA_VERSION;
   rc = ch->n_fields && !fields ? KEHU_EXHAUSTED : kehu_store_customer_put(t, w->key, old, &c);
+  kehu_rule_ctx rules = {t, w->now, w->cfg};
+  if (rc == KEHU_OK && strcmp(c.owner ? c.owner : "", old->owner ? old->owner : "") != 0)
+    rc = kehu_rules_customer_reassigned(&rules, old, &c);
+  else if (rc == KEHU_OK && w->restoring)
+    rc = kehu_rules_dormant(&rules, NULL, &c);   /* binned, its reminders went quiet */
   if (rc == KEHU_OK) {
     char details[1024];
     kehu_audit_diff(&old->base, &c.base, NULL, details, sizeof details);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "audit.h"
 #include "handlers.h"
 #include "net/conn.h"
@@ -40,6 +41,8 @@ static int parse_reminder_id(const char *id, uint64_t *seq)
 typedef struct {
   int all;
   int64_t now;
+  kehu_txn *t;
+  const kehu_caller *who;
   Kehu__Reminder **items;
   uint64_t *seqs;
   size_t n;
@@ -49,6 +52,8 @@ static int collect(const Kehu__Reminder *r, uint64_t seq, void *arg)
 {
   reminder_page *p = arg;
   if (!p->all && !is_due(r, p->now))
+    return 0;
+  if (!kehu_access_reminder_visible(p->t, p->who, r))
     return 0;
   Kehu__Reminder *copy = (Kehu__Reminder *)kehu_msg_copy(&r->base);
   if (!copy)
@@ -72,6 +77,8 @@ static int list_of(kehu_call *call, int all, uint64_t before, unsigned limit, re
   kehu_txn t;
   int rc = kehu_store_read_begin(call->srv->store, &t);
   if (rc == KEHU_OK) {
+    p->t = &t;
+    p->who = &call->caller;
     rc = kehu_store_reminder_of_user(&t, call->caller.username, before, limit, collect, p, next);
     kehu_store_read_end(&t);
   }
@@ -163,7 +170,11 @@ static int apply_add(kehu_txn *t, void *arg)
       return kehu_fail(&w->err, KEHU_NOT_FOUND, "customer", "customer %s not found",
                        a->customer_id);
     }
+    /* as `customer get` answers: a reminder on it names the customer */
+    rc = kehu_access_customer(t, &w->caller, c, 0, &w->err);
     kehu__customer__free_unpacked(c, NULL);
+    if (rc != KEHU_OK)
+      return rc;
   }
   uint64_t n;
   int rc = kehu_store_next_seq(t, "manual_reminder", &n);

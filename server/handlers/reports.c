@@ -219,7 +219,7 @@ static void report_done(uv_work_t *work, int status)
       kehu__report_row__init(&rows[i]);
       rows[i].key = m->rows[i].key;
       rows[i].count = m->rows[i].count;
-      rows[i].has_amount = strcmp(j->kind, "top") == 0;
+      rows[i].has_amount = strcmp(j->kind, "top") == 0 && kehu_access_sees_amounts(&call->caller);
       rows[i].amount = m->rows[i].amount;
       ptrs[i] = &rows[i];
     }
@@ -256,6 +256,11 @@ void kehu_handle_report(kehu_call *call)
                       "report: '%s' is not one of summary, stage, industry, region, source, "
                       "owner, activity, top (funnel, tiers and churn are not available yet)",
                       q->kind);
+    return;
+  }
+  kehu_error err = {0};
+  if (kehu_access_report(&call->caller, kind, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
     return;
   }
   report_job *j = calloc(1, sizeof *j);

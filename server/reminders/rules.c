@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "access.h"
 #include "records.h"
 #include "timefmt.h"
 
@@ -63,13 +64,15 @@ int kehu_rules_cancel(kehu_rule_ctx *rc, const char *source)
   return st;
 }
 
-/* ---- recipients ---- */
+/* ---- recipients ----
+ * Who may be told about a customer is decided by access.c, as for every
+ * other read: a reminder goes only to users who may read its customer and
+ * the kind of record it is about (README "Reminders"). */
 
 typedef struct {
   char names[64][65];
   size_t n;
   const char *role;
-  const char *team;
 } recipients;
 
 static void add_name(recipients *r, const char *name)
@@ -83,36 +86,23 @@ static void add_name(recipients *r, const char *name)
     snprintf(r->names[r->n++], sizeof r->names[0], "%s", name);
 }
 
+static void add_reader(const char *user, void *arg)
+{
+  add_name(arg, user);
+}
+
 static void match_role(const Kehu__UserRecord *u, void *arg)
 {
   recipients *r = arg;
-  if ((u->has_disabled && u->disabled) || strcmp(u->role, r->role) != 0)
-    return;
-  if (r->team && (!u->team || strcmp(u->team, r->team) != 0))
-    return;
-  add_name(r, u->username);
+  if (!(u->has_disabled && u->disabled) && strcmp(u->role, r->role) == 0)
+    add_name(r, u->username);
 }
 
-/* Every enabled user of a role (of one team when team is set). */
-static void add_role(kehu_rule_ctx *rc, recipients *r, const char *role, const char *team)
+/* Every enabled user of a role (finance for contracts, service for tickets). */
+static void add_role(kehu_rule_ctx *rc, recipients *r, const char *role)
 {
   r->role = role;
-  r->team = team;
   kehu_store_user_each(rc->t, match_role, r);
-}
-
-static const char *team_of(kehu_rule_ctx *rc, const char *user, char *buf, size_t len)
-{
-  Kehu__UserRecord *u;
-  if (!user || kehu_store_user_get(rc->t, user, &u) != KEHU_OK)
-    return NULL;
-  const char *team = NULL;
-  if (u->team) {
-    snprintf(buf, len, "%s", u->team);
-    team = buf;
-  }
-  kehu__user_record__free_unpacked(u, NULL);
-  return team;
 }
 
 /* ---- times ---- */
@@ -140,11 +130,16 @@ static int64_t reminder_time_of(kehu_rule_ctx *rc, const char *date, int days_be
 
 /* ---- rules ---- */
 
+/* Raises the reminder for each recipient who may read c (and its records
+ * of kind about, when set); the others are skipped. */
 static int raise_all(kehu_rule_ctx *rc, const recipients *to, const char *source_prefix,
-                     int64_t due, const char *kind, const Kehu__Customer *c, const char *record,
-                     const char *message)
+                     int64_t due, const char *kind, const Kehu__Customer *c,
+                     kehu_kind about, const char *record, const char *message)
 {
+  const kehu_kind_info *about_kind = about ? kehu_kind_get(about) : NULL;
   for (size_t i = 0; i < to->n; i++) {
+    if (!kehu_access_user_reads(rc->t, to->names[i], c, about_kind))
+      continue;
     char source[256];
     snprintf(source, sizeof source, "%s:%s", source_prefix, to->names[i]);
     int st = kehu_rules_raise(rc, source, to->names[i], due, kind, c->id, record, message);
@@ -176,7 +171,7 @@ int kehu_rules_contract(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__
 {
   recipients to = {.n = 0};
   add_name(&to, c->owner);
-  add_role(rc, &to, "finance", NULL);
+  add_role(rc, &to, "finance");
   const unsigned days[3] = {rc->cfg->contract_days_first, rc->cfg->contract_days_second, 0};
   char prefix[160];
   int st = KEHU_OK;
@@ -208,7 +203,8 @@ int kehu_rules_contract(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__
     else
       snprintf(message, sizeof message, "合同 %s（%s）今天到期", m->number, c->name);
     snprintf(prefix, sizeof prefix, "contract_expiry:%s:%s:%u", m->id, m->ends_on, days[i]);
-    st = raise_all(rc, &to, prefix, due, "contract_expiry", c, m->id, message);
+    st = raise_all(rc, &to, prefix, due, "contract_expiry", c, KEHU_KIND_CONTRACT, m->id,
+                   message);
   }
   return st;
 }
@@ -226,7 +222,8 @@ int kehu_rules_followup(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__
   char message[512];
   snprintf(message, sizeof message, "跟进 %s：%s", c->name,
            m->next_action ? m->next_action : m->summary);
-  return raise_all(rc, &to, prefix, m->next_action_due, "followup_due", c, m->id, message);
+  return raise_all(rc, &to, prefix, m->next_action_due, "followup_due", c, KEHU_KIND_FOLLOWUP,
+                   m->id, message);
 }
 
 /* The next birthday on or after from_year (and not before today). */
@@ -265,7 +262,7 @@ static int birthday_for(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__
     return cancel_all(rc, &to, prefix);
   char message[512];
   snprintf(message, sizeof message, "今天是 %s（%s）的生日", p->name, c->name);
-  return raise_all(rc, &to, prefix, due, "birthday", c, p->id, message);
+  return raise_all(rc, &to, prefix, due, "birthday", c, KEHU_KIND_CONTACT, p->id, message);
 }
 
 int kehu_rules_contact(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contact *old,
@@ -314,14 +311,15 @@ int kehu_rules_ticket(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Ti
   add_name(&to, k->assignee);
   if (old && old->assignee)
     add_name(&to, old->assignee);
-  add_role(rc, &to, "service", NULL);
+  add_role(rc, &to, "service");
   char prefix[160];
   snprintf(prefix, sizeof prefix, "ticket_sla:%s", k->id);
   if (!ticket_open(m))
     return cancel_all(rc, &to, prefix);
   char message[512];
   snprintf(message, sizeof message, "工单 %s（%s）应在此时前响应：%s", m->id, c->name, m->subject);
-  return raise_all(rc, &to, prefix, m->response_due, "ticket_sla", c, m->id, message);
+  return raise_all(rc, &to, prefix, m->response_due, "ticket_sla", c, KEHU_KIND_TICKET, m->id,
+                   message);
 }
 
 static int64_t dormant_base(const Kehu__Customer *c)
@@ -331,14 +329,11 @@ static int64_t dormant_base(const Kehu__Customer *c)
 
 int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu__Customer *c)
 {
-  char team[65];
   recipients to = {.n = 0};
-  add_name(&to, c->owner);
-  add_role(rc, &to, "manager", team_of(rc, c->owner, team, sizeof team));
+  int st = kehu_access_each_reader(rc->t, c, add_reader, &to);
   char prefix[160];
-  int st = KEHU_OK;
   /* One reminder per dormancy period: the period starts at the last contact. */
-  if (old && dormant_base(old) != dormant_base(c)) {
+  if (st == KEHU_OK && old && dormant_base(old) != dormant_base(c)) {
     snprintf(prefix, sizeof prefix, "dormant:%s:%lld", c->id, (long long)dormant_base(old));
     st = cancel_all(rc, &to, prefix);
   }
@@ -348,7 +343,7 @@ int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu_
   char message[512];
   snprintf(message, sizeof message, "客户 %s 已 %u 天没有跟进", c->name, rc->cfg->dormant_days);
   return raise_all(rc, &to, prefix, dormant_base(c) + (int64_t)rc->cfg->dormant_days * DAY,
-                   "dormant", c, c->id, message);
+                   "dormant", c, 0, c->id, message);
 }
 
 #define MAX_PER_CUSTOMER 4096
@@ -389,4 +384,61 @@ int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust)
   }
   free(seqs);
   return st;
+}
+
+/* The source of a reminder raised for user by a rule ends ":user"; moved
+ * to another user it ends with theirs. Manual reminders keep theirs. */
+static void source_for(const Kehu__Reminder *r, const char *user, char *out, size_t len)
+{
+  size_t n = strlen(r->source), u = strlen(r->user);
+  if (n > u + 1 && r->source[n - u - 1] == ':' && strcmp(r->source + n - u, r->user) == 0)
+    snprintf(out, len, "%.*s:%s", (int)(n - u - 1), r->source, user);
+  else
+    snprintf(out, len, "%s", r->source);
+}
+
+int kehu_rules_customer_reassigned(kehu_rule_ctx *rc, const Kehu__Customer *old,
+                                   const Kehu__Customer *c)
+{
+  uint64_t cust;
+  if (kehu_customer_id_parse(c->id, &cust) != 0)
+    return KEHU_INVALID;
+  uint64_t *seqs = malloc(MAX_PER_CUSTOMER * sizeof *seqs);
+  if (!seqs)
+    return KEHU_EXHAUSTED;
+  size_t n = kehu_store_reminder_of_customer(rc->t, cust, seqs, MAX_PER_CUSTOMER);
+  int st = KEHU_OK;
+  for (size_t i = 0; i < n && st == KEHU_OK; i++) {
+    Kehu__Reminder *r;
+    if (kehu_store_reminder_get(rc->t, seqs[i], &r) != KEHU_OK)
+      continue;
+    /* Acknowledged ones are history: they stay, and reminder list shows
+     * them only to someone who may still read the customer. */
+    if (strcmp(r->state, "acknowledged") != 0) {
+      if (old->owner && c->owner && strcmp(r->user, old->owner) == 0) {
+        char source[256];
+        source_for(r, c->owner, source, sizeof source);
+        if (strcmp(source, r->source) != 0 && kehu_store_reminder_by_source(rc->t, source)) {
+          st = kehu_store_reminder_delete(rc->t, seqs[i], r);   /* theirs already */
+        } else {
+          Kehu__Reminder moved = *r;
+          moved.user = c->owner;
+          moved.source = source;
+          if (!(r->has_armed && r->armed)) {
+            /* fallen due for the old owner: due again, at once, for the new */
+            moved.state = "pending";
+            moved.has_armed = moved.armed = 1;
+            moved.has_delivered_at = 0;
+          }
+          st = kehu_store_reminder_put(rc->t, seqs[i], r, &moved);
+        }
+      } else if (!kehu_access_user_reads(rc->t, r->user, c, NULL)) {
+        st = kehu_store_reminder_delete(rc->t, seqs[i], r);
+      }
+    }
+    kehu__reminder__free_unpacked(r, NULL);
+  }
+  free(seqs);
+  /* the new owner's team managers learn of a dormant customer too */
+  return st == KEHU_OK ? kehu_rules_dormant(rc, NULL, c) : st;
 }

@@ -36,5 +36,11 @@ int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired);
 /* Merge: reminders about from now name to; purge: they are erased. */
 int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id);
 int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust);
+/* The owner of a customer changed (old -> c): the old owner's pending and
+ * due reminders about it move to the new owner, reminders of anyone who
+ * may no longer read it go, and the new team's managers get the dormancy
+ * reminder (README "Reminders"). In the reassigning transaction. */
+int kehu_rules_customer_reassigned(kehu_rule_ctx *rc, const Kehu__Customer *old,
+                                   const Kehu__Customer *c);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "net/conn.h"
 #include "reflect.h"
 #include "rules.h"
@@ -127,6 +128,17 @@ static int apply_fire(kehu_txn *t, void *arg)
     int st = kehu_store_reminder_get(t, b->seqs[i], &r);
     if (st != KEHU_OK)
       return st;
+    /* its user may no longer read the customer (reassigned, team or
+     * role changed): it is nobody's to be told */
+    kehu_caller user;
+    if (kehu_access_caller_of(t, r->user, &user) == KEHU_OK &&
+        !kehu_access_reminder_visible(t, &user, r)) {
+      st = kehu_store_reminder_delete(t, b->seqs[i], r);
+      kehu__reminder__free_unpacked(r, NULL);
+      if (st != KEHU_OK)
+        return st;
+      continue;
+    }
     Kehu__Reminder next = *r;
     next.has_armed = 1;
     next.armed = 0;
