@@ -5,8 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <utf8proc.h>
-
 #include "timefmt.h"
 
 void kehu_output_error(const kehu_cli *cli, const kehu_error *err)
@@ -82,59 +80,6 @@ void kehu_format_local_time(int64_t t, char *out)
     strftime(out, 32, "%Y-%m-%d %H:%M", &tm);
 }
 
-/* Control characters (C0, DEL, C1) would let stored text move the cursor
- * or retitle the terminal: they show as spaces. */
-static int is_control(utf8proc_int32_t cp)
-{
-  return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-}
-
-/* Writes s to f (f NULL: measures only), stopping before the character that
- * would make it wider than limit columns. Returns the columns written. */
-static size_t emit(FILE *f, const char *s, size_t limit)
-{
-  const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-  size_t width = 0;
-  while (*p) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
-    size_t w;
-    if (n <= 0) {   /* invalid UTF-8: one column per byte, shown as '?' */
-      n = 1;
-      cp = '?';
-      w = 1;
-    } else if (is_control(cp)) {
-      cp = ' ';
-      w = 1;
-    } else {
-      int cw = utf8proc_charwidth(cp);
-      w = cw < 0 ? 0 : (size_t)cw;
-    }
-    if (width + w > limit)
-      break;
-    if (f) {
-      if (cp == ' ' || cp == '?')
-        fputc((int)cp, f);
-      else
-        fwrite(p, 1, (size_t)n, f);
-    }
-    width += w;
-    p += n;
-  }
-  return width;
-}
-
-size_t kehu_text_width(const char *s)
-{
-  return s ? emit(NULL, s, SIZE_MAX) : 0;
-}
-
-void kehu_print_text(FILE *f, const char *s)
-{
-  if (s)
-    emit(f, s, SIZE_MAX);
-}
-
 static void pad(FILE *f, size_t n)
 {
   while (n-- > 0)
@@ -148,9 +93,9 @@ static size_t emit_fitted(FILE *f, const char *s, size_t max)
     return 0;
   size_t w = kehu_text_width(s);
   if (max == 0 || w <= max)
-    return emit(f, s, SIZE_MAX);
+    return kehu_text_emit(f, s, SIZE_MAX);
   size_t keep = max > 3 ? max - 3 : 0;
-  size_t written = emit(f, s, keep);
+  size_t written = kehu_text_emit(f, s, keep);
   fputs("...", f);
   return written + 3;
 }
@@ -170,7 +115,7 @@ void kehu_print_kv(FILE *f, const kehu_kv *rows, size_t n, size_t indent)
     if (!v || !v[0])
       continue;
     pad(f, indent);
-    size_t w = emit(f, rows[i].key, SIZE_MAX);
+    size_t w = kehu_text_emit(f, rows[i].key, SIZE_MAX);
     fputc(':', f);
     pad(f, label - (w + 1) + 1);
     /* One output line per line of the value, aligned under the first. */
@@ -179,7 +124,7 @@ void kehu_print_kv(FILE *f, const kehu_kv *rows, size_t n, size_t indent)
       size_t len = nl ? (size_t)(nl - v) : strlen(v);
       char *line = strndup(v, len);
       if (line) {
-        emit(f, line, SIZE_MAX);
+        kehu_text_emit(f, line, SIZE_MAX);
         free(line);
       }
       fputc('\n', f);

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "text_width.h"
 
 /* stderr: `kehu: <message>` or, with --json, one line
  * {"error": {"code": "NOT_FOUND", "message": "...", "field": ..., "existing_id": ...}}. */
@@ -28,12 +29,6 @@ int kehu_output_json(cJSON *value, kehu_error *err);
 int kehu_json_add_string(cJSON *obj, const char *key, const char *s);
 /* Adds key: "2024-11-20T08:00:00Z", or null when !has or t == 0. */
 int kehu_json_add_time(cJSON *obj, const char *key, int has, int64_t t);
-
-/* Columns a UTF-8 string takes on a terminal. */
-size_t kehu_text_width(const char *s);
-
-/* Writes s (NULL: nothing) with control characters shown as spaces. */
-void kehu_print_text(FILE *f, const char *s);
 
 /* "2024-11-20 16:00" in local time, into out (at least 32 bytes); "" for 0. */
 void kehu_format_local_time(int64_t t, char *out);

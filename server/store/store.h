@@ -263,5 +263,7 @@ int kehu_store_session_get(kehu_txn *t, const unsigned char hash[32], Kehu__Sess
 int kehu_store_session_put(kehu_txn *t, const unsigned char hash[32],
                            const Kehu__SessionRecord *s);
 int kehu_store_session_delete(kehu_txn *t, const unsigned char hash[32]);
+/* Ends every session of username (password, role or disabled changed). */
+int kehu_store_session_delete_user(kehu_txn *t, const char *username, unsigned *ended);
 
 #endif

@@ -63,3 +63,33 @@ int kehu_store_session_delete(kehu_txn *t, const unsigned char hash[32])
   int rc = mdb_del(t->txn, t->st->sessions, &k, NULL);
   return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
+
+int kehu_store_session_delete_user(kehu_txn *t, const char *username, unsigned *ended)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->sessions, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  *ended = 0;
+  MDB_val k, v;
+  int status = KEHU_OK;
+  /* Sessions are keyed by their token's hash, so a user's are found by
+   * reading them all: a few per user, and this runs on admin changes only. */
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    Kehu__SessionRecord *s = kehu__session_record__unpack(NULL, v.mv_size, v.mv_data);
+    if (s && strcmp(s->username, username) == 0) {
+      int drc = mdb_cursor_del(cur, 0);
+      if (drc != 0)
+        status = kehu_store_status(drc);
+      else
+        (*ended)++;
+    }
+    if (s)
+      kehu__session_record__free_unpacked(s, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (status == KEHU_OK && rc != MDB_NOTFOUND && rc != 0)
+    status = kehu_store_status(rc);
+  return status;
+}

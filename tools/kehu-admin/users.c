@@ -7,6 +7,7 @@
 #include "access.h"
 #include "admin.h"
 #include "audit.h"
+#include "text_width.h"
 #include "validate.h"
 
 typedef struct {
@@ -49,16 +50,29 @@ static int apply_user_change(kehu_txn *t, void *arg)
     u.has_disabled = 1;
     u.disabled = ch->disabled;
   }
+  if (ch->disabled == 0)   /* enabled again: a login lock goes with it */
+    u.has_failed_logins = u.has_locked_until = 0;
   if (ch->creating) {
     u.has_created_at = 1;
     u.created_at = (int64_t)time(NULL);
   }
   rc = kehu_store_user_put(t, &u);
+  /* A new password, a role or team change, or disabling ends every session
+   * the user has open: they log in again under the new rules. */
+  unsigned ended = 0;
+  int role_changed = old && ((ch->role && strcmp(ch->role, old->role) != 0) ||
+                             (ch->team && strcmp(ch->team, old->team ? old->team : "") != 0));
+  if (rc == KEHU_OK && !ch->creating && (ch->hash || ch->disabled == 1 || role_changed))
+    rc = kehu_store_session_delete_user(t, ch->username, &ended);
   if (rc == KEHU_OK) {
-    char details[160];
-    snprintf(details, sizeof details, "%s by kehu-admin: role %s%s%s%s",
+    char details[200];
+    snprintf(details, sizeof details, "%s by kehu-admin: role %s%s%s%s%s",
              ch->creating ? "added" : "changed", u.role, u.team ? ", team " : "",
-             u.team ? u.team : "", u.has_disabled && u.disabled ? ", disabled" : "");
+             u.team ? u.team : "", u.has_disabled && u.disabled ? ", disabled" : "",
+             ch->hash && !ch->creating ? ", new password" : "");
+    if (ended)
+      snprintf(details + strlen(details), sizeof details - strlen(details), ", %u session%s ended",
+               ended, ended == 1 ? "" : "s");
     kehu_caller admin = {.username = "kehu-admin"};
     rc = kehu_audit(t, &admin, (int64_t)time(NULL), "user_change", "user", ch->username, details);
   }
@@ -101,11 +115,31 @@ static void print_user_json(const Kehu__UserRecord *u, void *arg)
   cJSON_AddItemToArray(arg, o);
 }
 
+/* Columns padded by display width, so Chinese team and display names line
+ * up (a CJK character takes two columns). */
+static void print_user_row(const char *user, const char *role, const char *team,
+                           const char *name, const char *state)
+{
+  kehu_text_pad(stdout, user, 20);
+  fputc(' ', stdout);
+  kehu_text_pad(stdout, role, 8);
+  fputc(' ', stdout);
+  kehu_text_pad(stdout, team, 16);
+  fputc(' ', stdout);
+  if (*state)
+    kehu_text_pad(stdout, name, 20);
+  else
+    kehu_print_text(stdout, name);
+  fputs(state, stdout);
+  fputc('\n', stdout);
+}
+
 static void print_user_line(const Kehu__UserRecord *u, void *arg)
 {
   (void)arg;
-  printf("%-20s %-8s %-16s %-20s%s\n", u->username, u->role, u->team ? u->team : "-",
-         u->display_name ? u->display_name : "-", u->has_disabled && u->disabled ? " disabled" : "");
+  print_user_row(u->username, u->role, u->team ? u->team : "-",
+                 u->display_name ? u->display_name : "-",
+                 u->has_disabled && u->disabled ? " disabled" : "");
 }
 
 static int list_users(const char *dir, int json)
@@ -121,7 +155,7 @@ static int list_users(const char *dir, int json)
   }
   cJSON *items = cJSON_CreateArray();
   if (!json)
-    printf("%-20s %-8s %-16s %-20s\n", "USER", "ROLE", "TEAM", "NAME");
+    print_user_row("USER", "ROLE", "TEAM", "NAME", "");
   rc = kehu_store_user_each(&t, json ? print_user_json : print_user_line, items);
   kehu_store_read_end(&t);
   kehu_store_close(st);
