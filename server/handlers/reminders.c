@@ -198,7 +198,8 @@ static int apply_state(kehu_txn *t, void *arg)
   snprintf(id, sizeof id, "RM%llu", (unsigned long long)w->seq);
   int rc = kehu_store_reminder_get(t, w->seq, &r);
   /* Someone else's reminder is as good as absent. */
-  if (rc == KEHU_NOT_FOUND || (rc == KEHU_OK && strcmp(r->user, w->caller.username) != 0)) {
+  if (rc == KEHU_NOT_FOUND ||
+      (rc == KEHU_OK && (!r->user || strcmp(r->user, w->caller.username) != 0))) {
     if (r)
       kehu__reminder__free_unpacked(r, NULL);
     return kehu_fail(&w->err, KEHU_NOT_FOUND, "id", "reminder %s not found", id);

@@ -6,10 +6,12 @@
 #include <time.h>
 
 #include "access.h"
+#include "audit.h"
 #include "records.h"
 #include "timefmt.h"
 
 #define DAY 86400
+#define CONTRACT_END "contract_end"
 
 int kehu_rules_raise(kehu_rule_ctx *rc, const char *source, const char *user, int64_t due,
                      const char *kind, const char *customer_id, const char *record_id,
@@ -128,6 +130,17 @@ static int64_t reminder_time_of(kehu_rule_ctx *rc, const char *date, int days_be
   return local_time_on(rc, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* 00:00 local time on the day after date, as UTC seconds. */
+static int64_t day_after(kehu_rule_ctx *rc, const char *date)
+{
+  (void)rc;
+  int y, m, d;
+  if (!date || kehu_date_parse(date, &y, &m, &d) != 0)
+    return 0;
+  struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + 1, .tm_isdst = -1};
+  return (int64_t)mktime(&tm);   /* mktime carries day 32 into the next month */
+}
+
 /* ---- rules ---- */
 
 /* Raises the reminder for each recipient who may read c (and its records
@@ -176,12 +189,23 @@ int kehu_rules_contract(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__
   char prefix[160];
   int st = KEHU_OK;
   /* The reminders of the old end date go, those of the new one come. */
-  if (contract_live(old) && (!contract_live(m) || strcmp(old->ends_on, m->ends_on) != 0))
+  if (contract_live(old) && (!contract_live(m) || strcmp(old->ends_on, m->ends_on) != 0)) {
     for (int i = 0; i < 3 && st == KEHU_OK; i++) {
       snprintf(prefix, sizeof prefix, "contract_expiry:%s:%s:%u", old->id, old->ends_on, days[i]);
       st = cancel_all(rc, &to, prefix);
     }
+    snprintf(prefix, sizeof prefix, "%s:%s:%s", CONTRACT_END, old->id, old->ends_on);
+    if (st == KEHU_OK)
+      st = kehu_rules_cancel(rc, prefix);
+  }
   if (st != KEHU_OK || !contract_live(m))
+    return st;
+  /* The end itself: at local midnight after ends_on the contract becomes
+   * expired (kehu_rules_contract_end, run by the scheduler). Nobody's
+   * reminder: it has no user, and nothing lists or pushes it. */
+  snprintf(prefix, sizeof prefix, "%s:%s:%s", CONTRACT_END, m->id, m->ends_on);
+  int64_t end = day_after(rc, m->ends_on);
+  if (end && (st = kehu_rules_raise(rc, prefix, NULL, end, CONTRACT_END, c->id, m->id, NULL)) != KEHU_OK)
     return st;
   /* Of the times already past, only the latest is raised (at once): a
    * contract created a week before its end gets the 7-day reminder, not
@@ -414,7 +438,7 @@ int kehu_rules_customer_reassigned(kehu_rule_ctx *rc, const Kehu__Customer *old,
       continue;
     /* Acknowledged ones are history: they stay, and reminder list shows
      * them only to someone who may still read the customer. */
-    if (strcmp(r->state, "acknowledged") != 0) {
+    if (strcmp(r->state, "acknowledged") != 0 && !kehu_rules_is_system(r)) {
       if (old->owner && c->owner && strcmp(r->user, old->owner) == 0) {
         char source[256];
         source_for(r, c->owner, source, sizeof source);
@@ -441,4 +465,45 @@ int kehu_rules_customer_reassigned(kehu_rule_ctx *rc, const Kehu__Customer *old,
   free(seqs);
   /* the new owner's team managers learn of a dormant customer too */
   return st == KEHU_OK ? kehu_rules_dormant(rc, NULL, c) : st;
+}
+
+int kehu_rules_is_system(const Kehu__Reminder *r)
+{
+  return !r->user || !*r->user;
+}
+
+int kehu_rules_system_fired(kehu_rule_ctx *rc, const Kehu__Reminder *r)
+{
+  if (strcmp(r->kind, CONTRACT_END) != 0 || !r->record_id)
+    return KEHU_OK;
+  const kehu_kind_info *kind;
+  uint64_t seq, cust;
+  ProtobufCMessage *m = NULL;
+  Kehu__Customer *c = NULL;
+  if (kehu_child_id_parse(r->record_id, &kind, &seq) != 0 || kind->kind != KEHU_KIND_CONTRACT ||
+      kehu_store_child_get(rc->t, kind, seq, &cust, &m) != KEHU_OK)
+    return KEHU_OK;   /* deleted since: nothing to end */
+  Kehu__Contract *k = (Kehu__Contract *)m;
+  int st = KEHU_OK;
+  if (contract_live(k) && day_after(rc, k->ends_on) <= rc->now &&
+      kehu_store_customer_get(rc->t, cust, &c) == KEHU_OK) {
+    Kehu__Contract expired = *k;
+    expired.status = "expired";
+    expired.has_version = expired.has_updated_at = 1;
+    expired.version = k->version + 1;
+    expired.updated_at = rc->now;
+    st = kehu_store_child_put(rc->t, kind, cust, seq, m, &expired.base);
+    if (st == KEHU_OK)
+      st = kehu_rules_contract(rc, c, k, &expired);
+    if (st == KEHU_OK) {
+      char details[160];
+      snprintf(details, sizeof details, "status: active -> expired (ended on %s)", k->ends_on);
+      kehu_caller server = {.username = "kehud"};
+      st = kehu_audit(rc->t, &server, rc->now, "update", kind->name, k->id, details);
+    }
+  }
+  if (c)
+    kehu__customer__free_unpacked(c, NULL);
+  protobuf_c_message_free_unpacked(m, NULL);
+  return st;
 }

@@ -36,6 +36,12 @@ int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired);
 /* Merge: reminders about from now name to; purge: they are erased. */
 int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id);
 int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust);
+/* Reminders the server raises for itself have no user (a contract's end):
+ * they are never listed or pushed. When one falls due the scheduler calls
+ * kehu_rules_system_fired, in the firing transaction: a contract whose
+ * ends_on has passed becomes expired, audited as done by kehud. */
+int kehu_rules_is_system(const Kehu__Reminder *r);
+int kehu_rules_system_fired(kehu_rule_ctx *rc, const Kehu__Reminder *r);
 /* The owner of a customer changed (old -> c): the old owner's pending and
  * due reminders about it move to the new owner, reminders of anyone who
  * may no longer read it go, and the new team's managers get the dormancy

@@ -128,12 +128,16 @@ static int apply_fire(kehu_txn *t, void *arg)
     int st = kehu_store_reminder_get(t, b->seqs[i], &r);
     if (st != KEHU_OK)
       return st;
-    /* its user may no longer read the customer (reassigned, team or
-     * role changed): it is nobody's to be told */
+    /* the server's own (a contract's end) is done here, not pushed; and
+     * one whose user may no longer read the customer (reassigned, team or
+     * role changed) is nobody's to be told */
     kehu_caller user;
-    if (kehu_access_caller_of(t, r->user, &user) == KEHU_OK &&
-        !kehu_access_reminder_visible(t, &user, r)) {
-      st = kehu_store_reminder_delete(t, b->seqs[i], r);
+    if (kehu_rules_is_system(r) ||
+        (kehu_access_caller_of(t, r->user, &user) == KEHU_OK &&
+         !kehu_access_reminder_visible(t, &user, r))) {
+      st = kehu_rules_is_system(r) ? kehu_rules_system_fired(&rc, r) : KEHU_OK;
+      if (st == KEHU_OK)
+        st = kehu_store_reminder_delete(t, b->seqs[i], r);
       kehu__reminder__free_unpacked(r, NULL);
       if (st != KEHU_OK)
         return st;
