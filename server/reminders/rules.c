@@ -372,27 +372,12 @@ int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu_
 
 #define MAX_PER_CUSTOMER 4096
 
-int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id)
-{
-  uint64_t *seqs = malloc(MAX_PER_CUSTOMER * sizeof *seqs);
-  if (!seqs)
-    return KEHU_EXHAUSTED;
-  size_t n = kehu_store_reminder_of_customer(rc->t, from, seqs, MAX_PER_CUSTOMER);
-  int st = KEHU_OK;
-  for (size_t i = 0; i < n && st == KEHU_OK; i++) {
-    Kehu__Reminder *r;
-    if (kehu_store_reminder_get(rc->t, seqs[i], &r) != KEHU_OK)
-      continue;
-    Kehu__Reminder moved = *r;
-    moved.customer_id = (char *)to_id;
-    st = kehu_store_reminder_put(rc->t, seqs[i], r, &moved);
-    kehu__reminder__free_unpacked(r, NULL);
-  }
-  free(seqs);
-  return st;
-}
-
-int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust)
+/* Calls each(rc, seq, r, arg) for every reminder about customer cust until
+ * one fails; r is freed after the call. */
+static int each_of_customer(kehu_rule_ctx *rc, uint64_t cust,
+                            int (*each)(kehu_rule_ctx *rc, uint64_t seq, const Kehu__Reminder *r,
+                                        const void *arg),
+                            const void *arg)
 {
   uint64_t *seqs = malloc(MAX_PER_CUSTOMER * sizeof *seqs);
   if (!seqs)
@@ -403,11 +388,35 @@ int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust)
     Kehu__Reminder *r;
     if (kehu_store_reminder_get(rc->t, seqs[i], &r) != KEHU_OK)
       continue;
-    st = kehu_store_reminder_delete(rc->t, seqs[i], r);
+    st = each(rc, seqs[i], r, arg);
     kehu__reminder__free_unpacked(r, NULL);
   }
   free(seqs);
   return st;
+}
+
+static int move_to_customer(kehu_rule_ctx *rc, uint64_t seq, const Kehu__Reminder *r,
+                            const void *to_id)
+{
+  Kehu__Reminder moved = *r;
+  moved.customer_id = (char *)to_id;
+  return kehu_store_reminder_put(rc->t, seq, r, &moved);
+}
+
+int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id)
+{
+  return each_of_customer(rc, from, move_to_customer, to_id);
+}
+
+static int erase(kehu_rule_ctx *rc, uint64_t seq, const Kehu__Reminder *r, const void *arg)
+{
+  (void)arg;
+  return kehu_store_reminder_delete(rc->t, seq, r);
+}
+
+int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust)
+{
+  return each_of_customer(rc, cust, erase, NULL);
 }
 
 /* The source of a reminder raised for user by a rule ends ":user"; moved
@@ -421,48 +430,45 @@ static void source_for(const Kehu__Reminder *r, const char *user, char *out, siz
     snprintf(out, len, "%s", r->source);
 }
 
+typedef struct {
+  const Kehu__Customer *old, *c;
+} reassignment;
+
+static int follow_owner(kehu_rule_ctx *rc, uint64_t seq, const Kehu__Reminder *r,
+                        const void *arg)
+{
+  const reassignment *re = arg;
+  /* Acknowledged ones are history: they stay, and reminder list shows
+   * them only to someone who may still read the customer. */
+  if (strcmp(r->state, "acknowledged") == 0 || kehu_rules_is_system(r))
+    return KEHU_OK;
+  if (!re->old->owner || !re->c->owner || strcmp(r->user, re->old->owner) != 0)
+    return kehu_access_user_reads(rc->t, r->user, re->c, NULL) ? KEHU_OK
+                                                                : erase(rc, seq, r, NULL);
+  char source[256];
+  source_for(r, re->c->owner, source, sizeof source);
+  if (strcmp(source, r->source) != 0 && kehu_store_reminder_by_source(rc->t, source))
+    return erase(rc, seq, r, NULL);   /* the new owner has this one already */
+  Kehu__Reminder moved = *r;
+  moved.user = re->c->owner;
+  moved.source = source;
+  if (!(r->has_armed && r->armed)) {
+    /* fallen due for the old owner: due again, at once, for the new */
+    moved.state = "pending";
+    moved.has_armed = moved.armed = 1;
+    moved.has_delivered_at = 0;
+  }
+  return kehu_store_reminder_put(rc->t, seq, r, &moved);
+}
+
 int kehu_rules_customer_reassigned(kehu_rule_ctx *rc, const Kehu__Customer *old,
                                    const Kehu__Customer *c)
 {
   uint64_t cust;
   if (kehu_customer_id_parse(c->id, &cust) != 0)
     return KEHU_INVALID;
-  uint64_t *seqs = malloc(MAX_PER_CUSTOMER * sizeof *seqs);
-  if (!seqs)
-    return KEHU_EXHAUSTED;
-  size_t n = kehu_store_reminder_of_customer(rc->t, cust, seqs, MAX_PER_CUSTOMER);
-  int st = KEHU_OK;
-  for (size_t i = 0; i < n && st == KEHU_OK; i++) {
-    Kehu__Reminder *r;
-    if (kehu_store_reminder_get(rc->t, seqs[i], &r) != KEHU_OK)
-      continue;
-    /* Acknowledged ones are history: they stay, and reminder list shows
-     * them only to someone who may still read the customer. */
-    if (strcmp(r->state, "acknowledged") != 0 && !kehu_rules_is_system(r)) {
-      if (old->owner && c->owner && strcmp(r->user, old->owner) == 0) {
-        char source[256];
-        source_for(r, c->owner, source, sizeof source);
-        if (strcmp(source, r->source) != 0 && kehu_store_reminder_by_source(rc->t, source)) {
-          st = kehu_store_reminder_delete(rc->t, seqs[i], r);   /* theirs already */
-        } else {
-          Kehu__Reminder moved = *r;
-          moved.user = c->owner;
-          moved.source = source;
-          if (!(r->has_armed && r->armed)) {
-            /* fallen due for the old owner: due again, at once, for the new */
-            moved.state = "pending";
-            moved.has_armed = moved.armed = 1;
-            moved.has_delivered_at = 0;
-          }
-          st = kehu_store_reminder_put(rc->t, seqs[i], r, &moved);
-        }
-      } else if (!kehu_access_user_reads(rc->t, r->user, c, NULL)) {
-        st = kehu_store_reminder_delete(rc->t, seqs[i], r);
-      }
-    }
-    kehu__reminder__free_unpacked(r, NULL);
-  }
-  free(seqs);
+  reassignment re = {old, c};
+  int st = each_of_customer(rc, cust, follow_owner, &re);
   /* the new owner's team managers learn of a dormant customer too */
   return st == KEHU_OK ? kehu_rules_dormant(rc, NULL, c) : st;
 }
