@@ -205,7 +205,8 @@ static void report_done(uv_work_t *work, int status)
   for (size_t i = 0; i < m->cap; i++)
     if (m->rows[i].key)
       m->rows[n++] = m->rows[i];
-  qsort(m->rows, n, sizeof *m->rows, by_count);
+  if (n > 1)   /* an empty report has no rows array at all */
+    qsort(m->rows, n, sizeof *m->rows, by_count);
   if (strcmp(j->kind, "top") == 0 && n > TOP_ROWS)
     for (size_t i = TOP_ROWS; i < n; i++)
       free(m->rows[i].key);
