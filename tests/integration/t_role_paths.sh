@@ -156,6 +156,37 @@ for u in "${USERS[@]}"; do
     got=$(out_jq '.rows[].key' | awk '{print $1}' | sort | tr '\n' ' ')
     expect_eq "$want" "$got" "report top as $u"
   fi
+  # records across customers: contracts (money) and tickets
+  if sees_money "$u"; then
+    expect_exit 0 kehu_as "$u" --json contract list --limit 500
+    got=$(out_jq '[.items[].customer_id] | unique | .[]' | sort | tr '\n' ' ')
+    expect_eq "$want" "$got" "customers of contract list as $u"
+  else
+    code=0
+    kehu_as "$u" --json contract list --limit 500 >"$KEHU_TMP/c.out" 2>/dev/null || code=$?
+    OUT=$(cat "$KEHU_TMP/c.out")
+    [[ $code == 4 || $(out_jq '.items | length') == 0 ]] ||
+      fail "contract list as $u (service) shows contracts: $OUT"
+  fi
+  check_output "$u" "contract list" "$OUT"
+  expect_exit 0 kehu_as "$u" --json contract list --expiring-within 60 --limit 500
+  check_output "$u" "contract list --expiring-within" "$OUT"
+  expect_exit 0 kehu_as "$u" --json ticket list --limit 500
+  check_output "$u" "ticket list" "$OUT"
+  # a customer's own records, where the role reads them
+  for owner in "${!CUST[@]}"; do
+    for what in contact followup order; do
+      code=0
+      kehu_as "$u" --json "$what" list "${CUST[$owner]}" >"$KEHU_TMP/r.out" 2>/dev/null || code=$?
+      OUT=$(cat "$KEHU_TMP/r.out")
+      if ! may_read "$u" "$owner"; then
+        expect_eq 4 "$code" "$what list of $owner's customer as $u: exit"
+      fi
+      check_output "$u" "$what list ${CUST[$owner]}" "$OUT"
+    done
+  done
+  expect_exit 0 kehu_as "$u" --json customer dupes
+  check_output "$u" "customer dupes" "$OUT"
   # the recycle bin: admin all, the owner theirs, the owner's manager the team's
   expect_exit 0 kehu_as "$u" --json customer list --deleted
   got=$(out_jq '.items[].id' | sort | tr '\n' ' ')
