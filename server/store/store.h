@@ -14,8 +14,10 @@
 #include "status.h"
 
 #define KEHU_SCHEMA_VERSION 1
-/* The layout of the tables (store.c): 2 added the pending search table. */
-#define KEHU_STORE_FORMAT 2
+/* The layout of the tables (store.c): 2 added the pending search table;
+ * 3 keys the name index by the symmetric legal-form stripping of
+ * common/normalize.c (an older store has its name index rebuilt). */
+#define KEHU_STORE_FORMAT 3
 
 typedef struct kehu_store kehu_store;
 

@@ -47,6 +47,19 @@ expect_eq "$acme" "$(err_jq .error.existing_id)" "existing_id for a full-width n
 # A different name is not a duplicate.
 expect_exit 0 kehu_as admin --json customer add --name "Acme Logistics"
 acme_logistics=$(out_jq .id)
+# Legal forms count the same written whole or in part, whichever name came
+# first: 集团 alone meets 集团有限公司 (it used to get through), and the
+# other way round.
+expect_exit 0 kehu_as admin --json customer add --name 上海华东制造集团有限公司
+group=$(out_jq .id)
+expect_exit 6 kehu_as admin --json customer add --name 上海华东制造集团
+expect_eq "$group" "$(err_jq .error.existing_id)" "existing_id for 上海华东制造集团 (集团有限公司 taken)"
+expect_exit 0 kehu_as admin --json customer add --name 深圳南山控股
+holding=$(out_jq .id)
+expect_exit 6 kehu_as admin --json customer add --name 深圳南山控股有限公司
+expect_eq "$holding" "$(err_jq .error.existing_id)" "existing_id for 深圳南山控股有限公司 (控股 taken)"
+expect_exit 6 kehu_as admin --json customer add --name 深圳南山控股集团股份有限公司
+expect_eq "$holding" "$(err_jq .error.existing_id)" "existing_id for 深圳南山控股集团股份有限公司"
 
 # --force adds it anyway, and dupes lists the pair.
 expect_exit 0 kehu_as admin --json customer add --name 北京星河科技有限公司 --force
