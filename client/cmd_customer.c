@@ -132,7 +132,7 @@ static const struct {
   const char *flag;
   size_t offset;   /* of the char * in Kehu__Customer */
 } text_flags[] = {
-  {"name", offsetof(Kehu__Customer, name)},
+  {"name", offsetof(Kehu__Customer, name)},   /* first: f.text[0], required by add */
   {"short", offsetof(Kehu__Customer, short_name)},
   {"kind", offsetof(Kehu__Customer, kind)},
   {"stage", offsetof(Kehu__Customer, stage)},
@@ -334,6 +334,10 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
   Kehu__Customer c = KEHU__CUSTOMER__INIT;
   int any = 0;
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
+  /* A required flag left out is a usage error (CLI.md), found before
+   * anything is sent; --name "" is a value, checked as one. */
+  if (rc == KEHU_OK && !for_update)
+    rc = kehu_flag_required(cli, &cmd, "name", f.text[0], err);
   if (rc != KEHU_OK)
     goto done;
   uint32_t expected_version = 0;
