@@ -377,7 +377,9 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
     if (rc == KEHU_CONFLICT && err->existing_id[0] && !cli->json) {
       if (!strstr(err->message, err->existing_id))
         kehu_error_append(err, " (existing customer %s)", err->existing_id);
-      if (!strstr(err->message, "--force"))
+      /* Only a duplicate name may be forced; a taken external code may not
+       * (server/handlers/customers.c). */
+      if (strcmp(err->field, "name") == 0 && !strstr(err->message, "--force"))
         kehu_error_append(err, "; --force adds it anyway");
     }
   }

@@ -76,8 +76,11 @@ static int external_code_free(kehu_txn *t, const char *code, uint64_t key, kehu_
   if (!holder || holder == key)
     return KEHU_OK;
   kehu_customer_id_format(holder, err->existing_id);
+  /* Unlike a name, an external code is unique: --force does not apply. */
   return kehu_fail(err, KEHU_CONFLICT, "external_code",
-                   "external_code: '%s' already belongs to customer %s", code, err->existing_id);
+                   "external_code: '%s' already belongs to customer %s, and external codes are "
+                   "unique: give another code",
+                   code, err->existing_id);
 }
 
 typedef struct {

@@ -61,6 +61,28 @@ expect_eq "$holding" "$(err_jq .error.existing_id)" "existing_id for 深圳南�
 expect_exit 6 kehu_as admin --json customer add --name 深圳南山控股集团股份有限公司
 expect_eq "$holding" "$(err_jq .error.existing_id)" "existing_id for 深圳南山控股集团股份有限公司"
 
+# --- external codes ---------------------------------------------------------
+# Unique: a taken code is a conflict naming the holder, --force or not, and
+# the message offers no --force (it would not help).
+expect_exit 0 kehu_as admin --json customer add --name 外部编码客户甲 --external-code KH-0001
+coded=$(out_jq .id)
+expect_exit 6 kehu_as admin customer add --name 外部编码客户乙 --external-code KH-0001
+expect_match "$coded" "$ERR" "stderr of a taken external code names its holder"
+expect_match 'unique' "$ERR" "stderr of a taken external code says codes are unique"
+[[ "$ERR" != *--force* ]] || fail "a taken external code suggests --force, which cannot help: $ERR"
+expect_exit 6 kehu_as admin customer add --name 外部编码客户乙 --external-code KH-0001 --force
+[[ "$ERR" != *--force* ]] || fail "a taken external code with --force suggests --force: $ERR"
+expect_exit 6 kehu_as admin --json customer add --name 外部编码客户乙 --external-code KH-0001 --force
+expect_eq CONFLICT "$(err_jq .error.code)" "error code of a taken external code with --force"
+expect_eq "$coded" "$(err_jq .error.existing_id)" "existing_id of a taken external code"
+[[ "$(err_jq .error.message)" != *--force* ]] || fail "--json message of a taken external code suggests --force"
+expect_exit 0 kehu_as admin --json customer add --name 外部编码客户乙
+expect_exit 6 kehu_as admin customer update "$(out_jq .id)" --external-code KH-0001
+[[ "$ERR" != *--force* ]] || fail "update to a taken external code suggests --force: $ERR"
+# A duplicate name still offers it.
+expect_exit 6 kehu_as admin customer add --name 外部编码客户甲
+expect_match '[-]-force' "$ERR" "stderr of a duplicate name offers --force"
+
 # --force adds it anyway, and dupes lists the pair.
 expect_exit 0 kehu_as admin --json customer add --name 北京星河科技有限公司 --force
 second=$(out_jq .id)
