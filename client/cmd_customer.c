@@ -298,8 +298,12 @@ static int show(const kehu_cli *cli, const Kehu__Request *req, const Kehu__Respo
   case KEHU__RESPONSE__RESULT_MERGE:
     if (cli->json)
       return kehu_output_json(kehu_merge_json(r->merge), err);
-    printf("merged %s into %s: %u record%s moved\n", req->customer_merge->other_id,
+    printf("merged %s into %s: %u record%s moved", req->customer_merge->other_id,
            r->merge->kept->id, r->merge->moved, r->merge->moved == 1 ? "" : "s");
+    if (r->merge->reminders_moved)
+      printf(" (%u of them reminder%s)", r->merge->reminders_moved,
+             r->merge->reminders_moved == 1 ? "" : "s");
+    printf("\n");
     kehu_customer_print(stdout, r->merge->kept);
     return KEHU_OK;
   default:

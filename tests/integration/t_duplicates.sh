@@ -145,7 +145,17 @@ mapfile -t other_children <"$KEHU_TMP/other.ids"
 ((${#keep_children[@]} == 7 && ${#other_children[@]} == 7)) ||
   fail "could not create the children to merge: ${keep_children[*]} / ${other_children[*]}"
 
+# What moves: OTHER's 7 records and the reminders about it (the follow-up
+# due, the ticket's response due; SPEC §1.3), counted as such.
+expect_exit 0 kehu_as admin --json reminder list --all
+other_reminders=$(out_jq --arg o "$other" '[.items[] | select(.customer_id == $o)] | length')
+((other_reminders >= 2)) || fail "only $other_reminders reminders about $other before the merge: $OUT"
 expect_exit 0 kehu_as admin --json customer merge "$keep" "$other"
+expect_eq $((7 + other_reminders)) "$(out_jq .moved)" "merge .moved (7 records + $other_reminders reminders)"
+expect_eq "$other_reminders" "$(out_jq .reminders_moved)" "merge .reminders_moved"
+expect_exit 0 kehu_as admin --json audit --entity "$keep" --limit 500
+expect_match "$((7 + other_reminders)) records moved" \
+  "$(out_jq '.items[] | select(.action == "merge") | .details')" "audit details of the merge"
 expect_exit 0 kehu_as admin --json customer get "$keep"
 expect_exit 5 kehu_as admin customer get "$other"
 expect_exit 5 kehu_as admin --json customer get "$other"
