@@ -90,6 +90,33 @@ expect_exit 0 kehu --json customer get "$id"
 expect_eq "上海星河贸易有限公司" "$(out_jq .name)" "name after a refused update"
 expect_eq 2 "$(out_jq .version)" "version after a refused update"
 
+# A stage change to the stage it is in changes nothing: exit 0 with the
+# record as it is (version not moved) and no audit entry; a real change
+# moves the version and writes one.
+audit_entries() {
+  expect_exit 0 kehu --json audit --entity "$id" --limit 500
+  out_jq '.items | length'
+}
+entries=$(audit_entries)
+expect_exit 0 kehu --json customer stage "$id" intent --reason "还是意向"
+expect_eq 2 "$(out_jq .version)" ".version after customer stage to the same stage"
+expect_eq intent "$(out_jq .stage)" ".stage after customer stage to the same stage"
+expect_exit 0 kehu customer stage "$id" 意向
+expect_eq "$entries" "$(audit_entries)" "audit entries of $id after two stage changes to its own stage"
+expect_exit 0 kehu --json customer get "$id"
+expect_eq 2 "$(out_jq .version)" "version read back after stage changes to its own stage"
+expect_eq 1 "$(out_jq '.stage_history | length')" "stage history after stage changes to its own stage"
+expect_exit 0 kehu --json customer update "$id" --region 北京市 --stage intent
+expect_eq 2 "$(out_jq .version)" ".version after an update repeating the values"
+expect_eq "$entries" "$(audit_entries)" "audit entries of $id after an update repeating the values"
+expect_exit 0 kehu --json customer stage "$id" closed
+expect_eq 3 "$(out_jq .version)" ".version after a real stage change"
+expect_eq $((entries + 1)) "$(audit_entries)" "audit entries of $id after a real stage change"
+expect_exit 0 kehu --json audit --entity "$id" --limit 1
+expect_match "stage: 'intent' -> 'closed'" "$(out_jq '.items[0].details')" "audit details of the stage change"
+expect_exit 0 kehu customer stage "$id" intent
+expect_eq $((entries + 2)) "$(audit_entries)" "audit entries of $id after changing the stage back"
+
 # --- validation: exit 7, the message names the field ----------------------
 expect_exit 7 kehu customer add --name ''
 expect_match 'name' "$ERR" "stderr of add --name ''"
