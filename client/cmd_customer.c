@@ -338,7 +338,7 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
   Kehu__Customer c = KEHU__CUSTOMER__INIT;
   int any = 0;
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
-  /* A required flag left out is a usage error (CLI.md), found before
+  /* A required flag left out is a usage error (exit 2, README.md), found before
    * anything is sent; --name "" is a value, checked as one. */
   if (rc == KEHU_OK && !for_update)
     rc = kehu_flag_required(cli, &cmd, "name", f.text[0], err);

@@ -21,7 +21,7 @@ typedef struct {
   const char *field;
   value_kind kind;
   const char *help;
-  int required;   /* by add (CLI.md): left out, it is a usage error */
+  int required;   /* by add: left out, it is a usage error (exit 2, README.md) */
 } record_flag;
 
 #define REQ 1
@@ -247,7 +247,7 @@ static int run_verb(kehu_cli *cli, const record_spec *s, const char *verb, int a
                       strcmp(verb, "add") == 0 || is_list ? "CUSTOMER_ID" : "ID"};
   kehu_strlist args = {0};
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
-  /* A required flag left out is a usage error (CLI.md), found before
+  /* A required flag left out is a usage error (exit 2, README.md), found before
    * anything is sent; a value given but empty is checked as a value. */
   for (size_t i = 0; i < s->nflags && rc == KEHU_OK && strcmp(verb, "add") == 0; i++)
     if (s->flags[i].required)

@@ -146,7 +146,7 @@ mapfile -t other_children <"$KEHU_TMP/other.ids"
   fail "could not create the children to merge: ${keep_children[*]} / ${other_children[*]}"
 
 # What moves: OTHER's 7 records and the reminders about it (the follow-up
-# due, the ticket's response due; SPEC §1.3), counted as such.
+# due, the ticket's response due, its own dormant one), counted as such.
 expect_exit 0 kehu_as admin --json reminder list --all
 other_reminders=$(out_jq --arg o "$other" '[.items[] | select(.customer_id == $o)] | length')
 ((other_reminders >= 2)) || fail "only $other_reminders reminders about $other before the merge: $OUT"

@@ -1,5 +1,5 @@
 /* normalize.c: the form of a company name that duplicate detection
- * compares (SPEC §1.3). Legal forms count the same written whole or in
+ * compares (the name index, server/store/customers.c). Legal forms count the same written whole or in
  * part, from either side: 上海华东制造集团 and 上海华东制造集团有限公司 are one
  * company whichever was added first. */
 #include <setjmp.h>
