@@ -132,7 +132,7 @@ static const struct {
   const char *flag;
   size_t offset;   /* of the char * in Kehu__Customer */
 } text_flags[] = {
-  {"name", offsetof(Kehu__Customer, name)},
+  {"name", offsetof(Kehu__Customer, name)},   /* first: f.text[0], required by add */
   {"short", offsetof(Kehu__Customer, short_name)},
   {"kind", offsetof(Kehu__Customer, kind)},
   {"stage", offsetof(Kehu__Customer, stage)},
@@ -298,8 +298,12 @@ static int show(const kehu_cli *cli, const Kehu__Request *req, const Kehu__Respo
   case KEHU__RESPONSE__RESULT_MERGE:
     if (cli->json)
       return kehu_output_json(kehu_merge_json(r->merge), err);
-    printf("merged %s into %s: %u record%s moved\n", req->customer_merge->other_id,
+    printf("merged %s into %s: %u record%s moved", req->customer_merge->other_id,
            r->merge->kept->id, r->merge->moved, r->merge->moved == 1 ? "" : "s");
+    if (r->merge->reminders_moved)
+      printf(" (%u of them reminder%s)", r->merge->reminders_moved,
+             r->merge->reminders_moved == 1 ? "" : "s");
+    printf("\n");
     kehu_customer_print(stdout, r->merge->kept);
     return KEHU_OK;
   default:
@@ -334,6 +338,10 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
   Kehu__Customer c = KEHU__CUSTOMER__INIT;
   int any = 0;
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
+  /* A required flag left out is a usage error (exit 2, README.md), found before
+   * anything is sent; --name "" is a value, checked as one. */
+  if (rc == KEHU_OK && !for_update)
+    rc = kehu_flag_required(cli, &cmd, "name", f.text[0], err);
   if (rc != KEHU_OK)
     goto done;
   uint32_t expected_version = 0;
@@ -373,7 +381,9 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
     if (rc == KEHU_CONFLICT && err->existing_id[0] && !cli->json) {
       if (!strstr(err->message, err->existing_id))
         kehu_error_append(err, " (existing customer %s)", err->existing_id);
-      if (!strstr(err->message, "--force"))
+      /* Only a duplicate name may be forced; a taken external code may not
+       * (server/handlers/customers.c). */
+      if (strcmp(err->field, "name") == 0 && !strstr(err->message, "--force"))
         kehu_error_append(err, "; --force adds it anyway");
     }
   }

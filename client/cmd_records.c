@@ -21,7 +21,11 @@ typedef struct {
   const char *field;
   value_kind kind;
   const char *help;
+  int required;   /* by add: left out, it is a usage error (exit 2, README.md) */
 } record_flag;
+
+#define REQ 1
+#define OPT 0
 
 typedef struct {
   const char *name;
@@ -34,41 +38,44 @@ typedef struct {
 #define N(a) (sizeof a / sizeof *a)
 
 static const record_flag contact_flags[] = {
-  {"name", "name", V_TEXT, "N"}, {"title", "title", V_TEXT, "T"},
-  {"phone", "phones", V_LIST, "P (repeatable)"}, {"email", "email", V_TEXT, "E"},
-  {"wechat", "wechat", V_TEXT, "W"}, {"birthday", "birthday", V_DATE, "YYYY-MM-DD"},
-  {"decision-maker", "is_decision_maker", V_BOOL, ""}, {"notes", "notes", V_TEXT, "TEXT"},
+  {"name", "name", V_TEXT, "N", REQ}, {"title", "title", V_TEXT, "T", OPT},
+  {"phone", "phones", V_LIST, "P (repeatable)", OPT}, {"email", "email", V_TEXT, "E", OPT},
+  {"wechat", "wechat", V_TEXT, "W", OPT}, {"birthday", "birthday", V_DATE, "YYYY-MM-DD", OPT},
+  {"decision-maker", "is_decision_maker", V_BOOL, "", OPT}, {"notes", "notes", V_TEXT, "TEXT", OPT},
 };
 static const record_flag followup_flags[] = {
-  {"method", "method", V_TEXT, "phone|visit|email|meeting|im|other"},
-  {"summary", "summary", V_TEXT, "S"}, {"feedback", "feedback", V_TEXT, "F"},
-  {"next", "next_action", V_TEXT, "ACTION"}, {"due", "next_action_due", V_TIME, "TIME"},
-  {"contact", "contact_id", V_TEXT, "CONTACT_ID"}, {"at", "at", V_TIME, "TIME"},
+  {"method", "method", V_TEXT, "phone|visit|email|meeting|im|other", REQ},
+  {"summary", "summary", V_TEXT, "S", REQ}, {"feedback", "feedback", V_TEXT, "F", OPT},
+  {"next", "next_action", V_TEXT, "ACTION", OPT}, {"due", "next_action_due", V_TIME, "TIME", OPT},
+  {"contact", "contact_id", V_TEXT, "CONTACT_ID", OPT}, {"at", "at", V_TIME, "TIME", OPT},
 };
 static const record_flag need_flags[] = {
-  {"kind", "kind", V_TEXT, "product|service|cooperation"},
-  {"description", "description", V_TEXT, "D"}, {"budget", "budget", V_AMOUNT, "AMOUNT"},
-  {"priority", "priority", V_TEXT, "high|medium|low"},
-  {"status", "status", V_TEXT, "open|won|lost|dropped"},
+  {"kind", "kind", V_TEXT, "product|service|cooperation", REQ},
+  {"description", "description", V_TEXT, "D", REQ}, {"budget", "budget", V_AMOUNT, "AMOUNT", OPT},
+  {"priority", "priority", V_TEXT, "high|medium|low", OPT},
+  {"status", "status", V_TEXT, "open|won|lost|dropped", OPT},
 };
 static const record_flag contract_flags[] = {
-  {"number", "number", V_TEXT, "N"}, {"amount", "amount", V_AMOUNT, "AMOUNT"},
-  {"signed", "signed_on", V_DATE, "DATE"}, {"start", "starts_on", V_DATE, "DATE"},
-  {"end", "ends_on", V_DATE, "DATE"},
-  {"status", "status", V_TEXT, "draft|active|fulfilled|terminated|expired"},
-  {"fulfilment", "fulfilment", V_TEXT, "TEXT"},
+  {"number", "number", V_TEXT, "N", REQ}, {"amount", "amount", V_AMOUNT, "AMOUNT", REQ},
+  {"signed", "signed_on", V_DATE, "DATE", REQ}, {"start", "starts_on", V_DATE, "DATE", REQ},
+  {"end", "ends_on", V_DATE, "DATE", REQ},
+  {"status", "status", V_TEXT, "draft|active|fulfilled|terminated|expired", OPT},
+  {"fulfilment", "fulfilment", V_TEXT, "TEXT", OPT},
 };
 static const record_flag order_flags[] = {
-  {"amount", "amount", V_AMOUNT, "AMOUNT"}, {"at", "at", V_TIME, "TIME"},
-  {"product", "product", V_TEXT, "P"}, {"quantity", "quantity", V_COUNT, "Q"},
+  {"amount", "amount", V_AMOUNT, "AMOUNT", REQ}, {"at", "at", V_TIME, "TIME", OPT},
+  {"product", "product", V_TEXT, "P", OPT}, {"quantity", "quantity", V_COUNT, "Q", OPT},
 };
 static const record_flag ticket_flags[] = {
-  {"subject", "subject", V_TEXT, "S"}, {"description", "description", V_TEXT, "D"},
-  {"priority", "priority", V_TEXT, "high|medium|low"}, {"assignee", "assignee", V_TEXT, "USER"},
-  {"status", "status", V_TEXT, "open|in_progress|resolved|closed"},
-  {"resolution", "resolution", V_TEXT, "R"}, {"satisfaction", "satisfaction", V_COUNT, "1-5"},
-  {"due", "response_due", V_TIME, "TIME"},
+  {"subject", "subject", V_TEXT, "S", REQ}, {"description", "description", V_TEXT, "D", OPT},
+  {"priority", "priority", V_TEXT, "high|medium|low", OPT}, {"assignee", "assignee", V_TEXT, "USER", OPT},
+  {"status", "status", V_TEXT, "open|in_progress|resolved|closed", OPT},
+  {"resolution", "resolution", V_TEXT, "R", OPT}, {"satisfaction", "satisfaction", V_COUNT, "1-5", OPT},
+  {"due", "response_due", V_TIME, "TIME", OPT},
 };
+
+#undef REQ
+#undef OPT
 
 static const char *const contact_cols[] = {"id", "name", "title", "phones", "email", NULL};
 static const char *const followup_cols[] = {"id", "at", "method", "author", "summary", NULL};
@@ -108,7 +115,8 @@ static void usage_text(const record_spec *s, char *out, size_t len)
                    : strcmp(s->name, "ticket") == 0 ? " [--status S]" : "",
                    s->name, s->name, s->name, s->name);
   for (size_t i = 0; i < s->nflags && n > 0 && (size_t)n < len; i++)
-    n += snprintf(out + n, len - (size_t)n, "  --%-16s %s\n", s->flags[i].flag, s->flags[i].help);
+    n += snprintf(out + n, len - (size_t)n, "  --%-16s %s%s\n", s->flags[i].flag, s->flags[i].help,
+                  s->flags[i].required ? " (required for add)" : "");
   if (n > 0 && (size_t)n < len)
     snprintf(out + n, len - (size_t)n,
              "AMOUNT is yuan (12345.67); TIME is YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or ISO 8601.\n");
@@ -239,6 +247,11 @@ static int run_verb(kehu_cli *cli, const record_spec *s, const char *verb, int a
                       strcmp(verb, "add") == 0 || is_list ? "CUSTOMER_ID" : "ID"};
   kehu_strlist args = {0};
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
+  /* A required flag left out is a usage error (exit 2, README.md), found before
+   * anything is sent; a value given but empty is checked as a value. */
+  for (size_t i = 0; i < s->nflags && rc == KEHU_OK && strcmp(verb, "add") == 0; i++)
+    if (s->flags[i].required)
+      rc = kehu_flag_required(cli, &cmd, s->flags[i].flag, f.values[i], err);
   ProtobufCMessage *m = NULL;
   Kehu__Request req = KEHU__REQUEST__INIT;
   Kehu__Child child;

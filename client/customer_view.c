@@ -128,7 +128,8 @@ cJSON *kehu_merge_json(const Kehu__MergeResult *m)
 {
   cJSON *o = cJSON_CreateObject();
   if (!o || !cJSON_AddItemToObject(o, "kept", kehu_customer_json(m->kept)) ||
-      !cJSON_AddNumberToObject(o, "moved", m->moved)) {
+      !cJSON_AddNumberToObject(o, "moved", m->moved) ||
+      !cJSON_AddNumberToObject(o, "reminders_moved", m->reminders_moved)) {
     cJSON_Delete(o);
     return NULL;
   }

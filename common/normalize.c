@@ -4,10 +4,14 @@
 #include <string.h>
 #include <utf8proc.h>
 
-/* Checked longest first; removed repeatedly from the end. */
+/* Parts of legal forms, removed from the end one at a time, the first
+ * that matches (longest first) each time, until none is left: a form counts
+ * the same written whole or in part, so 上海华东制造集团有限公司, 上海华东制造集团
+ * and 上海华东制造有限公司 all leave 上海华东制造, as 控股集团股份有限公司 and
+ * 股份公司 do. */
 static const char *const legal_suffixes[] = {
-  "有限责任公司", "股份有限公司", "集团有限公司", "有限公司", "colimited", "coltd",
-  "limited", "ltd", "inc", "llc", "gmbh",
+  "有限责任公司", "有限公司", "公司", "股份", "集团", "控股",
+  "colimited", "coltd", "limited", "ltd", "inc", "llc", "gmbh",
 };
 
 static int ends_with(const char *s, size_t n, const char *suffix, size_t *at)
@@ -49,14 +53,13 @@ int kehu_normalize_company(const char *name, char *out, size_t len)
   }
   free(mapped);
   out[used] = '\0';
-  for (int again = 1; again;) {
-    again = 0;
-    for (size_t i = 0; i < sizeof legal_suffixes / sizeof *legal_suffixes; i++) {
-      size_t at;
-      if (ends_with(out, used, legal_suffixes[i], &at)) {
-        out[used = at] = '\0';
-        again = 1;
-      }
+  for (size_t i = 0; i < sizeof legal_suffixes / sizeof *legal_suffixes;) {
+    size_t at;
+    if (ends_with(out, used, legal_suffixes[i], &at)) {
+      out[used = at] = '\0';
+      i = 0;
+    } else {
+      i++;
     }
   }
   return 0;

@@ -76,8 +76,11 @@ static int external_code_free(kehu_txn *t, const char *code, uint64_t key, kehu_
   if (!holder || holder == key)
     return KEHU_OK;
   kehu_customer_id_format(holder, err->existing_id);
+  /* Unlike a name, an external code is unique: --force does not apply. */
   return kehu_fail(err, KEHU_CONFLICT, "external_code",
-                   "external_code: '%s' already belongs to customer %s", code, err->existing_id);
+                   "external_code: '%s' already belongs to customer %s, and external codes are "
+                   "unique: give another code",
+                   code, err->existing_id);
 }
 
 typedef struct {
@@ -197,6 +200,29 @@ static int load_for_write(kehu_txn *t, customer_write *w, Kehu__Customer **old)
   return rc;
 }
 
+/* 1 when c, the record an update would store, holds what old holds: the
+ * same bytes but for the bookkeeping an update moves on (version,
+ * updated_at, schema). 0 when it differs, or when that cannot be told. */
+static int customer_unchanged(const Kehu__Customer *old, const Kehu__Customer *c)
+{
+  Kehu__Customer same = *c;
+  same.has_version = old->has_version;
+  same.version = old->version;
+  same.has_updated_at = old->has_updated_at;
+  same.updated_at = old->updated_at;
+  same.has_schema = old->has_schema;
+  same.schema = old->schema;
+  size_t n = kehu__customer__get_packed_size(&same);
+  if (n != kehu__customer__get_packed_size(old))
+    return 0;
+  uint8_t *a = malloc(n ? n : 1), *b = malloc(n ? n : 1);
+  int unchanged = a && b && kehu__customer__pack(&same, a) == n &&
+                  kehu__customer__pack(old, b) == n && memcmp(a, b, n) == 0;
+  free(a);
+  free(b);
+  return unchanged;
+}
+
 static int apply_update(kehu_txn *t, void *arg)
 {
   customer_write *w = arg;
@@ -279,8 +305,20 @@ static int apply_update(kehu_txn *t, void *arg)
     c.deleted = 0;
     c.merged_into = NULL;
   }
-  if (ch->name && !w->force && (rc = name_free(t, w, c.name)) != KEHU_OK)
+  if (ch->name && !w->force && (rc = name_free(t, w, c.name)) != KEHU_OK) {
+    free(fields);
+    free(history);
     goto out;
+  }
+  /* A change to what the record already holds (`customer stage` to its own
+   * stage, an update repeating the values): nothing is written, no audit
+   * entry, and the caller gets the record as it is, its version unmoved. */
+  if (!w->deleting && !w->restoring && (!ch->n_fields || fields) && customer_unchanged(old, &c)) {
+    rc = keep_packed(w, old);
+    free(fields);
+    free(history);
+    goto out;
+  }
   c.version = old->version + 1;
   c.has_updated_at = 1;
   c.updated_at = w->now;

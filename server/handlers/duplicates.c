@@ -1,4 +1,5 @@
 /* customer dupes | merge KEEP OTHER (SPEC §1.3). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,8 @@ typedef struct {
   int64_t now;
   const kehu_config *cfg;
   uint64_t keep, other;
-  unsigned moved;
+  unsigned moved;             /* child records and reminders */
+  unsigned reminders_moved;
   kehu_error err;
   uint8_t *packed;
   size_t packed_len;
@@ -134,14 +136,22 @@ static int apply_merge(kehu_txn *t, void *arg)
 {
   merge_write *w = arg;
   Kehu__Customer *keep = NULL, *other = NULL;
+  w->moved = w->reminders_moved = 0;   /* an apply may run twice (writer.c) */
   int rc = load_live(t, w, w->keep, &keep);
   if (rc == KEHU_OK)
     rc = load_live(t, w, w->other, &other);
   if (rc == KEHU_OK)
     rc = kehu_store_children_move(t, w->other, w->keep, keep->id, &w->moved);
   kehu_rule_ctx rules = {t, w->now, w->cfg};
+  /* The reminders about OTHER move with it and count as moved: before,
+   * only the child records were counted ("2 records moved" for a contact
+   * and a follow-up whose reminder moved too). */
+  if (rc == KEHU_OK)
+    w->reminders_moved = (unsigned)kehu_store_reminder_of_customer(t, w->other, NULL, SIZE_MAX);
   if (rc == KEHU_OK)
     rc = kehu_rules_customer_moved(&rules, w->other, keep->id);
+  if (rc == KEHU_OK)
+    w->moved += w->reminders_moved;
   if (rc == KEHU_OK) {
     Kehu__Customer binned = *other;
     binned.has_deleted = binned.has_deleted_at = 1;
@@ -195,6 +205,8 @@ static void merged(kehu_call *call, int status, void *arg)
     Kehu__MergeResult mr = KEHU__MERGE_RESULT__INIT;
     mr.kept = kept;
     mr.moved = w->moved;
+    mr.has_reminders_moved = 1;
+    mr.reminders_moved = w->reminders_moved;
     Kehu__Response r = KEHU__RESPONSE__INIT;
     r.status = KEHU__STATUS__OK;
     r.result_case = KEHU__RESPONSE__RESULT_MERGE;

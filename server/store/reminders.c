@@ -146,7 +146,9 @@ size_t kehu_store_reminder_due(kehu_txn *t, int64_t now, uint64_t *seqs, size_t 
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 16 || due_of(k.mv_data) > now)
       break;
-    seqs[n++] = kehu_key_get_u64((unsigned char *)k.mv_data + 8);
+    if (seqs)
+      seqs[n] = kehu_key_get_u64((unsigned char *)k.mv_data + 8);
+    n++;
   }
   mdb_cursor_close(cur);
   return n;
@@ -207,7 +209,9 @@ size_t kehu_store_reminder_of_customer(kehu_txn *t, uint64_t cust, uint64_t *seq
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 16 || kehu_key_get_u64(k.mv_data) != cust)
       break;
-    seqs[n++] = kehu_key_get_u64((unsigned char *)k.mv_data + 8);
+    if (seqs)
+      seqs[n] = kehu_key_get_u64((unsigned char *)k.mv_data + 8);
+    n++;
   }
   mdb_cursor_close(cur);
   return n;

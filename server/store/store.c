@@ -52,6 +52,38 @@ static const table_def tables[] = {
 };
 #undef TABLE
 
+/* Format 3: the name index from the names as common/normalize.c forms them
+ * now (before, 上海华东制造集团 kept its 集团 while 上海华东制造集团有限公司 lost
+ * both). Every customer is indexed by its name again, in the opening
+ * transaction. */
+static int rebuild_name_index(kehu_store *st, MDB_txn *txn)
+{
+  kehu_txn t = {st, txn};
+  int rc = mdb_drop(txn, st->cust_name, 0);
+  MDB_cursor *cur;
+  if (rc == 0)
+    rc = mdb_cursor_open(txn, st->customers, &cur);
+  if (rc != 0)
+    return rc;
+  MDB_val k, v;
+  int st_rc = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && st_rc == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8)
+      continue;
+    Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
+    char name[512];
+    if (c && kehu_customer_name_key(c->name, name, sizeof name) == 0)
+      st_rc = kehu_index_add(&t, st->cust_name, name, kehu_key_get_u64(k.mv_data));
+    if (c)
+      kehu__customer__free_unpacked(c, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (st_rc != KEHU_OK)
+    return st_rc == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err)
 {
   kehu_store *st = calloc(1, sizeof *st);
@@ -104,7 +136,7 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   /* The layout of the tables: a kehud that knows an older one refuses a
    * newer (it would not read the newer's tables, such as search_pend);
    * an older or unmarked one is this one plus tables it lacked, created
-   * empty above. */
+   * empty above, and (below format 3) its name index rebuilt. */
   static const char format_key[] = "store:format";
   unsigned char fmt[8];
   MDB_val fk = {sizeof format_key - 1, (void *)format_key}, fv;
@@ -121,6 +153,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
                            "%d): run that version",
                      dir, (unsigned long long)found, KEHU_STORE_FORMAT);
   }
+  if (rc == 0 && found < 3)
+    rc = rebuild_name_index(st, txn);
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

@@ -14,8 +14,10 @@
 #include "status.h"
 
 #define KEHU_SCHEMA_VERSION 1
-/* The layout of the tables (store.c): 2 added the pending search table. */
-#define KEHU_STORE_FORMAT 2
+/* The layout of the tables (store.c): 2 added the pending search table;
+ * 3 keys the name index by the symmetric legal-form stripping of
+ * common/normalize.c (an older store has its name index rebuilt). */
+#define KEHU_STORE_FORMAT 3
 
 typedef struct kehu_store kehu_store;
 
@@ -244,7 +246,8 @@ size_t kehu_store_reminder_due(kehu_txn *t, int64_t now, uint64_t *seqs, size_t 
 int kehu_store_reminder_of_user(kehu_txn *t, const char *user, uint64_t before, unsigned limit,
                                 int (*each)(const Kehu__Reminder *r, uint64_t seq, void *arg),
                                 void *arg, uint64_t *next);
-/* Every reminder about a customer (merge moves them, purge erases them). */
+/* Every reminder about a customer (merge moves them, purge erases them), at
+ * most max; seqs NULL only counts them. */
 size_t kehu_store_reminder_of_customer(kehu_txn *t, uint64_t cust, uint64_t *seqs, size_t max);
 
 /* ---- custom field definitions ---- */

@@ -5,7 +5,8 @@
 # everything on exit. Set KEHU_KEEP=1 to keep the temporary directory.
 #
 # Environment: KEHU_BUILD (build directory with kehud, kehu, kehu-admin;
-# defaults to <repo>/build), KEHU_SRC (source directory).
+# defaults to <repo>/build), KEHU_SRC (source directory), KEHU_TIME_FACTOR
+# and KEHU_SANITIZE (below).
 # shellcheck shell=bash
 
 set -euo pipefail
@@ -15,9 +16,48 @@ KEHU_BUILD=${KEHU_BUILD:-$KEHU_SRC/build}
 KEHU_BUILD=$(cd "$KEHU_BUILD" && pwd)
 export KEHU_SRC KEHU_BUILD
 
-# Any single client or admin command that takes longer than this is a hang.
-KEHU_CMD_TIMEOUT=${KEHU_CMD_TIMEOUT:-60}
 KEHU_TEST_NAME=$(basename "$0" .sh)
+
+# --- time -------------------------------------------------------------------
+# Every deadline in these tests (a command's time limit, the waits for the
+# server, for a push, for all of a test's clients) is a hang guard, not a
+# claim about speed, and is multiplied by one whole number, KEHU_TIME_FACTOR:
+# 3 when the build is sanitized (ASan and UBSan make kehud and kehu several
+# times slower), else 1; set it in the environment for a slower or busier
+# machine. tests/CMakeLists.txt scales CTest's TIMEOUT of each test by the
+# same default (and by KEHU_TIME_FACTOR when it is set at configure time).
+# What users notice ("a reminder is pushed within 1 s") is not scaled.
+#
+# The build is sanitized when CTest says so (KEHU_SANITIZE in the test's
+# environment, from tests/CMakeLists.txt) or, for a test run by hand, when
+# the build directory's CMake cache does.
+kehu_build_sanitized() {
+  local v=${KEHU_SANITIZE:-}
+  if [[ -z "$v" && -f "$KEHU_BUILD/CMakeCache.txt" ]]; then
+    v=$(sed -n 's/^KEHU_SANITIZE:BOOL=//p' "$KEHU_BUILD/CMakeCache.txt")
+  fi
+  [[ "${v^^}" =~ ^(ON|1|TRUE|YES|Y)$ ]]
+}
+KEHU_SANITIZED=0
+kehu_build_sanitized && KEHU_SANITIZED=1
+if [[ -z "${KEHU_TIME_FACTOR:-}" ]]; then
+  KEHU_TIME_FACTOR=$((KEHU_SANITIZED ? 3 : 1))
+fi
+if [[ ! "$KEHU_TIME_FACTOR" =~ ^[1-9][0-9]*$ ]]; then
+  echo "$KEHU_TEST_NAME: KEHU_TIME_FACTOR must be a whole number >= 1, not '$KEHU_TIME_FACTOR'" >&2
+  exit 1
+fi
+export KEHU_TIME_FACTOR KEHU_SANITIZED
+
+# kehu_scaled SECONDS: a deadline of SECONDS on a fast machine, scaled.
+kehu_scaled() { echo $(($1 * KEHU_TIME_FACTOR)); }
+
+# The wall clock as a whole number of microseconds, for deadlines and
+# intervals finer than $SECONDS (no fork).
+wall_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$((10#$t))"; }
+
+# Any single client or admin command that takes longer than this is a hang.
+KEHU_CMD_TIMEOUT=${KEHU_CMD_TIMEOUT:-$(kehu_scaled 60)}
 
 for prog in kehud kehu kehu-admin; do
   if [[ ! -x "$KEHU_BUILD/$prog" ]]; then
@@ -103,19 +143,22 @@ kehu_alive() {
 
 # kehu_wait_all SECONDS PID...: waits (polling, bounded) until every PID
 # has ended or the server died, SIGKILLs what is still running after
-# SECONDS and reaps them all. Sets STILL_RUNNING to how many had to be
-# killed.
+# SECONDS (a deadline the caller scaled with kehu_scaled, as it names it in
+# its messages) and reaps them all. Sets STILL_RUNNING to how many had to
+# be killed.
 kehu_wait_all() {
-  local limit=$1 i pid
+  local limit=$1 pid end
   shift
+  end=$((SECONDS + limit))
   STILL_RUNNING=0
-  for ((i = 0; i < limit * 4; i++)); do
+  while :; do
     STILL_RUNNING=0
     for pid in "$@"; do
       if kehu_alive "$pid"; then STILL_RUNNING=$((STILL_RUNNING + 1)); fi
     done
     ((STILL_RUNNING == 0)) && break
     kehu_alive "$KEHU_PID" || break
+    ((SECONDS < end)) || break
     sleep 0.25
   done
   if ((STILL_RUNNING > 0)); then
@@ -138,8 +181,9 @@ kehu_start_server() {
   "$KEHU_BUILD/kehud" --data "$KEHU_DATA" --listen 127.0.0.1:0 "$@" \
     >"$KEHU_LOG" 2>&1 </dev/null &
   KEHU_PID=$!
-  local line="" i
-  for ((i = 0; i < 200; i++)); do            # 200 x 0.05 s = 10 s
+  local line="" i limit
+  limit=$(kehu_scaled 10)
+  for ((i = 0; i < limit * 20; i++)); do     # 0.05 s each
     line=$(grep -m1 -E '^kehud listening on 127\.0\.0\.1:[0-9]+$' "$KEHU_LOG" 2>/dev/null || true)
     [[ -n "$line" ]] && break
     if ! kehu_alive "$KEHU_PID"; then
@@ -149,7 +193,7 @@ kehu_start_server() {
     fi
     sleep 0.05
   done
-  [[ -n "$line" ]] || fail "kehud did not print 'kehud listening on 127.0.0.1:PORT' within 10 s"
+  [[ -n "$line" ]] || fail "kehud did not print 'kehud listening on 127.0.0.1:PORT' within $limit s"
   KEHU_PORT=${line##*:}
   ((KEHU_PORT > 0)) || fail "kehud printed port $KEHU_PORT: '$line'"
   KEHU_SERVER=127.0.0.1:$KEHU_PORT
@@ -157,13 +201,15 @@ kehu_start_server() {
   export KEHU_SERVER KEHU_CA KEHU_PID KEHU_PORT
 }
 
-# SIGTERM, wait at most 10 s, then SIGKILL. Fails the test when kehud does
-# not exit 0 on SIGTERM (CLI.md) or the sanitizers reported something.
+# SIGTERM, wait at most 10 s (scaled), then SIGKILL. Fails the test when
+# kehud does not exit 0 on SIGTERM (CLI.md) or the sanitizers reported
+# something.
 kehu_stop_server() {
-  local pid=$KEHU_PID i status=0
+  local pid=$KEHU_PID i status=0 limit
   [[ -n "$pid" ]] || return 0
+  limit=$(kehu_scaled 10)
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < limit * 20; i++)); do
     kehu_alive "$pid" || break
     sleep 0.05
   done
@@ -171,7 +217,7 @@ kehu_stop_server() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     KEHU_PID=""
-    fail "kehud (pid $pid) did not exit within 10 s of SIGTERM"
+    fail "kehud (pid $pid) did not exit within $limit s of SIGTERM"
   fi
   wait "$pid" 2>/dev/null || status=$?
   KEHU_PID=""
@@ -199,7 +245,7 @@ kehu_cleanup() {
   if [[ -n "$KEHU_PID" ]]; then
     kill -TERM "$KEHU_PID" 2>/dev/null || true
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 100 * KEHU_TIME_FACTOR; i++)); do
       kehu_alive "$KEHU_PID" || break
       sleep 0.05
     done

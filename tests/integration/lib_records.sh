@@ -61,7 +61,7 @@ kehu_wait_for_command() {
   done
   local start=$SECONDS polls=0
   while ((polls < 1000)); do
-    if timeout 10 "$KEHU_BUILD/kehu" "$@" --help >/dev/null 2>&1; then
+    if timeout "$(kehu_scaled 10)" "$KEHU_BUILD/kehu" "$@" --help >/dev/null 2>&1; then
       return 0
     fi
     polls=$((polls + 1))

@@ -90,6 +90,33 @@ expect_exit 0 kehu --json customer get "$id"
 expect_eq "上海星河贸易有限公司" "$(out_jq .name)" "name after a refused update"
 expect_eq 2 "$(out_jq .version)" "version after a refused update"
 
+# A stage change to the stage it is in changes nothing: exit 0 with the
+# record as it is (version not moved) and no audit entry; a real change
+# moves the version and writes one.
+audit_entries() {
+  expect_exit 0 kehu --json audit --entity "$id" --limit 500
+  out_jq '.items | length'
+}
+entries=$(audit_entries)
+expect_exit 0 kehu --json customer stage "$id" intent --reason "还是意向"
+expect_eq 2 "$(out_jq .version)" ".version after customer stage to the same stage"
+expect_eq intent "$(out_jq .stage)" ".stage after customer stage to the same stage"
+expect_exit 0 kehu customer stage "$id" 意向
+expect_eq "$entries" "$(audit_entries)" "audit entries of $id after two stage changes to its own stage"
+expect_exit 0 kehu --json customer get "$id"
+expect_eq 2 "$(out_jq .version)" "version read back after stage changes to its own stage"
+expect_eq 1 "$(out_jq '.stage_history | length')" "stage history after stage changes to its own stage"
+expect_exit 0 kehu --json customer update "$id" --region 北京市 --stage intent
+expect_eq 2 "$(out_jq .version)" ".version after an update repeating the values"
+expect_eq "$entries" "$(audit_entries)" "audit entries of $id after an update repeating the values"
+expect_exit 0 kehu --json customer stage "$id" closed
+expect_eq 3 "$(out_jq .version)" ".version after a real stage change"
+expect_eq $((entries + 1)) "$(audit_entries)" "audit entries of $id after a real stage change"
+expect_exit 0 kehu --json audit --entity "$id" --limit 1
+expect_match "stage: 'intent' -> 'closed'" "$(out_jq '.items[0].details')" "audit details of the stage change"
+expect_exit 0 kehu customer stage "$id" intent
+expect_eq $((entries + 2)) "$(audit_entries)" "audit entries of $id after changing the stage back"
+
 # --- validation: exit 7, the message names the field ----------------------
 expect_exit 7 kehu customer add --name ''
 expect_match 'name' "$ERR" "stderr of add --name ''"
@@ -123,6 +150,42 @@ expect_exit 5 kehu customer update C20990101001 --name "Nobody"
 # --- usage errors ---------------------------------------------------------
 expect_exit 2 kehu customer frobnicate
 expect_exit 2 kehu customer get
+# A required flag left out is a usage error (2, not 7), the message names
+# the flag, and the client finds it before sending anything: with no server
+# to reach it still answers 2, not 8.
+required_flag_case() { # FLAG ARGS...
+  local flag=$1
+  shift
+  expect_exit 2 kehu "$@"
+  expect_match "missing --$flag" "$ERR" "stderr of kehu $* (no --$flag)"
+  KEHU_SERVER=127.0.0.1:1 expect_exit 2 kehu "$@"
+  expect_exit 2 kehu --json "$@"
+  expect_match "--$flag" "$(err_jq .error.message)" "--json message of kehu $* (no --$flag)"
+}
+required_flag_case name customer add --stage potential
+required_flag_case name contact add "$id" --title 经理
+required_flag_case method followup add "$id" --summary 电话沟通
+required_flag_case summary followup add "$id" --method phone
+required_flag_case kind need add "$id" --description 需求
+required_flag_case description need add "$id" --kind service
+required_flag_case number contract add "$id" --amount 10 --signed 2024-01-01 --start 2024-01-01 --end 2024-12-31
+required_flag_case amount contract add "$id" --number HT-X --signed 2024-01-01 --start 2024-01-01 --end 2024-12-31
+required_flag_case signed contract add "$id" --number HT-X --amount 10 --start 2024-01-01 --end 2024-12-31
+required_flag_case start contract add "$id" --number HT-X --amount 10 --signed 2024-01-01 --end 2024-12-31
+required_flag_case end contract add "$id" --number HT-X --amount 10 --signed 2024-01-01 --start 2024-01-01
+required_flag_case amount order add "$id" --product 服务器
+required_flag_case subject ticket add "$id" --description 无法登录
+required_flag_case at reminder add --message 回电话
+required_flag_case message reminder add --at "2099-01-01 09:00"
+# Given but empty is a value that fails validation: 7.
+expect_exit 7 kehu contact add "$id" --name ''
+expect_exit 7 kehu ticket add "$id" --subject ''
+# None of them was stored.
+for kind in contact followup need contract order ticket; do
+  [[ $kind == need ]] && continue   # `need list` is not built
+  expect_exit 0 kehu --json "$kind" list "$id"
+  expect_eq 0 "$(out_jq '.items | length')" "${kind}s of $id after refused adds"
+done
 
 # --- delete ---------------------------------------------------------------
 expect_exit 0 kehu customer delete "$id2"

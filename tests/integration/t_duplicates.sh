@@ -47,6 +47,41 @@ expect_eq "$acme" "$(err_jq .error.existing_id)" "existing_id for a full-width n
 # A different name is not a duplicate.
 expect_exit 0 kehu_as admin --json customer add --name "Acme Logistics"
 acme_logistics=$(out_jq .id)
+# Legal forms count the same written whole or in part, whichever name came
+# first: 集团 alone meets 集团有限公司 (it used to get through), and the
+# other way round.
+expect_exit 0 kehu_as admin --json customer add --name 上海华东制造集团有限公司
+group=$(out_jq .id)
+expect_exit 6 kehu_as admin --json customer add --name 上海华东制造集团
+expect_eq "$group" "$(err_jq .error.existing_id)" "existing_id for 上海华东制造集团 (集团有限公司 taken)"
+expect_exit 0 kehu_as admin --json customer add --name 深圳南山控股
+holding=$(out_jq .id)
+expect_exit 6 kehu_as admin --json customer add --name 深圳南山控股有限公司
+expect_eq "$holding" "$(err_jq .error.existing_id)" "existing_id for 深圳南山控股有限公司 (控股 taken)"
+expect_exit 6 kehu_as admin --json customer add --name 深圳南山控股集团股份有限公司
+expect_eq "$holding" "$(err_jq .error.existing_id)" "existing_id for 深圳南山控股集团股份有限公司"
+
+# --- external codes ---------------------------------------------------------
+# Unique: a taken code is a conflict naming the holder, --force or not, and
+# the message offers no --force (it would not help).
+expect_exit 0 kehu_as admin --json customer add --name 外部编码客户甲 --external-code KH-0001
+coded=$(out_jq .id)
+expect_exit 6 kehu_as admin customer add --name 外部编码客户乙 --external-code KH-0001
+expect_match "$coded" "$ERR" "stderr of a taken external code names its holder"
+expect_match 'unique' "$ERR" "stderr of a taken external code says codes are unique"
+[[ "$ERR" != *--force* ]] || fail "a taken external code suggests --force, which cannot help: $ERR"
+expect_exit 6 kehu_as admin customer add --name 外部编码客户乙 --external-code KH-0001 --force
+[[ "$ERR" != *--force* ]] || fail "a taken external code with --force suggests --force: $ERR"
+expect_exit 6 kehu_as admin --json customer add --name 外部编码客户乙 --external-code KH-0001 --force
+expect_eq CONFLICT "$(err_jq .error.code)" "error code of a taken external code with --force"
+expect_eq "$coded" "$(err_jq .error.existing_id)" "existing_id of a taken external code"
+[[ "$(err_jq .error.message)" != *--force* ]] || fail "--json message of a taken external code suggests --force"
+expect_exit 0 kehu_as admin --json customer add --name 外部编码客户乙
+expect_exit 6 kehu_as admin customer update "$(out_jq .id)" --external-code KH-0001
+[[ "$ERR" != *--force* ]] || fail "update to a taken external code suggests --force: $ERR"
+# A duplicate name still offers it.
+expect_exit 6 kehu_as admin customer add --name 外部编码客户甲
+expect_match '[-]-force' "$ERR" "stderr of a duplicate name offers --force"
 
 # --force adds it anyway, and dupes lists the pair.
 expect_exit 0 kehu_as admin --json customer add --name 北京星河科技有限公司 --force
@@ -110,7 +145,17 @@ mapfile -t other_children <"$KEHU_TMP/other.ids"
 ((${#keep_children[@]} == 7 && ${#other_children[@]} == 7)) ||
   fail "could not create the children to merge: ${keep_children[*]} / ${other_children[*]}"
 
+# What moves: OTHER's 7 records and the reminders about it (the follow-up
+# due, the ticket's response due, its own dormant one), counted as such.
+expect_exit 0 kehu_as admin --json reminder list --all
+other_reminders=$(out_jq --arg o "$other" '[.items[] | select(.customer_id == $o)] | length')
+((other_reminders >= 2)) || fail "only $other_reminders reminders about $other before the merge: $OUT"
 expect_exit 0 kehu_as admin --json customer merge "$keep" "$other"
+expect_eq $((7 + other_reminders)) "$(out_jq .moved)" "merge .moved (7 records + $other_reminders reminders)"
+expect_eq "$other_reminders" "$(out_jq .reminders_moved)" "merge .reminders_moved"
+expect_exit 0 kehu_as admin --json audit --entity "$keep" --limit 500
+expect_match "$((7 + other_reminders)) records moved" \
+  "$(out_jq '.items[] | select(.action == "merge") | .details')" "audit details of the merge"
 expect_exit 0 kehu_as admin --json customer get "$keep"
 expect_exit 5 kehu_as admin customer get "$other"
 expect_exit 5 kehu_as admin --json customer get "$other"

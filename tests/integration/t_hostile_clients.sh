@@ -9,6 +9,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Writing to a peer that already hung up must not kill this script.
 trap '' PIPE
 
+# Hang guards (scaled, lib.sh): how long a hostile connection or an openssl
+# client may take before the test calls it hung. The server's own limits
+# (handshake_timeout 10 s) are what the checks are about and are not scaled.
+T3=$(kehu_scaled 3) T10=$(kehu_scaled 10) T20=$(kehu_scaled 20) T25=$(kehu_scaled 25)
+T30=$(kehu_scaled 30)
+
 kehu_start_server
 kehu_as admin login >/dev/null 2>&1 || true
 
@@ -41,7 +47,7 @@ tls_send() {
   local in=$1 out=$2
   shift 2
   local rc=0
-  timeout 20 openssl s_client -connect "127.0.0.1:$KEHU_PORT" -CAfile "$KEHU_CA" \
+  timeout "$T20" openssl s_client -connect "127.0.0.1:$KEHU_PORT" -CAfile "$KEHU_CA" \
     -verify_return_error -tls1_2 -quiet -nocommands "$@" \
     <"$in" >"$out" 2>"$out.err" || rc=$?
   return "$rc"
@@ -54,14 +60,14 @@ hex_of() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 exec {raw}<>"/dev/tcp/127.0.0.1/$KEHU_PORT"
 printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' 1>&"$raw" 2>/dev/null || true
 rc=0
-timeout 10 cat <&"$raw" >"$KEHU_TMP/plain.out" 2>/dev/null || rc=$?
+timeout "$T10" cat <&"$raw" >"$KEHU_TMP/plain.out" 2>/dev/null || rc=$?
 exec {raw}>&-
-((rc != 124)) || fail "(a) the server kept a plain-text (non-TLS) connection open for 10 s"
+((rc != 124)) || fail "(a) the server kept a plain-text (non-TLS) connection open for $T10 s"
 normal_client_works "(a) plain text"
 
 # A plain-text client that sends a lot and hangs up.
 rc=0
-head -c 65536 /dev/zero | tr '\0' 'A' | timeout 10 bash -c "cat >/dev/tcp/127.0.0.1/$KEHU_PORT" 2>/dev/null || rc=$?
+head -c 65536 /dev/zero | tr '\0' 'A' | timeout "$T10" bash -c "cat >/dev/tcp/127.0.0.1/$KEHU_PORT" 2>/dev/null || rc=$?
 ((rc != 124)) || fail "(a) writing 64 KiB of plain text to the server hung"
 normal_client_works "(a) 64 KiB of plain text"
 
@@ -80,11 +86,11 @@ t0=$SECONDS
 normal_client_works "(b) 21 stalled handshakes held open"
 # The handshake limit (10 s by default) closes them: the server hangs up.
 rc=0
-timeout 25 cat <&"$partial" >/dev/null 2>&1 || rc=$?
+timeout "$T25" cat <&"$partial" >/dev/null 2>&1 || rc=$?
 ((rc != 124)) || fail "(b) a half-sent ClientHello was still open after $((SECONDS - t0)) s (handshake limit is 10 s)"
 for fd in "${silent[@]}"; do
   rc=0
-  timeout 10 cat <&"$fd" >/dev/null 2>&1 || rc=$?
+  timeout "$T10" cat <&"$fd" >/dev/null 2>&1 || rc=$?
   ((rc != 124)) || fail "(b) a silent connection was still open after $((SECONDS - t0)) s (handshake limit is 10 s)"
   exec {fd}>&-
 done
@@ -133,7 +139,7 @@ tls_send "$KEHU_TMP/trunc.in" "$KEHU_TMP/trunc.out" -no_ign_eof || rc=$?
 normal_client_works "(d) truncated frame, then close"
 # The same, but the TCP connection is cut without a TLS close_notify.
 rc=0
-printf '%b' "$HELLO"'\x00\x00\x00\x64\x08\x01' | timeout 3 openssl s_client \
+printf '%b' "$HELLO"'\x00\x00\x00\x64\x08\x01' | timeout "$T3" openssl s_client \
   -connect "127.0.0.1:$KEHU_PORT" -CAfile "$KEHU_CA" -quiet -nocommands \
   >/dev/null 2>&1 || rc=$?
 normal_client_works "(d) truncated frame, then the connection cut"
@@ -162,14 +168,14 @@ normal_client_works "(e) frames of random protobuf bytes"
 # After a real login: wait for the login result, then send random bytes.
 fifo=$KEHU_TMP/login.fifo
 mkfifo "$fifo"
-timeout 30 openssl s_client -connect "127.0.0.1:$KEHU_PORT" -CAfile "$KEHU_CA" \
+timeout "$T30" openssl s_client -connect "127.0.0.1:$KEHU_PORT" -CAfile "$KEHU_CA" \
   -verify_return_error -tls1_2 -quiet -nocommands -no_ign_eof \
   <"$fifo" >"$KEHU_TMP/login.out" 2>"$KEHU_TMP/login.err" &
 ssl_pid=$!
 exec {w}>"$fifo"
 printf '%b' "$HELLO$LOGIN" 1>&"$w" || true
 logged_in=0
-for ((i = 0; i < 200; i++)); do          # 200 x 0.05 s = 10 s
+for ((i = 0; i < T10 * 20; i++)); do     # 0.05 s each
   # The LoginResult carries the role "admin".
   if grep -aq 'admin' "$KEHU_TMP/login.out" 2>/dev/null; then logged_in=1; break; fi
   kill -0 "$ssl_pid" 2>/dev/null || break
@@ -189,7 +195,7 @@ for ((i = 0; i < 10; i++)); do
   head -c 4096 /dev/urandom >"$KEHU_TMP/random.$i.in"
   tls_send "$KEHU_TMP/random.$i.in" "$KEHU_TMP/random.$i.out" -no_ign_eof &
   pids+=($!)
-  timeout 10 bash -c "printf 'HELO\r\n' >/dev/tcp/127.0.0.1/$KEHU_PORT" 2>/dev/null &
+  timeout "$T10" bash -c "printf 'HELO\r\n' >/dev/tcp/127.0.0.1/$KEHU_PORT" 2>/dev/null &
   pids+=($!)
 done
 normal_client_works "(all) 20 hostile clients at once"

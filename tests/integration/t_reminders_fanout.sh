@@ -8,8 +8,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_reminders.sh"
 
 WATCHERS=${KEHU_FANOUT_WATCHERS:-1000}
-SETUP_LIMIT=${KEHU_FANOUT_SETUP_LIMIT:-120}   # seconds for all of them to be watching
-WAIT=${KEHU_FANOUT_WAIT:-30}                  # seconds the bench waits for the reminder
+# Hang guards, scaled (lib.sh); the 1 s from the due time to the last
+# arrival is what users notice and is not.
+SETUP_LIMIT=${KEHU_FANOUT_SETUP_LIMIT:-$(kehu_scaled 120)}   # seconds for all of them to be watching
+WAIT=${KEHU_FANOUT_WAIT:-$(kehu_scaled 30)}                  # seconds the bench waits for the reminder
 
 [[ -x "$KEHU_BUILD/kehu-bench" ]] || fail "$KEHU_BUILD/kehu-bench not found (build first)"
 kehu_init_data
@@ -46,9 +48,11 @@ note "$line after $((SECONDS - start))s"
 expect_eq "watching $WATCHERS" "$line" "kehu-bench's line once every connection is subscribed"
 expect_server_alive
 
-# One reminder for that user, due 1 s ahead (from a connection that does not watch).
-due=$(server_iso 1)
+# One reminder for that user, due 1 s ahead (from a connection that does not
+# watch; the margin for that command is scaled: lead_time).
+due=$(server_iso "$(lead_time 1)")
 expect_exit 0 kehu_as rep1 --json reminder add --at "$due" --message "一千个连接同时提醒"
+t_end=$(wall_now)
 reminder=$(out_jq .id)
 
 # The bench ends when every connection has it (or after --duration).
@@ -78,8 +82,17 @@ expect_eq "$WATCHERS" "$received" "watchers that received reminder $reminder"
 expect_eq "$reminder" "$(out_jq .reminder_id)" "the reminder the watchers received"
 expect_eq 0 "$(out_jq .errors)" "kehu-bench errors (stderr: $(head -c 600 "$bench_err"))"
 expect_eq 0 "$status" "kehu-bench exit status"
-float_le "$from_due" 1000 ||
-  fail "the last of $WATCHERS watchers got the reminder $from_due ms after it fell due (expected within 1 s)"
+# A command that returned after the due time (a loaded machine) made the
+# reminder late itself: the 1 s then counts from its return.
+late_ms=$(calc "($t_end - $(wall_of "$(epoch_of "$due")")) * 1000")
+if float_le "$late_ms" 0; then
+  float_le "$from_due" 1000 ||
+    fail "the last of $WATCHERS watchers got the reminder $from_due ms after it fell due (expected within 1 s)"
+else
+  note "reminder add returned $late_ms ms after the due time: the 1 s counts from then"
+  float_le "$from_due" "$(calc "$late_ms + 1000")" ||
+    fail "the last of $WATCHERS watchers got the reminder $from_due ms after it fell due, $late_ms ms after reminder add returned (expected within 1 s of that)"
+fi
 
 expect_server_alive
 kehu_stop_server

@@ -27,10 +27,10 @@ list_all_state() {
 }
 
 # --- raised while nobody watches ------------------------------------------
-# Due 3 s ahead of a whole second, so that the "not yet due" checks below
-# have seconds to spare even on a slow, sanitized build.
+# Due 3 s ahead (scaled: lead_time) of a whole second, so that the "not yet
+# due" checks below have seconds to spare even on a slow, sanitized build.
 align_to_second
-due=$(server_iso 3)
+due=$(server_iso "$(lead_time 3)")
 expect_exit 0 kehu_as rep1 --json reminder add --at "$due" --message "离线时到期的提醒"
 r1=$(out_jq .id)
 expect_match '^RM[0-9]+$' "$r1" "reminder add .id"
@@ -39,11 +39,8 @@ expect_eq "$(epoch_of "$due")" "$(epoch_of "$(out_jq .due_at)")" "reminder add .
 # Not due yet: only `--all` shows it.
 expect_eq absent "$(list_state "$r1")" "$r1 in reminder list before it is due"
 expect_eq pending "$(list_all_state "$r1")" "$r1 in reminder list --all before it is due"
-# Wait (at most 6 s, polling) until it is due by the server's clock.
-for ((i = 0; i < 60; i++)); do
-  (($(server_now) > $(epoch_of "$due"))) && break
-  sleep 0.1
-done
+# Wait (polling) until it is due by the server's clock.
+until (($(server_now) > $(epoch_of "$due"))); do sleep 0.1; done
 # Due now, nobody was watching: listed, still pending (never pushed).
 expect_eq pending "$(list_state "$r1")" "state of $r1 in reminder list once due, nobody watching"
 
@@ -51,7 +48,7 @@ expect_eq pending "$(list_state "$r1")" "state of $r1 in reminder list once due,
 t_watch=$(wall_now)
 watch_start rep1 first
 watch_wait first ".reminder.id == \"$r1\"" 5 ||
-  fail "$r1, due while nobody watched, was not delivered within 5 s of starting kehu watch
+  fail "$r1, due while nobody watched, was not delivered within $(kehu_scaled 5) s of starting kehu watch
   the watch printed: $(cut -f2 "$KEHU_TMP/watch-first.tsv")
   stderr: $(head -c 600 "$KEHU_TMP/watch-first.err")"
 expect_event_kind manual
@@ -82,12 +79,14 @@ expect_exit 0 kehu_as rep1 --json reminder add --at "$(server_iso 0)" --message 
 r2=$(out_jq .id)
 watch_start rep1 before_snooze
 watch_wait before_snooze ".reminder.id == \"$r2\"" 5 ||
-  fail "$r2 (due now) was not delivered to kehu watch within 5 s"
+  fail "$r2 (due now) was not delivered to kehu watch within $(kehu_scaled 5) s"
 watch_stop before_snooze
 
-# Just after a second boundary, so that "2 s ahead" is 2 s, not 1.x.
+# Just after a second boundary, so that "2 s ahead" is 2 s, not 1.x. The
+# watch below must be running, and its first second over, before then: 2 s
+# is a margin for the commands that start it, scaled (lead_time).
 align_to_second
-until=$(server_iso 2)
+until=$(server_iso "$(lead_time 2)")
 expect_exit 0 kehu_as rep1 --json reminder snooze "$r2" --until "$until"
 t_snoozed=$(wall_now)
 until_wall=$(wall_of "$(epoch_of "$until")")
@@ -106,7 +105,7 @@ float_le "$(wall_now)" "$until_wall" ||
   fail "this machine is too slow: the first second after the snooze ran past the snooze time"
 # ... and then it is back, in the same watch, on time.
 watch_wait snoozed ".reminder.id == \"$r2\"" 5 ||
-  fail "$r2, snoozed until $until, was not delivered again within 5 s
+  fail "$r2, snoozed until $until, was not delivered again within $(kehu_scaled 5) s
   the watch printed: $(cut -f2 "$KEHU_TMP/watch-snoozed.tsv")"
 expect_event_kind manual
 expect_on_time "$r2 after its snooze" "$until_wall"

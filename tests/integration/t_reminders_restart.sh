@@ -34,7 +34,8 @@ restart() {
 count_of() { watch_count "$1" ".reminder.id == \"$2\""; }
 
 # --- three reminders due 3 s ahead; restart before they fall due ----------
-due=$(server_iso 3)
+# 3 s is a margin for the adds and the restart, scaled (lead_time).
+due=$(server_iso "$(lead_time 3)")
 due_wall=$(wall_of "$(epoch_of "$due")")
 ids=()
 for i in 1 2 3; do
@@ -64,7 +65,7 @@ done
 watch_stop w1
 
 # --- one falls due while the server is down -------------------------------
-due2=$(server_iso 2)
+due2=$(server_iso "$(lead_time 2)")   # still ahead when the server stops
 due2_wall=$(wall_of "$(epoch_of "$due2")")
 expect_exit 0 kehu_as rep1 --json reminder add --at "$due2" --message "停机期间到期的提醒"
 down_id=$(out_jq .id)
@@ -75,7 +76,7 @@ note "restarted after $down_id fell due: port $KEHU_PORT"
 expect_exit 0 kehu_as rep1 login
 watch_start rep1 w2
 watch_wait w2 ".reminder.id == \"$down_id\"" 5 ||
-  fail "$down_id, due while the server was down, was not delivered within 5 s of watching the restarted server
+  fail "$down_id, due while the server was down, was not delivered within $(kehu_scaled 5) s of watching the restarted server
   the watch printed: $(cut -f2 "$KEHU_TMP/watch-w2.tsv")"
 sleep 1
 expect_eq 1 "$(count_of w2 "$down_id")" "deliveries of $down_id after the restart"

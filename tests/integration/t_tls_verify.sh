@@ -52,7 +52,7 @@ expect_match 'no-such-ca\.crt|CA|[Cc]ertificate' "$ERR" "stderr for a missing CA
 # OpenSSL agrees: the chain verifies, the IP and the DNS name are in the
 # certificate, and only TLS 1.2 is offered.
 ossl() {
-  timeout 10 openssl s_client -connect "127.0.0.1:$KEHU_PORT" -CAfile "$1" \
+  timeout "$(kehu_scaled 10)" openssl s_client -connect "127.0.0.1:$KEHU_PORT" -CAfile "$1" \
     -verify_return_error "${@:2}" </dev/null
 }
 expect_exit 0 ossl "$KEHU_CA" -tls1_2 -verify_ip 127.0.0.1

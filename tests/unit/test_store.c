@@ -1206,6 +1206,38 @@ static void test_newer_store_format_refused(void **state)
   tmpdir_remove(&d);
 }
 
+/* A store of format 2 has its name index keyed by the old legal-form
+ * stripping (上海华东制造集团 kept its 集团): opening it rebuilds the index,
+ * so what the old form left behind goes and every customer is found by
+ * the form normalize.c gives now. */
+static void test_format_2_name_index_rebuilt(void **state)
+{
+  (void)state;
+  tmpdir d;
+  uint64_t keys[3];
+  kehu_store *st = small_store(&d, keys, 3);
+  kehu_store_close(st);
+  /* Customer 0 indexed as an older kehud would have, under a stale form. */
+  MDB_env *env;
+  MDB_dbi dbi;
+  MDB_txn *txn = raw_begin(d.db, "cust_name", MDB_DUPSORT | MDB_DUPFIXED, &env, &dbi);
+  unsigned char id[8];
+  for (int i = 0; i < 8; i++)
+    id[i] = (unsigned char)(keys[0] >> (56 - 8 * i));
+  const char *now = "测试客户0000", *stale = "测试客户0000集团";
+  MDB_val k = {strlen(now), (void *)now}, v = {8, id};
+  assert_int_equal(mdb_del(txn, dbi, &k, &v), 0);
+  k = (MDB_val){strlen(stale), (void *)stale};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  raw_end(env, txn);
+  raw_put_u64(d.db, "store:format", 2);
+  st = open_store(d.db, TINY_MAP);
+  char report[1024];
+  assert_int_equal(verify_problems(st, report, sizeof report), 0);
+  kehu_store_close(st);
+  tmpdir_remove(&d);
+}
+
 int main(void)
 {
   setenv("TZ", "UTC", 1);
@@ -1236,6 +1268,7 @@ int main(void)
       cmocka_unit_test(test_writer_grows_the_map),
       cmocka_unit_test(test_writer_stop_finishes_queue),
       cmocka_unit_test(test_newer_store_format_refused),
+      cmocka_unit_test(test_format_2_name_index_rebuilt),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
