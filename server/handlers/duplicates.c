@@ -1,5 +1,4 @@
 /* customer dupes | merge KEEP OTHER (SPEC §1.3). */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,9 +146,7 @@ static int apply_merge(kehu_txn *t, void *arg)
    * only the child records were counted ("2 records moved" for a contact
    * and a follow-up whose reminder moved too). */
   if (rc == KEHU_OK)
-    w->reminders_moved = (unsigned)kehu_store_reminder_of_customer(t, w->other, NULL, SIZE_MAX);
-  if (rc == KEHU_OK)
-    rc = kehu_rules_customer_moved(&rules, w->other, keep->id);
+    rc = kehu_rules_customer_moved(&rules, w->other, keep->id, &w->reminders_moved);
   if (rc == KEHU_OK)
     w->moved += w->reminders_moved;
   if (rc == KEHU_OK) {

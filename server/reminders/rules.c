@@ -395,17 +395,33 @@ static int each_of_customer(kehu_rule_ctx *rc, uint64_t cust,
   return st;
 }
 
+typedef struct {
+  const char *to_id;
+  unsigned moved;
+} customer_move;
+
+/* A merge moves OTHER's reminders to KEEP, but for OTHER's dormancy, which
+ * KEEP has its own of: that one goes. */
 static int move_to_customer(kehu_rule_ctx *rc, uint64_t seq, const Kehu__Reminder *r,
-                            const void *to_id)
+                            const void *arg)
 {
+  customer_move *m = (customer_move *)arg;
+  if (strcmp(r->kind, "dormant") == 0)
+    return kehu_store_reminder_delete(rc->t, seq, r);
   Kehu__Reminder moved = *r;
-  moved.customer_id = (char *)to_id;
+  moved.customer_id = (char *)m->to_id;
+  if (!kehu_rules_is_system(r))
+    m->moved++;
   return kehu_store_reminder_put(rc->t, seq, r, &moved);
 }
 
-int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id)
+int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id,
+                              unsigned *moved)
 {
-  return each_of_customer(rc, from, move_to_customer, to_id);
+  customer_move m = {to_id, 0};
+  int st = each_of_customer(rc, from, move_to_customer, &m);
+  *moved = m.moved;
+  return st;
 }
 
 static int erase(kehu_rule_ctx *rc, uint64_t seq, const Kehu__Reminder *r, const void *arg)

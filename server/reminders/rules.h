@@ -33,8 +33,11 @@ int kehu_rules_ticket(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Ti
 int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu__Customer *c);
 /* The birthday after this one, when a birthday reminder has fired. */
 int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired);
-/* Merge: reminders about from now name to; purge: they are erased. */
-int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id);
+/* Merge: reminders about from now name to (but from's dormancy, which to
+ * has its own of: that one goes); *moved counts the users' reminders
+ * moved. Purge: they are erased. */
+int kehu_rules_customer_moved(kehu_rule_ctx *rc, uint64_t from, const char *to_id,
+                              unsigned *moved);
 int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust);
 /* Reminders the server raises for itself have no user (a contract's end):
  * they are never listed or pushed. When one falls due the scheduler calls
