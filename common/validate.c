@@ -6,35 +6,6 @@
 
 #include "timefmt.h"
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-long kehu_utf8_chars(const char *s, size_t len)
-{
-  const unsigned char *p = (const unsigned char *)s, *end = p + len;
-  long n = 0;
-  while (p < end) {
-    unsigned c = *p;
-    size_t need;
-    unsigned cp, min;
-    if (c < 0x80) { p++; n++; continue; }
-    else if ((c & 0xE0) == 0xC0) { need = 1; cp = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { need = 2; cp = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { need = 3; cp = c & 0x07; min = 0x10000; }
-    else return -1;
-    if ((size_t)(end - p) <= need)
-      return -1;
-    for (size_t i = 1; i <= need; i++) {
-      if ((p[i] & 0xC0) != 0x80)
-        return -1;
-      cp = cp << 6 | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return -1;
-    p += need + 1;
-    n++;
-  }
-  return n;
-}
-
 /* Control characters: C0, DEL and C1 (U+0080..U+009F, encoded C2 80..C2 9F). */
 static int has_control(const char *s, int allow_newline_tab)
 {

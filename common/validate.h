@@ -7,14 +7,13 @@
 
 #include "kehu.pb-c.h"
 #include "status.h"
+#include "utf8.h"   /* kehu_utf8_chars */
 
 #define KEHU_MAX_NAME_CHARS 200
 #define KEHU_MAX_TEXT_CHARS 10000
 #define KEHU_MAX_SHORT_CHARS 200
 #define KEHU_MAX_TAGS 64
 
-/* Number of characters (code points) of valid UTF-8, or -1 if invalid. */
-long kehu_utf8_chars(const char *s, size_t len);
 
 /* A one-line name: valid UTF-8, no control characters, not empty after
  * trimming, at most max_chars. Trims value in place. */

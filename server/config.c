@@ -15,6 +15,7 @@ static void defaults(kehu_config *cfg)
   snprintf(cfg->listen, sizeof cfg->listen, "127.0.0.1:7443");
   cfg->max_frame = 4u << 20;
   cfg->handshake_timeout_ms = 10 * 1000;
+  cfg->login_timeout_ms = 30 * 1000;
   cfg->idle_timeout_ms = 30 * 60 * 1000;
   cfg->max_inflight = 64;
   cfg->max_connections = 10000;
@@ -48,6 +49,8 @@ static const option options[] = {
   OPT("server", "idle_timeout", 'm', idle_timeout_ms),
   OPT("server", "max_inflight", 'u', max_inflight),
   OPT("server", "max_connections", 'u', max_connections),
+  OPT("server", "login_timeout", 'm', login_timeout_ms),
+  OPT("server", "max_unauthenticated", 'u', max_unauthenticated),
   OPT("server", "max_write_queue", 'z', max_write_queue),
   OPT("server", "max_read_work", 'u', max_read_work),
   OPT("storage", "map_size", 'z', map_size),
@@ -138,11 +141,13 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "[server]\n"
           "listen = %s\n"
           "max_frame = %zu            ; bytes; a larger frame closes the connection\n"
-          "handshake_timeout = %u     ; seconds\n"
+          "handshake_timeout = %u     ; seconds from connecting to the client's Hello\n"
+          "login_timeout = %u         ; seconds from Hello to a login\n"
           "idle_timeout = %u        ; seconds\n"
           "max_inflight = %u          ; requests per connection at once\n"
           "max_connections = %u\n"
-          "max_write_queue = %zu     ; bytes queued to one client before it is cut off\n"
+          ";max_unauthenticated =     ; of those, not logged in yet (default: a quarter)\n"
+          "max_write_queue = %zu     ; bytes of replies queued or being built for one client\n"
           "max_read_work = %u          ; searches, sorted lists and reports running at once\n"
           "\n[storage]\n"
           "map_size = %zu          ; initial, grows when full\n"
@@ -159,8 +164,8 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "remind_hour = %u              ; local hour when dated reminders fall due\n"
           "ticket_sla_hours = %u        ; response due this long after a ticket opens\n",
           listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
-          d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections, d.max_write_queue,
-          d.max_read_work,
+          d.login_timeout_ms / 1000, d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections,
+          d.max_write_queue, d.max_read_work,
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
           (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
           d.remind_hour, d.ticket_sla_hours);

@@ -16,39 +16,61 @@ typedef struct {
   void (*handle)(kehu_call *call);
   int needs_login;
   int barrier;   /* changes who the connection is: later requests wait */
+  int pages;     /* the reply may be a page of records (or pushes many) */
 } route;
 
 static const route routes[] = {
-  {KEHU__REQUEST__OP_LOGIN, kehu_handle_login, 0, 1},
-  {KEHU__REQUEST__OP_LOGOUT, kehu_handle_logout, 1, 1},
-  {KEHU__REQUEST__OP_WHOAMI, kehu_handle_whoami, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_ADD, kehu_handle_customer_add, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_GET, kehu_handle_customer_get, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_LIST, kehu_handle_customer_list, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_UPDATE, kehu_handle_customer_update, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_DELETE, kehu_handle_customer_delete, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_STAGE, kehu_handle_customer_stage, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_SEARCH, kehu_handle_customer_search, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_RESTORE, kehu_handle_customer_restore, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_PURGE, kehu_handle_customer_purge, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_DUPES, kehu_handle_customer_dupes, 1, 0},
-  {KEHU__REQUEST__OP_CUSTOMER_MERGE, kehu_handle_customer_merge, 1, 0},
-  {KEHU__REQUEST__OP_CHILD_ADD, kehu_handle_child_add, 1, 0},
-  {KEHU__REQUEST__OP_CHILD_LIST, kehu_handle_child_list, 1, 0},
-  {KEHU__REQUEST__OP_CHILD_UPDATE, kehu_handle_child_update, 1, 0},
-  {KEHU__REQUEST__OP_CHILD_DELETE, kehu_handle_child_delete, 1, 0},
-  {KEHU__REQUEST__OP_FIELD_DEFINE, kehu_handle_field_define, 1, 0},
-  {KEHU__REQUEST__OP_FIELD_LIST, kehu_handle_field_list, 1, 0},
-  {KEHU__REQUEST__OP_ATTACH_UPLOAD, kehu_handle_attach_upload, 1, 0},
-  {KEHU__REQUEST__OP_ATTACH_GET, kehu_handle_attach_get, 1, 0},
-  {KEHU__REQUEST__OP_AUDIT, kehu_handle_audit, 1, 0},
-  {KEHU__REQUEST__OP_REMINDER_LIST, kehu_handle_reminder_list, 1, 0},
-  {KEHU__REQUEST__OP_REMINDER_ADD, kehu_handle_reminder_add, 1, 0},
-  {KEHU__REQUEST__OP_REMINDER_ACK, kehu_handle_reminder_ack, 1, 0},
-  {KEHU__REQUEST__OP_REMINDER_SNOOZE, kehu_handle_reminder_snooze, 1, 0},
-  {KEHU__REQUEST__OP_WATCH, kehu_handle_watch, 1, 0},
-  {KEHU__REQUEST__OP_REPORT, kehu_handle_report, 1, 0},
+  {KEHU__REQUEST__OP_LOGIN, kehu_handle_login, 0, 1, 0},
+  {KEHU__REQUEST__OP_LOGOUT, kehu_handle_logout, 1, 1, 0},
+  {KEHU__REQUEST__OP_WHOAMI, kehu_handle_whoami, 1, 0, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_ADD, kehu_handle_customer_add, 1, 0, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_GET, kehu_handle_customer_get, 1, 0, 1},
+  {KEHU__REQUEST__OP_CUSTOMER_LIST, kehu_handle_customer_list, 1, 0, 1},
+  {KEHU__REQUEST__OP_CUSTOMER_UPDATE, kehu_handle_customer_update, 1, 0, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_DELETE, kehu_handle_customer_delete, 1, 0, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_STAGE, kehu_handle_customer_stage, 1, 0, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_SEARCH, kehu_handle_customer_search, 1, 0, 1},
+  {KEHU__REQUEST__OP_CUSTOMER_RESTORE, kehu_handle_customer_restore, 1, 0, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_PURGE, kehu_handle_customer_purge, 1, 0, 0},
+  {KEHU__REQUEST__OP_CUSTOMER_DUPES, kehu_handle_customer_dupes, 1, 0, 1},
+  {KEHU__REQUEST__OP_CUSTOMER_MERGE, kehu_handle_customer_merge, 1, 0, 0},
+  {KEHU__REQUEST__OP_CHILD_ADD, kehu_handle_child_add, 1, 0, 0},
+  {KEHU__REQUEST__OP_CHILD_LIST, kehu_handle_child_list, 1, 0, 1},
+  {KEHU__REQUEST__OP_CHILD_UPDATE, kehu_handle_child_update, 1, 0, 0},
+  {KEHU__REQUEST__OP_CHILD_DELETE, kehu_handle_child_delete, 1, 0, 0},
+  {KEHU__REQUEST__OP_FIELD_DEFINE, kehu_handle_field_define, 1, 0, 0},
+  {KEHU__REQUEST__OP_FIELD_LIST, kehu_handle_field_list, 1, 0, 1},
+  {KEHU__REQUEST__OP_ATTACH_UPLOAD, kehu_handle_attach_upload, 1, 0, 0},
+  {KEHU__REQUEST__OP_ATTACH_GET, kehu_handle_attach_get, 1, 0, 1},
+  {KEHU__REQUEST__OP_AUDIT, kehu_handle_audit, 1, 0, 1},
+  {KEHU__REQUEST__OP_REMINDER_LIST, kehu_handle_reminder_list, 1, 0, 1},
+  {KEHU__REQUEST__OP_REMINDER_ADD, kehu_handle_reminder_add, 1, 0, 0},
+  {KEHU__REQUEST__OP_REMINDER_ACK, kehu_handle_reminder_ack, 1, 0, 0},
+  {KEHU__REQUEST__OP_REMINDER_SNOOZE, kehu_handle_reminder_snooze, 1, 0, 0},
+  {KEHU__REQUEST__OP_WATCH, kehu_handle_watch, 1, 0, 1},
+  {KEHU__REQUEST__OP_REPORT, kehu_handle_report, 1, 0, 1},
 };
+
+static const route *route_of(Kehu__Request__OpCase op)
+{
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+    if (routes[i].op == op)
+      return &routes[i];
+  return NULL;
+}
+
+/* What the reply of one record (or an acknowledgement) is given; the
+ * reply of a page may take a whole frame. Only requests answered later (on
+ * the writer or the thread pool) hold their share for long: a reply built
+ * at once counts with its real size as soon as it is queued. */
+#define RECORD_REPLY_BYTES (128 * 1024)
+
+size_t kehu_reply_estimate(const kehu_server *srv, const Kehu__Request *req)
+{
+  const route *r = route_of(req->op_case);
+  size_t page = srv->cfg.max_frame;
+  return r && r->pages ? page : RECORD_REPLY_BYTES;
+}
 
 void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
 {
@@ -64,13 +86,12 @@ void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
   call->env = env;
   call->req = env->request;
   call->caller = c->caller;
+  call->reserved = kehu_reply_estimate(c->srv, call->req);
+  c->reserved += call->reserved;
   c->inflight++;
   kehu_conn_ref(c);
 
-  const route *r = NULL;
-  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
-    if (routes[i].op == call->req->op_case)
-      r = &routes[i];
+  const route *r = route_of(call->req->op_case);
   if (!r) {
     kehu_reply_status(call, KEHU_INVALID, "this server does not know that request");
     return;
@@ -99,6 +120,7 @@ void kehu_reply(kehu_call *call, Kehu__Response *resp)
   e.response = resp;
   if (!c->closing)
     kehu_conn_send(c, &e);
+  c->reserved -= call->reserved;   /* now counted as queued */
   if (call->req->op_case == KEHU__REQUEST__OP_LOGIN || call->req->op_case == KEHU__REQUEST__OP_LOGOUT)
     c->barrier = 0;
   kehu_envelope_free(call->env);
@@ -133,6 +155,19 @@ static void request_target(const Kehu__Request *r, const char **entity, const ch
     *entity = kehu_child_id_parse(*id, &kind, &seq) == 0 ? kind->name : "customer";
 }
 
+/* Messages about one field start with its name ("id: 'x' is not a
+ * customer id", "terms: term 2 is not valid UTF-8"): an INVALID_ARGUMENT
+ * that did not say which field it is about names that one. */
+static int field_named(const char *message, char *field, size_t size)
+{
+  size_t n = strspn(message, "abcdefghijklmnopqrstuvwxyz0123456789_.");
+  if (n == 0 || n >= size || message[n] != ':' || message[n + 1] != ' ')
+    return 0;
+  memcpy(field, message, n);
+  field[n] = '\0';
+  return 1;
+}
+
 void kehu_reply_error(kehu_call *call, const kehu_error *err)
 {
   /* Every denial is audited, whichever handler refused. */
@@ -144,8 +179,11 @@ void kehu_reply_error(kehu_call *call, const kehu_error *err)
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = (Kehu__Status)err->status;
   r.message = (char *)err->message;
+  char field[sizeof err->field];
   if (err->field[0])
     r.field = (char *)err->field;
+  else if (err->status == KEHU_INVALID && field_named(err->message, field, sizeof field))
+    r.field = field;
   if (err->existing_id[0])
     r.existing_id = (char *)err->existing_id;
   kehu_reply(call, &r);

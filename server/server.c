@@ -1,5 +1,6 @@
 /* Start-up and shutdown of kehud: storage, writer thread, TLS, listener,
  * signals. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ static void finish_stop(kehu_server *srv)
   kehu_conn_close_all(srv);
   kehu_scheduler_stop(srv);
   uv_close((uv_handle_t *)&srv->audit_timer, NULL);
+  uv_close((uv_handle_t *)&srv->trim_timer, NULL);
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -110,6 +112,45 @@ static void raise_nofile(kehu_server *srv)
   }
 }
 
+/* Of max_connections, at most a smaller number not logged in yet (README),
+ * so that slow or silent clients never take the slots of logged-in users.
+ * Unset, it is a quarter of the connections the server can really keep. */
+static void cap_unauthenticated(kehu_config *cfg)
+{
+  if (cfg->max_unauthenticated == 0)
+    cfg->max_unauthenticated = cfg->max_connections / 4;
+  if (cfg->max_unauthenticated == 0)
+    cfg->max_unauthenticated = 1;
+  if (cfg->max_unauthenticated > cfg->max_connections)
+    cfg->max_unauthenticated = cfg->max_connections;
+}
+
+static void trim_now(uv_timer_t *timer)
+{
+  kehu_server *srv = timer->data;
+  srv->trim_armed = 0;
+  malloc_trim(0);
+}
+
+void kehu_server_release_memory(kehu_server *srv)
+{
+  /* Many bursts ending together give their memory back in one go. */
+  if (srv->trim_armed || srv->stopping)
+    return;
+  srv->trim_armed = 1;
+  uv_timer_start(&srv->trim_timer, trim_now, 100, 0);
+}
+
+/* A client that reads slowly can make the server build megabytes of
+ * replies; glibc would keep that memory once freed (its mmap threshold
+ * grows with every big block freed, so later big blocks come from the heap
+ * and fragment it). A fixed threshold maps every big buffer on its own and
+ * unmaps it when freed; malloc_trim returns what the heap keeps. */
+static void tune_malloc(void)
+{
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 /* libuv's thread pool (4 threads unless told) holds password checks and
  * long reads at once: room for both maxima, so neither kind can take every
  * thread from the other. Read when the pool first starts, so set before. */
@@ -126,8 +167,10 @@ static void size_thread_pool(const kehu_config *cfg)
 int kehu_server_run(kehu_server *srv, kehu_error *err)
 {
   size_thread_pool(&srv->cfg);
+  tune_malloc();
   srv->loop = uv_default_loop();
   raise_nofile(srv);
+  cap_unauthenticated(&srv->cfg);
   char path[700], key[700];
   snprintf(path, sizeof path, "%s/db", srv->cfg.data_dir);
   int rc = kehu_store_open(&srv->store, path, srv->cfg.map_size, err);
@@ -156,6 +199,8 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_timer_init(srv->loop, &srv->audit_timer);
   srv->audit_timer.data = srv;
   uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);
+  uv_timer_init(srv->loop, &srv->trim_timer);
+  srv->trim_timer.data = srv;
   if ((rc = kehu_listen(srv, err)) != KEHU_OK) {
     kehu_writer_stop(srv->writer);
     kehu_writer_free(srv->writer);

@@ -20,11 +20,13 @@ typedef struct {
   char data_dir[512];
   char listen[128];              /* HOST:PORT */
   size_t max_frame;              /* bytes; larger frames close the connection */
-  unsigned handshake_timeout_ms;
+  unsigned handshake_timeout_ms; /* from connect to the client's Hello */
+  unsigned login_timeout_ms;     /* from Hello (or logout) to a successful login */
   unsigned idle_timeout_ms;
   unsigned max_inflight;         /* requests per connection being served at once */
   unsigned max_connections;
-  size_t max_write_queue;        /* bytes waiting to go to one client before it is cut off */
+  unsigned max_unauthenticated;  /* of those, not logged in yet; 0: a quarter of max_connections */
+  size_t max_write_queue;        /* bytes of replies queued or being built for one client */
   size_t map_size;               /* initial LMDB map size */
   unsigned session_idle_s;       /* a session token expires after this long unused */
   unsigned max_login_work;       /* password hashes running at once */
@@ -62,7 +64,9 @@ typedef struct kehu_server {
   uv_signal_t sigterm, sigint;
   kehu_conn *conns;              /* every open connection */
   kehu_conn *flush_list;         /* connections with replies to encrypt and send */
-  size_t nconns;
+  size_t nconns;                 /* counted against max_connections */
+  size_t nunauth;                /* of those, not logged in (max_unauthenticated) */
+  size_t nrefusing;              /* over a cap, being told so before they close */
   unsigned login_work;           /* password hashes running now */
   struct password_check *login_waiting, *login_waiting_tail; /* beyond max_login_work */
   unsigned read_work;            /* long reads on the thread pool now (read_work.c) */
@@ -71,6 +75,8 @@ typedef struct kehu_server {
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
   int sched_firing;              /* a fire write is in flight */
   uv_timer_t audit_timer;        /* logs the audit head daily */
+  uv_timer_t trim_timer;         /* gives freed memory back after a burst */
+  int trim_armed;
 } kehu_server;
 
 /* The server's clock: every handler reads time through this one function,
@@ -97,9 +103,16 @@ typedef struct kehu_call {
   Kehu__Envelope *env;           /* the request; lives until the reply */
   Kehu__Request *req;
   kehu_caller caller;            /* snapshot at dispatch */
+  size_t reserved;               /* kehu_reply_estimate, counted on the connection */
 } kehu_call;
 
 void kehu_reply(kehu_call *call, Kehu__Response *resp);
+/* Bytes set aside for the reply of req while it is served: what a client
+ * may have queued or being built stays within max_write_queue (dispatch.c). */
+size_t kehu_reply_estimate(const kehu_server *srv, const Kehu__Request *req);
+/* Soon gives memory freed after a burst (a big reply queue that drained, a
+ * connection that had one and closed) back to the system. */
+void kehu_server_release_memory(kehu_server *srv);
 /* A shutdown waits for the reads and password checks on the thread pool:
  * called when one ends, it finishes the shutdown once none is left. */
 void kehu_server_stop_when_idle(kehu_server *srv);

@@ -38,7 +38,7 @@ static int hex_decode(const char *hex, unsigned char *out, size_t n)
 
 static void become(kehu_conn *c, const Kehu__UserRecord *u, const unsigned char hash[32])
 {
-  c->authed = 1;
+  kehu_conn_set_authed(c, 1);
   snprintf(c->caller.username, sizeof c->caller.username, "%s", u->username);
   snprintf(c->caller.role, sizeof c->caller.role, "%s", u->role);
   snprintf(c->caller.team, sizeof c->caller.team, "%s", u->team ? u->team : "");
@@ -450,7 +450,7 @@ static void logged_out(kehu_call *call, int status, void *arg)
     return;
   }
   kehu_conn *c = call->conn;
-  c->authed = 0;
+  kehu_conn_set_authed(c, 0);
   memset(&c->caller, 0, sizeof c->caller);
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = KEHU__STATUS__OK;
@@ -517,7 +517,7 @@ int kehu_session_still_valid(kehu_conn *c, kehu_error *err)
   if (u)
     kehu__user_record__free_unpacked(u, NULL);
   if (rc != KEHU_OK)
-    c->authed = 0;
+    kehu_conn_set_authed(c, 0);
   return rc;
 }
 

@@ -276,7 +276,7 @@ void kehu_handle_customer_search(kehu_call *call)
     return;
   }
   if (q->n_terms == 0 || q->n_terms > 16) {
-    kehu_reply_status(call, KEHU_INVALID, "query: give 1 to 16 search terms");
+    kehu_reply_status(call, KEHU_INVALID, "terms: give 1 to 16 search terms");
     return;
   }
   if (q->cursor && *q->cursor && kehu_position_cursor_parse(q->cursor, 's', &offset) != 0) {
@@ -288,11 +288,11 @@ void kehu_handle_customer_search(kehu_call *call)
     const char *term = q->terms[i];
     size_t len = strlen(term);
     if (kehu_utf8_chars(term, len) < 0) {
-      kehu_reply_status(call, KEHU_INVALID, "query: term %zu is not valid UTF-8", i + 1);
+      kehu_reply_status(call, KEHU_INVALID, "terms: term %zu is not valid UTF-8", i + 1);
       return;
     }
     if (len > KEHU_MAX_TERM || strspn(term, " \t") == len) {
-      kehu_reply_status(call, KEHU_INVALID, "query: term %zu is %s", i + 1,
+      kehu_reply_status(call, KEHU_INVALID, "terms: term %zu is %s", i + 1,
                         len > KEHU_MAX_TERM ? "over 200 bytes long" : "empty");
       return;
     }

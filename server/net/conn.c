@@ -1,5 +1,12 @@
-/* Connection lifecycle: accept -> TLS handshake -> Hello -> frames ->
- * dispatch -> replies, with every limit of SPEC §7 enforced here. */
+/* Connection lifecycle: accept -> TLS handshake -> Hello -> login ->
+ * frames -> dispatch -> replies, with every limit of SPEC §7 enforced here.
+ *
+ * Output is bounded, not cut late: a request is dispatched only when the
+ * bytes of replies queued (plaintext, ciphertext, handed to the socket) and
+ * set aside for requests in flight leave room for its reply within
+ * max_write_queue (kehu_reply_estimate). Otherwise the decoded request waits
+ * in c->held and nothing more is read from that client until its replies
+ * drain, as Redis does with client output limits. */
 #include "conn.h"
 
 #include <stdarg.h>
@@ -7,9 +14,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* Empty buffers up to this size stay with their connection for the next
  * request; larger ones (a big frame went through) are given back. */
 #define CONN_BUFFER_KEEP 4096
+/* Replies are encrypted and handed to the socket in pieces of this size,
+ * so that a burst is never held as plaintext and ciphertext at once. */
+#define OUTPUT_CHUNK (256 * 1024)
+/* A connection whose queue reached this much gives memory back to the
+ * system once it drains or closes. */
+#define BIG_QUEUE (1024 * 1024)
+/* Connections over a cap that are being told so (TLS handshake, Hello, the
+ * final error frame); more than this many at once are closed unanswered. */
+#define MAX_REFUSING 64
+/* After a final error frame the connection reads and drops what the client
+ * still sends, until it hangs up or this long: closing with unread input
+ * would reset the connection, and a reset can destroy the error frame
+ * before the client has read it. */
+#define LINGER_MS 2000
+/* A login still being checked when login_timeout ends is given this much
+ * more, as often as needed: password checks wait their turn
+ * (max_login_work), which is not the client's fault. */
+#define LOGIN_GRACE_MS 1000
 
 /* One read buffer for every connection: reads are consumed at once, so
  * idle connections hold no read memory (BENCH P1). */
@@ -34,6 +61,10 @@ static void maybe_free(kehu_conn *c)
 {
   if (c->open_handles > 0 || c->refs > 0)
     return;
+  if (c->held)
+    kehu_envelope_free(c->held);
+  if (c->queued_peak >= BIG_QUEUE)
+    kehu_server_release_memory(c->srv);
   kehu_uploads_free(c->uploads);
   kehu_tls_session_free(&c->tls);
   kehu_buf_free(&c->in);
@@ -79,12 +110,38 @@ void kehu_conn_close(kehu_conn *c)
     srv->conns = c->next;
   if (c->next)
     c->next->prev = c->prev;
-  srv->nconns--;
+  if (c->refusing)
+    srv->nrefusing--;
+  if (c->counted) {
+    srv->nconns--;
+    if (!c->authed)
+      srv->nunauth--;
+  }
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
 static void set_reading(kehu_conn *c, int on);
+static void process_frames(kehu_conn *c);
+static void on_timer(uv_timer_t *t);
+
+void kehu_conn_set_authed(kehu_conn *c, int on)
+{
+  if (c->authed == !!on)
+    return;
+  c->authed = !!on;
+  if (c->counted && !c->closing) {
+    if (on)
+      c->srv->nunauth--;
+    else
+      c->srv->nunauth++;
+  }
+  if (c->closing || c->lingering)
+    return;
+  /* Logged in: the idle limit; logged out: login_timeout again. */
+  uv_timer_start(&c->timer, on_timer,
+                 on ? c->srv->cfg.idle_timeout_ms : c->srv->cfg.login_timeout_ms, 0);
+}
 
 void kehu_conn_stop_reading_all(kehu_server *srv)
 {
@@ -107,26 +164,89 @@ typedef struct {
   uint8_t data[];
 } write_req;
 
+/* Bytes of replies this connection holds: plaintext not yet encrypted,
+ * ciphertext not yet handed on, and handed to uv_write but not written. */
+static size_t output_bytes(const kehu_conn *c)
+{
+  return kehu_buf_size(&c->out) + kehu_buf_size(&c->tls.out) + c->queued;
+}
+
+/* Is there room for a reply of need bytes within max_write_queue? One
+ * request always gets in when nothing is queued or in flight, so that a
+ * reply larger than the whole limit can still be asked for. */
+static int has_room(const kehu_conn *c, size_t need)
+{
+  size_t used = output_bytes(c) + c->reserved;
+  return used == 0 || used + need <= c->srv->cfg.max_write_queue;
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+  (void)status;
+  kehu_conn_unref(req->data);
+}
+
+/* The final frame is written: say nothing more, drop what comes in, and
+ * close when the client hangs up (or after LINGER_MS). */
+static void begin_linger(kehu_conn *c)
+{
+  if (c->lingering || c->closing)
+    return;
+  if (c->srv->stopping) {
+    kehu_conn_close(c);
+    return;
+  }
+  c->lingering = 1;
+  c->shutdown.data = c;
+  if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
+    kehu_conn_ref(c);
+  uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+  set_reading(c, 1);
+}
+
+/* The queue drained after a burst: give its memory back. */
+static void note_drained(kehu_conn *c)
+{
+  if (c->queued == 0 && c->queued_peak >= BIG_QUEUE) {
+    c->queued_peak = 0;
+    kehu_server_release_memory(c->srv);
+  }
+}
+
 static void on_written(uv_write_t *req, int status)
 {
   write_req *w = (write_req *)req;
   kehu_conn *c = w->conn;
   c->queued -= w->len;
   free(w);
-  if (status < 0 || (c->close_when_flushed && c->queued == 0))
+  if (status < 0) {
     kehu_conn_close(c);
+  } else if (c->close_when_flushed) {
+    if (c->queued == 0)
+      begin_linger(c);
+  } else if (c->held && !c->closing) {
+    /* Room again, perhaps, for the request that waits for it. */
+    process_frames(c);
+    kehu_conn_flush_all(c->srv);
+  }
+  note_drained(c);
   kehu_conn_unref(c);
 }
 
 /* Writes c's pending ciphertext: directly when the socket takes it, else
- * through a queued uv_write. A client that stops reading is cut off once
- * max_write_queue bytes wait for it. */
+ * through a queued uv_write. Requests wait for room (has_room), so only
+ * pushed events can make the queue grow past max_write_queue; a watcher
+ * that reads none of them is cut off at max_write_queue + max_frame. */
 static void write_ciphertext(kehu_conn *c)
 {
   kehu_buf *out = &c->tls.out;
   size_t n = kehu_buf_size(out);
-  if (n == 0 || c->closing)
+  if (n == 0)
     return;
+  if (c->closing || c->lingering) {
+    kehu_buf_consume(out, n);   /* nothing more goes out */
+    return;
+  }
   if (c->queued == 0) {
     uv_buf_t b = uv_buf_init((char *)kehu_buf_head(out), (unsigned)n);
     int wrote = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -139,9 +259,10 @@ static void write_ciphertext(kehu_conn *c)
     }
   }
   if (n > 0) {
-    if (c->queued + n > c->srv->cfg.max_write_queue) {
-      fprintf(stderr, "kehud: %s reads too slowly (%zu bytes waiting, max_write_queue): "
-              "disconnected\n", c->peer, c->queued + n);
+    size_t hard = c->srv->cfg.max_write_queue + c->srv->cfg.max_frame;
+    if (c->queued + n > hard) {
+      fprintf(stderr, "kehud: %s reads too slowly (%zu bytes waiting, over max_write_queue "
+              "+ max_frame): disconnected\n", c->peer, c->queued + n);
       kehu_conn_close(c);
       return;
     }
@@ -160,29 +281,33 @@ static void write_ciphertext(kehu_conn *c)
       return;
     }
     c->queued += n;
+    if (c->queued > c->queued_peak)
+      c->queued_peak = c->queued;
     kehu_conn_ref(c);
   }
   kehu_buf_consume(out, kehu_buf_size(out));
-  kehu_buf_trim(out, CONN_BUFFER_KEEP);
   if (c->close_when_flushed && c->queued == 0)
-    kehu_conn_close(c);
+    begin_linger(c);
 }
 
+/* Encrypts and sends c's plaintext, OUTPUT_CHUNK at a time. */
 static void flush_conn(kehu_conn *c)
 {
-  if (c->closing)
-    return;
-  size_t n = kehu_buf_size(&c->out);
-  if (n > 0) {
+  while (!c->closing && kehu_buf_size(&c->out) > 0) {
+    size_t n = kehu_buf_size(&c->out);
+    if (n > OUTPUT_CHUNK)
+      n = OUTPUT_CHUNK;
     int rc = kehu_tls_session_write(&c->tls, kehu_buf_head(&c->out), n);
     kehu_buf_consume(&c->out, n);
-    kehu_buf_trim(&c->out, CONN_BUFFER_KEEP);
     if (rc != 0) {
       kehu_conn_close(c);
       return;
     }
+    write_ciphertext(c);
   }
   write_ciphertext(c);
+  kehu_buf_trim(&c->out, CONN_BUFFER_KEEP);
+  kehu_buf_trim(&c->tls.out, CONN_BUFFER_KEEP);
 }
 
 void kehu_conn_flush_all(kehu_server *srv)
@@ -195,11 +320,33 @@ void kehu_conn_flush_all(kehu_server *srv)
   }
 }
 
+/* Replies carry valid UTF-8 only (README, Configuration): a message or field
+ * that quotes bad input is escaped here, where every frame leaves. */
+static int pack_envelope(kehu_conn *c, const Kehu__Envelope *env)
+{
+  const Kehu__Response *r = env->body_case == KEHU__ENVELOPE__BODY_RESPONSE ? env->response
+                                                                             : NULL;
+  const char *msg = r ? r->message : NULL, *field = r ? r->field : NULL;
+  if ((!msg || kehu_utf8_chars(msg, strlen(msg)) >= 0) &&
+      (!field || kehu_utf8_chars(field, strlen(field)) >= 0))
+    return kehu_frame_pack(&c->out, env, c->srv->cfg.max_frame);
+  Kehu__Response clean = *r;
+  Kehu__Envelope e = *env;
+  char *m = msg ? kehu_utf8_escape(msg) : NULL, *f = field ? kehu_utf8_escape(field) : NULL;
+  clean.message = m ? m : msg ? "(the message could not be escaped)" : NULL;
+  clean.field = f ? f : field ? "?" : NULL;
+  e.response = &clean;
+  int rc = kehu_frame_pack(&c->out, &e, c->srv->cfg.max_frame);
+  free(m);
+  free(f);
+  return rc;
+}
+
 void kehu_conn_send(kehu_conn *c, const Kehu__Envelope *env)
 {
-  if (c->closing)
-    return;
-  if (kehu_frame_pack(&c->out, env, c->srv->cfg.max_frame) != 0) {
+  if (c->closing || c->close_when_flushed)
+    return;   /* after a final error frame nothing more is said */
+  if (pack_envelope(c, env) != 0) {
     /* Our own reply is too big for a frame: say so instead. */
     Kehu__Response r = KEHU__RESPONSE__INIT;
     r.status = KEHU__STATUS__RESOURCE_EXHAUSTED;
@@ -219,6 +366,8 @@ void kehu_conn_send(kehu_conn *c, const Kehu__Envelope *env)
 
 void kehu_conn_fail(kehu_conn *c, int status, const char *fmt, ...)
 {
+  if (c->closing || c->close_when_flushed)
+    return;
   char msg[256];
   va_list ap;
   va_start(ap, fmt);
@@ -232,6 +381,9 @@ void kehu_conn_fail(kehu_conn *c, int status, const char *fmt, ...)
   e.response = &r;
   kehu_conn_send(c, &e);
   c->close_when_flushed = 1;
+  set_reading(c, 0);
+  /* A client that does not even read the frame is closed all the same. */
+  uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
   flush_conn(c);
 }
 
@@ -262,56 +414,107 @@ static int accept_hello(kehu_conn *c, Kehu__Envelope *env)
     return -1;
   }
   c->hello_seen = 1;
+  /* A login is due within login_timeout of the Hello (README). */
+  uv_timer_start(&c->timer, on_timer, c->srv->cfg.login_timeout_ms, 0);
   return 0;
+}
+
+/* The next request in c->in: 1 with *env set, 0 when the next frame has
+ * not fully arrived, 2 when it was the client's Hello, -1 when the
+ * connection failed with a final error frame. */
+static int next_request(kehu_conn *c, Kehu__Envelope **env)
+{
+  kehu_server *srv = c->srv;
+  const uint8_t *payload;
+  size_t len, used;
+  *env = NULL;
+  kehu_frame_result r = kehu_frame_next(kehu_buf_head(&c->in), kehu_buf_size(&c->in),
+                                        srv->cfg.max_frame, &payload, &len, &used);
+  if (r == KEHU_FRAME_NEED_MORE)
+    return 0;
+  if (r == KEHU_FRAME_TOO_LARGE) {
+    kehu_conn_fail(c, KEHU_EXHAUSTED, "frame of %zu bytes exceeds the limit of %zu (max_frame)",
+                   len, srv->cfg.max_frame);
+    return -1;
+  }
+  if (r == KEHU_FRAME_EMPTY) {
+    kehu_conn_fail(c, KEHU_INVALID, "protocol error: empty frame");
+    return -1;
+  }
+  Kehu__Envelope *e = kehu_envelope_decode(payload, len);
+  kehu_buf_consume(&c->in, used);
+  if (!e) {
+    kehu_conn_fail(c, KEHU_INVALID, "protocol error: a frame does not decode as an Envelope");
+    return -1;
+  }
+  if (!c->hello_seen) {
+    int ok = accept_hello(c, e);
+    kehu_envelope_free(e);
+    return ok == 0 ? 2 : -1;
+  }
+  if (e->body_case != KEHU__ENVELOPE__BODY_REQUEST ||
+      e->request->op_case == KEHU__REQUEST__OP__NOT_SET) {
+    kehu_envelope_free(e);
+    kehu_conn_fail(c, KEHU_INVALID, "protocol error: expected a request");
+    return -1;
+  }
+  /* Id 0 means Hello or an event; a reply with it would read as the end of
+   * the connection, so a request with it is a protocol error. */
+  if (e->id == 0) {
+    kehu_envelope_free(e);
+    kehu_conn_fail(c, KEHU_INVALID,
+                   "protocol error: request id 0 is reserved for Hello and events");
+    return -1;
+  }
+  *env = e;
+  return 1;
 }
 
 /* Parses and dispatches whole frames while the connection may take more
  * requests; stops reading the socket while it may not, so a pipelining
- * client is slowed down instead of buffered without bound. */
+ * client is slowed down instead of buffered without bound: at most
+ * max_inflight requests at once, one at a time around a login, and only
+ * while its replies fit in max_write_queue. Replies built here do not
+ * re-enter it (their kehu_conn_request_done just lets the loop go on). */
 static void process_frames(kehu_conn *c)
 {
   kehu_server *srv = c->srv;
-  while (!c->closing && !c->barrier && c->inflight < srv->cfg.max_inflight) {
-    const uint8_t *payload;
-    size_t len, used;
-    kehu_frame_result r = kehu_frame_next(kehu_buf_head(&c->in), kehu_buf_size(&c->in),
-                                          srv->cfg.max_frame, &payload, &len, &used);
-    if (r == KEHU_FRAME_NEED_MORE)
-      break;
-    if (r == KEHU_FRAME_TOO_LARGE) {
-      kehu_conn_fail(c, KEHU_EXHAUSTED, "frame of %zu bytes exceeds the limit of %zu (max_frame)",
-                     len, srv->cfg.max_frame);
-      return;
-    }
-    if (r == KEHU_FRAME_EMPTY) {
-      kehu_conn_fail(c, KEHU_INVALID, "protocol error: empty frame");
-      return;
-    }
-    Kehu__Envelope *env = kehu_envelope_decode(payload, len);
-    kehu_buf_consume(&c->in, used);
+  if (c->processing)
+    return;
+  c->processing = 1;
+  while (!c->closing && !c->close_when_flushed && !c->barrier &&
+         c->inflight < srv->cfg.max_inflight) {
+    Kehu__Envelope *env = c->held;
+    c->held = NULL;
     if (!env) {
-      kehu_conn_fail(c, KEHU_INVALID, "protocol error: a frame does not decode as an Envelope");
-      return;
+      int got = next_request(c, &env);
+      if (got == 2)
+        continue;   /* the Hello: go on with what follows it */
+      if (got != 1)
+        break;
     }
-    if (!c->hello_seen) {
-      int ok = accept_hello(c, env);
-      kehu_envelope_free(env);
-      if (ok != 0)
-        return;
-      continue;
-    }
-    if (env->body_case != KEHU__ENVELOPE__BODY_REQUEST ||
-        env->request->op_case == KEHU__REQUEST__OP__NOT_SET) {
-      kehu_envelope_free(env);
-      kehu_conn_fail(c, KEHU_INVALID, "protocol error: expected a request");
-      return;
+    size_t need = kehu_reply_estimate(srv, env->request);
+    if (!has_room(c, need)) {
+      flush_conn(c);   /* replies built just now go to the socket first */
+      if (c->closing || !has_room(c, need)) {
+        c->held = env;   /* freed with c if it closes */
+        break;
+      }
     }
     kehu_dispatch(c, env);
+    if (kehu_buf_size(&c->out) >= OUTPUT_CHUNK)
+      flush_conn(c);
   }
+  c->processing = 0;
+  if (c->closing)
+    return;
   kehu_buf_trim(&c->in, CONN_BUFFER_KEEP);
   kehu_buf_trim(&c->tls.in, CONN_BUFFER_KEEP);
+  if (c->lingering)
+    return;   /* reads, to drop what comes */
   /* Blocked with data waiting: stop reading until a reply unblocks us. */
-  int blocked = c->barrier || c->inflight >= srv->cfg.max_inflight;
+  int blocked = c->barrier || c->inflight >= srv->cfg.max_inflight || c->held ||
+                c->close_when_flushed;
   set_reading(c, !blocked);
 }
 
@@ -333,21 +536,61 @@ static void send_hello(kehu_conn *c)
   kehu_conn_send(c, &e);
 }
 
+/* One timer per connection, for whichever limit applies now: the TLS
+ * handshake and the client's Hello within handshake_timeout of connecting,
+ * a login within login_timeout of the Hello (or of a logout), then the
+ * idle limit; after a final error frame, the linger time. */
 static void on_timer(uv_timer_t *t)
 {
   kehu_conn *c = t->data;
-  if (!c->tls.handshake_done) {
+  kehu_server *srv = c->srv;
+  if (c->closing)
+    return;
+  if (c->lingering || !c->tls.handshake_done || c->close_when_flushed) {
     kehu_conn_close(c);
     return;
   }
-  uint64_t idle = uv_now(c->srv->loop) - c->last_active;
-  uint64_t limit = c->srv->cfg.idle_timeout_ms;
+  if (!c->hello_seen) {
+    kehu_conn_fail(c, KEHU_EXHAUSTED, "no Hello within %u s of connecting (handshake_timeout)",
+                   srv->cfg.handshake_timeout_ms / 1000);
+    return;
+  }
+  if (!c->authed) {
+    if (c->barrier) {   /* a login is being checked */
+      uv_timer_start(&c->timer, on_timer, LOGIN_GRACE_MS, 0);
+      return;
+    }
+    kehu_conn_fail(c, KEHU_UNAUTHENTICATED,
+                   "not logged in within %u s (login_timeout): log in right after connecting",
+                   srv->cfg.login_timeout_ms / 1000);
+    return;
+  }
+  uint64_t idle = uv_now(srv->loop) - c->last_active;
+  uint64_t limit = srv->cfg.idle_timeout_ms;
   /* A watching connection is quiet by design: it waits for pushes. */
   if (idle >= limit && c->inflight == 0 && !c->watching) {
     kehu_conn_close(c);
     return;
   }
   uv_timer_start(&c->timer, on_timer, idle >= limit ? limit : limit - idle, 0);
+}
+
+/* The TLS handshake is done: greet the client, or, over a cap, tell it
+ * which one in a final error frame (the CLI's exit 9). */
+static void handshake_done(kehu_conn *c)
+{
+  kehu_server *srv = c->srv;
+  send_hello(c);
+  if (!c->refusing)
+    return;   /* the handshake timer runs on: Hello is due within it */
+  if (strcmp(c->refusing, "max_connections") == 0)
+    kehu_conn_fail(c, KEHU_EXHAUSTED,
+                   "the server is at its connection limit (max_connections = %u): try again later",
+                   srv->cfg.max_connections);
+  else
+    kehu_conn_fail(c, KEHU_EXHAUSTED,
+                   "too many connections are not logged in yet (max_unauthenticated = %u): "
+                   "try again later", srv->cfg.max_unauthenticated);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -359,6 +602,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     kehu_conn_close(c);
     return;
   }
+  if (c->lingering)
+    return;   /* the final frame is out: what the client says is dropped */
   c->last_active = uv_now(c->srv->loop);
   if (kehu_tls_session_feed(&c->tls, buf->base, (size_t)nread) != 0) {
     kehu_conn_close(c);
@@ -373,11 +618,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (rc == KEHU_TLS_AGAIN) {
       write_ciphertext(c);
+      kehu_buf_trim(&c->tls.out, CONN_BUFFER_KEEP);
       return;
     }
-    uv_timer_start(&c->timer, on_timer, c->srv->cfg.idle_timeout_ms, 0);
-    send_hello(c);
+    handshake_done(c);
+    if (c->refusing) {
+      kehu_conn_flush_all(c->srv);
+      return;
+    }
   }
+  if (c->close_when_flushed)
+    return;
   int rc = kehu_tls_session_read(&c->tls, &c->in);
   if (rc != 0) {
     kehu_conn_close(c);
@@ -385,7 +636,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
   }
   process_frames(c);
   kehu_conn_flush_all(c->srv);
-  write_ciphertext(c);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -412,11 +662,23 @@ static void on_connection(uv_stream_t *listener, int status)
   if (srv->conns)
     srv->conns->prev = c;
   srv->conns = c;
-  srv->nconns++;
-  if (srv->nconns > srv->cfg.max_connections) {
-    /* Over the cap: the client sees the connection closed at once. */
-    kehu_conn_close(c);
-    return;
+  /* At most max_connections, of which at most max_unauthenticated (README)
+   * not logged in. Over a cap the client still gets its TLS handshake and
+   * a final error naming the cap (a few at a time; more are just closed). */
+  if (srv->nconns >= srv->cfg.max_connections)
+    c->refusing = "max_connections";
+  else if (srv->nunauth >= srv->cfg.max_unauthenticated)
+    c->refusing = "max_unauthenticated";
+  if (c->refusing) {
+    srv->nrefusing++;
+    if (srv->nrefusing > MAX_REFUSING) {
+      kehu_conn_close(c);
+      return;
+    }
+  } else {
+    c->counted = 1;
+    srv->nconns++;
+    srv->nunauth++;
   }
   struct sockaddr_storage ss;
   int len = sizeof ss;

@@ -1,6 +1,7 @@
 /* A client connection: TLS over a libuv TCP stream, frames in and out,
- * per-connection limits (handshake and idle timeouts, frame size, requests
- * in flight, bytes queued to a slow reader). */
+ * per-connection limits (handshake, login and idle timeouts, frame size,
+ * requests in flight, bytes of replies queued or being built) and the
+ * server-wide caps (max_connections, max_unauthenticated). */
 #ifndef KEHU_CONN_H
 #define KEHU_CONN_H
 
@@ -9,12 +10,16 @@
 struct kehu_conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
+  uv_shutdown_t shutdown;   /* after a final error frame */
   kehu_server *srv;
   kehu_tls_session tls;
   kehu_buf in;              /* decrypted bytes not yet parsed into frames */
   kehu_buf out;             /* plaintext frames waiting to be encrypted */
   uint64_t last_active;     /* uv_now() of the last bytes received */
   size_t queued;            /* ciphertext handed to uv_write, not yet written */
+  size_t reserved;          /* set aside for replies of requests in flight */
+  size_t queued_peak;       /* most queued since it was last empty */
+  Kehu__Envelope *held;     /* a request waiting for room in max_write_queue */
   unsigned inflight;        /* requests dispatched, not yet answered */
   unsigned refs;            /* calls in flight keep the memory alive */
   unsigned open_handles;
@@ -23,7 +28,11 @@ struct kehu_conn {
   int reading;
   int closing;
   int close_when_flushed;
-  int authed;
+  int lingering;            /* final frame sent: drops input until the client hangs up */
+  int processing;           /* in process_frames: a reply there does not re-enter it */
+  const char *refusing;     /* over this cap: Hello, a final error, close */
+  int counted;              /* in nconns; also in nunauth while !authed */
+  int authed;               /* set through kehu_conn_set_authed */
   kehu_caller caller;
   unsigned char session_hash[32];
   char peer[64];
@@ -46,7 +55,11 @@ void kehu_conn_stop_reading_all(kehu_server *srv);
 /* A request of c was answered: let the next frames in. */
 void kehu_conn_request_done(kehu_conn *c);
 void kehu_conn_close(kehu_conn *c);
-/* Sends a final error frame, then closes. */
+/* Logged in (on) or out: moves c in or out of the unauthenticated count
+ * and starts the idle or the login timeout. */
+void kehu_conn_set_authed(kehu_conn *c, int on);
+/* Sends a final error frame, then closes (after the client has had the
+ * time to read it). */
 void kehu_conn_fail(kehu_conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void kehu_conn_ref(kehu_conn *c);

@@ -116,6 +116,20 @@ kehu_init_data() {
   [[ -f "$dir/tls/ca.crt" ]] || fail "kehu-admin init did not create $dir/tls/ca.crt"
 }
 
+# kehu_conf_set SECTION KEY VALUE: sets KEY in [SECTION] of
+# $KEHU_DATA/kehud.conf (initialising the data directory first if needed).
+kehu_conf_set() {
+  local section=$1 key=$2 value=$3 conf=$KEHU_DATA/kehud.conf
+  [[ -f "$conf" ]] || kehu_init_data "$KEHU_DATA"
+  awk -v sec="[$section]" -v key="$key" -v value="$value" '
+    $0 == sec { print; print key " = " value; inside = 1; done = 1; next }
+    /^\[/ { inside = 0 }
+    inside && $1 == key && ($2 == "=" || $2 ~ /^=/) { next }
+    { print }
+    END { if (!done) { print sec; print key " = " value } }' "$conf" >"$conf.new"
+  mv "$conf.new" "$conf"
+}
+
 # kehu_add_user NAME ROLE [TEAM]: password NAME-pass.
 kehu_add_user() {
   local name=$1 role=$2 team=${3:-}
@@ -289,6 +303,48 @@ kehu_as() {
   mkdir -p "$config"
   XDG_CONFIG_HOME=$config KEHU_PASSWORD=$(kehu_password_of "$user") \
     timeout "$KEHU_CMD_TIMEOUT" "$KEHU_BUILD/kehu" --user "$user" "$@"
+}
+
+# kehu_wire ARGS...: the raw protocol client (wire.py, Python 3 stdlib) for
+# what the real client never does: pipelining without reading, stopping
+# before Hello or login, bytes that are not UTF-8. Bounded like a command.
+kehu_wire() {
+  command -v python3 >/dev/null || fail "python3 is required for this test"
+  timeout "${KEHU_WIRE_TIMEOUT:-$KEHU_CMD_TIMEOUT}" python3 "$KEHU_SRC/tests/integration/wire.py" "$@"
+}
+
+# kehu_wire_bg OUT ERR ARGS...: the same in the background, stdout to OUT
+# and stderr to ERR; WIRE_PID is its process (timeout(1), which passes a
+# kill on to the client).
+kehu_wire_bg() {
+  local out=$1 err=$2
+  shift 2
+  command -v python3 >/dev/null || fail "python3 is required for this test"
+  (exec timeout "${KEHU_WIRE_TIMEOUT:-$KEHU_CMD_TIMEOUT}" python3 \
+    "$KEHU_SRC/tests/integration/wire.py" "$@") >"$out" 2>"$err" &
+  WIRE_PID=$!
+}
+
+# kehu_wait_file SECONDS FILE REGEX: waits (bounded) until FILE holds a line
+# matching REGEX; fails the test otherwise.
+kehu_wait_file() {
+  local limit=$1 file=$2 regex=$3 i
+  for ((i = 0; i < limit * 10; i++)); do
+    grep -qE "$regex" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "$file did not show /$regex/ within $limit s; it holds: $(cat "$file" 2>/dev/null || echo '(nothing)')"
+}
+
+# kehud's resident memory in KiB (VmRSS).
+kehu_rss_kb() {
+  awk '/^VmRSS:/ { print $2 }' "/proc/$KEHU_PID/status"
+}
+
+# True when kehud was built with AddressSanitizer (its memory figures then
+# include shadow memory and a quarantine of freed blocks).
+kehu_is_asan() {
+  ldd "$KEHU_BUILD/kehud" 2>/dev/null | grep -q libasan
 }
 
 # --- assertions -----------------------------------------------------------
