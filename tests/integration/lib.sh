@@ -341,10 +341,12 @@ kehu_rss_kb() {
   awk '/^VmRSS:/ { print $2 }' "/proc/$KEHU_PID/status"
 }
 
-# True when kehud was built with AddressSanitizer (its memory figures then
-# include shadow memory and a quarantine of freed blocks).
+# True when kehud was built with the sanitizers (its memory figures then
+# include ASan's shadow memory and its quarantine of freed blocks). Read
+# from the build, as the time factor is: not from `ldd | grep -q`, which
+# under pipefail fails whenever grep's early exit cuts ldd off (SIGPIPE).
 kehu_is_asan() {
-  ldd "$KEHU_BUILD/kehud" 2>/dev/null | grep -q libasan
+  ((KEHU_SANITIZED))
 }
 
 # --- assertions -----------------------------------------------------------
