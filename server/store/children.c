@@ -204,9 +204,7 @@ int kehu_store_child_list(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, u
   return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
 
-/* The first record (lowest seq) of customer cust in kind k; NOT_FOUND
- * when it has none left. */
-static int first_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t *seq,
+int kehu_store_child_first(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t *seq,
                        ProtobufCMessage **m)
 {
   MDB_cursor *cur;
@@ -234,7 +232,7 @@ static int move_kind(kehu_txn *t, const kehu_kind_info *k, uint64_t from, uint64
   uint64_t seq;
   ProtobufCMessage *old;
   int rc;
-  while ((rc = first_child(t, k, from, &seq, &old)) == KEHU_OK) {
+  while ((rc = kehu_store_child_first(t, k, from, &seq, &old)) == KEHU_OK) {
     ProtobufCMessage *m = kehu_msg_copy(old);
     rc = m && kehu_msg_set_string(m, "customer_id", to_id) == 0 ? KEHU_OK : KEHU_EXHAUSTED;
     if (rc == KEHU_OK)
@@ -261,109 +259,4 @@ int kehu_store_children_move(kehu_txn *t, uint64_t from, uint64_t to, const char
       return rc;
   }
   return KEHU_OK;
-}
-
-static int purge_kind(kehu_txn *t, const kehu_kind_info *k, uint64_t cust)
-{
-  uint64_t seq;
-  ProtobufCMessage *old;
-  int rc;
-  while ((rc = first_child(t, k, cust, &seq, &old)) == KEHU_OK) {
-    rc = kehu_store_child_delete(t, k, cust, seq, old);
-    protobuf_c_message_free_unpacked(old, NULL);
-    if (rc != KEHU_OK)
-      return rc;
-  }
-  return rc == KEHU_NOT_FOUND ? KEHU_OK : rc;
-}
-
-int kehu_store_customer_purge(kehu_txn *t, uint64_t key)
-{
-  Kehu__Customer *c;
-  int rc = kehu_store_customer_get(t, key, &c);
-  if (rc != KEHU_OK)
-    return rc;
-  for (int k = 0; k < KEHU_KIND_COUNT && rc == KEHU_OK; k++)
-    rc = purge_kind(t, kehu_kind_get(k), key);
-  if (rc == KEHU_OK)
-    rc = kehu_store_customer_remove(t, key, c);
-  kehu__customer__free_unpacked(c, NULL);
-  return rc;
-}
-
-static int for_each_dup(kehu_txn *t, MDB_dbi dbi, const void *k, size_t klen,
-                        void (*each)(uint64_t key, void *arg), void *arg)
-{
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(t->txn, dbi, &cur);
-  if (rc != 0)
-    return kehu_store_status(rc);
-  MDB_val key = {klen, (void *)k}, v;
-  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY); rc == 0;
-       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP))
-    each(kehu_key_get_u64(v.mv_data), arg);
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
-}
-
-int kehu_store_customers_by_phone(kehu_txn *t, const char *phone,
-                                  void (*each)(uint64_t key, void *arg), void *arg)
-{
-  unsigned char h[32];
-  kehu_index_hmac(t->st, phone, h);
-  return for_each_dup(t, t->st->contact_phone, h, 32, each, arg);
-}
-
-int kehu_store_customers_by_name(kehu_txn *t, const char *name,
-                                 void (*each)(uint64_t key, void *arg), void *arg)
-{
-  char norm[512];
-  if (kehu_customer_name_key(name, norm, sizeof norm) != 0)
-    return KEHU_OK;
-  return for_each_dup(t, t->st->cust_name, norm, strlen(norm), each, arg);
-}
-
-/* Walks one dupsort index and reports every key held by 2+ customers. */
-static int groups_of(kehu_txn *t, MDB_dbi dbi, const char *reason,
-                     int (*each)(const uint64_t *keys, size_t n, const char *reason, void *arg),
-                     void *arg)
-{
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(t->txn, dbi, &cur);
-  if (rc != 0)
-    return kehu_store_status(rc);
-  MDB_val key, v;
-  uint64_t keys[64];
-  int status = KEHU_OK;
-  for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
-       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_NODUP)) {
-    size_t count;
-    if (mdb_cursor_count(cur, &count) != 0 || count < 2)
-      continue;
-    size_t n = 0;
-    MDB_val k2 = key, v2;
-    /* values start with the customer key (phones add the contact after it):
-     * sorted, so one customer's entries are adjacent */
-    for (int r = mdb_cursor_get(cur, &k2, &v2, MDB_FIRST_DUP); r == 0 && n < 64;
-         r = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT_DUP)) {
-      uint64_t cust = kehu_key_get_u64(v2.mv_data);
-      if (n == 0 || keys[n - 1] != cust)
-        keys[n++] = cust;
-    }
-    if (n >= 2)
-      status = each(keys, n, reason, arg);
-  }
-  mdb_cursor_close(cur);
-  if (status != KEHU_OK)
-    return status;
-  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
-}
-
-int kehu_store_duplicate_groups(kehu_txn *t,
-                                int (*each)(const uint64_t *keys, size_t n, const char *reason,
-                                            void *arg),
-                                void *arg)
-{
-  int rc = groups_of(t, t->st->cust_name, "name", each, arg);
-  return rc == KEHU_OK ? groups_of(t, t->st->contact_phone, "mobile", each, arg) : rc;
 }

@@ -3,10 +3,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <mbedtls/sha256.h>
-
-#include "buf.h"
-#include "normalize.h"
 #include "store_internal.h"
 
 int kehu_store_customer_new_key(kehu_txn *t, int64_t now, uint64_t *key)
@@ -59,19 +55,6 @@ uint64_t kehu_store_customer_by_external_code(kehu_txn *t, const char *code)
 static int str_changed(const char *a, const char *b)
 {
   return strcmp(a ? a : "", b ? b : "") != 0;
-}
-
-int kehu_customer_name_key(const char *name, char *out, size_t len)
-{
-  if (!name || kehu_normalize_company(name, out, len) != 0 || !*out)
-    return -1;
-  size_t n = strlen(out);
-  if (n > 400) {
-    unsigned char h[32];
-    mbedtls_sha256_ret((const unsigned char *)out, n, h, 0);
-    kehu_hex(h, sizeof h, out);
-  }
-  return 0;
 }
 
 /* The name index moves only when the normalised form changes. */

@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store.h"
+#include <mbedtls/sha256.h>
+
+#include "buf.h"
+#include "normalize.h"
+#include "store_internal.h"
 
 void kehu_key_put_u64(unsigned char *p, uint64_t v)
 {
@@ -48,4 +52,18 @@ int kehu_customer_id_parse(const char *id, uint64_t *key)
 void kehu_customer_id_format(uint64_t key, char *out)
 {
   snprintf(out, 24, "C%08u%03u", (unsigned)(key >> 32), (unsigned)(key & 0xffffffffu));
+}
+
+/* The duplicate-detection key of a customer name (store_internal.h). */
+int kehu_customer_name_key(const char *name, char *out, size_t len)
+{
+  if (!name || kehu_normalize_company(name, out, len) != 0 || !*out)
+    return -1;
+  size_t n = strlen(out);
+  if (n > 400) {
+    unsigned char h[32];
+    mbedtls_sha256_ret((const unsigned char *)out, n, h, 0);
+    kehu_hex(h, sizeof h, out);
+  }
+  return 0;
 }

@@ -21,7 +21,6 @@
 #include "store_internal.h"
 #include "validate.h"
 
-#define MAX_DOC_TOKENS 4096
 #define TOKEN_HMAC 0x01      /* first byte of a keyed-hash token */
 
 typedef struct {
@@ -32,6 +31,7 @@ typedef struct {
 typedef struct {
   token *items;
   size_t n, cap;
+  int overflow;   /* more than KEHU_SEARCH_MAX_TOKENS, or out of memory */
 } token_set;
 
 static void add_token(const char *s, size_t len, void *arg)
@@ -41,11 +41,11 @@ static void add_token(const char *s, size_t len, void *arg)
     return;
   if (set->n == set->cap) {
     size_t cap = set->cap ? set->cap * 2 : 64;
-    if (cap > MAX_DOC_TOKENS)
+    token *p = cap <= KEHU_SEARCH_MAX_TOKENS ? realloc(set->items, cap * sizeof *p) : NULL;
+    if (!p) {
+      set->overflow = 1;
       return;
-    token *p = realloc(set->items, cap * sizeof *p);
-    if (!p)
-      return;
+    }
     set->items = p;
     set->cap = cap;
   }
@@ -109,27 +109,55 @@ static void sort_unique(token_set *set)
   set->n = w;
 }
 
-static int collect_contact(ProtobufCMessage *m, uint64_t cust, void *arg)
+static void add_contact(kehu_store *st, token_set *set, const Kehu__Contact *c)
 {
-  (void)cust;
-  void **ctx = arg;
-  kehu_store *st = ctx[0];
-  token_set *set = ctx[1];
-  const Kehu__Contact *c = (const Kehu__Contact *)m;
   kehu_search_index_tokens(c->name, add_token, set);
   for (size_t i = 0; i < c->n_phones; i++)
     add_phone(st, set, c->phones[i]);
   if (c->email)
     add_email(st, set, c->email);
-  protobuf_c_message_free_unpacked(m, NULL);
-  return 1;
 }
 
-/* What a customer is found by, now. */
+/* Every contact of cust, read from the contacts table directly: search is
+ * derived from the tables and calls none of their files back. */
+static int add_contacts(kehu_txn *t, uint64_t cust, token_set *set)
+{
+  const kehu_kind_info *kind = kehu_kind_get(KEHU_KIND_CONTACT);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->children[KEHU_KIND_CONTACT], &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  unsigned char start[16];
+  kehu_key_put_u64(start, cust);
+  memset(start + 8, 0, 8);
+  MDB_val key = {16, start}, v;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+       rc == 0 && key.mv_size == 16 && kehu_key_get_u64(key.mv_data) == cust;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    ProtobufCMessage *m = kehu_decode_record(t->st, &key, &v, kind->desc, kind->sealed);
+    if (!m) {
+      status = KEHU_INTERNAL;
+      break;
+    }
+    add_contact(t->st, set, (const Kehu__Contact *)m);
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (status == KEHU_OK && rc != 0 && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  return status;
+}
+
+/* What a customer is found by, now: its names and tags, and every
+ * contact's name, phones and email. */
 static int current_tokens(kehu_txn *t, uint64_t cust, token_set *set)
 {
+  unsigned char k[8];
+  kehu_key_put_u64(k, cust);
   Kehu__Customer *c;
-  int rc = kehu_store_customer_get(t, cust, &c);
+  int rc = kehu_get_message(t, t->st->customers, k, 8, &kehu__customer__descriptor,
+                            (ProtobufCMessage **)&c);
   if (rc == KEHU_NOT_FOUND)
     return KEHU_OK;   /* gone: no tokens */
   if (rc != KEHU_OK)
@@ -139,10 +167,9 @@ static int current_tokens(kehu_txn *t, uint64_t cust, token_set *set)
   for (size_t i = 0; i < c->n_tags; i++)
     kehu_search_index_tokens(c->tags[i], add_token, set);
   kehu__customer__free_unpacked(c, NULL);
-  void *ctx[2] = {t->st, set};
-  uint64_t next;
-  rc = kehu_store_child_list(t, kehu_kind_get(KEHU_KIND_CONTACT), cust, 0, 1000, collect_contact,
-                             ctx, &next);
+  rc = add_contacts(t, cust, set);
+  if (rc == KEHU_OK && set->overflow)
+    rc = KEHU_EXHAUSTED;   /* KEHU_SEARCH_MAX_TOKENS: refused, never cut short */
   sort_unique(set);
   return rc;
 }

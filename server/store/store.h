@@ -145,6 +145,11 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
  * the newest customers (of owner, when not NULL) instead, 20,000 at most. */
 int kehu_store_search(kehu_txn *t, const char *const *terms, size_t n, const char *owner,
                       int (*each)(uint64_t key, void *arg), void *arg);
+/* The most search tokens one customer is indexed under (its names, tags and
+ * all its contacts' names, phones and emails, before duplicates go): a
+ * write that would need more is refused with RESOURCE_EXHAUSTED rather than
+ * indexed in part. */
+#define KEHU_SEARCH_MAX_TOKENS 65536
 /* New customers' postings wait in a pending table that queries read too;
  * the writer folds them into the posting lists by itself (search.c). */
 /* Postings waiting in the pending table. */

@@ -74,6 +74,10 @@ int kehu_index_del(kehu_txn *t, MDB_dbi dbi, const char *k, uint64_t id);
 /* The duplicate-detection key of a customer name: its normalised form
  * (normalize.h), hashed when too long for an LMDB key. 0 or -1. */
 int kehu_customer_name_key(const char *name, char *out, size_t len);
+/* The first record (lowest seq) of customer cust in kind k, decoded;
+ * NOT_FOUND when it has none left (merge and purge empty a customer). */
+int kehu_store_child_first(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t *seq,
+                           ProtobufCMessage **m);
 /* Deletes a customer record and all its index entries (purge). */
 int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *c);
 
