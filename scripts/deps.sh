@@ -10,7 +10,7 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler
   libmbedtls-dev libargon2-dev
   libcmocka-dev libcjson-dev libinih-dev libutf8proc-dev
-  jq openssl ca-certificates
+  jq openssl ca-certificates python3
 )
 # The tests also build the libFuzzer targets, which need clang.
 if [[ "${1:-}" == "--fuzz" ]]; then

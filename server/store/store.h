@@ -14,7 +14,7 @@
 #include "status.h"
 
 #define KEHU_SCHEMA_VERSION 1
-/* The layout of the tables (store.c): 2 added the pending search table;
+/* The layout of the tables (env.c): 2 added the pending search table;
  * 3 keys the name index by the symmetric legal-form stripping of
  * common/normalize.c (an older store has its name index rebuilt). */
 #define KEHU_STORE_FORMAT 3

@@ -1,3 +1,6 @@
+/* The store's environment: opening LMDB and its named databases in one
+ * start-up transaction, the store format and its upgrades, sequences in
+ * meta, growing the map, read and write transactions. */
 #include "store_internal.h"
 
 #include <errno.h>
