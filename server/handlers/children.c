@@ -62,41 +62,54 @@ static int keep_packed(child_write *w, const ProtobufCMessage *m)
 }
 
 /* Values a new record gets when the caller gives none. */
-static void apply_defaults(child_write *w, ProtobufCMessage *m)
+typedef enum { DEFAULT_TEXT, DEFAULT_INT, DEFAULT_NOW, DEFAULT_TICKET_SLA } default_how;
+typedef struct {
+  kehu_kind kind;
+  const char *field;
+  default_how how;
+  const char *text;
+  int64_t number;
+} field_default;
+
+static const field_default defaults[] = {
+  {KEHU_KIND_FOLLOWUP, "at", DEFAULT_NOW, NULL, 0},
+  {KEHU_KIND_NEED, "priority", DEFAULT_TEXT, "medium", 0},
+  {KEHU_KIND_NEED, "status", DEFAULT_TEXT, "open", 0},
+  {KEHU_KIND_CONTRACT, "status", DEFAULT_TEXT, "active", 0},
+  {KEHU_KIND_ORDER, "at", DEFAULT_NOW, NULL, 0},
+  {KEHU_KIND_ORDER, "quantity", DEFAULT_INT, NULL, 1},
+  {KEHU_KIND_TICKET, "priority", DEFAULT_TEXT, "medium", 0},
+  {KEHU_KIND_TICKET, "status", DEFAULT_TEXT, "open", 0},
+  {KEHU_KIND_TICKET, "response_due", DEFAULT_TICKET_SLA, NULL, 0},
+};
+
+static int apply_defaults(child_write *w, ProtobufCMessage *m)
 {
-  int64_t v;
-  switch (w->kind->kind) {
-  case KEHU_KIND_FOLLOWUP:
-    if (!kehu_msg_get_int(m, "at", &v))
-      kehu_msg_set_int(m, "at", w->now);
-    break;
-  case KEHU_KIND_NEED:
-    if (!kehu_msg_get_string(m, "priority"))
-      kehu_msg_set_string(m, "priority", "medium");
-    if (!kehu_msg_get_string(m, "status"))
-      kehu_msg_set_string(m, "status", "open");
-    break;
-  case KEHU_KIND_CONTRACT:
-    if (!kehu_msg_get_string(m, "status"))
-      kehu_msg_set_string(m, "status", "active");
-    break;
-  case KEHU_KIND_ORDER:
-    if (!kehu_msg_get_int(m, "at", &v))
-      kehu_msg_set_int(m, "at", w->now);
-    if (!kehu_msg_get_int(m, "quantity", &v))
-      kehu_msg_set_int(m, "quantity", 1);
-    break;
-  case KEHU_KIND_TICKET:
-    if (!kehu_msg_get_string(m, "priority"))
-      kehu_msg_set_string(m, "priority", "medium");
-    if (!kehu_msg_get_string(m, "status"))
-      kehu_msg_set_string(m, "status", "open");
-    if (!kehu_msg_get_int(m, "response_due", &v))
-      kehu_msg_set_int(m, "response_due", w->now + (int64_t)w->cfg->ticket_sla_hours * 3600);
-    break;
-  default:
-    break;
+  for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+    const field_default *d = &defaults[i];
+    int64_t v;
+    if (d->kind != w->kind->kind)
+      continue;
+    int failed = 0;
+    switch (d->how) {
+    case DEFAULT_TEXT:
+      failed = !kehu_msg_get_string(m, d->field) && kehu_msg_set_string(m, d->field, d->text) != 0;
+      break;
+    case DEFAULT_INT:
+    case DEFAULT_NOW:
+    case DEFAULT_TICKET_SLA:
+      if (!kehu_msg_get_int(m, d->field, &v))
+        failed = kehu_msg_set_int(m, d->field,
+                                  d->how == DEFAULT_INT ? d->number
+                                  : d->how == DEFAULT_NOW
+                                      ? w->now
+                                      : w->now + (int64_t)w->cfg->ticket_sla_hours * 3600) != 0;
+      break;
+    }
+    if (failed)
+      return KEHU_EXHAUSTED;
   }
+  return KEHU_OK;
 }
 
 /* The customer a record hangs under: live, and the caller may act on its
@@ -116,8 +129,10 @@ static int load_customer(kehu_txn *t, child_write *w, uint64_t cust, int write,
 
 /* Follow-ups: the contact must be this customer's, and the customer's
  * last_contact_at follows the latest follow-up (same transaction). */
-static int followup_hook(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m)
+static int followup_hook(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m,
+                         const ProtobufCMessage *old)
 {
+  (void)old;
   const char *contact = kehu_msg_get_string(m, "contact_id");
   if (contact) {
     const kehu_kind_info *ck;
@@ -143,10 +158,11 @@ static int followup_hook(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
   return rc == KEHU_OK ? kehu_rules_dormant(&rules, c, &updated) : rc;
 }
 
-static int number_free(kehu_txn *t, child_write *w, const ProtobufCMessage *m)
+static int number_free(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m,
+                       const ProtobufCMessage *old)
 {
-  if (w->kind->kind != KEHU_KIND_CONTRACT)
-    return KEHU_OK;
+  (void)c;
+  (void)old;
   const char *number = kehu_msg_get_string(m, "number");
   uint64_t holder = number ? kehu_store_contract_by_number(t, number) : 0;
   if (!holder || holder == w->seq)
@@ -158,55 +174,85 @@ static int number_free(kehu_txn *t, child_write *w, const ProtobufCMessage *m)
                    number, id);
 }
 
-/* A ticket's assignee, when set or changed, is someone who may work it. */
-static int assignee_may_work(kehu_txn *t, child_write *w, const Kehu__Customer *c,
-                             const ProtobufCMessage *m, const ProtobufCMessage *old)
+/* A ticket's assignee, when set or changed, is someone who may work it,
+ * and is told so live once the write commits. */
+static int assignee_may_work(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m,
+                             const ProtobufCMessage *old)
 {
   const char *assignee = kehu_msg_get_string(m, "assignee");
   const char *before = old ? kehu_msg_get_string(old, "assignee") : NULL;
   if (!assignee || !*assignee || (before && strcmp(before, assignee) == 0))
     return KEHU_OK;
-  return kehu_access_ticket_assignee(t, c, assignee, &w->err);
+  int rc = kehu_access_ticket_assignee(t, c, assignee, &w->err);
+  if (rc == KEHU_OK && strcmp(assignee, w->caller.username) != 0) {
+    snprintf(w->assigned_to, sizeof w->assigned_to, "%s", assignee);
+    snprintf(w->record_id, sizeof w->record_id, "%s", kehu_msg_get_string(m, "id"));
+  }
+  return rc;
 }
 
-/* The reminders that hang on a record (SPEC §3), in the same transaction. */
+/* The reminders that hang on a record (README "Reminders"), in the same
+ * transaction. */
+static int contract_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
+                          const ProtobufCMessage *m)
+{
+  return kehu_rules_contract(rc, c, (const Kehu__Contract *)old, (const Kehu__Contract *)m);
+}
+
+static int followup_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
+                          const ProtobufCMessage *m)
+{
+  return kehu_rules_followup(rc, c, (const Kehu__FollowUp *)old, (const Kehu__FollowUp *)m);
+}
+
+static int contact_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
+                         const ProtobufCMessage *m)
+{
+  return kehu_rules_contact(rc, c, (const Kehu__Contact *)old, (const Kehu__Contact *)m);
+}
+
+static int ticket_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
+                        const ProtobufCMessage *m)
+{
+  return kehu_rules_ticket(rc, c, (const Kehu__Ticket *)old, (const Kehu__Ticket *)m);
+}
+
+/* What one kind of record does beyond the common path: a check before it
+ * is stored (in the write transaction), the reminder rules it raises after,
+ * and the field that names its author. Kinds not named here do nothing
+ * more. */
+typedef struct {
+  int (*before_put)(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m,
+                    const ProtobufCMessage *old);
+  int (*rules)(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
+               const ProtobufCMessage *m);
+  const char *author_field;
+} kind_hooks;
+
+static const kind_hooks hooks[KEHU_KIND_COUNT] = {
+  [KEHU_KIND_CONTACT] = {NULL, contact_rules, NULL},
+  [KEHU_KIND_FOLLOWUP] = {followup_hook, followup_rules, "author"},
+  [KEHU_KIND_CONTRACT] = {number_free, contract_rules, NULL},
+  [KEHU_KIND_TICKET] = {assignee_may_work, ticket_rules, NULL},
+};
+
 static int record_rules(kehu_txn *t, child_write *w, const Kehu__Customer *c,
                         const ProtobufCMessage *old, const ProtobufCMessage *m)
 {
   kehu_rule_ctx rc = {t, w->now, w->cfg};
-  switch (w->kind->kind) {
-  case KEHU_KIND_CONTRACT:
-    return kehu_rules_contract(&rc, c, (const Kehu__Contract *)old, (const Kehu__Contract *)m);
-  case KEHU_KIND_FOLLOWUP:
-    return kehu_rules_followup(&rc, c, (const Kehu__FollowUp *)old, (const Kehu__FollowUp *)m);
-  case KEHU_KIND_CONTACT:
-    return kehu_rules_contact(&rc, c, (const Kehu__Contact *)old, (const Kehu__Contact *)m);
-  case KEHU_KIND_TICKET:
-    return kehu_rules_ticket(&rc, c, (const Kehu__Ticket *)old, (const Kehu__Ticket *)m);
-  default:
-    return KEHU_OK;
-  }
+  const kind_hooks *h = &hooks[w->kind->kind];
+  return h->rules ? h->rules(&rc, c, old, m) : KEHU_OK;
 }
 
 static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m,
                          const ProtobufCMessage *old)
 {
-  int rc = number_free(t, w, m);
-  if (rc == KEHU_OK && w->kind->kind == KEHU_KIND_TICKET)
-    rc = assignee_may_work(t, w, c, m, old);
-  if (rc == KEHU_OK && w->kind->kind == KEHU_KIND_FOLLOWUP)
-    rc = followup_hook(t, w, c, m);
+  const kind_hooks *h = &hooks[w->kind->kind];
+  int rc = h->before_put ? h->before_put(t, w, c, m, old) : KEHU_OK;
   if (rc == KEHU_OK)
     rc = kehu_store_child_put(t, w->kind, w->cust, w->seq, old, m);
   if (rc == KEHU_OK)
     rc = record_rules(t, w, c, old, m);
-  const char *assignee = w->kind->kind == KEHU_KIND_TICKET ? kehu_msg_get_string(m, "assignee") : NULL;
-  const char *before = old ? kehu_msg_get_string(old, "assignee") : NULL;
-  if (rc == KEHU_OK && assignee && strcmp(assignee, w->caller.username) != 0 &&
-      (!before || strcmp(before, assignee) != 0)) {
-    snprintf(w->assigned_to, sizeof w->assigned_to, "%s", assignee);
-    snprintf(w->record_id, sizeof w->record_id, "%s", kehu_msg_get_string(m, "id"));
-  }
   if (rc == KEHU_OK) {
     char details[1024] = "";
     if (old)
@@ -221,6 +267,23 @@ static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
   return rc;
 }
 
+/* The fields the server sets on a new record. Each set is checked: a
+ * record must never be stored without its id. */
+static int stamp_new(child_write *w, ProtobufCMessage *m, const Kehu__Customer *c)
+{
+  char id[24];
+  kehu_child_id_format(w->kind, w->seq, id);
+  const char *author = hooks[w->kind->kind].author_field;
+  if (kehu_msg_set_string(m, "id", id) != 0 || kehu_msg_set_string(m, "customer_id", c->id) != 0 ||
+      kehu_msg_set_int(m, "created_at", w->now) != 0 ||
+      kehu_msg_set_int(m, "updated_at", w->now) != 0 ||
+      kehu_msg_set_string(m, "created_by", w->caller.username) != 0 ||
+      kehu_msg_set_int(m, "version", 1) != 0 ||
+      (author && kehu_msg_set_string(m, author, w->caller.username) != 0))
+    return KEHU_EXHAUSTED;
+  return KEHU_OK;
+}
+
 static int apply_add(kehu_txn *t, void *arg)
 {
   child_write *w = arg;
@@ -233,19 +296,10 @@ static int apply_add(kehu_txn *t, void *arg)
   ProtobufCMessage *m = rc == KEHU_OK ? kehu_msg_copy(w->rec) : NULL;
   if (rc == KEHU_OK && !m)
     rc = KEHU_EXHAUSTED;
-  if (rc == KEHU_OK) {
-    char id[24];
-    kehu_child_id_format(w->kind, w->seq, id);
-    kehu_msg_set_string(m, "id", id);
-    kehu_msg_set_string(m, "customer_id", c->id);
-    kehu_msg_set_int(m, "created_at", w->now);
-    kehu_msg_set_int(m, "updated_at", w->now);
-    kehu_msg_set_string(m, "created_by", w->caller.username);
-    kehu_msg_set_int(m, "version", 1);
-    if (w->kind->kind == KEHU_KIND_FOLLOWUP)
-      kehu_msg_set_string(m, "author", w->caller.username);
+  if (rc == KEHU_OK)
+    rc = stamp_new(w, m, c);
+  if (rc == KEHU_OK)
     rc = finish_record(t, w, c, m, NULL);
-  }
   if (m)
     protobuf_c_message_free_unpacked(m, NULL);
   if (c)
@@ -287,9 +341,11 @@ static int apply_change(kehu_txn *t, void *arg)
     if (!m)
       rc = KEHU_EXHAUSTED;
     else if ((rc = kehu_record_check(w->kind, m, &w->err)) == KEHU_OK) {
-      kehu_msg_set_int(m, "updated_at", w->now);
-      kehu_msg_set_int(m, "version", version + 1);
-      rc = finish_record(t, w, c, m, old);
+      if (kehu_msg_set_int(m, "updated_at", w->now) != 0 ||
+          kehu_msg_set_int(m, "version", version + 1) != 0)
+        rc = KEHU_EXHAUSTED;
+      else
+        rc = finish_record(t, w, c, m, old);
     }
   }
   if (old)
@@ -376,7 +432,11 @@ void kehu_handle_child_add(kehu_call *call)
     return;
   }
   w->cust = cust;
-  apply_defaults(w, w->rec);
+  if (apply_defaults(w, w->rec) != KEHU_OK) {
+    kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
+    child_write_free(w);
+    return;
+  }
   if (kehu_record_check(w->kind, w->rec, &w->err) != KEHU_OK) {
     kehu_reply_error(call, &w->err);
     child_write_free(w);
