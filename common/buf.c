@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "status.h"
+
 int kehu_buf_reserve(kehu_buf *b, size_t extra)
 {
   if (b->off > 0 && b->cap - b->len < extra) {
@@ -39,6 +41,7 @@ int kehu_buf_append(kehu_buf *b, const void *p, size_t n)
 
 void kehu_buf_consume(kehu_buf *b, size_t n)
 {
+  kehu_assert(n <= b->len - b->off);   /* never more than it holds */
   b->off += n;
   if (b->off >= b->len)
     b->off = b->len = 0;

@@ -1,6 +1,7 @@
 #include "status.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *kehu_status_name(int status)
@@ -36,4 +37,10 @@ int kehu_fail(kehu_error *err, int status, const char *field, const char *fmt, .
 void kehu_error_clear(kehu_error *err)
 {
   memset(err, 0, sizeof *err);
+}
+
+void kehu_assert_failed(const char *what, const char *file, int line, const char *func)
+{
+  fprintf(stderr, "%s:%d: %s: invariant broken: %s\n", file, line, func, what);
+  abort();
 }

@@ -35,4 +35,11 @@ int kehu_fail(kehu_error *err, int status, const char *field, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 void kehu_error_clear(kehu_error *err);
 
+/* An invariant the code relies on. When it does not hold the program stops
+ * at once, saying what and where, in every build: a store that went on
+ * writing past a broken invariant could lose data. */
+#define kehu_assert(cond) \
+  ((cond) ? (void)0 : kehu_assert_failed(#cond, __FILE__, __LINE__, __func__))
+_Noreturn void kehu_assert_failed(const char *what, const char *file, int line, const char *func);
+
 #endif

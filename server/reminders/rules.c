@@ -439,6 +439,7 @@ int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust)
  * to another user it ends with theirs. Manual reminders keep theirs. */
 static void source_for(const Kehu__Reminder *r, const char *user, char *out, size_t len)
 {
+  kehu_assert(r->user && r->source);   /* not the server's own (kehu_rules_is_system) */
   size_t n = strlen(r->source), u = strlen(r->user);
   if (n > u + 1 && r->source[n - u - 1] == ':' && strcmp(r->source + n - u, r->user) == 0)
     snprintf(out, len, "%.*s:%s", (int)(n - u - 1), r->source, user);

@@ -14,6 +14,9 @@
  * (and answers) in steps, and the dirty-page list never overflows. */
 #define MAX_BATCH 1024
 
+/* Set on the writer thread alone (run_batch asserts it). */
+static _Thread_local int on_writer_thread;
+
 /* The search index's pending table (search.c): the writer lets up to
  * FOLD_HIGH postings gather there while writes keep coming, folding what
  * goes over it at the end of each batch, in the batch's own transaction;
@@ -205,6 +208,9 @@ static void fold_idle(kehu_writer *w)
 
 static void run_batch(kehu_writer *w, kehu_write_req *batch)
 {
+  /* LMDB: a write transaction lives and dies on the thread that began it,
+   * and every write of the server is this thread's. */
+  kehu_assert(on_writer_thread);
   for (int attempt = 0; attempt < 20; attempt++) {
     kehu_txn t;
     int rc = kehu_store_write_begin(w->st, &t);
@@ -240,6 +246,7 @@ static void run_batch(kehu_writer *w, kehu_write_req *batch)
 static void *writer_main(void *arg)
 {
   kehu_writer *w = arg;
+  on_writer_thread = 1;
   pthread_mutex_lock(&w->mu);
   w->pending = 1;   /* unknown until the first look: fold when idle */
   for (;;) {
