@@ -3,7 +3,7 @@
 # Python client written from them alone (doc_client.py, protobuf code made
 # here by protoc from proto/kehu.proto) logs in and reads a customer that
 # the real kehu CLI added, and a wrong password gets UNAUTHENTICATED.
-# shellcheck source=tests/integration/lib.sh
+# shellcheck source=tests/integration/lib.sh disable=SC2119
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Debian's python3-protobuf lives under /usr/bin/python3; a python3 earlier
