@@ -11,6 +11,7 @@ packages=(
   libmbedtls-dev libargon2-dev
   libcmocka-dev libcjson-dev libinih-dev libutf8proc-dev
   jq openssl ca-certificates python3
+  python3-protobuf protobuf-compiler
 )
 # The tests also build the libFuzzer targets, which need clang.
 if [[ "${1:-}" == "--fuzz" ]]; then
