@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,15 @@ typedef struct {
   char kind;        /* 's' string, 'z' size_t, 'u' unsigned, 'l' int64, 'm' seconds->ms */
   size_t offset;
   size_t size;
+  unsigned long long min, max;   /* numbers: the values accepted */
 } option;
 
-#define OPT(sec, key, kind, field) {sec, key, kind, offsetof(kehu_config, field), sizeof(((kehu_config *)0)->field)}
+#define OPT_RANGE(sec, key, kind, field, lo, hi) \
+  {sec, key, kind, offsetof(kehu_config, field), sizeof(((kehu_config *)0)->field), lo, hi}
+/* Numbers are positive and fit what they are stored in (seconds must fit
+ * in unsigned milliseconds). */
+#define OPT(sec, key, kind, field) \
+  OPT_RANGE(sec, key, kind, field, 1, (kind) == 'm' ? UINT_MAX / 1000 : (kind) == 'u' ? UINT_MAX : LLONG_MAX)
 static const option options[] = {
   OPT("server", "listen", 's', listen),
   OPT("server", "max_frame", 'z', max_frame),
@@ -60,7 +67,7 @@ static const option options[] = {
   OPT("reminders", "contract_days_first", 'u', contract_days_first),
   OPT("reminders", "contract_days_second", 'u', contract_days_second),
   OPT("reminders", "dormant_days", 'u', dormant_days),
-  OPT("reminders", "remind_hour", 'u', remind_hour),
+  OPT_RANGE("reminders", "remind_hour", 'u', remind_hour, 0, 23),
   OPT("reminders", "ticket_sla_hours", 'u', ticket_sla_hours),
   OPT("auth", "max_failed_logins", 'u', max_failed_logins),
   OPT("auth", "lock_time", 'l', lock_s),
@@ -88,9 +95,9 @@ static int on_value(void *user, const char *section, const char *name, const cha
     char *end;
     errno = 0;
     unsigned long long v = strtoull(value, &end, 10);
-    if (errno || end == value || *end || v == 0) {
-      kehu_fail(ps->err, KEHU_INVALID, name, "kehud.conf: [%s] %s = '%s' is not a positive number",
-                section, name, value);
+    if (errno || end == value || *end || v < o->min || v > o->max) {
+      kehu_fail(ps->err, KEHU_INVALID, name, "kehud.conf: [%s] %s = '%s' is not a whole number "
+                "from %llu to %llu", section, name, value, o->min, o->max);
       ps->failed = 1;
       return 0;
     }

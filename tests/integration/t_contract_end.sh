@@ -57,3 +57,14 @@ expect_eq expired "$(status_of "$today")" "status two days after its last day"
 expect_eq active "$(status_of "$running")" "status of the running contract two days on"
 kehu_stop_server
 expect_exit 0 kehu_admin verify "$KEHU_DATA"
+
+# remind_hour is a local hour: 0 (midnight) is one, 24 is not.
+kehu_conf_set reminders remind_hour 24
+code=0
+timeout "$KEHU_CMD_TIMEOUT" "$KEHU_BUILD/kehud" --data "$KEHU_DATA" --listen 127.0.0.1:0 \
+  >"$KEHU_TMP/bad.out" 2>&1 || code=$?
+expect_eq 7 "$code" "kehud's exit with remind_hour = 24"
+grep -q 'remind_hour' "$KEHU_TMP/bad.out" || fail "the refusal does not name remind_hour: $(cat "$KEHU_TMP/bad.out")"
+kehu_conf_set reminders remind_hour 0
+kehu_start_server
+expect_server_alive
