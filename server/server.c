@@ -11,8 +11,7 @@
 #include "net/conn.h"
 #include "reminders/scheduler.h"
 #include "server_run.h"
-
-void kehu_writes_finished(uv_async_t *async);
+#include "writes.h"
 
 int64_t kehu_now(const kehu_server *srv)
 {
@@ -31,6 +30,18 @@ static void wake_loop(void *ctx)
   uv_async_send(ctx);
 }
 
+/* On the loop, woken by the writer after each commit: the writes' own
+ * callbacks, then what they replied goes out, and the scheduler looks for
+ * a new earliest due time. */
+static void on_writes_done(uv_async_t *async)
+{
+  kehu_server *srv = async->data;
+  kehu_writes_finished(srv);
+  kehu_conn_flush_all(srv);
+  if (srv->writer)
+    kehu_scheduler_poke(srv);
+}
+
 /* SIGTERM / SIGINT: stop accepting, let the writer finish and answer what
  * is queued, then close every connection and leave the loop. */
 /* The second half of a shutdown, once no read or password check is left
@@ -40,7 +51,7 @@ static void finish_stop(kehu_server *srv)
 {
   kehu_writer_stop(srv->writer);   /* commits everything queued */
   /* The async may not fire again: answer the last commits now. */
-  kehu_writes_finished(&srv->writer_done);
+  on_writes_done(&srv->writer_done);
   kehu_writer_free(srv->writer);
   srv->writer = NULL;
   kehu_conn_close_all(srv);
@@ -185,7 +196,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
     return rc;
   if (kehu_rng_init(&srv->rng, "kehud-tokens") != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot seed the random generator");
-  uv_async_init(srv->loop, &srv->writer_done, kehu_writes_finished);
+  uv_async_init(srv->loop, &srv->writer_done, on_writes_done);
   srv->writer_done.data = srv;
   if (kehu_writer_start(&srv->writer, srv->store, wake_loop, &srv->writer_done) != KEHU_OK)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot start the writer thread");

@@ -93,40 +93,14 @@ typedef struct {
   char address[64];              /* the client's IP address */
 } kehu_caller;
 
-/* One request being served. Handlers reply exactly once, now or later
- * (after a write commits); the connection may have closed meanwhile, in
- * which case the reply is dropped. */
-typedef struct kehu_call {
-  kehu_server *srv;
-  kehu_conn *conn;
-  uint64_t id;
-  Kehu__Envelope *env;           /* the request; lives until the reply */
-  Kehu__Request *req;
-  kehu_caller caller;            /* snapshot at dispatch */
-  size_t reserved;               /* kehu_reply_estimate, counted on the connection */
-} kehu_call;
+/* One request being served (call.h). */
+typedef struct kehu_call kehu_call;
 
-void kehu_reply(kehu_call *call, Kehu__Response *resp);
-/* Bytes set aside for the reply of req while it is served: what a client
- * may have queued or being built stays within max_write_queue (dispatch.c). */
-size_t kehu_reply_estimate(const kehu_server *srv, const Kehu__Request *req);
 /* Soon gives memory freed after a burst (a big reply queue that drained, a
  * connection that had one and closed) back to the system. */
 void kehu_server_release_memory(kehu_server *srv);
 /* A shutdown waits for the reads and password checks on the thread pool:
  * called when one ends, it finishes the shutdown once none is left. */
 void kehu_server_stop_when_idle(kehu_server *srv);
-/* A reply with a status other than OK; err's field and existing id go along. */
-void kehu_reply_error(kehu_call *call, const kehu_error *err);
-void kehu_reply_status(kehu_call *call, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Queues apply(arg) on the writer thread; done(call, status, arg) runs on
- * the loop after the commit. */
-typedef void (*kehu_write_done)(kehu_call *call, int status, void *arg);
-void kehu_submit_write(kehu_call *call, kehu_write_fn apply, kehu_write_done done, void *arg);
-/* The same for a write no request waits for (done gets call NULL). */
-void kehu_submit_write_detached(kehu_server *srv, kehu_write_fn apply, kehu_write_done done,
-                                void *arg);
 
 #endif

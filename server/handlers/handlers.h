@@ -3,7 +3,9 @@
 #ifndef KEHU_HANDLERS_H
 #define KEHU_HANDLERS_H
 
+#include "call.h"
 #include "server.h"
+#include "writes.h"
 
 void kehu_handle_login(kehu_call *call);
 void kehu_handle_logout(kehu_call *call);

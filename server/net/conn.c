@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "utf8.h"
 
 /* Empty buffers up to this size stay with their connection for the next

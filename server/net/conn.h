@@ -67,7 +67,4 @@ void kehu_conn_unref(kehu_conn *c);
 /* Closes every connection (shutdown). */
 void kehu_conn_close_all(kehu_server *srv);
 
-/* dispatch.c: one decoded request envelope of c. */
-void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env);
-
 #endif

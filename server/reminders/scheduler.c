@@ -8,6 +8,7 @@
 #include "net/conn.h"
 #include "reflect.h"
 #include "rules.h"
+#include "writes.h"
 
 #define MAX_FIRE 1024
 

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "frame.h"
 #include "net/conn.h"
 #include "reminders/scheduler.h"
 #include "server.h"
-
-void kehu_writes_finished(uv_async_t *async);
+#include "writes.h"
 
 static kehu_server srv;
 
@@ -90,7 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   kehu_conn_ref(c);
   kehu_dispatch(c, env);
   for (int i = 0; i < 50000 && c->inflight > 0; i++) {
-    kehu_writes_finished(&srv.writer_done);
+    kehu_writes_finished(&srv);
+    kehu_conn_flush_all(&srv);
+    kehu_scheduler_poke(&srv);
     uv_run(srv.loop, UV_RUN_NOWAIT);
     if (c->inflight > 0)
       usleep(100);
