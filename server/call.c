@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "net/conn.h"
 #include "records.h"
+#include "session.h"
 
 void kehu_reply(kehu_call *call, Kehu__Response *resp)
 {
@@ -24,8 +25,10 @@ void kehu_reply(kehu_call *call, Kehu__Response *resp)
   c->reserved -= call->reserved;   /* now counted as queued */
   if (call->req->op_case == KEHU__REQUEST__OP_LOGIN || call->req->op_case == KEHU__REQUEST__OP_LOGOUT)
     c->barrier = 0;
+  kehu_session *s = call->session;
   kehu_envelope_free(call->env);
   free(call);
+  kehu_session_call_end(s);
   kehu_conn_request_done(c);
   kehu_conn_unref(c);
 }

@@ -16,6 +16,7 @@
  * dropped. */
 struct kehu_call {
   kehu_server *srv;
+  kehu_session *session;         /* who asks; outlives the call */
   kehu_conn *conn;
   uint64_t id;
   Kehu__Envelope *env;           /* the request; lives until the reply */
@@ -23,6 +24,12 @@ struct kehu_call {
   kehu_caller caller;            /* snapshot at dispatch */
   size_t reserved;               /* kehu_reply_estimate, counted on the connection */
 };
+
+/* The session of the client that asked (session.h). */
+static inline kehu_session *kehu_session_of(const kehu_call *call)
+{
+  return call->session;
+}
 
 void kehu_reply(kehu_call *call, Kehu__Response *resp);
 /* A reply with a status other than OK; err's field and existing id go

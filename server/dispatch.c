@@ -7,6 +7,7 @@
 #include "call.h"
 #include "handlers/handlers.h"
 #include "net/conn.h"
+#include "session.h"
 
 typedef struct {
   Kehu__Request__OpCase op;
@@ -77,32 +78,35 @@ void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
     kehu_conn_fail(c, KEHU_EXHAUSTED, "server out of memory");
     return;
   }
+  kehu_session *s = c->session;
   call->srv = c->srv;
+  call->session = s;
   call->conn = c;
   call->id = env->id;
   call->env = env;
   call->req = env->request;
-  call->caller = c->caller;
+  call->caller = *kehu_session_caller(s);
   call->reserved = kehu_reply_estimate(c->srv, call->req);
   c->reserved += call->reserved;
   c->inflight++;
   kehu_conn_ref(c);
+  kehu_session_call_begin(s);
 
   const route *r = route_of(call->req->op_case);
   if (!r) {
     kehu_reply_status(call, KEHU_INVALID, "this server does not know that request");
     return;
   }
-  if (r->needs_login && !c->authed) {
+  if (r->needs_login && !kehu_session_authed(s)) {
     kehu_reply_status(call, KEHU_UNAUTHENTICATED, "not logged in: log in first");
     return;
   }
   kehu_error err = {0};
-  if (r->needs_login && kehu_session_still_valid(c, &err) != KEHU_OK) {
+  if (r->needs_login && kehu_auth_check_session(call, &err) != KEHU_OK) {
     kehu_reply_error(call, &err);
     return;
   }
-  call->caller = c->caller;
+  call->caller = *kehu_session_caller(s);
   if (r->barrier)
     c->barrier = 1;
   r->handle(call);

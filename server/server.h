@@ -48,9 +48,9 @@ int kehu_config_load(kehu_config *cfg, const char *data_dir, kehu_error *err);
 int kehu_config_write_default(const char *path, const char *listen, kehu_error *err);
 
 typedef struct kehu_conn kehu_conn;
-/* Attachments being uploaded on a connection (handlers/attachments.c). */
-typedef struct kehu_upload kehu_upload;
-void kehu_uploads_free(kehu_upload *list);
+/* A client's login, uploads and watch (session.h). */
+typedef struct kehu_session kehu_session;
+#define KEHU_WATCH_BUCKETS 256
 
 typedef struct kehu_server {
   uv_loop_t *loop;
@@ -67,6 +67,7 @@ typedef struct kehu_server {
   size_t nconns;                 /* counted against max_connections */
   size_t nunauth;                /* of those, not logged in (max_unauthenticated) */
   size_t nrefusing;              /* over a cap, being told so before they close */
+  kehu_session *watchers[KEHU_WATCH_BUCKETS]; /* watching sessions by user (session.c) */
   unsigned login_work;           /* password hashes running now */
   struct password_check *login_waiting, *login_waiting_tail; /* beyond max_login_work */
   unsigned read_work;            /* long reads on the thread pool now (read_work.c) */

@@ -6,7 +6,7 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "net/conn.h"
+#include "net/conn.h"   /* kehu_conn_flush_all, until the loop flushes */
 #include "reflect.h"
 #include "reminders/rules.h"
 #include "reminders/scheduler.h"
@@ -314,8 +314,8 @@ void kehu_handle_reminder_snooze(kehu_call *call)
 void kehu_handle_watch(kehu_call *call)
 {
   kehu_server *srv = call->srv;
-  kehu_conn *c = call->conn;
-  c->watching = 1;
+  kehu_session *s = kehu_session_of(call);
+  kehu_session_watch(s);
   reminder_page p = {0};
   uint64_t next = 0;
   int rc = list_of(call, 0, 0, MAX_REDELIVER, &p, &next);
@@ -324,7 +324,7 @@ void kehu_handle_watch(kehu_call *call)
   /* oldest first, as they fell due; sent before the reply, while the call
    * still holds the connection */
   for (size_t i = p.n; rc == KEHU_OK && i-- > 0;) {
-    kehu_scheduler_push(srv, p.items[i], c);
+    kehu_scheduler_push(srv, p.items[i], s);
     if (pending && strcmp(p.items[i]->state, "pending") == 0)
       pending[np++] = p.seqs[i];
   }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "session.h"
 #include "utf8.h"
 
 /* Empty buffers up to this size stay with their connection for the next
@@ -66,7 +67,6 @@ static void maybe_free(kehu_conn *c)
     kehu_envelope_free(c->held);
   if (c->queued_peak >= BIG_QUEUE)
     kehu_server_release_memory(c->srv);
-  kehu_uploads_free(c->uploads);
   kehu_tls_session_free(&c->tls);
   kehu_buf_free(&c->in);
   kehu_buf_free(&c->out);
@@ -104,6 +104,8 @@ void kehu_conn_close(kehu_conn *c)
     return;
   c->closing = 1;
   kehu_server *srv = c->srv;
+  kehu_session_close(c->session);
+  c->session = NULL;
   unlink_flush(c);
   if (c->prev)
     c->prev->next = c->next;
@@ -142,6 +144,11 @@ void kehu_conn_set_authed(kehu_conn *c, int on)
   /* Logged in: the idle limit; logged out: login_timeout again. */
   uv_timer_start(&c->timer, on_timer,
                  on ? c->srv->cfg.idle_timeout_ms : c->srv->cfg.login_timeout_ms, 0);
+}
+
+void kehu_conn_keep_when_idle(kehu_conn *c)
+{
+  c->keep_when_idle = 1;
 }
 
 void kehu_conn_stop_reading_all(kehu_server *srv)
@@ -569,7 +576,7 @@ static void on_timer(uv_timer_t *t)
   uint64_t idle = uv_now(srv->loop) - c->last_active;
   uint64_t limit = srv->cfg.idle_timeout_ms;
   /* A watching connection is quiet by design: it waits for pushes. */
-  if (idle >= limit && c->inflight == 0 && !c->watching) {
+  if (idle >= limit && c->inflight == 0 && !c->keep_when_idle) {
     kehu_conn_close(c);
     return;
   }
@@ -690,6 +697,10 @@ static void on_connection(uv_stream_t *listener, int status)
     else
       uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
     snprintf(c->peer, sizeof c->peer, "%s", host);
+  }
+  if (!(c->session = kehu_session_new(srv, c, c->peer))) {
+    kehu_conn_close(c);
+    return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
   c->last_active = uv_now(srv->loop);

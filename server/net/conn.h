@@ -32,15 +32,13 @@ struct kehu_conn {
   int processing;           /* in process_frames: a reply there does not re-enter it */
   const char *refusing;     /* over this cap: Hello, a final error, close */
   int counted;              /* in nconns; also in nunauth while !authed */
-  int authed;               /* set through kehu_conn_set_authed */
-  kehu_caller caller;
-  unsigned char session_hash[32];
+  int authed;               /* logged in: the idle limit, not the login one */
+  int keep_when_idle;       /* quiet by design (a watcher): no idle limit */
   char peer[64];
   kehu_conn *prev, *next;   /* the server's list */
   kehu_conn *flush_next;
   int in_flush_list;
-  kehu_upload *uploads;     /* attachments arriving in chunks */
-  int watching;             /* receives pushed events (kehu watch) */
+  kehu_session *session;    /* who the client is; closed with the connection */
 };
 
 /* Starts listening on cfg.listen; prints the listening line. */
@@ -58,6 +56,8 @@ void kehu_conn_close(kehu_conn *c);
 /* Logged in (on) or out: moves c in or out of the unauthenticated count
  * and starts the idle or the login timeout. */
 void kehu_conn_set_authed(kehu_conn *c, int on);
+/* c waits for pushed events: the idle limit no longer closes it. */
+void kehu_conn_keep_when_idle(kehu_conn *c);
 /* Sends a final error frame, then closes (after the client has had the
  * time to read it). */
 void kehu_conn_fail(kehu_conn *c, int status, const char *fmt, ...)

@@ -13,6 +13,7 @@
 #include "net/conn.h"
 #include "reminders/scheduler.h"
 #include "server.h"
+#include "session.h"
 #include "writes.h"
 
 static kehu_server srv;
@@ -84,9 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   c->srv = &srv;
   c->closing = 1;
   c->authed = 1;
-  snprintf(c->caller.username, sizeof c->caller.username, "admin");
-  snprintf(c->caller.role, sizeof c->caller.role, "admin");
   snprintf(c->peer, sizeof c->peer, "127.0.0.1");
+  c->session = kehu_session_new(&srv, NULL, c->peer);
+  Kehu__UserRecord admin = KEHU__USER_RECORD__INIT;
+  admin.username = admin.role = "admin";
+  unsigned char hash[32] = {0};
+  kehu_session_set_identity(c->session, &admin, hash);
   kehu_conn_ref(c);
   kehu_dispatch(c, env);
   for (int i = 0; i < 50000 && c->inflight > 0; i++) {
@@ -99,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   if (c->inflight > 0)
     abort();   /* a request that never answers is a bug too */
+  kehu_session_close(c->session);
   kehu_conn_unref(c);   /* frees c */
   return 0;
 }
