@@ -20,17 +20,16 @@ void kehu_reply(kehu_call *call, Kehu__Response *resp)
   e.id = call->id;
   e.body_case = KEHU__ENVELOPE__BODY_RESPONSE;
   e.response = resp;
-  if (!c->closing)
+  if (c)
     kehu_conn_send(c, &e);
-  c->reserved -= call->reserved;   /* now counted as queued */
-  if (call->req->op_case == KEHU__REQUEST__OP_LOGIN || call->req->op_case == KEHU__REQUEST__OP_LOGOUT)
-    c->barrier = 0;
   kehu_session *s = call->session;
+  size_t reserved = call->reserved;
+  int held = call->holds_requests;
   kehu_envelope_free(call->env);
   free(call);
   kehu_session_call_end(s);
-  kehu_conn_request_done(c);
-  kehu_conn_unref(c);
+  if (c)
+    kehu_conn_request_done(c, reserved, held);
 }
 
 /* What a request is about, for the audit log: (entity, id) or NULLs. */

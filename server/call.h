@@ -17,12 +17,13 @@
 struct kehu_call {
   kehu_server *srv;
   kehu_session *session;         /* who asks; outlives the call */
-  kehu_conn *conn;
+  kehu_conn *conn;                /* where the reply goes (NULL: nowhere) */
   uint64_t id;
   Kehu__Envelope *env;           /* the request; lives until the reply */
   Kehu__Request *req;
   kehu_caller caller;            /* snapshot at dispatch */
   size_t reserved;               /* kehu_reply_estimate, counted on the connection */
+  int holds_requests;            /* a login or logout: later requests wait for it */
 };
 
 /* The session of the client that asked (session.h). */

@@ -70,26 +70,25 @@ size_t kehu_reply_estimate(const kehu_server *srv, const Kehu__Request *req)
   return r && r->pages ? page : RECORD_REPLY_BYTES;
 }
 
-void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
+void kehu_dispatch(kehu_session *s, kehu_conn *c, Kehu__Envelope *env, size_t reserved)
 {
   kehu_call *call = calloc(1, sizeof *call);
   if (!call) {
     kehu_envelope_free(env);
-    kehu_conn_fail(c, KEHU_EXHAUSTED, "server out of memory");
+    if (c) {
+      kehu_conn_fail(c, KEHU_EXHAUSTED, "server out of memory");
+      kehu_conn_request_done(c, reserved, 0);
+    }
     return;
   }
-  kehu_session *s = c->session;
-  call->srv = c->srv;
+  call->srv = kehu_session_server(s);
   call->session = s;
   call->conn = c;
   call->id = env->id;
   call->env = env;
   call->req = env->request;
   call->caller = *kehu_session_caller(s);
-  call->reserved = kehu_reply_estimate(c->srv, call->req);
-  c->reserved += call->reserved;
-  c->inflight++;
-  kehu_conn_ref(c);
+  call->reserved = reserved;
   kehu_session_call_begin(s);
 
   const route *r = route_of(call->req->op_case);
@@ -107,7 +106,10 @@ void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env)
     return;
   }
   call->caller = *kehu_session_caller(s);
-  if (r->barrier)
-    c->barrier = 1;
+  if (r->barrier) {
+    call->holds_requests = 1;
+    if (c)
+      kehu_conn_hold_requests(c);
+  }
   r->handle(call);
 }

@@ -8,9 +8,11 @@
 #include <time.h>
 
 #include "buf.h"
+#include "dispatch.h"
 #include "net/conn.h"
 #include "reminders/scheduler.h"
 #include "server_run.h"
+#include "session.h"
 #include "writes.h"
 
 int64_t kehu_now(const kehu_server *srv)
@@ -24,6 +26,31 @@ int64_t kehu_now_ms(const kehu_server *srv)
   clock_gettime(CLOCK_REALTIME, &ts);
   return ((int64_t)ts.tv_sec + srv->cfg.clock_offset_s) * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* ---- what connections do: each carries a session, and its requests go
+ * through dispatch.c ---- */
+
+static void *conn_opened(kehu_server *srv, kehu_conn *c, const char *peer)
+{
+  return kehu_session_new(srv, c, peer);
+}
+
+static void conn_request(void *session, kehu_conn *c, Kehu__Envelope *env, size_t reserved)
+{
+  kehu_dispatch(session, c, env, reserved);
+}
+
+static void conn_closed(void *session)
+{
+  kehu_session_close(session);
+}
+
+static const kehu_conn_ops conn_ops = {
+  .opened = conn_opened,
+  .request = conn_request,
+  .reply_estimate = kehu_reply_estimate,
+  .closed = conn_closed,
+};
 
 static void wake_loop(void *ctx)
 {
@@ -212,7 +239,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);
   uv_timer_init(srv->loop, &srv->trim_timer);
   srv->trim_timer.data = srv;
-  if ((rc = kehu_listen(srv, err)) != KEHU_OK) {
+  if ((rc = kehu_listen(srv, &conn_ops, err)) != KEHU_OK) {
     kehu_writer_stop(srv->writer);
     kehu_writer_free(srv->writer);
     return rc;

@@ -62,6 +62,7 @@ typedef struct kehu_server {
   kehu_rng rng;                  /* loop thread only: session tokens */
   uv_tcp_t listener;
   uv_signal_t sigterm, sigint;
+  const struct kehu_conn_ops *conn_ops; /* what connections do with requests (net/conn.h) */
   kehu_conn *conns;              /* every open connection */
   kehu_conn *flush_list;         /* connections with replies to encrypt and send */
   size_t nconns;                 /* counted against max_connections */

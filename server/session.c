@@ -93,6 +93,11 @@ void kehu_session_close(kehu_session *s)
   maybe_free(s);
 }
 
+kehu_server *kehu_session_server(const kehu_session *s)
+{
+  return s->srv;
+}
+
 void kehu_session_call_begin(kehu_session *s)
 {
   s->calls++;

@@ -19,6 +19,7 @@ kehu_session *kehu_session_new(kehu_server *srv, kehu_conn *conn, const char *ad
 /* The connection closed: s is no longer watching and sends nothing; it is
  * freed once the last request it made is answered. */
 void kehu_session_close(kehu_session *s);
+kehu_server *kehu_session_server(const kehu_session *s);
 /* Requests being served keep their session alive (dispatch.c, call.c). */
 void kehu_session_call_begin(kehu_session *s);
 void kehu_session_call_end(kehu_session *s);
