@@ -58,15 +58,22 @@ static void wake_loop(void *ctx)
 }
 
 /* On the loop, woken by the writer after each commit: the writes' own
- * callbacks, then what they replied goes out, and the scheduler looks for
- * a new earliest due time. */
+ * callbacks (their replies go out before the loop waits again), then the
+ * scheduler looks for a new earliest due time. */
 static void on_writes_done(uv_async_t *async)
 {
   kehu_server *srv = async->data;
   kehu_writes_finished(srv);
-  kehu_conn_flush_all(srv);
   if (srv->writer)
     kehu_scheduler_poke(srv);
+}
+
+/* Once per loop turn, just before it waits for I/O: whatever was replied
+ * or pushed during the turn (reads, commits, thread-pool work, timers) is
+ * encrypted and written, one batch per connection. Nothing else flushes. */
+static void flush_before_wait(uv_prepare_t *prepare)
+{
+  kehu_conn_flush_all(prepare->data);
 }
 
 /* SIGTERM / SIGINT: stop accepting, let the writer finish and answer what
@@ -77,11 +84,14 @@ static void on_writes_done(uv_async_t *async)
 static void finish_stop(kehu_server *srv)
 {
   kehu_writer_stop(srv->writer);   /* commits everything queued */
-  /* The async may not fire again: answer the last commits now. */
+  /* The async may not fire again: answer the last commits now, and send
+   * the answers before the connections close. */
   on_writes_done(&srv->writer_done);
   kehu_writer_free(srv->writer);
   srv->writer = NULL;
+  kehu_conn_flush_all(srv);
   kehu_conn_close_all(srv);
+  uv_close((uv_handle_t *)&srv->flush_prepare, NULL);
   kehu_scheduler_stop(srv);
   uv_close((uv_handle_t *)&srv->audit_timer, NULL);
   uv_close((uv_handle_t *)&srv->trim_timer, NULL);
@@ -239,6 +249,9 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);
   uv_timer_init(srv->loop, &srv->trim_timer);
   srv->trim_timer.data = srv;
+  uv_prepare_init(srv->loop, &srv->flush_prepare);
+  srv->flush_prepare.data = srv;
+  uv_prepare_start(&srv->flush_prepare, flush_before_wait);
   if ((rc = kehu_listen(srv, &conn_ops, err)) != KEHU_OK) {
     kehu_writer_stop(srv->writer);
     kehu_writer_free(srv->writer);

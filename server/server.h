@@ -65,6 +65,7 @@ typedef struct kehu_server {
   const struct kehu_conn_ops *conn_ops; /* what connections do with requests (net/conn.h) */
   kehu_conn *conns;              /* every open connection */
   kehu_conn *flush_list;         /* connections with replies to encrypt and send */
+  uv_prepare_t flush_prepare;    /* sends them once per loop turn (server.c) */
   size_t nconns;                 /* counted against max_connections */
   size_t nunauth;                /* of those, not logged in (max_unauthenticated) */
   size_t nrefusing;              /* over a cap, being told so before they close */

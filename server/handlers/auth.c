@@ -10,7 +10,6 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "net/conn.h"   /* kehu_conn_flush_all, until the loop flushes */
 
 /* An Argon2id hash of a random password: checked against when the user does
  * not exist, so a wrong username costs as much time as a wrong password. */
@@ -277,8 +276,6 @@ static void password_checked(uv_work_t *work, int status)
       srv->login_waiting_tail = NULL;
     start_check(srv, next);
   }
-  /* Replies made outside a read or a commit callback go out here. */
-  kehu_conn_flush_all(srv);
   kehu_server_stop_when_idle(srv);
 }
 

@@ -6,7 +6,6 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "net/conn.h"   /* kehu_conn_flush_all, until the loop flushes */
 #include "reflect.h"
 #include "reminders/rules.h"
 #include "reminders/scheduler.h"
@@ -331,7 +330,6 @@ void kehu_handle_watch(kehu_call *call)
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = KEHU__STATUS__OK;
   kehu_reply(call, &r);
-  kehu_conn_flush_all(srv);
   if (np)
     kehu_scheduler_mark_delivered(srv, pending, np);
   free(pending);

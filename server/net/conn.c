@@ -1,5 +1,13 @@
 /* Connection lifecycle: accept -> TLS handshake -> Hello -> login ->
- * frames -> dispatch -> replies, with every limit of SPEC §7 enforced here.
+ * frames -> the server's request operation (kehu_conn_ops) -> replies,
+ * with every limit of SPEC §7 enforced here. struct kehu_conn is private
+ * to this file.
+ *
+ * Replies are queued (kehu_conn_send puts the connection on the server's
+ * flush list) and written once per loop turn, when the server's prepare
+ * handle calls kehu_conn_flush_all, as Redis writes its clients with
+ * pending output before it sleeps; only a final error frame and a request
+ * waiting for room flush their own connection at once.
  *
  * Output is bounded, not cut late: a request is dispatched only when the
  * bytes of replies queued (plaintext, ciphertext, handed to the socket) and
@@ -268,7 +276,6 @@ static void on_written(uv_write_t *req, int status)
   } else if (c->held && !c->closing) {
     /* Room again, perhaps, for the request that waits for it. */
     process_frames(c);
-    kehu_conn_flush_all(c->srv);
   }
   note_drained(c);
   conn_unref(c);
@@ -675,10 +682,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
       return;
     }
     handshake_done(c);
-    if (c->refusing) {
-      kehu_conn_flush_all(c->srv);
+    if (c->refusing)
       return;
-    }
   }
   if (c->close_when_flushed)
     return;
@@ -688,7 +693,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     return;
   }
   process_frames(c);
-  kehu_conn_flush_all(c->srv);
 }
 
 static void on_connection(uv_stream_t *listener, int status)

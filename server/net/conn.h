@@ -51,7 +51,8 @@ void kehu_conn_set_authed(kehu_conn *c, int on);
 /* c waits for pushed events: the idle limit no longer closes it. */
 void kehu_conn_keep_when_idle(kehu_conn *c);
 
-/* Encrypts and writes everything queued on every connection. */
+/* Encrypts and writes everything queued on every connection: once per
+ * loop turn, before the loop waits (server.c), and at shutdown. */
 void kehu_conn_flush_all(kehu_server *srv);
 /* Shutting down: no connection reads anything more. */
 void kehu_conn_stop_reading_all(kehu_server *srv);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "access.h"
-#include "net/conn.h"
 #include "reflect.h"
 #include "rules.h"
 #include "session.h"
@@ -86,8 +85,7 @@ void kehu_push_assigned(kehu_server *srv, const char *user, const char *kind, co
   ev.message = message;
   ev.has_at = 1;
   ev.at = kehu_now(srv);
-  if (kehu_push_event(srv, user, &ev, NULL))
-    kehu_conn_flush_all(srv);
+  kehu_push_event(srv, user, &ev, NULL);
 }
 
 /* ---- state changes, on the writer ---- */
@@ -168,7 +166,6 @@ static void fired(kehu_call *call, int status, void *arg)
     for (size_t i = 0; i < b->n; i++)
       if (b->fired[i] && kehu_scheduler_push(srv, b->fired[i], NULL) > 0)
         delivered[nd++] = b->seqs[i];
-    kehu_conn_flush_all(srv);
     if (nd)
       kehu_scheduler_mark_delivered(srv, delivered, nd);
   }
