@@ -1,6 +1,8 @@
-/* The server's shared state and the request context every handler gets.
- * Data flows one way: net -> dispatch -> handler -> (access, validate) ->
- * store read, or a write queued to the writer thread -> reply via loop. */
+/* The server's shared state: configuration, the kehu_server every part
+ * reads, the caller. The request context is in call.h, the client's
+ * session in session.h. Data flows one way: net -> dispatch -> handler ->
+ * (access, validate) -> store read, or a write queued to the writer
+ * thread -> reply (call.c) -> flushed once per loop turn. */
 #ifndef KEHU_SERVER_H
 #define KEHU_SERVER_H
 
@@ -65,7 +67,7 @@ typedef struct kehu_server {
   const struct kehu_conn_ops *conn_ops; /* what connections do with requests (net/conn.h) */
   kehu_conn *conns;              /* every open connection */
   kehu_conn *flush_list;         /* connections with replies to encrypt and send */
-  uv_prepare_t flush_prepare;    /* sends them once per loop turn (server.c) */
+  uv_prepare_t flush_prepare;    /* sends them once per loop turn (server_run.c) */
   size_t nconns;                 /* counted against max_connections */
   size_t nunauth;                /* of those, not logged in (max_unauthenticated) */
   size_t nrefusing;              /* over a cap, being told so before they close */
@@ -100,10 +102,11 @@ typedef struct {
 typedef struct kehu_call kehu_call;
 
 /* Soon gives memory freed after a burst (a big reply queue that drained, a
- * connection that had one and closed) back to the system. */
+ * connection that had one and closed) back to the system (server.c). */
 void kehu_server_release_memory(kehu_server *srv);
 /* A shutdown waits for the reads and password checks on the thread pool:
- * called when one ends, it finishes the shutdown once none is left. */
+ * called when one ends, it finishes the shutdown once none is left
+ * (server_run.c). */
 void kehu_server_stop_when_idle(kehu_server *srv);
 
 #endif

@@ -1,5 +1,6 @@
 /* attach add (chunked upload) and attach get (chunked download); list and
- * delete go through the generic record path (kind "attachment"). */
+ * delete go through the generic record path (kind "attachment"). The
+ * uploads in progress belong to the client's session (session.c). */
 #include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <strings.h>
@@ -184,7 +185,7 @@ void kehu_handle_attach_upload(kehu_call *call)
     kehu_reply_status(call, KEHU_INVALID, "upload: a token of 1 to 64 characters is needed");
     return;
   }
-  /* The upload is off the connection's list while this chunk is handled,
+  /* The upload is off the session's list while this chunk is handled,
    * and goes back on only when more chunks are to come. */
   kehu_upload *u = kehu_session_upload_take(s, up->upload);
   if (!u && !(u = begin_upload(call, up)))

@@ -1,5 +1,7 @@
-/* login (password or session token), logout, whoami. Password checks run
- * on libuv's thread pool: Argon2id costs tens of milliseconds. */
+/* login (password or session token), logout, whoami, and the check that
+ * a session is still logged in (kehu_auth_check_session). Who the client
+ * is lives on its session (session.c). Password checks run on libuv's
+ * thread pool: Argon2id costs tens of milliseconds. */
 #include <argon2.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>

@@ -308,7 +308,7 @@ void kehu_handle_reminder_snooze(kehu_call *call)
   start_state(call, s->id, "snooze", s->until);
 }
 
-/* The connection now receives pushed events; everything due and not yet
+/* The session now receives pushed events; everything due and not yet
  * acknowledged is sent at once (at-least-once delivery). */
 void kehu_handle_watch(kehu_call *call)
 {
@@ -321,7 +321,7 @@ void kehu_handle_watch(kehu_call *call)
   uint64_t *pending = calloc(p.n ? p.n : 1, sizeof *pending);
   size_t np = 0;
   /* oldest first, as they fell due; sent before the reply, while the call
-   * still holds the connection */
+   * still holds the session */
   for (size_t i = p.n; rc == KEHU_OK && i-- > 0;) {
     kehu_scheduler_push(srv, p.items[i], s);
     if (pending && strcmp(p.items[i]->state, "pending") == 0)

@@ -52,7 +52,7 @@ void kehu_conn_set_authed(kehu_conn *c, int on);
 void kehu_conn_keep_when_idle(kehu_conn *c);
 
 /* Encrypts and writes everything queued on every connection: once per
- * loop turn, before the loop waits (server.c), and at shutdown. */
+ * loop turn, before the loop waits (server_run.c), and at shutdown. */
 void kehu_conn_flush_all(kehu_server *srv);
 /* Shutting down: no connection reads anything more. */
 void kehu_conn_stop_reading_all(kehu_server *srv);

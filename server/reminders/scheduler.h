@@ -1,6 +1,6 @@
 /* The reminder scheduler: one libuv timer armed for the earliest due time
  * in the due index; when it fires, the writer takes the due reminders out
- * of the index and the loop pushes them to every watching connection of
+ * of the index and the loop pushes them to every watching session of
  * their recipients. */
 #ifndef KEHU_SCHEDULER_H
 #define KEHU_SCHEDULER_H
