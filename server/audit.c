@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "reflect.h"
+#include "writes.h"
 
 int kehu_audit(kehu_txn *t, const kehu_caller *who, int64_t now, const char *action,
                const char *entity, const char *id, const char *details)

@@ -1,18 +1,10 @@
-/* Start-up and shutdown of kehud: storage, writer thread, TLS, listener,
- * signals. */
+/* What every part of the server shares besides the state in server.h: the
+ * server's clock and giving memory back after a burst. Nothing here calls
+ * up into the rooms that use it. */
 #include <malloc.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
-#include "buf.h"
-#include "net/conn.h"
-#include "reminders/scheduler.h"
-#include "server_run.h"
-
-void kehu_writes_finished(uv_async_t *async);
+#include "server.h"
 
 int64_t kehu_now(const kehu_server *srv)
 {
@@ -24,105 +16,6 @@ int64_t kehu_now_ms(const kehu_server *srv)
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return ((int64_t)ts.tv_sec + srv->cfg.clock_offset_s) * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void wake_loop(void *ctx)
-{
-  uv_async_send(ctx);
-}
-
-/* SIGTERM / SIGINT: stop accepting, let the writer finish and answer what
- * is queued, then close every connection and leave the loop. */
-/* The second half of a shutdown, once no read or password check is left
- * on the thread pool: every queued write is committed and answered, then
- * the connections close. */
-static void finish_stop(kehu_server *srv)
-{
-  kehu_writer_stop(srv->writer);   /* commits everything queued */
-  /* The async may not fire again: answer the last commits now. */
-  kehu_writes_finished(&srv->writer_done);
-  kehu_writer_free(srv->writer);
-  srv->writer = NULL;
-  kehu_conn_close_all(srv);
-  kehu_scheduler_stop(srv);
-  uv_close((uv_handle_t *)&srv->audit_timer, NULL);
-  uv_close((uv_handle_t *)&srv->trim_timer, NULL);
-  uv_close((uv_handle_t *)&srv->writer_done, NULL);
-  uv_close((uv_handle_t *)&srv->sigterm, NULL);
-  uv_close((uv_handle_t *)&srv->sigint, NULL);
-}
-
-void kehu_server_stop_when_idle(kehu_server *srv)
-{
-  if (srv->stopping != 1 || srv->read_work || srv->read_waiting || srv->login_work ||
-      srv->login_waiting)
-    return;
-  srv->stopping = 2;
-  finish_stop(srv);
-}
-
-/* SIGTERM / SIGINT: no new connections and nothing more read; what is in
- * flight is finished and answered (kehu_server_stop_when_idle). */
-static void on_signal(uv_signal_t *sig, int signum)
-{
-  (void)signum;
-  kehu_server *srv = sig->data;
-  if (srv->stopping)
-    return;
-  srv->stopping = 1;
-  uv_close((uv_handle_t *)&srv->listener, NULL);
-  kehu_conn_stop_reading_all(srv);
-  kehu_server_stop_when_idle(srv);
-}
-
-/* SPEC §6: the audit head is logged at start and daily, so an altered or
- * truncated log can be told from the one the server kept. */
-static void log_audit_head(uv_timer_t *timer)
-{
-  kehu_server *srv = timer->data;
-  kehu_txn t;
-  uint64_t seq;
-  unsigned char hash[32];
-  char hex[65];
-  if (kehu_store_read_begin(srv->store, &t) != KEHU_OK)
-    return;
-  int rc = kehu_store_audit_head(&t, &seq, hash);
-  kehu_store_read_end(&t);
-  if (rc != KEHU_OK)
-    return;
-  kehu_hex(hash, sizeof hash, hex);
-  fprintf(stderr, "kehud: audit log head: entry %llu, sha256 %s\n", (unsigned long long)seq, hex);
-}
-
-/* Raise the open-file limit to the hard limit (SPEC §7) and say what
- * connection cap it allows. */
-static void raise_nofile(kehu_server *srv)
-{
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return;
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
-  getrlimit(RLIMIT_NOFILE, &rl);
-  unsigned can = rl.rlim_cur > 64 ? (unsigned)(rl.rlim_cur - 64) : 1;
-  if (can < srv->cfg.max_connections) {
-    fprintf(stderr, "kehud: the open-file limit (%llu) allows %u connections, not %u\n",
-            (unsigned long long)rl.rlim_cur, can, srv->cfg.max_connections);
-    srv->cfg.max_connections = can;
-  }
-}
-
-/* Of max_connections, at most a smaller number not logged in yet (README),
- * so that slow or silent clients never take the slots of logged-in users.
- * Unset, it is a quarter of the connections the server can really keep. */
-static void cap_unauthenticated(kehu_config *cfg)
-{
-  if (cfg->max_unauthenticated == 0)
-    cfg->max_unauthenticated = cfg->max_connections / 4;
-  if (cfg->max_unauthenticated == 0)
-    cfg->max_unauthenticated = 1;
-  if (cfg->max_unauthenticated > cfg->max_connections)
-    cfg->max_unauthenticated = cfg->max_connections;
 }
 
 static void trim_now(uv_timer_t *timer)
@@ -139,77 +32,4 @@ void kehu_server_release_memory(kehu_server *srv)
     return;
   srv->trim_armed = 1;
   uv_timer_start(&srv->trim_timer, trim_now, 100, 0);
-}
-
-/* A client that reads slowly can make the server build megabytes of
- * replies; glibc would keep that memory once freed (its mmap threshold
- * grows with every big block freed, so later big blocks come from the heap
- * and fragment it). A fixed threshold maps every big buffer on its own and
- * unmaps it when freed; malloc_trim returns what the heap keeps. */
-static void tune_malloc(void)
-{
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-}
-
-/* libuv's thread pool (4 threads unless told) holds password checks and
- * long reads at once: room for both maxima, so neither kind can take every
- * thread from the other. Read when the pool first starts, so set before. */
-static void size_thread_pool(const kehu_config *cfg)
-{
-  if (getenv("UV_THREADPOOL_SIZE"))
-    return;   /* the operator's choice */
-  unsigned n = cfg->max_login_work + (cfg->max_read_work ? cfg->max_read_work : 1);
-  char v[16];
-  snprintf(v, sizeof v, "%u", n < 4 ? 4 : n > 128 ? 128 : n);
-  setenv("UV_THREADPOOL_SIZE", v, 1);
-}
-
-int kehu_server_run(kehu_server *srv, kehu_error *err)
-{
-  size_thread_pool(&srv->cfg);
-  tune_malloc();
-  srv->loop = uv_default_loop();
-  raise_nofile(srv);
-  cap_unauthenticated(&srv->cfg);
-  char path[700], key[700];
-  snprintf(path, sizeof path, "%s/db", srv->cfg.data_dir);
-  int rc = kehu_store_open(&srv->store, path, srv->cfg.map_size, err);
-  if (rc != KEHU_OK)
-    return rc;
-  snprintf(path, sizeof path, "%s/data.key", srv->cfg.data_dir);
-  if ((rc = kehu_store_load_key(srv->store, path, err)) != KEHU_OK)
-    return rc;
-  snprintf(path, sizeof path, "%s/tls/server.crt", srv->cfg.data_dir);
-  snprintf(key, sizeof key, "%s/tls/server.key", srv->cfg.data_dir);
-  if ((rc = kehu_tls_server_init(&srv->tls, path, key, err)) != KEHU_OK)
-    return rc;
-  if (kehu_rng_init(&srv->rng, "kehud-tokens") != 0)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot seed the random generator");
-  uv_async_init(srv->loop, &srv->writer_done, kehu_writes_finished);
-  srv->writer_done.data = srv;
-  if (kehu_writer_start(&srv->writer, srv->store, wake_loop, &srv->writer_done) != KEHU_OK)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot start the writer thread");
-  uv_signal_init(srv->loop, &srv->sigterm);
-  uv_signal_init(srv->loop, &srv->sigint);
-  srv->sigterm.data = srv->sigint.data = srv;
-  uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
-  uv_signal_start(&srv->sigint, on_signal, SIGINT);
-  signal(SIGPIPE, SIG_IGN);
-  kehu_scheduler_start(srv);
-  uv_timer_init(srv->loop, &srv->audit_timer);
-  srv->audit_timer.data = srv;
-  uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);
-  uv_timer_init(srv->loop, &srv->trim_timer);
-  srv->trim_timer.data = srv;
-  if ((rc = kehu_listen(srv, err)) != KEHU_OK) {
-    kehu_writer_stop(srv->writer);
-    kehu_writer_free(srv->writer);
-    return rc;
-  }
-  uv_run(srv->loop, UV_RUN_DEFAULT);
-  uv_loop_close(srv->loop);
-  kehu_tls_server_free(&srv->tls);
-  kehu_rng_free(&srv->rng);
-  kehu_store_close(srv->store);
-  return KEHU_OK;
 }

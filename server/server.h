@@ -1,6 +1,8 @@
-/* The server's shared state and the request context every handler gets.
- * Data flows one way: net -> dispatch -> handler -> (access, validate) ->
- * store read, or a write queued to the writer thread -> reply via loop. */
+/* The server's shared state: configuration, the kehu_server every part
+ * reads, the caller. The request context is in call.h, the client's
+ * session in session.h. Data flows one way: net -> dispatch -> handler ->
+ * (access, validate) -> store read, or a write queued to the writer
+ * thread -> reply (call.c) -> flushed once per loop turn. */
 #ifndef KEHU_SERVER_H
 #define KEHU_SERVER_H
 
@@ -48,9 +50,9 @@ int kehu_config_load(kehu_config *cfg, const char *data_dir, kehu_error *err);
 int kehu_config_write_default(const char *path, const char *listen, kehu_error *err);
 
 typedef struct kehu_conn kehu_conn;
-/* Attachments being uploaded on a connection (handlers/attachments.c). */
-typedef struct kehu_upload kehu_upload;
-void kehu_uploads_free(kehu_upload *list);
+/* A client's login, uploads and watch (session.h). */
+typedef struct kehu_session kehu_session;
+#define KEHU_WATCH_BUCKETS 256
 
 typedef struct kehu_server {
   uv_loop_t *loop;
@@ -62,11 +64,14 @@ typedef struct kehu_server {
   kehu_rng rng;                  /* loop thread only: session tokens */
   uv_tcp_t listener;
   uv_signal_t sigterm, sigint;
+  const struct kehu_conn_ops *conn_ops; /* what connections do with requests (net/conn.h) */
   kehu_conn *conns;              /* every open connection */
   kehu_conn *flush_list;         /* connections with replies to encrypt and send */
+  uv_prepare_t flush_prepare;    /* sends them once per loop turn (server_run.c) */
   size_t nconns;                 /* counted against max_connections */
   size_t nunauth;                /* of those, not logged in (max_unauthenticated) */
   size_t nrefusing;              /* over a cap, being told so before they close */
+  kehu_session *watchers[KEHU_WATCH_BUCKETS]; /* watching sessions by user (session.c) */
   unsigned login_work;           /* password hashes running now */
   struct password_check *login_waiting, *login_waiting_tail; /* beyond max_login_work */
   unsigned read_work;            /* long reads on the thread pool now (read_work.c) */
@@ -93,40 +98,15 @@ typedef struct {
   char address[64];              /* the client's IP address */
 } kehu_caller;
 
-/* One request being served. Handlers reply exactly once, now or later
- * (after a write commits); the connection may have closed meanwhile, in
- * which case the reply is dropped. */
-typedef struct kehu_call {
-  kehu_server *srv;
-  kehu_conn *conn;
-  uint64_t id;
-  Kehu__Envelope *env;           /* the request; lives until the reply */
-  Kehu__Request *req;
-  kehu_caller caller;            /* snapshot at dispatch */
-  size_t reserved;               /* kehu_reply_estimate, counted on the connection */
-} kehu_call;
+/* One request being served (call.h). */
+typedef struct kehu_call kehu_call;
 
-void kehu_reply(kehu_call *call, Kehu__Response *resp);
-/* Bytes set aside for the reply of req while it is served: what a client
- * may have queued or being built stays within max_write_queue (dispatch.c). */
-size_t kehu_reply_estimate(const kehu_server *srv, const Kehu__Request *req);
 /* Soon gives memory freed after a burst (a big reply queue that drained, a
- * connection that had one and closed) back to the system. */
+ * connection that had one and closed) back to the system (server.c). */
 void kehu_server_release_memory(kehu_server *srv);
 /* A shutdown waits for the reads and password checks on the thread pool:
- * called when one ends, it finishes the shutdown once none is left. */
+ * called when one ends, it finishes the shutdown once none is left
+ * (server_run.c). */
 void kehu_server_stop_when_idle(kehu_server *srv);
-/* A reply with a status other than OK; err's field and existing id go along. */
-void kehu_reply_error(kehu_call *call, const kehu_error *err);
-void kehu_reply_status(kehu_call *call, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Queues apply(arg) on the writer thread; done(call, status, arg) runs on
- * the loop after the commit. */
-typedef void (*kehu_write_done)(kehu_call *call, int status, void *arg);
-void kehu_submit_write(kehu_call *call, kehu_write_fn apply, kehu_write_done done, void *arg);
-/* The same for a write no request waits for (done gets call NULL). */
-void kehu_submit_write_detached(kehu_server *srv, kehu_write_fn apply, kehu_write_done done,
-                                void *arg);
 
 #endif

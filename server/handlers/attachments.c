@@ -1,5 +1,6 @@
 /* attach add (chunked upload) and attach get (chunked download); list and
- * delete go through the generic record path (kind "attachment"). */
+ * delete go through the generic record path (kind "attachment"). The
+ * uploads in progress belong to the client's session (session.c). */
 #include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <strings.h>
@@ -10,61 +11,17 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "net/conn.h"
 #include "reflect.h"
 
 #define MAX_UPLOADS_PER_CONNECTION 4
 #define MAX_DOWNLOAD_CHUNK (1024 * 1024)
 
-struct kehu_upload {
-  kehu_upload *next;
-  char token[65];
-  uint64_t cust;
-  Kehu__Attachment *meta;     /* owned: file name, type, declared size and hash */
-  kehu_buf data;
-  mbedtls_sha256_context sha;
-};
-
-static void upload_free(kehu_upload *u)
-{
-  if (u->meta)
-    kehu__attachment__free_unpacked(u->meta, NULL);
-  kehu_buf_free(&u->data);
-  mbedtls_sha256_free(&u->sha);
-  free(u);
-}
-
-void kehu_uploads_free(kehu_upload *list)
-{
-  while (list) {
-    kehu_upload *next = list->next;
-    upload_free(list);
-    list = next;
-  }
-}
-
-static kehu_upload *detach(kehu_conn *c, const char *token)
-{
-  for (kehu_upload **pp = &c->uploads; *pp; pp = &(*pp)->next) {
-    if (strcmp((*pp)->token, token) == 0) {
-      kehu_upload *u = *pp;
-      *pp = u->next;
-      u->next = NULL;
-      return u;
-    }
-  }
-  return NULL;
-}
-
 /* The first chunk: everything about the file except its bytes. */
 static kehu_upload *begin_upload(kehu_call *call, const Kehu__AttachUpload *up)
 {
-  kehu_conn *c = call->conn;
-  size_t max = call->srv->cfg.max_attachment, n = 0;
+  size_t max = call->srv->cfg.max_attachment;
   uint64_t cust;
-  for (kehu_upload *u = c->uploads; u; u = u->next)
-    n++;
-  if (n >= MAX_UPLOADS_PER_CONNECTION) {
+  if (kehu_session_upload_count(kehu_session_of(call)) >= MAX_UPLOADS_PER_CONNECTION) {
     kehu_reply_status(call, KEHU_EXHAUSTED, "too many uploads at once on one connection (%d)",
                       MAX_UPLOADS_PER_CONNECTION);
     return NULL;
@@ -95,12 +52,12 @@ static kehu_upload *begin_upload(kehu_call *call, const Kehu__AttachUpload *up)
   if (!u || !(u->meta = (Kehu__Attachment *)kehu_msg_copy(&a.base)) ||
       kehu_buf_reserve(&u->data, (size_t)up->size) != 0) {
     if (u)
-      upload_free(u);
+      kehu_upload_free(u);
     kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory for the upload");
     return NULL;
   }
   if (kehu_record_check(kehu_kind_get(KEHU_KIND_ATTACHMENT), &u->meta->base, &err) != KEHU_OK) {
-    upload_free(u);
+    kehu_upload_free(u);
     kehu_reply_error(call, &err);
     return NULL;
   }
@@ -184,7 +141,7 @@ static void uploaded(kehu_call *call, int status, void *arg)
     kehu_reply_status(call, status ? status : KEHU_INTERNAL, "the attachment was not stored: %s",
                       kehu_status_name(status));
   }
-  upload_free(w->upload);
+  kehu_upload_free(w->upload);
   free(w->packed);
   free(w);
 }
@@ -198,19 +155,19 @@ static void finish_upload(kehu_call *call, kehu_upload *u)
   if ((int64_t)kehu_buf_size(&u->data) != u->meta->size) {
     kehu_reply_status(call, KEHU_INVALID, "size: %zu bytes arrived, %lld were announced",
                       kehu_buf_size(&u->data), (long long)u->meta->size);
-    upload_free(u);
+    kehu_upload_free(u);
     return;
   }
   if (u->meta->sha256 && strcasecmp(u->meta->sha256, hex) != 0) {
     kehu_reply_status(call, KEHU_INVALID, "sha256: the bytes received hash to %s, not %s", hex,
                       u->meta->sha256);
-    upload_free(u);
+    kehu_upload_free(u);
     return;
   }
   kehu_msg_set_string(&u->meta->base, "sha256", hex);
   upload_write *w = calloc(1, sizeof *w);
   if (!w) {
-    upload_free(u);
+    kehu_upload_free(u);
     kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
     return;
   }
@@ -223,20 +180,20 @@ static void finish_upload(kehu_call *call, kehu_upload *u)
 void kehu_handle_attach_upload(kehu_call *call)
 {
   const Kehu__AttachUpload *up = call->req->attach_upload;
-  kehu_conn *c = call->conn;
+  kehu_session *s = kehu_session_of(call);
   if (!*up->upload || strlen(up->upload) > 64) {
     kehu_reply_status(call, KEHU_INVALID, "upload: a token of 1 to 64 characters is needed");
     return;
   }
-  /* The upload is off the connection's list while this chunk is handled,
+  /* The upload is off the session's list while this chunk is handled,
    * and goes back on only when more chunks are to come. */
-  kehu_upload *u = detach(c, up->upload);
+  kehu_upload *u = kehu_session_upload_take(s, up->upload);
   if (!u && !(u = begin_upload(call, up)))
     return;
   if (kehu_buf_size(&u->data) + up->data.len > (size_t)u->meta->size) {
     kehu_reply_status(call, KEHU_INVALID, "data: more bytes than the %lld announced",
                       (long long)u->meta->size);
-    upload_free(u);
+    kehu_upload_free(u);
     return;
   }
   kehu_buf_append(&u->data, up->data.data, up->data.len);
@@ -245,8 +202,7 @@ void kehu_handle_attach_upload(kehu_call *call)
     finish_upload(call, u);
     return;
   }
-  u->next = c->uploads;
-  c->uploads = u;
+  kehu_session_upload_keep(s, u);
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = KEHU__STATUS__OK;
   kehu_reply(call, &r);

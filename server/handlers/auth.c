@@ -1,5 +1,7 @@
-/* login (password or session token), logout, whoami. Password checks run
- * on libuv's thread pool: Argon2id costs tens of milliseconds. */
+/* login (password or session token), logout, whoami, and the check that
+ * a session is still logged in (kehu_auth_check_session). Who the client
+ * is lives on its session (session.c). Password checks run on libuv's
+ * thread pool: Argon2id costs tens of milliseconds. */
 #include <argon2.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
@@ -10,7 +12,6 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "net/conn.h"
 
 /* An Argon2id hash of a random password: checked against when the user does
  * not exist, so a wrong username costs as much time as a wrong password. */
@@ -34,16 +35,6 @@ static int hex_decode(const char *hex, unsigned char *out, size_t n)
     out[i] = (unsigned char)v;
   }
   return 0;
-}
-
-static void become(kehu_conn *c, const Kehu__UserRecord *u, const unsigned char hash[32])
-{
-  kehu_conn_set_authed(c, 1);
-  snprintf(c->caller.username, sizeof c->caller.username, "%s", u->username);
-  snprintf(c->caller.role, sizeof c->caller.role, "%s", u->role);
-  snprintf(c->caller.team, sizeof c->caller.team, "%s", u->team ? u->team : "");
-  snprintf(c->caller.address, sizeof c->caller.address, "%s", c->peer);
-  memcpy(c->session_hash, hash, 32);
 }
 
 static void reply_login(kehu_call *call, const Kehu__UserRecord *u, char *token)
@@ -206,12 +197,12 @@ static void note_failure(kehu_server *srv, const char *address, int failed)
 static void login_failed(kehu_call *call, const char *username)
 {
   kehu_server *srv = call->srv;
-  note_failure(srv, call->conn->peer, 1);
+  note_failure(srv, kehu_session_address(kehu_session_of(call)), 1);
   failure_write *f = calloc(1, sizeof *f);
   if (!f)
     return;
   snprintf(f->who.username, sizeof f->who.username, "%s", username);
-  snprintf(f->who.address, sizeof f->who.address, "%s", call->conn->peer);
+  snprintf(f->who.address, sizeof f->who.address, "%s", kehu_session_address(kehu_session_of(call)));
   f->now = kehu_now(srv);
   f->lock_s = srv->cfg.lock_s;
   f->max_failed = srv->cfg.max_failed_logins;
@@ -238,7 +229,7 @@ static void login_committed(kehu_call *call, int status, void *arg)
   if (status != KEHU_OK) {
     kehu_reply_status(call, status, "cannot store the session: %s", kehu_status_name(status));
   } else {
-    become(call->conn, w->user, w->hash);
+    kehu_session_set_identity(kehu_session_of(call), w->user, w->hash);
     reply_login(call, w->user, w->token_hex);
   }
   session_write_free(w);
@@ -287,8 +278,6 @@ static void password_checked(uv_work_t *work, int status)
       srv->login_waiting_tail = NULL;
     start_check(srv, next);
   }
-  /* Replies made outside a read or a commit callback go out here. */
-  kehu_conn_flush_all(srv);
   kehu_server_stop_when_idle(srv);
 }
 
@@ -311,7 +300,7 @@ static void reply_password_check(password_check *pc, int status)
       kehu__user_record__free_unpacked(u, NULL);
     return;
   }
-  note_failure(srv, call->conn->peer, 0);
+  note_failure(srv, kehu_session_address(kehu_session_of(call)), 0);
   session_write *w = calloc(1, sizeof *w);
   unsigned char token[32];
   if (!w || kehu_rng_bytes(&srv->rng, token, sizeof token) != 0) {
@@ -330,7 +319,7 @@ static void reply_password_check(password_check *pc, int status)
   w->now = w->rec.created_at;
   w->audit = 1;
   snprintf(w->who.username, sizeof w->who.username, "%s", u->username);
-  snprintf(w->who.address, sizeof w->who.address, "%s", call->conn->peer);
+  snprintf(w->who.address, sizeof w->who.address, "%s", kehu_session_address(kehu_session_of(call)));
   kehu_submit_write(call, apply_session, login_committed, w);
 }
 
@@ -379,7 +368,7 @@ static void login_with_token(kehu_call *call, kehu_txn *t)
              (u->has_disabled && u->disabled)) {
     kehu_reply_status(call, KEHU_UNAUTHENTICATED, "user %s is disabled or removed", lr->username);
   } else {
-    become(call->conn, u, hash);
+    kehu_session_set_identity(kehu_session_of(call), u, hash);
     /* Keep the session alive, at most once a minute per session (a write
      * per request would cost a commit each), and well before it expires. */
     int64_t refresh = srv->cfg.session_idle_s / 2 < 60 ? srv->cfg.session_idle_s / 2 : 60;
@@ -424,11 +413,11 @@ void kehu_handle_login(kehu_call *call)
   Kehu__UserRecord *u = NULL;
   kehu_store_user_get(&t, lr->username, &u);
   kehu_store_read_end(&t);
-  uint64_t wait = backoff_wait_ms(call->srv, call->conn->peer);
+  uint64_t wait = backoff_wait_ms(call->srv, kehu_session_address(kehu_session_of(call)));
   int64_t now = kehu_now(call->srv);
   if (wait) {
     kehu_reply_status(call, KEHU_UNAUTHENTICATED,
-                      "too many failed logins from %s: try again in %llu s", call->conn->peer,
+                      "too many failed logins from %s: try again in %llu s", kehu_session_address(kehu_session_of(call)),
                       (unsigned long long)(wait + 999) / 1000);
   } else if (u && u->has_locked_until && u->locked_until > now) {
     kehu_reply_status(call, KEHU_UNAUTHENTICATED,
@@ -449,9 +438,7 @@ static void logged_out(kehu_call *call, int status, void *arg)
     kehu_reply_status(call, status, "cannot revoke the session");
     return;
   }
-  kehu_conn *c = call->conn;
-  kehu_conn_set_authed(c, 0);
-  memset(&c->caller, 0, sizeof c->caller);
+  kehu_session_clear_identity(kehu_session_of(call));
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = KEHU__STATUS__OK;
   kehu_reply(call, &r);
@@ -464,7 +451,7 @@ void kehu_handle_logout(kehu_call *call)
     kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
     return;
   }
-  memcpy(w->hash, call->conn->session_hash, 32);
+  memcpy(w->hash, kehu_session_token_hash(kehu_session_of(call)), 32);
   w->remove = 1;
   w->who = call->caller;
   w->now = kehu_now(call->srv);
@@ -494,35 +481,31 @@ void kehu_handle_whoami(kehu_call *call)
     kehu__user_record__free_unpacked(u, NULL);
 }
 
-int kehu_session_still_valid(kehu_conn *c, kehu_error *err)
+int kehu_auth_check_session(kehu_call *call, kehu_error *err)
 {
+  kehu_session *session = kehu_session_of(call);
+  const kehu_caller *who = kehu_session_caller(session);
   kehu_txn t;
-  if (kehu_store_read_begin(c->srv->store, &t) != KEHU_OK)
+  if (kehu_store_read_begin(call->srv->store, &t) != KEHU_OK)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "storage unavailable");
   Kehu__SessionRecord *s = NULL;
   Kehu__UserRecord *u = NULL;
   int rc = KEHU_OK;
   /* A logout elsewhere or a disabled user ends this connection's rights at
    * once: both are two point reads, cheap enough for every request. */
-  if (kehu_store_session_get(&t, c->session_hash, &s) != KEHU_OK)
+  if (kehu_store_session_get(&t, kehu_session_token_hash(session), &s) != KEHU_OK)
     rc = kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "your session was revoked: log in again");
-  else if (kehu_store_user_get(&t, c->caller.username, &u) != KEHU_OK ||
+  else if (kehu_store_user_get(&t, who->username, &u) != KEHU_OK ||
            (u->has_disabled && u->disabled))
-    rc = kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "user %s is disabled", c->caller.username);
-  else if (strcmp(u->role, c->caller.role) != 0 || strcmp(u->team ? u->team : "", c->caller.team))
-    kehu_conn_adopt_user(c, u);
+    rc = kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "user %s is disabled", who->username);
+  else if (strcmp(u->role, who->role) != 0 || strcmp(u->team ? u->team : "", who->team))
+    kehu_session_adopt_user(session, u);
   kehu_store_read_end(&t);
   if (s)
     kehu__session_record__free_unpacked(s, NULL);
   if (u)
     kehu__user_record__free_unpacked(u, NULL);
   if (rc != KEHU_OK)
-    kehu_conn_set_authed(c, 0);
+    kehu_session_clear_identity(session);
   return rc;
-}
-
-void kehu_conn_adopt_user(kehu_conn *c, const Kehu__UserRecord *u)
-{
-  snprintf(c->caller.role, sizeof c->caller.role, "%s", u->role);
-  snprintf(c->caller.team, sizeof c->caller.team, "%s", u->team ? u->team : "");
 }

@@ -10,7 +10,6 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "net/conn.h"
 #include "read_work.h"
 #include "search_text.h"
 
@@ -217,7 +216,6 @@ static void sorted_done(uv_work_t *work, int status)
     free(s->entries[i].text);
   free(s->entries);
   free(s);
-  kehu_conn_flush_all(srv);
 }
 
 void kehu_customer_list_sorted(kehu_call *call, const kehu_customer_filter *f,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kehu.pb-c.h"
+#include "call.h"
 #include "server.h"
 #include "store.h"
 

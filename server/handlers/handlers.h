@@ -3,7 +3,10 @@
 #ifndef KEHU_HANDLERS_H
 #define KEHU_HANDLERS_H
 
+#include "call.h"
 #include "server.h"
+#include "session.h"
+#include "writes.h"
 
 void kehu_handle_login(kehu_call *call);
 void kehu_handle_logout(kehu_call *call);
@@ -47,9 +50,8 @@ void kehu_handle_field_list(kehu_call *call);
 int kehu_fields_check(kehu_txn *t, const char *entity, Kehu__CustomField **fields, size_t n,
                       kehu_error *err);
 
-/* Still logged in? (session not revoked, user not disabled); picks up a
- * changed role or team. */
-int kehu_session_still_valid(kehu_conn *c, kehu_error *err);
-void kehu_conn_adopt_user(kehu_conn *c, const Kehu__UserRecord *u);
+/* Is the session of call still logged in? (token not revoked, user not
+ * disabled); picks up a changed role or team. */
+int kehu_auth_check_session(kehu_call *call, kehu_error *err);
 
 #endif

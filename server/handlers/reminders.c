@@ -6,7 +6,6 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "net/conn.h"
 #include "reflect.h"
 #include "reminders/rules.h"
 #include "reminders/scheduler.h"
@@ -309,29 +308,28 @@ void kehu_handle_reminder_snooze(kehu_call *call)
   start_state(call, s->id, "snooze", s->until);
 }
 
-/* The connection now receives pushed events; everything due and not yet
+/* The session now receives pushed events; everything due and not yet
  * acknowledged is sent at once (at-least-once delivery). */
 void kehu_handle_watch(kehu_call *call)
 {
   kehu_server *srv = call->srv;
-  kehu_conn *c = call->conn;
-  c->watching = 1;
+  kehu_session *s = kehu_session_of(call);
+  kehu_session_watch(s);
   reminder_page p = {0};
   uint64_t next = 0;
   int rc = list_of(call, 0, 0, MAX_REDELIVER, &p, &next);
   uint64_t *pending = calloc(p.n ? p.n : 1, sizeof *pending);
   size_t np = 0;
   /* oldest first, as they fell due; sent before the reply, while the call
-   * still holds the connection */
+   * still holds the session */
   for (size_t i = p.n; rc == KEHU_OK && i-- > 0;) {
-    kehu_scheduler_push(srv, p.items[i], c);
+    kehu_scheduler_push(srv, p.items[i], s);
     if (pending && strcmp(p.items[i]->state, "pending") == 0)
       pending[np++] = p.seqs[i];
   }
   Kehu__Response r = KEHU__RESPONSE__INIT;
   r.status = KEHU__STATUS__OK;
   kehu_reply(call, &r);
-  kehu_conn_flush_all(srv);
   if (np)
     kehu_scheduler_mark_delivered(srv, pending, np);
   free(pending);

@@ -8,7 +8,6 @@
 #include "access.h"
 #include "handlers.h"
 #include "read_work.h"
-#include "net/conn.h"
 
 #define DAY 86400
 #define TOP_ROWS 20
@@ -198,7 +197,6 @@ static void report_done(uv_work_t *work, int status)
 {
   report_job *j = work->data;
   kehu_call *call = j->call;
-  kehu_server *srv = call->srv;
   row_map *m = &j->map;
   /* pack the rows together, largest first */
   size_t n = 0;
@@ -240,7 +238,6 @@ static void report_done(uv_work_t *work, int status)
     free(m->rows[i].key);
   free(m->rows);
   free(j);
-  kehu_conn_flush_all(srv);
 }
 
 void kehu_handle_report(kehu_call *call)

@@ -10,7 +10,6 @@
 #include "access.h"
 #include "arena.h"
 #include "customer_sort.h"
-#include "net/conn.h"
 #include "handlers.h"
 #include "read_work.h"
 #include "search_text.h"
@@ -244,7 +243,6 @@ static void search_done(uv_work_t *work, int status)
 {
   search_state *s = work->data;
   kehu_call *call = s->call;
-  kehu_server *srv = call->srv;
   if (status != 0 || s->status != KEHU_OK) {
     int rc = s->status != KEHU_OK ? s->status : KEHU_INTERNAL;
     kehu_reply_status(call, rc, "search failed: %s", kehu_status_name(rc));
@@ -263,7 +261,6 @@ static void search_done(uv_work_t *work, int status)
     free(items);
   }
   search_free(s);
-  kehu_conn_flush_all(srv);
 }
 
 void kehu_handle_customer_search(kehu_call *call)

@@ -1,5 +1,13 @@
 /* Connection lifecycle: accept -> TLS handshake -> Hello -> login ->
- * frames -> dispatch -> replies, with every limit of SPEC §7 enforced here.
+ * frames -> the server's request operation (kehu_conn_ops) -> replies,
+ * with every limit of SPEC §7 enforced here. struct kehu_conn is private
+ * to this file.
+ *
+ * Replies are queued (kehu_conn_send puts the connection on the server's
+ * flush list) and written once per loop turn, when the server's prepare
+ * handle calls kehu_conn_flush_all, as Redis writes its clients with
+ * pending output before it sleeps; only a final error frame and a request
+ * waiting for room flush their own connection at once.
  *
  * Output is bounded, not cut late: a request is dispatched only when the
  * bytes of replies queued (plaintext, ciphertext, handed to the socket) and
@@ -38,6 +46,40 @@
  * (max_login_work), which is not the client's fault. */
 #define LOGIN_GRACE_MS 1000
 
+struct kehu_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_shutdown_t shutdown;   /* after a final error frame */
+  kehu_server *srv;
+  kehu_tls_session tls;
+  kehu_buf in;              /* decrypted bytes not yet parsed into frames */
+  kehu_buf out;             /* plaintext frames waiting to be encrypted */
+  uint64_t last_active;     /* uv_now() of the last bytes received */
+  size_t queued;            /* ciphertext handed to uv_write, not yet written */
+  size_t reserved;          /* set aside for replies of requests in flight */
+  size_t queued_peak;       /* most queued since it was last empty */
+  Kehu__Envelope *held;     /* a request waiting for room in max_write_queue */
+  unsigned inflight;        /* requests taken in, not yet answered */
+  unsigned refs;            /* requests in flight keep the memory alive */
+  unsigned open_handles;
+  int hello_seen;
+  int barrier;              /* a login/logout runs: later frames wait for it */
+  int reading;
+  int closing;
+  int close_when_flushed;
+  int lingering;            /* final frame sent: drops input until the client hangs up */
+  int processing;           /* in process_frames: a reply there does not re-enter it */
+  const char *refusing;     /* over this cap: Hello, a final error, close */
+  int counted;              /* in nconns; also in nunauth while !authed */
+  int authed;               /* logged in: the idle limit, not the login one */
+  int keep_when_idle;       /* quiet by design (a watcher): no idle limit */
+  char peer[64];
+  kehu_conn *prev, *next;   /* the server's list */
+  kehu_conn *flush_next;
+  int in_flush_list;
+  void *ctx;                /* the server's, from ops->opened (the session) */
+};
+
 /* One read buffer for every connection: reads are consumed at once, so
  * idle connections hold no read memory (BENCH P1). */
 static char read_buffer[64 * 1024];
@@ -52,7 +94,7 @@ static void alloc_shared(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   buf->len = sizeof read_buffer;
 }
 
-void kehu_conn_ref(kehu_conn *c)
+static void conn_ref(kehu_conn *c)
 {
   c->refs++;
 }
@@ -65,14 +107,13 @@ static void maybe_free(kehu_conn *c)
     kehu_envelope_free(c->held);
   if (c->queued_peak >= BIG_QUEUE)
     kehu_server_release_memory(c->srv);
-  kehu_uploads_free(c->uploads);
   kehu_tls_session_free(&c->tls);
   kehu_buf_free(&c->in);
   kehu_buf_free(&c->out);
   free(c);
 }
 
-void kehu_conn_unref(kehu_conn *c)
+static void conn_unref(kehu_conn *c)
 {
   c->refs--;
   maybe_free(c);
@@ -97,12 +138,15 @@ static void unlink_flush(kehu_conn *c)
   c->in_flush_list = 0;
 }
 
-void kehu_conn_close(kehu_conn *c)
+static void conn_close(kehu_conn *c)
 {
   if (c->closing)
     return;
   c->closing = 1;
   kehu_server *srv = c->srv;
+  if (c->ctx)
+    srv->conn_ops->closed(c->ctx);
+  c->ctx = NULL;
   unlink_flush(c);
   if (c->prev)
     c->prev->next = c->next;
@@ -143,6 +187,11 @@ void kehu_conn_set_authed(kehu_conn *c, int on)
                  on ? c->srv->cfg.idle_timeout_ms : c->srv->cfg.login_timeout_ms, 0);
 }
 
+void kehu_conn_keep_when_idle(kehu_conn *c)
+{
+  c->keep_when_idle = 1;
+}
+
 void kehu_conn_stop_reading_all(kehu_server *srv)
 {
   for (kehu_conn *c = srv->conns; c; c = c->next)
@@ -152,7 +201,7 @@ void kehu_conn_stop_reading_all(kehu_server *srv)
 void kehu_conn_close_all(kehu_server *srv)
 {
   while (srv->conns)
-    kehu_conn_close(srv->conns);
+    conn_close(srv->conns);
 }
 
 /* ---- output ---- */
@@ -183,7 +232,7 @@ static int has_room(const kehu_conn *c, size_t need)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
   (void)status;
-  kehu_conn_unref(req->data);
+  conn_unref(req->data);
 }
 
 /* The final frame is written: say nothing more, drop what comes in, and
@@ -193,13 +242,13 @@ static void begin_linger(kehu_conn *c)
   if (c->lingering || c->closing)
     return;
   if (c->srv->stopping) {
-    kehu_conn_close(c);
+    conn_close(c);
     return;
   }
   c->lingering = 1;
   c->shutdown.data = c;
   if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
-    kehu_conn_ref(c);
+    conn_ref(c);
   uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
   set_reading(c, 1);
 }
@@ -220,17 +269,16 @@ static void on_written(uv_write_t *req, int status)
   c->queued -= w->len;
   free(w);
   if (status < 0) {
-    kehu_conn_close(c);
+    conn_close(c);
   } else if (c->close_when_flushed) {
     if (c->queued == 0)
       begin_linger(c);
   } else if (c->held && !c->closing) {
     /* Room again, perhaps, for the request that waits for it. */
     process_frames(c);
-    kehu_conn_flush_all(c->srv);
   }
   note_drained(c);
-  kehu_conn_unref(c);
+  conn_unref(c);
 }
 
 /* Writes c's pending ciphertext: directly when the socket takes it, else
@@ -254,7 +302,7 @@ static void write_ciphertext(kehu_conn *c)
       kehu_buf_consume(out, (size_t)wrote);
       n -= (size_t)wrote;
     } else if (wrote != UV_EAGAIN) {
-      kehu_conn_close(c);
+      conn_close(c);
       return;
     }
   }
@@ -263,12 +311,12 @@ static void write_ciphertext(kehu_conn *c)
     if (c->queued + n > hard) {
       fprintf(stderr, "kehud: %s reads too slowly (%zu bytes waiting, over max_write_queue "
               "+ max_frame): disconnected\n", c->peer, c->queued + n);
-      kehu_conn_close(c);
+      conn_close(c);
       return;
     }
     write_req *w = malloc(sizeof *w + n);
     if (!w) {
-      kehu_conn_close(c);
+      conn_close(c);
       return;
     }
     memcpy(w->data, kehu_buf_head(out), n);
@@ -277,13 +325,13 @@ static void write_ciphertext(kehu_conn *c)
     uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
       free(w);
-      kehu_conn_close(c);
+      conn_close(c);
       return;
     }
     c->queued += n;
     if (c->queued > c->queued_peak)
       c->queued_peak = c->queued;
-    kehu_conn_ref(c);
+    conn_ref(c);
   }
   kehu_buf_consume(out, kehu_buf_size(out));
   if (c->close_when_flushed && c->queued == 0)
@@ -300,7 +348,7 @@ static void flush_conn(kehu_conn *c)
     int rc = kehu_tls_session_write(&c->tls, kehu_buf_head(&c->out), n);
     kehu_buf_consume(&c->out, n);
     if (rc != 0) {
-      kehu_conn_close(c);
+      conn_close(c);
       return;
     }
     write_ciphertext(c);
@@ -493,7 +541,7 @@ static void process_frames(kehu_conn *c)
       if (got != 1)
         break;
     }
-    size_t need = kehu_reply_estimate(srv, env->request);
+    size_t need = srv->conn_ops->reply_estimate(srv, env->request);
     if (!has_room(c, need)) {
       flush_conn(c);   /* replies built just now go to the socket first */
       if (c->closing || !has_room(c, need)) {
@@ -501,7 +549,10 @@ static void process_frames(kehu_conn *c)
         break;
       }
     }
-    kehu_dispatch(c, env);
+    c->reserved += need;
+    c->inflight++;
+    conn_ref(c);
+    srv->conn_ops->request(c->ctx, c, env, need);
     if (kehu_buf_size(&c->out) >= OUTPUT_CHUNK)
       flush_conn(c);
   }
@@ -518,11 +569,20 @@ static void process_frames(kehu_conn *c)
   set_reading(c, !blocked);
 }
 
-void kehu_conn_request_done(kehu_conn *c)
+void kehu_conn_hold_requests(kehu_conn *c)
 {
+  c->barrier = 1;
+}
+
+void kehu_conn_request_done(kehu_conn *c, size_t reserved, int release_hold)
+{
+  c->reserved -= reserved;   /* its reply is counted as queued now */
+  if (release_hold)
+    c->barrier = 0;
   c->inflight--;
   if (!c->closing)
     process_frames(c);
+  conn_unref(c);
 }
 
 static void send_hello(kehu_conn *c)
@@ -547,7 +607,7 @@ static void on_timer(uv_timer_t *t)
   if (c->closing)
     return;
   if (c->lingering || !c->tls.handshake_done || c->close_when_flushed) {
-    kehu_conn_close(c);
+    conn_close(c);
     return;
   }
   if (!c->hello_seen) {
@@ -568,8 +628,8 @@ static void on_timer(uv_timer_t *t)
   uint64_t idle = uv_now(srv->loop) - c->last_active;
   uint64_t limit = srv->cfg.idle_timeout_ms;
   /* A watching connection is quiet by design: it waits for pushes. */
-  if (idle >= limit && c->inflight == 0 && !c->watching) {
-    kehu_conn_close(c);
+  if (idle >= limit && c->inflight == 0 && !c->keep_when_idle) {
+    conn_close(c);
     return;
   }
   uv_timer_start(&c->timer, on_timer, idle >= limit ? limit : limit - idle, 0);
@@ -599,21 +659,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
   if (nread == 0)
     return;
   if (nread < 0) {
-    kehu_conn_close(c);
+    conn_close(c);
     return;
   }
   if (c->lingering)
     return;   /* the final frame is out: what the client says is dropped */
   c->last_active = uv_now(c->srv->loop);
   if (kehu_tls_session_feed(&c->tls, buf->base, (size_t)nread) != 0) {
-    kehu_conn_close(c);
+    conn_close(c);
     return;
   }
   if (!c->tls.handshake_done) {
     int rc = kehu_tls_session_handshake(&c->tls);
     if (rc < 0) {
       write_ciphertext(c);   /* the alert, if mbedTLS made one */
-      kehu_conn_close(c);
+      conn_close(c);
       return;
     }
     if (rc == KEHU_TLS_AGAIN) {
@@ -622,20 +682,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
       return;
     }
     handshake_done(c);
-    if (c->refusing) {
-      kehu_conn_flush_all(c->srv);
+    if (c->refusing)
       return;
-    }
   }
   if (c->close_when_flushed)
     return;
   int rc = kehu_tls_session_read(&c->tls, &c->in);
   if (rc != 0) {
-    kehu_conn_close(c);
+    conn_close(c);
     return;
   }
   process_frames(c);
-  kehu_conn_flush_all(c->srv);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -672,7 +729,7 @@ static void on_connection(uv_stream_t *listener, int status)
   if (c->refusing) {
     srv->nrefusing++;
     if (srv->nrefusing > MAX_REFUSING) {
-      kehu_conn_close(c);
+      conn_close(c);
       return;
     }
   } else {
@@ -690,14 +747,19 @@ static void on_connection(uv_stream_t *listener, int status)
       uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
     snprintf(c->peer, sizeof c->peer, "%s", host);
   }
+  if (!(c->ctx = srv->conn_ops->opened(srv, c, c->peer))) {
+    conn_close(c);
+    return;
+  }
   uv_tcp_nodelay(&c->tcp, 1);
   c->last_active = uv_now(srv->loop);
   uv_timer_start(&c->timer, on_timer, srv->cfg.handshake_timeout_ms, 0);
   set_reading(c, 1);
 }
 
-int kehu_listen(kehu_server *srv, kehu_error *err)
+int kehu_listen(kehu_server *srv, const kehu_conn_ops *ops, kehu_error *err)
 {
+  srv->conn_ops = ops;
   char host[128];
   const char *colon = strrchr(srv->cfg.listen, ':');
   if (!colon || colon == srv->cfg.listen)

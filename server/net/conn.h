@@ -1,73 +1,62 @@
 /* A client connection: TLS over a libuv TCP stream, frames in and out,
  * per-connection limits (handshake, login and idle timeouts, frame size,
  * requests in flight, bytes of replies queued or being built) and the
- * server-wide caps (max_connections, max_unauthenticated). */
+ * server-wide caps (max_connections, max_unauthenticated).
+ *
+ * The connection is opaque: it knows nothing of requests beyond their
+ * frames. The server gives it, at listen time, what to do with each
+ * decoded request (kehu_conn_ops); the reply comes back through
+ * kehu_conn_send and kehu_conn_request_done. */
 #ifndef KEHU_CONN_H
 #define KEHU_CONN_H
 
 #include "server.h"
 
-struct kehu_conn {
-  uv_tcp_t tcp;
-  uv_timer_t timer;
-  uv_shutdown_t shutdown;   /* after a final error frame */
-  kehu_server *srv;
-  kehu_tls_session tls;
-  kehu_buf in;              /* decrypted bytes not yet parsed into frames */
-  kehu_buf out;             /* plaintext frames waiting to be encrypted */
-  uint64_t last_active;     /* uv_now() of the last bytes received */
-  size_t queued;            /* ciphertext handed to uv_write, not yet written */
-  size_t reserved;          /* set aside for replies of requests in flight */
-  size_t queued_peak;       /* most queued since it was last empty */
-  Kehu__Envelope *held;     /* a request waiting for room in max_write_queue */
-  unsigned inflight;        /* requests dispatched, not yet answered */
-  unsigned refs;            /* calls in flight keep the memory alive */
-  unsigned open_handles;
-  int hello_seen;
-  int barrier;              /* a login/logout runs: later frames wait for it */
-  int reading;
-  int closing;
-  int close_when_flushed;
-  int lingering;            /* final frame sent: drops input until the client hangs up */
-  int processing;           /* in process_frames: a reply there does not re-enter it */
-  const char *refusing;     /* over this cap: Hello, a final error, close */
-  int counted;              /* in nconns; also in nunauth while !authed */
-  int authed;               /* set through kehu_conn_set_authed */
-  kehu_caller caller;
-  unsigned char session_hash[32];
-  char peer[64];
-  kehu_conn *prev, *next;   /* the server's list */
-  kehu_conn *flush_next;
-  int in_flush_list;
-  kehu_upload *uploads;     /* attachments arriving in chunks */
-  int watching;             /* receives pushed events (kehu watch) */
-};
+/* What a listening server does with its connections. */
+typedef struct kehu_conn_ops {
+  /* c has opened (peer: the client's IP address): returns the context the
+   * other operations get for it, or NULL to close it. */
+  void *(*opened)(kehu_server *srv, kehu_conn *c, const char *peer);
+  /* One decoded request of c, owned by the callee. c counts it in flight,
+   * with `reserved` bytes set aside for its reply, until
+   * kehu_conn_request_done. */
+  void (*request)(void *ctx, kehu_conn *c, Kehu__Envelope *env, size_t reserved);
+  /* Bytes to set aside for the reply of req: a request is only taken in
+   * while they fit in max_write_queue. */
+  size_t (*reply_estimate)(const kehu_server *srv, const Kehu__Request *req);
+  /* c has closed: nothing more comes from it, nothing more goes to it. */
+  void (*closed)(void *ctx);
+} kehu_conn_ops;
 
-/* Starts listening on cfg.listen; prints the listening line. */
-int kehu_listen(kehu_server *srv, kehu_error *err);
+/* Starts listening on cfg.listen; prints the listening line. ops must
+ * live as long as the server. */
+int kehu_listen(kehu_server *srv, const kehu_conn_ops *ops, kehu_error *err);
 
 /* Queues one envelope to the client (sent at the next flush). */
 void kehu_conn_send(kehu_conn *c, const Kehu__Envelope *env);
-/* Encrypts and writes everything queued on every connection. */
-void kehu_conn_flush_all(kehu_server *srv);
-/* Shutting down: no connection reads anything more. */
-void kehu_conn_stop_reading_all(kehu_server *srv);
-/* A request of c was answered: let the next frames in. */
-void kehu_conn_request_done(kehu_conn *c);
-void kehu_conn_close(kehu_conn *c);
-/* Logged in (on) or out: moves c in or out of the unauthenticated count
- * and starts the idle or the login timeout. */
-void kehu_conn_set_authed(kehu_conn *c, int on);
+/* The request being taken in changes who the connection is (a login or a
+ * logout): later requests wait until it is done. */
+void kehu_conn_hold_requests(kehu_conn *c);
+/* A request of c was answered (its reply queued): gives back the bytes
+ * set aside for it, lets the requests held for it in if release_hold, and
+ * takes in the next frames. */
+void kehu_conn_request_done(kehu_conn *c, size_t reserved, int release_hold);
 /* Sends a final error frame, then closes (after the client has had the
  * time to read it). */
 void kehu_conn_fail(kehu_conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void kehu_conn_ref(kehu_conn *c);
-void kehu_conn_unref(kehu_conn *c);
+/* Logged in (on) or out: moves c in or out of the unauthenticated count
+ * and starts the idle or the login timeout. */
+void kehu_conn_set_authed(kehu_conn *c, int on);
+/* c waits for pushed events: the idle limit no longer closes it. */
+void kehu_conn_keep_when_idle(kehu_conn *c);
+
+/* Encrypts and writes everything queued on every connection: once per
+ * loop turn, before the loop waits (server_run.c), and at shutdown. */
+void kehu_conn_flush_all(kehu_server *srv);
+/* Shutting down: no connection reads anything more. */
+void kehu_conn_stop_reading_all(kehu_server *srv);
 /* Closes every connection (shutdown). */
 void kehu_conn_close_all(kehu_server *srv);
-
-/* dispatch.c: one decoded request envelope of c. */
-void kehu_dispatch(kehu_conn *c, Kehu__Envelope *env);
 
 #endif

@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "access.h"
-#include "net/conn.h"
 #include "reflect.h"
 #include "rules.h"
+#include "session.h"
+#include "writes.h"
 
 #define MAX_FIRE 1024
 
@@ -52,7 +53,7 @@ void kehu_scheduler_poke(kehu_server *srv)
     arm(srv);
 }
 
-unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_conn *only)
+unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_session *only)
 {
   Kehu__Event ev = KEHU__EVENT__INIT;
   ev.kind = "reminder";
@@ -64,19 +65,13 @@ unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_con
   return kehu_push_event(srv, r->user, &ev, only);
 }
 
-unsigned kehu_push_event(kehu_server *srv, const char *user, const Kehu__Event *ev, kehu_conn *only)
+unsigned kehu_push_event(kehu_server *srv, const char *user, const Kehu__Event *ev,
+                         kehu_session *only)
 {
   Kehu__Envelope e = KEHU__ENVELOPE__INIT;
   e.body_case = KEHU__ENVELOPE__BODY_EVENT;
   e.event = (Kehu__Event *)ev;
-  unsigned n = 0;
-  for (kehu_conn *c = only ? only : srv->conns; c; c = only ? NULL : c->next) {
-    if (c->watching && c->authed && strcmp(c->caller.username, user) == 0) {
-      kehu_conn_send(c, &e);
-      n++;
-    }
-  }
-  return n;
+  return kehu_session_push(srv, user, &e, only);
 }
 
 void kehu_push_assigned(kehu_server *srv, const char *user, const char *kind, const char *id,
@@ -90,8 +85,7 @@ void kehu_push_assigned(kehu_server *srv, const char *user, const char *kind, co
   ev.message = message;
   ev.has_at = 1;
   ev.at = kehu_now(srv);
-  if (kehu_push_event(srv, user, &ev, NULL))
-    kehu_conn_flush_all(srv);
+  kehu_push_event(srv, user, &ev, NULL);
 }
 
 /* ---- state changes, on the writer ---- */
@@ -172,7 +166,6 @@ static void fired(kehu_call *call, int status, void *arg)
     for (size_t i = 0; i < b->n; i++)
       if (b->fired[i] && kehu_scheduler_push(srv, b->fired[i], NULL) > 0)
         delivered[nd++] = b->seqs[i];
-    kehu_conn_flush_all(srv);
     if (nd)
       kehu_scheduler_mark_delivered(srv, delivered, nd);
   }

@@ -1,0 +1,239 @@
+/* Start-up and shutdown of kehud (formerly server.c): storage, writer
+ * thread, TLS, listener, signals, and the wiring of the rooms: each
+ * connection carries a session (session.c), hands its requests to
+ * dispatch.c, and is flushed once per loop turn. */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "buf.h"
+#include "dispatch.h"
+#include "net/conn.h"
+#include "reminders/scheduler.h"
+#include "server_run.h"
+#include "session.h"
+#include "writes.h"
+
+/* ---- what connections do: each carries a session, and its requests go
+ * through dispatch.c ---- */
+
+static void *conn_opened(kehu_server *srv, kehu_conn *c, const char *peer)
+{
+  return kehu_session_new(srv, c, peer);
+}
+
+static void conn_request(void *session, kehu_conn *c, Kehu__Envelope *env, size_t reserved)
+{
+  kehu_dispatch(session, c, env, reserved);
+}
+
+static void conn_closed(void *session)
+{
+  kehu_session_close(session);
+}
+
+static const kehu_conn_ops conn_ops = {
+  .opened = conn_opened,
+  .request = conn_request,
+  .reply_estimate = kehu_reply_estimate,
+  .closed = conn_closed,
+};
+
+static void wake_loop(void *ctx)
+{
+  uv_async_send(ctx);
+}
+
+/* On the loop, woken by the writer after each commit: the writes' own
+ * callbacks (their replies go out before the loop waits again), then the
+ * scheduler looks for a new earliest due time. */
+static void on_writes_done(uv_async_t *async)
+{
+  kehu_server *srv = async->data;
+  kehu_writes_finished(srv);
+  if (srv->writer)
+    kehu_scheduler_poke(srv);
+}
+
+/* Once per loop turn, just before it waits for I/O: whatever was replied
+ * or pushed during the turn (reads, commits, thread-pool work, timers) is
+ * encrypted and written, one batch per connection. Nothing else flushes. */
+static void flush_before_wait(uv_prepare_t *prepare)
+{
+  kehu_conn_flush_all(prepare->data);
+}
+
+/* SIGTERM / SIGINT: stop accepting, let the writer finish and answer what
+ * is queued, then close every connection and leave the loop. */
+/* The second half of a shutdown, once no read or password check is left
+ * on the thread pool: every queued write is committed and answered, then
+ * the connections close. */
+static void finish_stop(kehu_server *srv)
+{
+  kehu_writer_stop(srv->writer);   /* commits everything queued */
+  /* The async may not fire again: answer the last commits now, and send
+   * the answers before the connections close. */
+  on_writes_done(&srv->writer_done);
+  kehu_writer_free(srv->writer);
+  srv->writer = NULL;
+  kehu_conn_flush_all(srv);
+  kehu_conn_close_all(srv);
+  uv_close((uv_handle_t *)&srv->flush_prepare, NULL);
+  kehu_scheduler_stop(srv);
+  uv_close((uv_handle_t *)&srv->audit_timer, NULL);
+  uv_close((uv_handle_t *)&srv->trim_timer, NULL);
+  uv_close((uv_handle_t *)&srv->writer_done, NULL);
+  uv_close((uv_handle_t *)&srv->sigterm, NULL);
+  uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+void kehu_server_stop_when_idle(kehu_server *srv)
+{
+  if (srv->stopping != 1 || srv->read_work || srv->read_waiting || srv->login_work ||
+      srv->login_waiting)
+    return;
+  srv->stopping = 2;
+  finish_stop(srv);
+}
+
+/* SIGTERM / SIGINT: no new connections and nothing more read; what is in
+ * flight is finished and answered (kehu_server_stop_when_idle). */
+static void on_signal(uv_signal_t *sig, int signum)
+{
+  (void)signum;
+  kehu_server *srv = sig->data;
+  if (srv->stopping)
+    return;
+  srv->stopping = 1;
+  uv_close((uv_handle_t *)&srv->listener, NULL);
+  kehu_conn_stop_reading_all(srv);
+  kehu_server_stop_when_idle(srv);
+}
+
+/* SPEC §6: the audit head is logged at start and daily, so an altered or
+ * truncated log can be told from the one the server kept. */
+static void log_audit_head(uv_timer_t *timer)
+{
+  kehu_server *srv = timer->data;
+  kehu_txn t;
+  uint64_t seq;
+  unsigned char hash[32];
+  char hex[65];
+  if (kehu_store_read_begin(srv->store, &t) != KEHU_OK)
+    return;
+  int rc = kehu_store_audit_head(&t, &seq, hash);
+  kehu_store_read_end(&t);
+  if (rc != KEHU_OK)
+    return;
+  kehu_hex(hash, sizeof hash, hex);
+  fprintf(stderr, "kehud: audit log head: entry %llu, sha256 %s\n", (unsigned long long)seq, hex);
+}
+
+/* Raise the open-file limit to the hard limit (SPEC §7) and say what
+ * connection cap it allows. */
+static void raise_nofile(kehu_server *srv)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  getrlimit(RLIMIT_NOFILE, &rl);
+  unsigned can = rl.rlim_cur > 64 ? (unsigned)(rl.rlim_cur - 64) : 1;
+  if (can < srv->cfg.max_connections) {
+    fprintf(stderr, "kehud: the open-file limit (%llu) allows %u connections, not %u\n",
+            (unsigned long long)rl.rlim_cur, can, srv->cfg.max_connections);
+    srv->cfg.max_connections = can;
+  }
+}
+
+/* Of max_connections, at most a smaller number not logged in yet (README),
+ * so that slow or silent clients never take the slots of logged-in users.
+ * Unset, it is a quarter of the connections the server can really keep. */
+static void cap_unauthenticated(kehu_config *cfg)
+{
+  if (cfg->max_unauthenticated == 0)
+    cfg->max_unauthenticated = cfg->max_connections / 4;
+  if (cfg->max_unauthenticated == 0)
+    cfg->max_unauthenticated = 1;
+  if (cfg->max_unauthenticated > cfg->max_connections)
+    cfg->max_unauthenticated = cfg->max_connections;
+}
+
+/* A client that reads slowly can make the server build megabytes of
+ * replies; glibc would keep that memory once freed (its mmap threshold
+ * grows with every big block freed, so later big blocks come from the heap
+ * and fragment it). A fixed threshold maps every big buffer on its own and
+ * unmaps it when freed; malloc_trim returns what the heap keeps. */
+static void tune_malloc(void)
+{
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
+/* libuv's thread pool (4 threads unless told) holds password checks and
+ * long reads at once: room for both maxima, so neither kind can take every
+ * thread from the other. Read when the pool first starts, so set before. */
+static void size_thread_pool(const kehu_config *cfg)
+{
+  if (getenv("UV_THREADPOOL_SIZE"))
+    return;   /* the operator's choice */
+  unsigned n = cfg->max_login_work + (cfg->max_read_work ? cfg->max_read_work : 1);
+  char v[16];
+  snprintf(v, sizeof v, "%u", n < 4 ? 4 : n > 128 ? 128 : n);
+  setenv("UV_THREADPOOL_SIZE", v, 1);
+}
+
+int kehu_server_run(kehu_server *srv, kehu_error *err)
+{
+  size_thread_pool(&srv->cfg);
+  tune_malloc();
+  srv->loop = uv_default_loop();
+  raise_nofile(srv);
+  cap_unauthenticated(&srv->cfg);
+  char path[700], key[700];
+  snprintf(path, sizeof path, "%s/db", srv->cfg.data_dir);
+  int rc = kehu_store_open(&srv->store, path, srv->cfg.map_size, err);
+  if (rc != KEHU_OK)
+    return rc;
+  snprintf(path, sizeof path, "%s/data.key", srv->cfg.data_dir);
+  if ((rc = kehu_store_load_key(srv->store, path, err)) != KEHU_OK)
+    return rc;
+  snprintf(path, sizeof path, "%s/tls/server.crt", srv->cfg.data_dir);
+  snprintf(key, sizeof key, "%s/tls/server.key", srv->cfg.data_dir);
+  if ((rc = kehu_tls_server_init(&srv->tls, path, key, err)) != KEHU_OK)
+    return rc;
+  if (kehu_rng_init(&srv->rng, "kehud-tokens") != 0)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot seed the random generator");
+  uv_async_init(srv->loop, &srv->writer_done, on_writes_done);
+  srv->writer_done.data = srv;
+  if (kehu_writer_start(&srv->writer, srv->store, wake_loop, &srv->writer_done) != KEHU_OK)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot start the writer thread");
+  uv_signal_init(srv->loop, &srv->sigterm);
+  uv_signal_init(srv->loop, &srv->sigint);
+  srv->sigterm.data = srv->sigint.data = srv;
+  uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&srv->sigint, on_signal, SIGINT);
+  signal(SIGPIPE, SIG_IGN);
+  kehu_scheduler_start(srv);
+  uv_timer_init(srv->loop, &srv->audit_timer);
+  srv->audit_timer.data = srv;
+  uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);
+  uv_timer_init(srv->loop, &srv->trim_timer);
+  srv->trim_timer.data = srv;
+  uv_prepare_init(srv->loop, &srv->flush_prepare);
+  srv->flush_prepare.data = srv;
+  uv_prepare_start(&srv->flush_prepare, flush_before_wait);
+  if ((rc = kehu_listen(srv, &conn_ops, err)) != KEHU_OK) {
+    kehu_writer_stop(srv->writer);
+    kehu_writer_free(srv->writer);
+    return rc;
+  }
+  uv_run(srv->loop, UV_RUN_DEFAULT);
+  uv_loop_close(srv->loop);
+  kehu_tls_server_free(&srv->tls);
+  kehu_rng_free(&srv->rng);
+  kehu_store_close(srv->store);
+  return KEHU_OK;
+}
