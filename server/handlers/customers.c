@@ -7,7 +7,7 @@
 #include "access.h"
 #include "audit.h"
 #include "customer_sort.h"
-#include "reminders/rules.h"
+#include "rules.h"
 #include "reminders/scheduler.h"
 #include "handlers.h"
 #include "validate.h"

@@ -7,7 +7,7 @@
 #include "audit.h"
 #include "handlers.h"
 #include "reflect.h"
-#include "reminders/rules.h"
+#include "rules.h"
 #include "reminders/scheduler.h"
 #include "validate.h"
 

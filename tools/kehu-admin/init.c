@@ -12,7 +12,7 @@
 
 #include "admin.h"
 #include "cert.h"
-#include "server.h"
+#include "core.h"
 #include "tls.h"
 #include "validate.h"
 

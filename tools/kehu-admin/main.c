@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "server.h"
+#include "core.h"
 #include "tls.h"
 
 static const char usage_text[] =

@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "admin.h"
-#include "reminders/rules.h"
+#include "rules.h"
 #include "seed_data.h"
-#include "server.h"
+#include "core.h"
 
 #define BATCH 2000
 #define MAX_OWNERS 256

@@ -6,7 +6,7 @@
 
 #include "access.h"
 #include "admin.h"
-#include "audit.h"
+#include "audit_entry.h"
 #include "text_width.h"
 #include "validate.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server.h"
+#include "core.h"
 
 static void defaults(kehu_config *cfg)
 {

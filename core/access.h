@@ -4,7 +4,7 @@
 #define KEHU_ACCESS_H
 
 #include "records.h"
-#include "server.h"
+#include "core.h"
 
 typedef enum {
   KEHU_ROLE_NONE = 0,

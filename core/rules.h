@@ -3,7 +3,7 @@
 #ifndef KEHU_RULES_H
 #define KEHU_RULES_H
 
-#include "server.h"
+#include "core.h"
 
 typedef struct {
   kehu_txn *t;

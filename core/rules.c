@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "access.h"
-#include "audit.h"
+#include "audit_entry.h"
 #include "records.h"
 #include "timefmt.h"
 

@@ -1,0 +1,15 @@
+/* Audit entries, written in the transaction of the change they record. */
+#ifndef KEHU_AUDIT_ENTRY_H
+#define KEHU_AUDIT_ENTRY_H
+
+#include "core.h"
+
+/* Appends one entry in t's transaction. details may be NULL. */
+int kehu_audit(kehu_txn *t, const kehu_caller *who, int64_t now, const char *action,
+               const char *entity, const char *id, const char *details);
+/* "field: old -> new; ..." of the fields that differ between two records
+ * of one type; values of the fields named in hidden are left out. */
+void kehu_audit_diff(const ProtobufCMessage *before, const ProtobufCMessage *after,
+                     const char *const *hidden, char *out, size_t len);
+
+#endif
