@@ -158,10 +158,11 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
     int64_t n;
     uint32_t u;
     int y, mo, d;
+    int set = 0;   /* a setter's result: never a record missing a field given */
     switch (rf->kind) {
     case V_BOOL:
-      if (f->bools[i])
-        kehu_msg_set_int(m, rf->field, 1);
+      if (f->bools[i] && kehu_msg_set_int(m, rf->field, 1) != 0)
+        return kehu_fail(err, KEHU_INTERNAL, rf->flag, "cannot set %s", rf->field);
       continue;
     case V_LIST: {
       if (!f->lists[i].n)
@@ -172,7 +173,7 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
         return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
       for (size_t k = 0; k < f->lists[i].n; k++)
         arr[k] = strdup(f->lists[i].items[k]);
-      *(char ***)((char *)m + fd->offset) = arr;
+      *(char ***)((char *)m + fd->offset) = arr;   /* owned by m from here */
       *(size_t *)((char *)m + fd->quantifier_offset) = f->lists[i].n;
       continue;
     }
@@ -185,24 +186,24 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
     case V_TIME:
       if (kehu_parse_time_flag(v, rf->flag, &n, err) != KEHU_OK)
         return KEHU_INVALID;
-      kehu_msg_set_int(m, rf->field, n);
+      set = kehu_msg_set_int(m, rf->field, n);
       break;
     case V_DATE:
       if (*v && kehu_date_parse(v, &y, &mo, &d) != 0)
         return kehu_fail(err, KEHU_INVALID, rf->flag, "--%s: '%s' is not a date (YYYY-MM-DD)",
                          rf->flag, v);
-      kehu_msg_set_string(m, rf->field, v);
+      set = kehu_msg_set_string(m, rf->field, v);
       break;
     case V_AMOUNT:
       if (kehu_money_parse(v, &n) != 0)
         return kehu_fail(err, KEHU_INVALID, rf->flag, "--%s: '%s' is not an amount of yuan "
                          "(at most two decimals, e.g. 12345.67)", rf->flag, v);
-      kehu_msg_set_int(m, rf->field, n);
+      set = kehu_msg_set_int(m, rf->field, n);
       break;
     case V_COUNT:
       if (kehu_parse_u32(v, rf->flag, 1, 1000000000, &u, err) != KEHU_OK)
         return KEHU_INVALID;
-      kehu_msg_set_int(m, rf->field, u);
+      set = kehu_msg_set_int(m, rf->field, u);
       break;
     default: {
       /* Set as given, "" included: an update's way to clear a field. */
@@ -213,6 +214,8 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
         return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
     }
     }
+    if (set != 0)
+      return kehu_fail(err, KEHU_INTERNAL, rf->flag, "cannot set %s", rf->field);
   }
   return KEHU_OK;
 }

@@ -64,6 +64,15 @@ const char *kehu_msg_get_string(const ProtobufCMessage *m, const char *name)
   return *(char **)at(m, f->offset);
 }
 
+/* Unsets a string field (never fails, unlike a set). */
+static void clear_string(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+  char **p = at(m, f->offset);
+  if (*p != f->default_value)
+    free(*p);
+  *p = NULL;
+}
+
 int kehu_msg_set_string(ProtobufCMessage *m, const char *name, const char *value)
 {
   const ProtobufCFieldDescriptor *f = kehu_msg_field(m, name);
@@ -128,7 +137,7 @@ void kehu_msg_clear(ProtobufCMessage *m, const char *name)
     *(void **)at(m, f->offset) = NULL;
     *n = 0;
   } else if (f->type == PROTOBUF_C_TYPE_STRING) {
-    kehu_msg_set_string(m, name, NULL);
+    clear_string(m, f);
   } else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_MESSAGE) {
     *(protobuf_c_boolean *)at(m, f->quantifier_offset) = 0;
   }
@@ -143,6 +152,6 @@ void kehu_msg_drop_empty_strings(ProtobufCMessage *m)
       continue;
     char *s = *(char **)at(m, f->offset);
     if (s && !*s)
-      kehu_msg_set_string(m, f->name, NULL);
+      clear_string(m, f);
   }
 }

@@ -19,10 +19,12 @@ const ProtobufCFieldDescriptor *kehu_msg_field(const ProtobufCMessage *m, const 
 /* NULL when unset or no such string field. */
 const char *kehu_msg_get_string(const ProtobufCMessage *m, const char *name);
 /* Replaces a string field (NULL or "" unsets it). 0 or -1. */
-int kehu_msg_set_string(ProtobufCMessage *m, const char *name, const char *value);
+int kehu_msg_set_string(ProtobufCMessage *m, const char *name, const char *value)
+    __attribute__((warn_unused_result));
 /* Integer fields (int64, uint32, bool): 1 when set, with *out. */
 int kehu_msg_get_int(const ProtobufCMessage *m, const char *name, int64_t *out);
-int kehu_msg_set_int(ProtobufCMessage *m, const char *name, int64_t value);
+int kehu_msg_set_int(ProtobufCMessage *m, const char *name, int64_t value)
+    __attribute__((warn_unused_result));
 void kehu_msg_clear(ProtobufCMessage *m, const char *name);
 /* Unsets every string field that is "" (how a client says "clear it"). */
 void kehu_msg_drop_empty_strings(ProtobufCMessage *m);

@@ -164,8 +164,9 @@ static void finish_upload(kehu_call *call, kehu_upload *u)
     kehu_upload_free(u);
     return;
   }
-  kehu_msg_set_string(&u->meta->base, "sha256", hex);
-  upload_write *w = calloc(1, sizeof *w);
+  upload_write *w = kehu_msg_set_string(&u->meta->base, "sha256", hex) == 0
+                        ? calloc(1, sizeof *w)
+                        : NULL;   /* an attachment is never stored without its hash */
   if (!w) {
     kehu_upload_free(u);
     kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
