@@ -60,11 +60,11 @@ int kehu_flag_required(const kehu_cli *cli, const kehu_command *cmd, const char 
                        const void *value, kehu_error *err);
 
 /* A flag's value that fails validation is KEHU_INVALID naming the field
- * (CLI.md), never a usage error. */
+ * (README.md), never a usage error. */
 /* A whole number in [min, max]. */
 int kehu_parse_u32(const char *s, const char *field, uint32_t min, uint32_t max, uint32_t *out,
                    kehu_error *err);
-/* TIME of CLI.md: YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (local) or ISO 8601. */
+/* TIME of README.md: YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (local) or ISO 8601. */
 int kehu_parse_time_flag(const char *s, const char *field, int64_t *out, kehu_error *err);
 
 /* A command group's subcommands: runs the one named by argv[0] with the

@@ -1,4 +1,4 @@
-/* kehu audit: the audit log, newest first (SPEC §6). Admins only: the
+/* kehu audit: the audit log, newest first (docs/operations.md#audit-log). Admins only: the
  * server refuses anyone else (exit 4). */
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* kehu field define | list: custom fields (SPEC §1.1), defined by admins
+/* kehu field define | list: custom fields (docs/architecture.md#custom-fields), defined by admins
  * per entity and validated by the server on every write. */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* kehu reminder list | add | ack | snooze: the caller's own reminders
- * (SPEC §3). Pushed delivery is `kehu watch` (cmd_watch.c). */
+ * (docs/architecture.md#reminders). Pushed delivery is `kehu watch` (cmd_watch.c). */
 #include <stdio.h>
 #include <string.h>
 

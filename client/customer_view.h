@@ -1,4 +1,4 @@
-/* How a customer looks on stdout: the JSON object of CLI.md (every key
+/* How a customer looks on stdout: the JSON object of README.md (every key
  * always present, null when unset) and the human block and table; and the
  * results that carry customers (duplicate pairs, a merge). */
 #ifndef KEHU_CLIENT_CUSTOMER_VIEW_H

@@ -1,10 +1,10 @@
-/* Matching forms of text (never stored as the record's value, SPEC §1.2). */
+/* Matching forms of text (never stored as the record's value, docs/architecture.md#validation). */
 #ifndef KEHU_NORMALIZE_H
 #define KEHU_NORMALIZE_H
 
 #include <stddef.h>
 
-/* A company name for duplicate detection (SPEC §1.3): NFKC, case-folded,
+/* A company name for duplicate detection (docs/architecture.md#duplicates): NFKC, case-folded,
  * whitespace and punctuation removed, legal-form suffixes (有限公司,
  * 有限责任公司, 股份, 集团, 控股 and their combinations, Co., Ltd., Inc.)
  * removed. Writes a NUL-terminated string to out; 0, or -1 if it does not

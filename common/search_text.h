@@ -1,4 +1,4 @@
-/* Search tokens (SPEC §4): Chinese as character bigrams (a run of one
+/* Search tokens (docs/architecture.md#search): Chinese as character bigrams (a run of one
  * character as itself), Latin words case-folded with their prefixes from
  * two characters, legal forms (有限公司, Co., Ltd. ...) left out. Text is
  * NFKC-normalised and case-folded first, so the index and queries agree. */

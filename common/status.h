@@ -1,4 +1,4 @@
-/* One status enum for wire, server and command-line exit codes (CLI.md). */
+/* One status enum for wire, server and command-line exit codes (docs/protocol.md#status-codes). */
 #ifndef KEHU_STATUS_H
 #define KEHU_STATUS_H
 

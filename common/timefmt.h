@@ -8,7 +8,7 @@
 /* "2026-11-23T19:34:27Z" into out (at least 32 bytes). */
 void kehu_time_format_iso(int64_t t, char *out);
 
-/* TIME of CLI.md: `YYYY-MM-DD` (local midnight), `YYYY-MM-DD HH:MM` (local
+/* TIME of README.md: `YYYY-MM-DD` (local midnight), `YYYY-MM-DD HH:MM` (local
  * time) or ISO 8601 `YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM)`. 0 or -1. */
 int kehu_time_parse(const char *s, int64_t *out);
 

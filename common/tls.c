@@ -10,7 +10,7 @@
 
 #include "cert.h"
 
-/* ECDHE only, AEAD only: what SPEC §7 allows. ECDSA first: our own CA
+/* ECDHE only, AEAD only: what docs/protocol.md#transport-and-tls allows. ECDSA first: our own CA
  * issues EC keys; RSA suites stay for a server given an RSA certificate. */
 static const int kehu_ciphersuites[] = {
   MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,

@@ -1,4 +1,4 @@
-/* Validation of SPEC §1.2, shared by the client (early feedback) and the
+/* Validation of docs/architecture.md#validation, shared by the client (early feedback) and the
  * server (enforcement). Every failure names the field and the rule. */
 #ifndef KEHU_VALIDATE_H
 #define KEHU_VALIDATE_H
@@ -26,7 +26,7 @@ int kehu_check_text(const char *field, const char *value, size_t max_chars, kehu
 const char *kehu_stage_canonical(const char *s);
 /* "company" / "individual" (also 企业/公司/个人), or NULL. */
 const char *kehu_kind_canonical(const char *s);
-/* A value tier of SPEC §5: high, potential, churn_risk, normal (also
+/* A value tier of docs/architecture.md#reports: high, potential, churn_risk, normal (also
  * 高价值/潜力/流失风险/普通), or NULL. */
 const char *kehu_tier_canonical(const char *s);
 /* A username: 1..64 of [A-Za-z0-9._-]. */
@@ -42,7 +42,7 @@ int kehu_check_customer(Kehu__Customer *c, int creating, kehu_error *err);
 
 #ifndef KEHU_VALIDATE_CONTACT_H
 #define KEHU_VALIDATE_CONTACT_H
-/* A phone number as people type it (SPEC §1.2): mobile 1[3-9]+9 digits
+/* A phone number as people type it (docs/architecture.md#validation): mobile 1[3-9]+9 digits
  * (spaces, dashes, leading +86 allowed), landline area code + number, or
  * E.164 +CC.... Writes the normalised form (13856781234, 010-12345678,
  * +4930123456) to out (>= 32 bytes). */

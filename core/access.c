@@ -235,7 +235,7 @@ int kehu_access_export(const kehu_caller *who, kehu_error *err)
 
 void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m)
 {
-  /* SPEC §2: service sees no amounts. Contracts and orders it may not read
+  /* docs/architecture.md#roles-and-permissions: service sees no amounts. Contracts and orders it may not read
    * at all; a need's budget is cleared here. */
   static const char *const money[] = {"amount", "budget"};
   if (kehu_access_sees_amounts(who))

@@ -1,4 +1,4 @@
-/* The one place that answers "may this user do or see this?" (SPEC §2).
+/* The one place that answers "may this user do or see this?" (docs/architecture.md#roles-and-permissions).
  * Handlers ask; they never re-derive a rule inline. */
 #ifndef KEHU_ACCESS_H
 #define KEHU_ACCESS_H
@@ -28,7 +28,7 @@ int kehu_access_customer(kehu_txn *t, const kehu_caller *who, const Kehu__Custom
 int kehu_access_customer_create(kehu_txn *t, const kehu_caller *who, const char *owner,
                                 kehu_error *err);
 
-/* Records of a kind under customer c (SPEC §2 matrix): service sees no
+/* Records of a kind under customer c (docs/architecture.md#roles-and-permissions matrix): service sees no
  * contracts or orders and writes only follow-ups and tickets; finance reads;
  * managers read their team's contracts and orders; sales read tickets. */
 int kehu_access_child(kehu_txn *t, const kehu_caller *who, const Kehu__Customer *c,
@@ -37,7 +37,7 @@ int kehu_access_child(kehu_txn *t, const kehu_caller *who, const Kehu__Customer 
  * (service: amounts and budgets), before it is sent. */
 void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m);
 /* Exports: admins all, managers their team's, sales their own; service
- * and finance none (SPEC §2). */
+ * and finance none (docs/architecture.md#roles-and-permissions). */
 int kehu_access_export(const kehu_caller *who, kehu_error *err);
 /* The user as a caller (role and team from the user record): NOT_FOUND
  * for no such user, PERMISSION_DENIED for a disabled one. */

@@ -1,4 +1,4 @@
-/* kehud.conf: INI, every limit of SPEC §7 configurable. */
+/* kehud.conf: INI, every limit of docs/protocol.md#limits configurable. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>

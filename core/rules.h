@@ -1,4 +1,4 @@
-/* Reminder rules (SPEC §3), evaluated inside the write transaction that
+/* Reminder rules (docs/architecture.md#reminders), evaluated inside the write transaction that
  * changes what they depend on, so the due index never lags the data. */
 #ifndef KEHU_RULES_H
 #define KEHU_RULES_H

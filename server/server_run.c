@@ -112,7 +112,7 @@ static void on_signal(uv_signal_t *sig, int signum)
   kehu_server_stop_when_idle(srv);
 }
 
-/* SPEC §6: the audit head is logged at start and daily, so an altered or
+/* docs/operations.md#audit-log: the audit head is logged at start and daily, so an altered or
  * truncated log can be told from the one the server kept. */
 static void log_audit_head(uv_timer_t *timer)
 {
@@ -131,7 +131,7 @@ static void log_audit_head(uv_timer_t *timer)
   fprintf(stderr, "kehud: audit log head: entry %llu, sha256 %s\n", (unsigned long long)seq, hex);
 }
 
-/* Raise the open-file limit to the hard limit (SPEC §7) and say what
+/* Raise the open-file limit to the hard limit (docs/operations.md#monitoring) and say what
  * connection cap it allows. */
 static void raise_nofile(kehu_server *srv)
 {

@@ -17,7 +17,7 @@
 #define MAX_PAGE 500
 #define DAY 86400
 
-/* Values the audit log names but never records (SPEC §6). */
+/* Values the audit log names but never records (docs/storage.md#audit-log). */
 static const char *const sensitive_fields[] = {"phones", "email", "amount", "budget", NULL};
 
 /* Fields the server sets; a client's values for them are ignored. */

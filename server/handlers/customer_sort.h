@@ -1,4 +1,4 @@
-/* `--sort FIELD` of customer list and search (CLI.md): name, created,
+/* `--sort FIELD` of customer list and search (README.md): name, created,
  * updated, last_contact or stage, "-" first for the other way round. Ties
  * go newest first. */
 #ifndef KEHU_CUSTOMER_SORT_H

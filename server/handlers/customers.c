@@ -100,7 +100,7 @@ static void note_live_duplicate(uint64_t key, void *arg)
   kehu__customer__free_unpacked(c, NULL);
 }
 
-/* SPEC §1.3: a customer whose normalised name is taken is refused, naming
+/* docs/architecture.md#duplicates: a customer whose normalised name is taken is refused, naming
  * the existing one, unless the caller forces it. */
 static int name_free(kehu_txn *t, customer_write *w, const char *name)
 {
@@ -698,7 +698,7 @@ void kehu_handle_customer_list(kehu_call *call)
     if (next)
       kehu_customer_id_format(next, cursor);
     if (exporting) {
-      /* SPEC §4: every export is audited with its row count. */
+      /* docs/architecture.md#search: every export is audited with its row count. */
       char details[160];
       snprintf(details, sizeof details, "%zu customers%s%s", p.n, q->cursor ? " after " : "",
                q->cursor ? q->cursor : "");

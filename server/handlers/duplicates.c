@@ -1,4 +1,4 @@
-/* customer dupes | merge KEEP OTHER (SPEC §1.3). */
+/* customer dupes | merge KEEP OTHER (docs/architecture.md#duplicates). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* field define | list (admin), and the check every customer write makes
- * against the definitions (SPEC §1.1). */
+ * against the definitions (docs/architecture.md#custom-fields). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

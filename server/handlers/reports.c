@@ -1,4 +1,4 @@
-/* kehu report: counts over the customers the caller may see (SPEC §5).
+/* kehu report: counts over the customers the caller may see (docs/architecture.md#reports).
  * A report reads every customer, so it runs on libuv's thread pool with a
  * read transaction of its own: one report never stalls other clients. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* customer search QUERY... (SPEC §4): every term must match; results are
+/* customer search QUERY... (docs/architecture.md#search): every term must match; results are
  * what the caller may see, ranked exact > prefix > contains, in pages.
  * The search itself runs on the thread pool: a broad query reads hundreds
  * of customers (a query of legal forms alone, every one), which would hold

@@ -1,6 +1,6 @@
 /* Connection lifecycle: accept -> TLS handshake -> Hello -> login ->
  * frames -> the server's request operation (kehu_conn_ops) -> replies,
- * with every limit of SPEC §7 enforced here. struct kehu_conn is private
+ * with every limit of docs/protocol.md#limits enforced here. struct kehu_conn is private
  * to this file.
  *
  * Replies are queued (kehu_conn_send puts the connection on the server's
@@ -81,7 +81,7 @@ struct kehu_conn {
 };
 
 /* One read buffer for every connection: reads are consumed at once, so
- * idle connections hold no read memory (BENCH P1). */
+ * idle connections hold no read memory (docs/architecture.md#performance-design). */
 static char read_buffer[64 * 1024];
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);

@@ -18,7 +18,7 @@ unsigned kehu_scheduler_push(kehu_server *srv, const Kehu__Reminder *r, kehu_ses
  * not NULL); returns how many got it. Sent at the next flush. */
 unsigned kehu_push_event(kehu_server *srv, const char *user, const Kehu__Event *ev,
                          kehu_session *only);
-/* "a customer assigned to you", "a ticket assigned to you" (SPEC §3). */
+/* "a customer assigned to you", "a ticket assigned to you" (docs/protocol.md#pushed-events). */
 void kehu_push_assigned(kehu_server *srv, const char *user, const char *kind, const char *id,
                         const char *what);
 /* Marks reminders delivered (pending -> delivered) in a write of its own. */

@@ -1,4 +1,4 @@
-/* Encryption at rest (SPEC §2): records holding sensitive values are
+/* Encryption at rest (docs/storage.md#encryption-at-rest): records holding sensitive values are
  * sealed with AES-256-GCM under a key derived from DATADIR/data.key, and
  * their index entries are keyed HMACs, so a copied database file alone
  * reveals neither. */

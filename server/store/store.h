@@ -1,5 +1,5 @@
 /* Storage: one LMDB environment, named databases per entity, secondary
- * indexes updated in the same transaction as their record (SPEC §8).
+ * indexes updated in the same transaction as their record (docs/storage.md).
  * Operations are named in domain terms; key encoding lives in keys.c. */
 #ifndef KEHU_STORE_H
 #define KEHU_STORE_H
@@ -105,7 +105,7 @@ typedef struct {
   const char *industry;
   const char *region;    /* prefix match: 华东 matches 华东/上海 */
   const char *source;
-  const char *tier;      /* SPEC §5: high|potential|churn_risk|normal */
+  const char *tier;      /* docs/architecture.md#reports: high|potential|churn_risk|normal */
   int deleted;           /* 1: only binned customers; 0: only live ones */
   uint64_t before;       /* cursor: only keys below this (0: no cursor) */
   unsigned limit;
@@ -136,7 +136,7 @@ int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
 /* Every customer id, every index entry checked against its record. */
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems);
 
-/* ---- search (SPEC §4) ---- */
+/* ---- search (docs/architecture.md#search) ---- */
 /* Customers matching every term (names, short names, tags, contact names;
  * phones, phone tails of 4 or 8 digits and emails by keyed hash), newest
  * first among the candidates, until each returns 0. Matches of Chinese
@@ -166,7 +166,7 @@ typedef struct {
  * many. */
 int kehu_store_search_fold(kehu_txn *t, size_t max, kehu_fold_pos *pos, size_t *folded);
 
-/* ---- duplicates (SPEC §1.3) ---- */
+/* ---- duplicates (docs/architecture.md#duplicates) ---- */
 /* Customers whose normalised name equals that of name; each(key, arg). */
 int kehu_store_customers_by_name(kehu_txn *t, const char *name,
                                  void (*each)(uint64_t key, void *arg), void *arg);

@@ -216,7 +216,7 @@ kehu_start_server() {
 }
 
 # SIGTERM, wait at most 10 s (scaled), then SIGKILL. Fails the test when
-# kehud does not exit 0 on SIGTERM (CLI.md) or the sanitizers reported
+# kehud does not exit 0 on SIGTERM (docs/operations.md#install-and-start) or the sanitizers reported
 # something.
 kehu_stop_server() {
   local pid=$KEHU_PID i status=0 limit

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4: the audit trail (SPEC §6) through the real kehu and kehu-admin:
+# Issue 4: the audit trail (docs/storage.md#audit-log) through the real kehu and kehu-admin:
 # logins, failed logins, logout, create/update/delete/restore/merge/purge,
 # permission denials and user changes are logged with who, what and the
 # changed fields (never a sensitive value); `kehu audit` is for admins only;

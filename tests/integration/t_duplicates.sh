@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3: duplicates (SPEC §1.3) and merge through the real kehu: a
+# Issue 3: duplicates (docs/architecture.md#duplicates) and merge through the real kehu: a
 # customer whose normalised name matches an existing one is refused with the
 # existing id unless --force; `customer dupes` lists name and mobile pairs;
 # `customer merge KEEP OTHER` moves OTHER's follow-ups, contacts, contracts,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4: the permission matrix of SPEC §2 through the real kehu, one line
+# Issue 4: the permission matrix of docs/architecture.md#roles-and-permissions through the real kehu, one line
 # per case (user, expected exit, command). Users: admin; manager m1 (team
 # east); sales s1 and s3 (east) and s2 (west); service sv1; finance f1.
 # Then what the lists show each role, amounts hidden from service, and every

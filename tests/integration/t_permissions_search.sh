@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 4, the rest of the matrix: search, export and reports show each role
-# exactly what SPEC §2 lets it read; service and finance may not export;
+# exactly what docs/architecture.md#roles-and-permissions lets it read; service and finance may not export;
 # every export is audited with its row count.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 5: a rep running `kehu watch` receives, within 1 s, each kind of
-# reminder (SPEC §3): contract_expiry for a contract created ending in 7
+# reminder (docs/architecture.md#reminders): contract_expiry for a contract created ending in 7
 # days, followup_due for a follow-up due 2 s ahead, dormant for a customer
 # whose last follow-up was 181 days ago, birthday for a contact born on
 # this day, ticket_sla for a ticket whose response is due 2 s ahead, and a
@@ -159,7 +159,7 @@ expect_eq 0 "$(watch_count rep ".reminder.customer_id == \"$clock_customer\"")" 
 
 # --- (g) a manual reminder from a command that logs in by itself ----------
 # No stored token: `kehu` logs in with KEHU_PASSWORD in the same connection
-# as the request (CLI.md). The reminder must fall due all the same.
+# as the request (README.md). The reminder must fall due all the same.
 due=$(server_iso "$(lead_time 2)")
 mkdir -p "$KEHU_TMP/rep1-elsewhere"
 XDG_CONFIG_HOME=$KEHU_TMP/rep1-elsewhere KEHU_PASSWORD=rep1-pass \

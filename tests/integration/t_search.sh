@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC §4, search as a rep types it: part of a name that runs into the legal
+# docs/architecture.md#search, search as a rep types it: part of a name that runs into the legal
 # form ("信息技术有限"), the legal form alone, a Latin name with "Co", a
 # phone written with spaces or dashes, an email in capitals, several terms;
 # results ranked exact > prefix > contains, newest first within a rank, and
@@ -80,7 +80,7 @@ expect_found "星 贸易 (no 星 in 宏达贸易)" "$prefix" 星 贸易
 expect_found "星河信息 宏达 (terms of two customers)" "" 星河信息 宏达
 expect_found "13900000000" "" 13900000000
 
-# --- customer list / search --sort (CLI.md) -------------------------------
+# --- customer list / search --sort (README.md) -------------------------------
 list_ids() { # ARGS...: the ids of one page of `customer list ARGS`
   expect_exit 0 kehu_as rep1 --json customer list "$@"
   out_jq '[.items[].id] | join(" ")'
@@ -119,7 +119,7 @@ expect_eq 0 "$(jq length "$KEHU_TMP/tier.json")" "export customers --tier high"
 # what cannot be sorted or filtered is refused, naming the flag
 expect_exit 7 kehu_as rep1 customer list --sort revenue
 expect_match 'sort' "$ERR" "customer list --sort revenue: the error"
-# tiers (SPEC §5) are not computed yet: no customer has one, so a tier
+# tiers (docs/architecture.md#reports) are not computed yet: no customer has one, so a tier
 # filter finds nothing; a tier that does not exist is refused
 expect_eq "" "$(list_ids --tier high)" "customer list --tier high"
 expect_eq "" "$(list_ids --tier 高价值 --sort name)" "customer list --tier 高价值 --sort name"

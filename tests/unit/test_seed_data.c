@@ -1,5 +1,5 @@
 /* The demo-data generator of `kehu-admin seed`: every record would pass the
- * server's validation (SPEC §1.2), the same i gives the same record, and the
+ * server's validation (docs/architecture.md#validation), the same i gives the same record, and the
  * names are distributed like the peer's (gen.sql) so benchmarks compare. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,7 +258,7 @@ static void test_codes_and_mobiles_unique(void **state) {
   }
   qsort(codes, SAMPLE, 16, compare_strings);
   for (size_t k = 1; k < SAMPLE; k++) assert_string_not_equal(codes[k - 1], codes[k]);
-  /* SPEC §1.3 makes customers sharing a mobile duplicates: seeded data has none. */
+  /* docs/architecture.md#duplicates makes customers sharing a mobile duplicates: seeded data has none. */
   qsort(mobiles, 2 * SAMPLE, 16, compare_strings);
   for (size_t k = 1; k < 2 * SAMPLE; k++) assert_string_not_equal(mobiles[k - 1], mobiles[k]);
   free(codes);

@@ -1,5 +1,5 @@
 /* tls.c: a whole client/server handshake over memory buffers (no socket),
- * TLS 1.2 with ECDHE + AEAD only (SPEC §7), certificate checks against the
+ * TLS 1.2 with ECDHE + AEAD only (docs/protocol.md#transport-and-tls), certificate checks against the
  * CA, host matching for DNS names and IP literals, session resumption with
  * tickets, and hostile input that must fail cleanly. */
 #include <setjmp.h>
@@ -388,7 +388,7 @@ static void test_ticket_from_another_server_falls_back(void **state)
   mbedtls_ssl_session_free(&saved);
 }
 
-/* A client config outside what SPEC §7 allows, to see the server refuse. */
+/* A client config outside what docs/protocol.md#transport-and-tls allows, to see the server refuse. */
 static void raw_client_conf(mbedtls_ssl_config *conf, kehu_rng *rng, int max_minor,
                             const int *suites)
 {

@@ -1,7 +1,7 @@
 /* validate.c and timefmt.c: strict UTF-8, names counted in characters,
  * stages in both languages, customer checks naming the field, real
  * calendar dates, times in UTC / offset / local form, and money in integer
- * fen (SPEC §1, §1.2). Local times are tested in Asia/Shanghai so that
+ * fen (docs/architecture.md#data-model, docs/architecture.md#validation). Local times are tested in Asia/Shanghai so that
  * "local" cannot silently mean UTC. */
 #include <setjmp.h>
 #include <stdarg.h>

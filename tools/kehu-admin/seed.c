@@ -40,7 +40,7 @@ typedef struct {
   const kehu_config *cfg;
 } seed_batch;
 
-/* Two contacts and three follow-ups per customer (BENCH.md's data), with
+/* Two contacts and three follow-ups per customer (docs/operations.md#demo-data), with
  * the reminders they raise (birthdays, dormancy) as a live write would. */
 static int seed_children(kehu_txn *t, const seed_batch *b, const kehu_seed_customer *s,
                          Kehu__Customer *c, uint64_t key)

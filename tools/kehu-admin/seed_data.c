@@ -451,7 +451,7 @@ static uint64_t kehu_seed_reverse_digits(uint64_t v, int ndigits) {
 /* Mobile number n (customer i's contact j is n = 2i + j). A chain of
  * bijections — an affine map modulo 16 * 10^8, a split into prefix and 8
  * digits, a digit reversal, another affine map — so numbers look random
- * yet never repeat for n < 1.6 * 10^9: SPEC §1.3 treats customers sharing
+ * yet never repeat for n < 1.6 * 10^9: docs/architecture.md#duplicates treats customers sharing
  * a contact mobile as duplicates, and seeded data should have none. */
 static void kehu_seed_mobile(uint64_t n, char out[16]) {
   const uint64_t space = 16 * 100000000ull;

@@ -1,4 +1,4 @@
-/* The command line of kehu-bench (BENCH.md). */
+/* The command line of kehu-bench (docs/architecture.md#performance-design). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>

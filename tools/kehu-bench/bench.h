@@ -1,5 +1,5 @@
 /* kehu-bench: a single-threaded libuv load generator for kehud
- * (BENCH.md). One loop drives every connection: TCP, TLS over memory
+ * (docs/architecture.md#performance-design). One loop drives every connection: TCP, TLS over memory
  * buffers, frames, pipelined requests matched by id.
  *
  *   args.c       the command line

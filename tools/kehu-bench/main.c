@@ -1,4 +1,4 @@
-/* kehu-bench: load generator for kehud (BENCH.md). Wiring and exit codes;
+/* kehu-bench: load generator for kehud (docs/architecture.md#performance-design). Wiring and exit codes;
  * the run itself is in workload.c. */
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -1,4 +1,4 @@
-/* The operations (BENCH.md letters):
+/* The operations, with their letters (docs/architecture.md#performance-design):
  *   get      (a) CustomerGet of a random id from the pool
  *   add      (b) CustomerAdd of a generated customer (kehu_seed)
  *   update   (c) CustomerGet, then CustomerUpdate with the version read;
@@ -292,7 +292,7 @@ static bench_stat_kind choose_kind(bench_ctx *b)
   case OP_SEARCH: return STAT_SEARCH;
   case OP_MIX: {
     unsigned r = (unsigned)(next_random(b) % 100);
-    /* BENCH.md: 70 % a, 10 % b, 5 % c, 5 % d, 10 % e */
+    /* docs/architecture.md#performance-design: 70 % a, 10 % b, 5 % c, 5 % d, 10 % e */
     return r < 70 ? STAT_GET : r < 80 ? STAT_ADD : r < 85 ? STAT_UPDATE
          : r < 90 ? STAT_FOLLOWUP : STAT_SEARCH;
   }

@@ -1,6 +1,6 @@
 /* What kehu-bench says: errors as they happen (once per kind), CPU time of
  * the server and of the bench itself, and the result as a table or as one
- * JSON object per line per operation (BENCH.md). */
+ * JSON object per line per operation (docs/architecture.md#performance-design). */
 #include <ctype.h>
 #include <dirent.h>
 #include <stdarg.h>

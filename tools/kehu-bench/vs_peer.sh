@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BENCH.md, one run: the PostgreSQL peer (../shared/peers) and kehu one after the other
+# docs/architecture.md#performance-design, one run: the PostgreSQL peer (../shared/peers) and kehu one after the other
 # on the same machine, ROUNDS rounds each, same data size. Prints both sets of figures;
 # BENCH-RESULTS.md is written from them, with this command line.
 #   tools/kehu-bench/vs_peer.sh                 # N=200000 ROUNDS=2 DURATION=10
@@ -43,7 +43,7 @@ tr '|' '\n' <<<"$terms3" >"$out/terms3.txt"
 for r in $(seq 1 "$ROUNDS"); do
   echo "-- round $r"
   {
-    # the peer's letters (BENCH.md): a, a, b, c, d, e, e3, mix, f
+    # the peer's letters (docs/architecture.md#performance-design): a, a, b, c, d, e, e3, mix, f
     bench --op get --connections 1 --depth 1
     bench --op get --connections 32 --depth 8
     bench --op add --connections 32 --depth 8
