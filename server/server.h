@@ -17,6 +17,7 @@
 #include "status.h"
 #include "store.h"
 #include "core.h"
+#include "gate.h"
 #include "tls.h"
 
 
@@ -43,10 +44,8 @@ typedef struct kehu_server {
   size_t nunauth;                /* of those, not logged in (max_unauthenticated) */
   size_t nrefusing;              /* over a cap, being told so before they close */
   kehu_session *watchers[KEHU_WATCH_BUCKETS]; /* watching sessions by user (session.c) */
-  unsigned login_work;           /* password hashes running now */
-  struct password_check *login_waiting, *login_waiting_tail; /* beyond max_login_work */
-  unsigned read_work;            /* long reads on the thread pool now (read_work.c) */
-  struct kehu_read_work *read_waiting, *read_waiting_tail;   /* beyond max_read_work */
+  kehu_gate login_gate;          /* password checks on the thread pool (max_login_work) */
+  kehu_gate read_gate;           /* heavy reads on the thread pool (max_read_work) */
   int stopping;                  /* 1: SIGTERM, waiting for the pool; 2: closing */
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
   int sched_firing;              /* a fire write is in flight */

@@ -91,8 +91,7 @@ static void finish_stop(kehu_server *srv)
 
 void kehu_server_stop_when_idle(kehu_server *srv)
 {
-  if (srv->stopping != 1 || srv->read_work || srv->read_waiting || srv->login_work ||
-      srv->login_waiting)
+  if (srv->stopping != 1 || !kehu_gate_idle(&srv->read_gate) || !kehu_gate_idle(&srv->login_gate))
     return;
   srv->stopping = 2;
   finish_stop(srv);
@@ -188,6 +187,8 @@ static void size_thread_pool(const kehu_config *cfg)
 int kehu_server_run(kehu_server *srv, kehu_error *err)
 {
   size_thread_pool(&srv->cfg);
+  srv->login_gate.max = srv->cfg.max_login_work;
+  srv->read_gate.max = srv->cfg.max_read_work;
   tune_malloc();
   srv->loop = uv_default_loop();
   raise_nofile(srv);

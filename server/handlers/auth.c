@@ -12,6 +12,7 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
+#include "pool_work.h"
 
 /* An Argon2id hash of a random password: checked against when the user does
  * not exist, so a wrong username costs as much time as a wrong password. */
@@ -237,20 +238,17 @@ static void login_committed(kehu_call *call, int status, void *arg)
 
 /* ---- password login ---- */
 
-typedef struct password_check password_check;
-struct password_check {
-  uv_work_t work;
+typedef struct {
+  kehu_pool_work work;      /* first: through the login gate (pool_work.h) */
   kehu_call *call;
   Kehu__UserRecord *user;   /* NULL when there is no such user */
   int ok;
-  password_check *next;     /* waiting for a free slot */
-};
+} password_check;
 
-/* Password checks beyond max_login_work wait in the server's queue, so a
- * login flood costs bounded CPU and leaves the thread pool to other work. */
+/* Password checks beyond max_login_work wait at the server's login gate, so
+ * a login flood costs bounded CPU and leaves the thread pool to other work. */
 
 static void reply_password_check(password_check *pc, int status);
-static void password_checked(uv_work_t *work, int status);
 
 static void check_password(uv_work_t *work)
 {
@@ -260,32 +258,15 @@ static void check_password(uv_work_t *work)
   pc->ok = argon2id_verify(hash, pw, strlen(pw)) == ARGON2_OK && pc->user;
 }
 
-static void start_check(kehu_server *srv, password_check *pc)
-{
-  srv->login_work++;
-  uv_queue_work(srv->loop, &pc->work, check_password, password_checked);
-}
-
 static void password_checked(uv_work_t *work, int status)
 {
-  password_check *pc = work->data;
-  kehu_server *srv = pc->call->srv;
-  reply_password_check(pc, status);
-  if (srv->login_waiting && srv->login_work < srv->cfg.max_login_work) {
-    password_check *next = srv->login_waiting;
-    srv->login_waiting = next->next;
-    if (!srv->login_waiting)
-      srv->login_waiting_tail = NULL;
-    start_check(srv, next);
-  }
-  kehu_server_stop_when_idle(srv);
+  reply_password_check(work->data, status);
 }
 
 static void reply_password_check(password_check *pc, int status)
 {
   kehu_call *call = pc->call;
   kehu_server *srv = call->srv;
-  srv->login_work--;
   Kehu__UserRecord *u = pc->user;
   int ok = status == 0 && pc->ok;
   free(pc);
@@ -334,16 +315,8 @@ static void login_with_password(kehu_call *call, Kehu__UserRecord *u)
   }
   pc->call = call;
   pc->user = u;
-  pc->work.data = pc;
   kehu_server *srv = call->srv;
-  if (srv->login_work < srv->cfg.max_login_work) {
-    start_check(srv, pc);
-  } else if (srv->login_waiting_tail) {
-    srv->login_waiting_tail->next = pc;
-    srv->login_waiting_tail = pc;
-  } else {
-    srv->login_waiting = srv->login_waiting_tail = pc;
-  }
+  kehu_pool_work_queue(srv, &srv->login_gate, &pc->work, pc, check_password, password_checked);
 }
 
 /* ---- token login ---- */

@@ -10,7 +10,7 @@
 #include "access.h"
 #include "audit.h"
 #include "handlers.h"
-#include "read_work.h"
+#include "pool_work.h"
 #include "search_text.h"
 
 /* At most this many customers are sorted; a list with more matches asks
@@ -103,7 +103,7 @@ void kehu_sort_entries(const kehu_customer_order *o, kehu_sort_entry *e, size_t 
 /* ---- customer list --sort ---- */
 
 typedef struct {
-  kehu_read_work work;          /* on the thread pool (read_work.h) */
+  kehu_pool_work work;          /* on the thread pool (pool_work.h) */
   kehu_call *call;
   kehu_customer_filter f;
   kehu_customer_order order;

@@ -7,7 +7,7 @@
 
 #include "access.h"
 #include "handlers.h"
-#include "read_work.h"
+#include "pool_work.h"
 
 #define DAY 86400
 #define TOP_ROWS 20
@@ -62,7 +62,7 @@ static row *row_for(row_map *m, const char *key)
 }
 
 typedef struct {
-  kehu_read_work work;          /* on the thread pool (read_work.h) */
+  kehu_pool_work work;          /* on the thread pool (pool_work.h) */
   kehu_call *call;
   const char *kind;
   int64_t now, since;

@@ -11,7 +11,7 @@
 #include "arena.h"
 #include "customer_sort.h"
 #include "handlers.h"
-#include "read_work.h"
+#include "pool_work.h"
 #include "search_text.h"
 #include "validate.h"
 
@@ -30,7 +30,7 @@ typedef struct {
 } match;
 
 typedef struct {
-  kehu_read_work work;          /* on the thread pool (read_work.h) */
+  kehu_pool_work work;          /* on the thread pool (pool_work.h) */
   kehu_call *call;
   int status;
   unsigned long offset;

@@ -51,6 +51,8 @@ static void setup(void)
   put_file(dir, "data.key", key, sizeof key);
   kehu_error err = {0};
   kehu_config_load(&srv.cfg, dir, &err);
+  srv.login_gate.max = srv.cfg.max_login_work;
+  srv.read_gate.max = srv.cfg.max_read_work;
   char db[600];
   snprintf(db, sizeof db, "%s/db", dir);
   if (kehu_store_open(&srv.store, db, 1 << 24, &err) != KEHU_OK)
