@@ -25,7 +25,8 @@ static void finished(uv_work_t *work, int status)
   if (next)
     start(of_item(next));
   w->done(work, status);   /* may free w */
-  kehu_server_stop_when_idle(srv);
+  if (srv->pool_idle_check)
+    srv->pool_idle_check(srv);
 }
 
 void kehu_pool_work_queue(kehu_server *srv, kehu_gate *gate, kehu_pool_work *w, void *data,

@@ -45,6 +45,9 @@ typedef struct kehu_server {
   size_t nrefusing;              /* over a cap, being told so before they close */
   kehu_session *watchers[KEHU_WATCH_BUCKETS]; /* watching sessions by user (session.c) */
   kehu_gate login_gate;          /* password checks on the thread pool (max_login_work) */
+  /* Called when work on the thread pool ends: a shutdown waits for the
+   * pool to be idle (set by server_run.c; NULL: nothing waits). */
+  void (*pool_idle_check)(struct kehu_server *srv);
   kehu_gate read_gate;           /* heavy reads on the thread pool (max_read_work) */
   int stopping;                  /* 1: SIGTERM, waiting for the pool; 2: closing */
   uv_timer_t sched_timer;        /* the reminder scheduler's one timer */
@@ -67,9 +70,5 @@ typedef struct kehu_call kehu_call;
 /* Soon gives memory freed after a burst (a big reply queue that drained, a
  * connection that had one and closed) back to the system (server.c). */
 void kehu_server_release_memory(kehu_server *srv);
-/* A shutdown waits for the reads and password checks on the thread pool:
- * called when one ends, it finishes the shutdown once none is left
- * (server_run.c). */
-void kehu_server_stop_when_idle(kehu_server *srv);
 
 #endif

@@ -89,7 +89,10 @@ static void finish_stop(kehu_server *srv)
   uv_close((uv_handle_t *)&srv->sigint, NULL);
 }
 
-void kehu_server_stop_when_idle(kehu_server *srv)
+/* A shutdown waits for the reads and password checks on the thread pool:
+ * called when one ends (srv->pool_idle_check), it finishes the shutdown
+ * once none is left. */
+static void stop_when_idle(kehu_server *srv)
 {
   if (srv->stopping != 1 || !kehu_gate_idle(&srv->read_gate) || !kehu_gate_idle(&srv->login_gate))
     return;
@@ -98,7 +101,7 @@ void kehu_server_stop_when_idle(kehu_server *srv)
 }
 
 /* SIGTERM / SIGINT: no new connections and nothing more read; what is in
- * flight is finished and answered (kehu_server_stop_when_idle). */
+ * flight is finished and answered (stop_when_idle). */
 static void on_signal(uv_signal_t *sig, int signum)
 {
   (void)signum;
@@ -108,7 +111,7 @@ static void on_signal(uv_signal_t *sig, int signum)
   srv->stopping = 1;
   uv_close((uv_handle_t *)&srv->listener, NULL);
   kehu_conn_stop_reading_all(srv);
-  kehu_server_stop_when_idle(srv);
+  stop_when_idle(srv);
 }
 
 /* docs/operations.md#audit-log: the audit head is logged at start and daily, so an altered or
@@ -188,6 +191,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
 {
   size_thread_pool(&srv->cfg);
   srv->login_gate.max = srv->cfg.max_login_work;
+  srv->pool_idle_check = stop_when_idle;
   srv->read_gate.max = srv->cfg.max_read_work;
   tune_malloc();
   srv->loop = uv_default_loop();
