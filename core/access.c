@@ -233,6 +233,27 @@ int kehu_access_export(const kehu_caller *who, kehu_error *err)
                    "permission denied: the %s role cannot export customers", who->role);
 }
 
+int kehu_access_export_records(const kehu_caller *who, const kehu_kind_info *kind,
+                               kehu_error *err)
+{
+  int money = kind->kind == KEHU_KIND_CONTRACT || kind->kind == KEHU_KIND_ORDER;
+  switch (kehu_role_of(who->role)) {
+  case KEHU_ROLE_ADMIN:
+  case KEHU_ROLE_MANAGER:
+  case KEHU_ROLE_SALES:
+  case KEHU_ROLE_FINANCE:
+    return KEHU_OK;
+  case KEHU_ROLE_SERVICE:
+    if (!money)
+      return KEHU_OK;
+    break;
+  default:
+    break;
+  }
+  return kehu_fail(err, KEHU_PERMISSION_DENIED, NULL,
+                   "permission denied: the %s role cannot export %ss", who->role, kind->name);
+}
+
 void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m)
 {
   /* docs/architecture.md#roles-and-permissions: service sees no amounts. Contracts and orders it may not read

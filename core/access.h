@@ -39,6 +39,11 @@ void kehu_access_redact(const kehu_caller *who, ProtobufCMessage *m);
 /* Exports: admins all, managers their team's, sales their own; service
  * and finance none (docs/architecture.md#roles-and-permissions). */
 int kehu_access_export(const kehu_caller *who, kehu_error *err);
+/* May the caller export records of this kind across the customers it may
+ * read (ChildList with export)? Every role for the kinds it may read;
+ * contracts and orders never to service (docs/architecture.md#roles-and-permissions). */
+int kehu_access_export_records(const kehu_caller *who, const kehu_kind_info *kind,
+                               kehu_error *err);
 /* The user as a caller (role and team from the user record): NOT_FOUND
  * for no such user, PERMISSION_DENIED for a disabled one. */
 int kehu_access_caller_of(kehu_txn *t, const char *username, kehu_caller *out);

@@ -581,6 +581,12 @@ void kehu_handle_child_list(kehu_call *call)
                       q->cursor);
     return;
   }
+  int exporting = q->has_export && q->export;
+  kehu_error xerr = {0};
+  if (exporting && kehu_access_export_records(&call->caller, s.kind, &xerr) != KEHU_OK) {
+    kehu_reply_error(call, &xerr);
+    return;
+  }
   if (q->has_expiring_within_days) {
     int64_t now = kehu_now(call->srv);
     local_date(now, s.ends_from);
@@ -620,6 +626,13 @@ void kehu_handle_child_list(kehu_call *call)
     if (next) {
       kehu_child_id_format(s.kind, next, cursor);
       pg.next_cursor = cursor;
+    }
+    if (exporting) {
+      /* docs/architecture.md#roles-and-permissions: every export is audited with its row count. */
+      char details[160];
+      snprintf(details, sizeof details, "%zu %ss%s%s", s.n, s.kind->name,
+               q->cursor && *q->cursor ? " after " : "", q->cursor && *q->cursor ? q->cursor : "");
+      kehu_audit_later(call->srv, &call->caller, "export", s.kind->name, q->customer_id, details);
     }
     Kehu__Response r = KEHU__RESPONSE__INIT;
     r.status = KEHU__STATUS__OK;
