@@ -186,3 +186,45 @@ void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
   free(headers);
   free(names);
 }
+
+size_t kehu_record_export_fields(const ProtobufCMessageDescriptor *d,
+                                 const ProtobufCFieldDescriptor **out, size_t max)
+{
+  size_t n = 0;
+  for (unsigned i = 0; i < d->n_fields && n < max; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    if (is_hidden(f->name) || f->type == PROTOBUF_C_TYPE_MESSAGE ||
+        (f->label == PROTOBUF_C_LABEL_REPEATED && f->type != PROTOBUF_C_TYPE_STRING))
+      continue;
+    out[n++] = f;
+  }
+  return n;
+}
+
+const char *kehu_record_export_cell(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                                    char *out, size_t len)
+{
+  int64_t v;
+  const char *s;
+  out[0] = '\0';
+  if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+    size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+    char **arr = *(char ***)((const char *)m + f->offset);
+    for (size_t i = 0; i < n; i++)
+      snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? ";" : "", arr[i]);
+  } else if (f->type == PROTOBUF_C_TYPE_STRING) {
+    if ((s = kehu_msg_get_string(m, f->name)))
+      return s;
+  } else if (f->type == PROTOBUF_C_TYPE_BOOL) {
+    if (get_int(m, f, &v))
+      snprintf(out, len, "%s", v ? "true" : "false");
+  } else if (get_int(m, f, &v)) {
+    if (is_time(f->name))
+      kehu_time_format_iso(v, out);
+    else if (is_money(f->name))
+      kehu_money_format(v, out);
+    else
+      snprintf(out, len, "%" PRId64, v);
+  }
+  return out;
+}

@@ -19,4 +19,15 @@ void kehu_record_print(FILE *f, const ProtobufCMessage *m);
 void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
                        const char *const *columns, const char *next);
 
+/* Exports (cmd_export.c): the columns of a record type, every field shown in
+ * the order of proto/kehu.proto (customer_id included), into out; their
+ * number. */
+size_t kehu_record_export_fields(const ProtobufCMessageDescriptor *d,
+                                 const ProtobufCFieldDescriptor **out, size_t max);
+/* One exported cell: a string as it is (returned itself), a time as ISO 8601
+ * UTC, money as yuan ("128000.00"), a boolean true/false, repeated strings
+ * joined by ";", "" when unset; out (at least 64 bytes) holds the others. */
+const char *kehu_record_export_cell(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                                    char *out, size_t len);
+
 #endif
