@@ -3,7 +3,7 @@
  * every record of that kind the caller may read, page by page (the server
  * audits each page with its row count), as CSV, xlsx or JSON. How the files
  * are made to open cleanly in Excel is in README.md ("Exports") and
- * client/sheet.h. */
+ * client/sheet_out.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 #include "output.h"
 #include "record_view.h"
 #include "records.h"
-#include "sheet.h"
+#include "sheet_out.h"
 #include "show.h"
 #include "timefmt.h"
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sheet.h"
+#include "sheet_out.h"
 
 static const char *const header[] = {"id", "name", "notes"};
 

@@ -1,4 +1,4 @@
-#include "sheet.h"
+#include "sheet_out.h"
 
 #include <errno.h>
 #include <iconv.h>
