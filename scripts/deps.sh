@@ -10,6 +10,7 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler
   libmbedtls-dev libargon2-dev
   libcmocka-dev libcjson-dev libinih-dev libutf8proc-dev
+  libcsv-dev libzip-dev libexpat1-dev
   jq openssl ca-certificates python3
   python3-protobuf protobuf-compiler
 )
