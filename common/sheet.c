@@ -1,6 +1,6 @@
 /* CSV reading of sheet.h: bytes -> (encoding sniffed or forced) -> iconv to
  * UTF-8 -> libcsv, fed one physical line at a time so each row knows the
- * line it starts on (README: Import). */
+ * line it starts on (docs/architecture.md#import). */
 #include "sheet.h"
 
 #include <csv.h>

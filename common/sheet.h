@@ -1,5 +1,6 @@
-/* Reading tables for a customer import (README: Import): CSV in UTF-8 (with
- * or without BOM) or GBK/GB18030, and the first sheet of an .xlsx workbook.
+/* Reading tables for a customer import (docs/architecture.md#import): CSV
+ * in UTF-8 (with or without BOM) or GBK/GB18030, and the first sheet of an
+ * .xlsx workbook.
  * Rows come to a callback as arrays of UTF-8 cells, never the whole file at
  * once. Pure functions over memory buffers: no files, no sockets. */
 #ifndef KEHU_SHEET_H

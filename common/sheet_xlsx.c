@@ -1,8 +1,8 @@
 /* .xlsx reading of sheet.h: the workbook is a zip of XML parts (libzip);
  * the first sheet is found through xl/workbook.xml and its relationships,
  * shared strings are read first, then the sheet is parsed as it inflates
- * (expat), row by row (README: Import). Every byte inflated counts against
- * KEHU_XLSX_MAX_UNPACKED. */
+ * (expat), row by row (docs/architecture.md#import). Every byte inflated
+ * counts against KEHU_XLSX_MAX_UNPACKED. */
 #include "sheet.h"
 
 #include <expat.h>
@@ -343,7 +343,8 @@ int kehu_xlsx_read_limit(const void *data, size_t len, size_t max_unpacked,
     zip_source_free(src);
     return kehu_fail(err, KEHU_INVALID, "", "not an .xlsx file (not a zip archive)");
   }
-  xlsx x = {.zip = zip, .limit = max_unpacked, .budget = max_unpacked, .err = err, .fn = fn, .ctx = ctx};
+  xlsx x = {.zip = zip, .limit = max_unpacked, .budget = max_unpacked, .err = err,
+            .fn = fn, .ctx = ctx};
   int rc = read_workbook(&x);
   zip_discard(zip);
   free(x.strings.s);

@@ -1,6 +1,6 @@
-/* common/sheet.c and sheet_xlsx.c (README: Import): CSV in UTF-8 with and
- * without BOM and in GBK (CRLF, quoted newlines and commas), fed whole and
- * byte by byte; line numbers of rows and of errors; an .xlsx built here
+/* common/sheet.c and sheet_xlsx.c (docs/architecture.md#import): CSV in
+ * UTF-8 with and without BOM and in GBK (CRLF, quoted newlines and
+ * commas), fed whole and byte by byte; line numbers of rows and of errors; an .xlsx built here
  * with libzip (shared strings with rich text, inline strings, a numeric
  * date, gaps, the sheet found through the workbook's relationships); a
  * zip bomb and other broken workbooks refused. */
