@@ -36,6 +36,9 @@ typedef struct {
   size_t line;
   size_t n;
   const char *const *cells;
+  /* .xlsx: per cell, 1 for a number styled as a date or time (its value is
+   * then Excel's serial day number, 45306 for 2024-01-15); NULL for CSV. */
+  const unsigned char *dates;
 } kehu_sheet_row;
 
 /* Returns KEHU_OK to go on; anything else stops reading and is returned

@@ -39,11 +39,16 @@ int kehu_row_add(kehu_row_buf *b, const char *s, size_t len, size_t line, kehu_e
     if (!pt)
       return too_big(err, line, "out of memory");
     b->ptrs = pt;
+    unsigned char *dt = realloc(b->dates, ncap);
+    if (!dt)
+      return too_big(err, line, "out of memory");
+    b->dates = dt;
     b->ncap = ncap;
   }
   int rc = reserve(b, 1, line, err);
   if (rc != KEHU_OK)
     return rc;
+  b->dates[b->n] = 0;
   b->starts[b->n++] = b->used;
   b->bytes[b->used++] = '\0';
   return len ? kehu_row_append(b, s, len, line, err) : KEHU_OK;
@@ -68,7 +73,8 @@ int kehu_row_emit(kehu_row_buf *b, size_t line, kehu_sheet_row_fn fn, void *ctx,
 {
   for (size_t i = 0; i < b->n; i++)
     b->ptrs[i] = b->bytes + b->starts[i];
-  kehu_sheet_row row = {.line = line, .n = b->n, .cells = b->ptrs};
+  kehu_sheet_row row = {
+      .line = line, .n = b->n, .cells = b->ptrs, .dates = b->with_dates ? b->dates : NULL};
   int rc = fn(ctx, &row, err);
   b->n = 0;
   b->used = 0;
@@ -82,5 +88,6 @@ void kehu_row_free(kehu_row_buf *b)
   free(b->bytes);
   free(b->starts);
   free(b->ptrs);
+  free(b->dates);
   memset(b, 0, sizeof *b);
 }

@@ -12,6 +12,8 @@ typedef struct {
   size_t used, cap;
   size_t *starts;    /* offset of each cell in bytes */
   const char **ptrs; /* filled when the row is delivered */
+  unsigned char *dates; /* per cell, 1: styled as a date (.xlsx) */
+  int with_dates;       /* deliver dates (else NULL) */
   size_t n, ncap;
 } kehu_row_buf;
 

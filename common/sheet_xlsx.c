@@ -1,6 +1,7 @@
 /* .xlsx reading of sheet.h: the workbook is a zip of XML parts (libzip);
  * the first sheet is found through xl/workbook.xml and its relationships,
- * shared strings are read first, then the sheet is parsed as it inflates
+ * shared strings and cell styles (which numbers are dates) are read first,
+ * then the sheet is parsed as it inflates
  * (expat), row by row (docs/architecture.md#import). Every byte inflated
  * counts against KEHU_XLSX_MAX_UNPACKED. */
 #include "sheet.h"
@@ -14,6 +15,7 @@
 #include "sheet_row.h"
 
 #define FALLBACK_SHEET "xl/worksheets/sheet1.xml"
+#define KEHU_SHEET_MAX_STYLES 65536u /* cell formats read from xl/styles.xml */
 
 typedef struct {
   char *s;
@@ -34,7 +36,17 @@ typedef struct {
   size_t nstr, capstr;
   int in_si, in_t, in_rph;
   text cur;
+  /* styles: which cell formats (cellXfs) show a date; custom number formats */
+  unsigned char *xf_date;
+  size_t nxf, capxf;
+  struct {
+    unsigned id;
+    unsigned char date;
+  } fmts[256];
+  size_t nfmts;
+  int in_cellxfs;
   /* the sheet */
+  int cell_date;
   size_t row_num, col;
   char type[16];
   int in_v;
@@ -218,6 +230,71 @@ static void XMLCALL text_chars(void *data, const XML_Char *s, int len)
     text_add(x, &x->cur, s, (size_t)len, KEHU_SHEET_MAX_CELL);
 }
 
+/* ---- styles: is a cell's number format a date? ---- */
+
+/* A format code with a year or day in it, outside "quoted" and [bracketed] parts. */
+static int code_is_date(const char *code)
+{
+  for (const char *p = code; *p; p++) {
+    if (*p == '"' || *p == '[') {
+      const char *close = strchr(p + 1, *p == '"' ? '"' : ']');
+      if (!close)
+        return 0;
+      p = close;
+    } else if (*p == '\\' && p[1]) {
+      p++;
+    } else if (strchr("yYdD", *p)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The built-in date and time formats (14-22, 45-47, and 27-36, 50-58 of
+ * Chinese Excel), else the workbook's own. */
+static int fmt_is_date(const xlsx *x, unsigned id)
+{
+  if ((id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) ||
+      (id >= 50 && id <= 58))
+    return 1;
+  for (size_t i = 0; i < x->nfmts; i++)
+    if (x->fmts[i].id == id)
+      return x->fmts[i].date;
+  return 0;
+}
+
+static void XMLCALL styles_start(void *data, const XML_Char *el, const XML_Char **atts)
+{
+  xlsx *x = data;
+  const char *n = local(el), *id = attr(atts, "numFmtId"), *code;
+  if (!strcmp(n, "cellXfs")) {
+    x->in_cellxfs = 1;
+  } else if (!strcmp(n, "numFmt") && id && (code = attr(atts, "formatCode")) &&
+             x->nfmts < sizeof x->fmts / sizeof *x->fmts) {
+    x->fmts[x->nfmts].id = (unsigned)strtoul(id, NULL, 10);
+    x->fmts[x->nfmts++].date = (unsigned char)code_is_date(code);
+  } else if (!strcmp(n, "xf") && x->in_cellxfs && x->nxf < KEHU_SHEET_MAX_STYLES) {
+    if (x->nxf == x->capxf) {
+      size_t cap = x->capxf ? x->capxf * 2 : 64;
+      unsigned char *p = realloc(x->xf_date, cap);
+      if (!p) {
+        xfail(x, KEHU_EXHAUSTED, "out of memory", 0);
+        return;
+      }
+      x->xf_date = p;
+      x->capxf = cap;
+    }
+    x->xf_date[x->nxf++] = (unsigned char)(id && fmt_is_date(x, (unsigned)strtoul(id, NULL, 10)));
+  }
+}
+
+static void XMLCALL styles_end(void *data, const XML_Char *el)
+{
+  xlsx *x = data;
+  if (!strcmp(local(el), "cellXfs"))
+    x->in_cellxfs = 0;
+}
+
 /* ---- the sheet ---- */
 
 /* "BC12" -> 54 (0-based column); -1 when it has no letters. */
@@ -248,6 +325,8 @@ static void XMLCALL sheet_start(void *data, const XML_Char *el, const XML_Char *
       xfail(x, KEHU_EXHAUSTED, "a cell beyond the columns allowed (1024)", x->row_num);
     x->col = (size_t)(col < 0 ? 0 : col);
     snprintf(x->type, sizeof x->type, "%s", (a = attr(atts, "t")) ? a : "n");
+    unsigned long style = (a = attr(atts, "s")) ? strtoul(a, NULL, 10) : 0;
+    x->cell_date = !strcmp(x->type, "n") && style < x->nxf && x->xf_date[style];
     x->cur.n = 0;
     if (x->cur.s)
       x->cur.s[0] = '\0';
@@ -280,6 +359,8 @@ static void end_cell(xlsx *x)
     x->rc = kehu_row_add(&x->row, "", 0, x->row_num, x->err);
   if (x->rc == KEHU_OK)
     x->rc = kehu_row_add(&x->row, v, len, x->row_num, x->err);
+  if (x->rc == KEHU_OK)
+    x->row.dates[x->row.n - 1] = (unsigned char)x->cell_date;
   if (x->rc != KEHU_OK)
     XML_StopParser(x->xml, XML_FALSE);
 }
@@ -313,7 +394,8 @@ static int read_workbook(xlsx *x)
     sheet = x->target;
   if (x->rc != KEHU_OK)
     return x->rc;
-  if (parse_part(x, "xl/sharedStrings.xml", sst_start, sst_end, text_chars) > 0)
+  if (parse_part(x, "xl/sharedStrings.xml", sst_start, sst_end, text_chars) > 0 ||
+      parse_part(x, "xl/styles.xml", styles_start, styles_end, NULL) > 0)
     return x->rc;
   x->in_t = x->in_rph = 0;
   int rc = parse_part(x, sheet, sheet_start, sheet_end, text_chars);
@@ -344,11 +426,12 @@ int kehu_xlsx_read_limit(const void *data, size_t len, size_t max_unpacked,
     return kehu_fail(err, KEHU_INVALID, "", "not an .xlsx file (not a zip archive)");
   }
   xlsx x = {.zip = zip, .limit = max_unpacked, .budget = max_unpacked, .err = err,
-            .fn = fn, .ctx = ctx};
+            .fn = fn, .ctx = ctx, .row = {.with_dates = 1}};
   int rc = read_workbook(&x);
   zip_discard(zip);
   free(x.strings.s);
   free(x.offs);
+  free(x.xf_date);
   free(x.cur.s);
   kehu_row_free(&x.row);
   return rc;

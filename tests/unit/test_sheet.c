@@ -18,7 +18,7 @@
 
 #include "sheet.h"
 
-/* ---- collecting rows as "line:cell|cell|..." ---- */
+/* ---- collecting rows as "line:cell|cell|...", a date cell marked '*' ---- */
 
 typedef struct {
   size_t n;
@@ -35,7 +35,8 @@ static int collect(void *ctx, const kehu_sheet_row *row, kehu_error *err)
   char *o = g->rows[g->n++];
   int k = snprintf(o, 512, "%zu:", row->line);
   for (size_t i = 0; i < row->n; i++)
-    k += snprintf(o + k, 512 - (size_t)k, "%s%s", i ? "|" : "", row->cells[i]);
+    k += snprintf(o + k, 512 - (size_t)k, "%s%s%s", i ? "|" : "", row->cells[i],
+                  row->dates && row->dates[i] ? "*" : ""); /* '*': styled as a date */
   return KEHU_OK;
 }
 
@@ -192,6 +193,46 @@ static void test_csv_errors(void **state)
   assert_int_equal(kehu_encoding_parse("latin1", &e), -1);
 }
 
+/* Many rows fed in pieces: rows come out as the bytes arrive, the memory
+ * held is one row's. */
+typedef struct {
+  size_t rows, last_line;
+} counted;
+
+static int count_rows(void *ctx, const kehu_sheet_row *row, kehu_error *err)
+{
+  (void)err;
+  counted *c = ctx;
+  c->rows++;
+  c->last_line = row->line;
+  assert_int_equal(row->n, 3);
+  return KEHU_OK;
+}
+
+static void test_csv_streamed(void **state)
+{
+  (void)state;
+  enum { ROWS = 200000 };
+  counted c = {0};
+  kehu_error err;
+  kehu_csv *r = kehu_csv_new(KEHU_ENC_AUTO, count_rows, &c);
+  assert_int_equal(kehu_csv_feed(r, "客户名称,备注,标签\r\n", strlen("客户名称,备注,标签\r\n"), &err),
+                   KEHU_OK);
+  char piece[8192];
+  size_t n = 0;
+  for (int i = 1; i < ROWS; i++) {
+    n += (size_t)snprintf(piece + n, sizeof piece - n, "公司%d,\"备注 %d\",华东\r\n", i, i);
+    if (n > sizeof piece - 64 || i == ROWS - 1) {
+      assert_int_equal(kehu_csv_feed(r, piece, n, &err), KEHU_OK);
+      n = 0;
+    }
+  }
+  assert_int_equal(kehu_csv_finish(r, &err), KEHU_OK);
+  kehu_csv_free(r);
+  assert_int_equal(c.rows, ROWS);
+  assert_int_equal(c.last_line, ROWS);
+}
+
 /* ---- .xlsx built here ---- */
 
 typedef struct {
@@ -252,6 +293,15 @@ static const char *shared =
     "<si><r><rPr><b/></rPr><t>杭州青禾</t></r><r><t xml:space=\"preserve\"> 食品</t></r>"
     "<rPh sb=\"0\" eb=\"1\"><t>ハンシュウ</t></rPh></si>"
     "<si><t>标签</t></si></sst>";
+/* cellXfs: 0 general, 1 built-in date 14, 2 a custom date, 3 a custom number;
+ * the xf of cellStyleXfs does not count */
+static const char *styles =
+    "<?xml version=\"1.0\"?><styleSheet " NS "><numFmts count=\"2\">"
+    "<numFmt numFmtId=\"164\" formatCode=\"yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;\"/>"
+    "<numFmt numFmtId=\"165\" formatCode=\"&quot;day&quot;0.00\"/></numFmts>"
+    "<cellStyleXfs count=\"1\"><xf numFmtId=\"14\"/></cellStyleXfs>"
+    "<cellXfs count=\"4\"><xf numFmtId=\"0\"/><xf numFmtId=\"14\" applyNumberFormat=\"1\"/>"
+    "<xf numFmtId=\"164\"/><xf numFmtId=\"165\"/></cellXfs></styleSheet>";
 static const char *customers =
     "<?xml version=\"1.0\"?><worksheet " NS "><sheetData>"
     "<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c><c r=\"B1\" t=\"s\"><v>1</v></c>"
@@ -259,7 +309,8 @@ static const char *customers =
     "<row r=\"2\"><c r=\"A2\" s=\"3\"/></row>" /* styled but empty: not delivered */
     "<row r=\"3\"><c r=\"A3\" t=\"s\"><v>2</v></c><c r=\"B3\" s=\"1\"><v>45306</v></c>"
     "<c r=\"D3\" t=\"inlineStr\"><is><t>华东、重点</t></is></c></row>"
-    "<row r=\"4\"><c r=\"C4\"><v>3.5</v></c></row>"
+    "<row r=\"4\"><c r=\"A4\" s=\"2\"><v>45307</v></c><c r=\"B4\" s=\"3\"><v>2</v></c>"
+    "<c r=\"C4\"><v>3.5</v></c><c r=\"D4\" t=\"s\" s=\"1\"><v>3</v></c></row>"
     "</sheetData></worksheet>";
 static const char *other_sheet = "<worksheet " NS "><sheetData><row r=\"1\"><c t=\"inlineStr\">"
                                  "<is><t>wrong sheet</t></is></c></row></sheetData></worksheet>";
@@ -283,14 +334,19 @@ static void test_xlsx(void **state)
       {"[Content_Types].xml", content_types, 0}, {"xl/workbook.xml", workbook, 0},
       {"xl/_rels/workbook.xml.rels", workbook_rels, 0}, {"xl/sharedStrings.xml", shared, 0},
       {"xl/worksheets/customers.xml", customers, 0}, {"xl/worksheets/sheet1.xml", other_sheet, 0},
+      {"xl/styles.xml", styles, 0},
   };
   got g;
   kehu_error err;
-  assert_int_equal(read_xlsx(parts, 6, 0, &g, &err), KEHU_OK);
+  assert_int_equal(read_xlsx(parts, 7, 0, &g, &err), KEHU_OK);
   assert_int_equal(g.n, 3);
   assert_string_equal(g.rows[0], "1:客户名称(*)|首次接触时间||标签");
+  assert_string_equal(g.rows[1], "3:杭州青禾 食品|45306*||华东、重点");
+  assert_string_equal(g.rows[2], "4:45307*|2|3.5|标签"); /* a string styled as a date is text */
+
+  /* without xl/styles.xml nothing is a date */
+  assert_int_equal(read_xlsx(parts, 6, 0, &g, &err), KEHU_OK);
   assert_string_equal(g.rows[1], "3:杭州青禾 食品|45306||华东、重点");
-  assert_string_equal(g.rows[2], "4:||3.5");
 
   /* no workbook: the fallback xl/worksheets/sheet1.xml */
   part fallback[] = {{"xl/worksheets/sheet1.xml", other_sheet, 0}};
@@ -353,7 +409,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_utf8),        cmocka_unit_test(test_csv_utf8_bom),
       cmocka_unit_test(test_csv_gbk),         cmocka_unit_test(test_csv_undecodable),
-      cmocka_unit_test(test_csv_errors),      cmocka_unit_test(test_xlsx),
+      cmocka_unit_test(test_csv_errors),      cmocka_unit_test(test_csv_streamed),
+      cmocka_unit_test(test_xlsx),
       cmocka_unit_test(test_xlsx_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
