@@ -27,32 +27,28 @@ int kehu_sheet_formula_like(const char *s)
   return s && *s && strchr("=+-@\t\r", *s) != NULL;
 }
 
-static int grow(kehu_sheet *s, size_t need, kehu_error *err)
-{
-  if (need <= s->cap)
-    return KEHU_OK;
-  size_t cap = need < 256 ? 256 : need * 2;
-  char *b = realloc(s->buf, cap);
-  if (!b)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
-  s->buf = b;
-  s->cap = cap;
-  return KEHU_OK;
-}
-
-/* The cell's text as written: "'" in front of a formula-like value. The
- * result is in s->buf. */
-static int neutralised(kehu_sheet *s, const char *v, kehu_error *err)
+int kehu_sheet_neutralise(const char *v, char **buf, size_t *cap, kehu_error *err)
 {
   v = v ? v : "";
   size_t n = strlen(v);
   int q = kehu_sheet_formula_like(v);
-  int rc = grow(s, n + 2, err);
-  if (rc != KEHU_OK)
-    return rc;
-  s->buf[0] = '\'';
-  memcpy(s->buf + q, v, n + 1);
+  if (n + 2 > *cap) {
+    size_t want = n + 2 < 256 ? 256 : (n + 2) * 2;
+    char *b = realloc(*buf, want);
+    if (!b)
+      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    *buf = b;
+    *cap = want;
+  }
+  (*buf)[0] = '\'';
+  memcpy(*buf + q, v, n + 1);
   return KEHU_OK;
+}
+
+/* The cell's text as written, in s->buf. */
+static int neutralised(kehu_sheet *s, const char *v, kehu_error *err)
+{
+  return kehu_sheet_neutralise(v, &s->buf, &s->cap, err);
 }
 
 static int cell_error(kehu_sheet *s, const char *const *cells, size_t col, int status,

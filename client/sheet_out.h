@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sheet_neutral.h"
 #include "status.h"
 
 typedef enum { KEHU_SHEET_CSV, KEHU_SHEET_XLSX } kehu_sheet_format;
@@ -25,8 +26,5 @@ int kehu_sheet_open(kehu_sheet **out, kehu_sheet_format fmt, kehu_sheet_encoding
 int kehu_sheet_row(kehu_sheet *s, const char *const *cells, kehu_error *err);
 /* Finishes the file (xlsx: writes it) and frees s. */
 int kehu_sheet_close(kehu_sheet *s, kehu_error *err);
-
-/* 1 when a spreadsheet would read s as a formula (the cell gets a "'"). */
-int kehu_sheet_formula_like(const char *s);
 
 #endif
