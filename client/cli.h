@@ -43,5 +43,7 @@ int kehu_cmd_reminder(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_watch(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_audit(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_field(kehu_cli *cli, int argc, char **argv, kehu_error *err);
+/* `import template` (cmd_import_template.c): gets the words after "template". */
+int kehu_cmd_import_template(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 
 #endif

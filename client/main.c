@@ -23,6 +23,7 @@ static const char usage[] =
   "  field define|list          custom fields (define: admin)\n"
   "  export customers           everything you may read, as CSV or JSON\n"
   "  report KIND                summary, stage, industry, region, source, owner, ...\n"
+  "  import template [-o FILE]  the customer import template (.xlsx)\n"
   "\n"
   "Global options (each also from the environment and from the INI file\n"
   "$XDG_CONFIG_HOME/kehu/config, keys server, ca, user):\n"
@@ -131,6 +132,10 @@ int main(int argc, char **argv)
     return 0;
   }
   kehu_command_fn run = NULL;
+  if (strcmp(name, "import") == 0 && at + 1 < argc && strcmp(argv[at + 1], "template") == 0) {
+    run = kehu_cmd_import_template;
+    at++; /* it gets the words after "template" */
+  }
   for (size_t i = 0; i < sizeof commands / sizeof *commands && !run; i++) {
     if (strcmp(name, commands[i].name) == 0)
       run = commands[i].run;
