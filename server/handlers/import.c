@@ -20,6 +20,7 @@
 
 #define BATCH_ROWS 500      /* rows per write transaction */
 #define MAX_ERRORS 1000     /* errors kept in the result; all are counted */
+#define MAX_CHUNK (1024 * 1024)
 
 enum { DUP_SKIP, DUP_UPDATE, DUP_ERROR };
 
@@ -739,6 +740,11 @@ void kehu_handle_import_chunk(kehu_call *call)
 {
   const Kehu__ImportChunk *ch = call->req->import_chunk;
   kehu_session *s = kehu_session_of(call);
+  if (ch->data.len > MAX_CHUNK) {
+    import_free(kehu_session_import_take(s));
+    kehu_reply_status(call, KEHU_INVALID, "data: a chunk holds at most %d bytes", MAX_CHUNK);
+    return;
+  }
   kehu_import *im = kehu_session_import_take(s);
   if (ch->has_first && ch->first) {
     import_free(im);   /* a new import replaces an unfinished one */
