@@ -37,6 +37,7 @@ int kehu_cmd_contract(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_order(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_ticket(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err);
+int kehu_cmd_import(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_report(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_attach(kehu_cli *cli, int argc, char **argv, kehu_error *err);
 int kehu_cmd_reminder(kehu_cli *cli, int argc, char **argv, kehu_error *err);

@@ -22,6 +22,7 @@ static const char usage[] =
   "  audit                      the audit log (admin)\n"
   "  field define|list          custom fields (define: admin)\n"
   "  export customers           everything you may read, as CSV or JSON\n"
+  "  import customers FILE      add customers from a .csv or .xlsx file\n"
   "  report KIND                summary, stage, industry, region, source, owner, ...\n"
   "  import template [-o FILE]  the customer import template (.xlsx)\n"
   "\n"
@@ -52,6 +53,7 @@ static const struct {
   {"order", kehu_cmd_order},
   {"ticket", kehu_cmd_ticket},
   {"export", kehu_cmd_export},
+  {"import", kehu_cmd_import},
   {"report", kehu_cmd_report},
   {"attach", kehu_cmd_attach},
   {"reminder", kehu_cmd_reminder},

@@ -41,6 +41,7 @@ static const route routes[] = {
   {KEHU__REQUEST__OP_ATTACH_UPLOAD, kehu_handle_attach_upload, 1, 0, 0},
   {KEHU__REQUEST__OP_ATTACH_GET, kehu_handle_attach_get, 1, 0, 1},
   {KEHU__REQUEST__OP_AUDIT, kehu_handle_audit, 1, 0, 1},
+  {KEHU__REQUEST__OP_IMPORT_CHUNK, kehu_handle_import_chunk, 1, 0, 1},
   {KEHU__REQUEST__OP_REMINDER_LIST, kehu_handle_reminder_list, 1, 0, 1},
   {KEHU__REQUEST__OP_REMINDER_ADD, kehu_handle_reminder_add, 1, 0, 0},
   {KEHU__REQUEST__OP_REMINDER_ACK, kehu_handle_reminder_ack, 1, 0, 0},

@@ -17,6 +17,8 @@ struct kehu_session {
   kehu_caller caller;
   unsigned char token_hash[32];
   kehu_upload *uploads;       /* attachments arriving in chunks */
+  void *import;               /* a customer import arriving in chunks */
+  void (*import_free)(void *);
   int watching;               /* receives pushed events (kehu watch) */
   kehu_session *watch_next;   /* the registry's bucket of caller.username */
   kehu_session **watch_pprev; /* NULL: not listed */
@@ -80,6 +82,8 @@ static void maybe_free(kehu_session *s)
     kehu_upload_free(s->uploads);
     s->uploads = next;
   }
+  if (s->import)
+    s->import_free(s->import);
   free(s);
 }
 
@@ -200,6 +204,21 @@ size_t kehu_session_upload_count(const kehu_session *s)
   for (const kehu_upload *u = s->uploads; u; u = u->next)
     n++;
   return n;
+}
+
+void *kehu_session_import_take(kehu_session *s)
+{
+  void *im = s->import;
+  s->import = NULL;
+  return im;
+}
+
+void kehu_session_import_keep(kehu_session *s, void *im, void (*free_fn)(void *))
+{
+  if (s->import)
+    s->import_free(s->import);
+  s->import = im;
+  s->import_free = free_fn;
 }
 
 /* ---- pushed events ---- */

@@ -60,6 +60,14 @@ kehu_upload *kehu_session_upload_take(kehu_session *s, const char *token);
 void kehu_session_upload_keep(kehu_session *s, kehu_upload *u);
 size_t kehu_session_upload_count(const kehu_session *s);
 
+/* ---- a customer import in progress (import.c, chunk by chunk) ---- */
+
+/* The session's import, taken off it while a chunk is handled (NULL: none). */
+void *kehu_session_import_take(kehu_session *s);
+/* Puts im (back) on s: more chunks are to come; free_fn(im) frees it with
+ * the session. */
+void kehu_session_import_keep(kehu_session *s, void *im, void (*free_fn)(void *));
+
 /* ---- pushed events (kehu watch) ---- */
 
 /* s receives pushed events from now on. */

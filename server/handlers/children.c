@@ -647,3 +647,21 @@ void kehu_handle_child_list(kehu_call *call)
   if (c)
     kehu__customer__free_unpacked(c, NULL);
 }
+
+int kehu_child_create_in(kehu_txn *t, const kehu_caller *who, int64_t now,
+                         const kehu_config *cfg, const kehu_kind_info *kind, uint64_t cust,
+                         const ProtobufCMessage *rec, kehu_error *err)
+{
+  child_write w = {0};
+  w.caller = *who;
+  w.now = now;
+  w.cfg = cfg;
+  w.kind = kind;
+  w.cust = cust;
+  w.rec = (ProtobufCMessage *)rec;   /* read only: apply_add stores a copy */
+  int rc = apply_defaults(&w, w.rec) == KEHU_OK ? apply_add(t, &w) : KEHU_EXHAUSTED;
+  free(w.packed);
+  if (rc != KEHU_OK && err)
+    *err = w.err;
+  return rc;
+}

@@ -696,3 +696,56 @@ void kehu_handle_customer_list(kehu_call *call)
     kehu__customer__free_unpacked(p.items[i], NULL);
   free(p.items);
 }
+
+/* ---- the same writes inside another write's transaction (import.c) ---- */
+
+int kehu_customer_create_in(kehu_txn *t, const kehu_caller *who, int64_t now,
+                            const kehu_config *cfg, const Kehu__Customer *in, uint64_t *key,
+                            kehu_error *err)
+{
+  customer_write w = {0};
+  w.caller = *who;
+  w.now = now;
+  w.cfg = cfg;
+  w.input = in;
+  int rc = apply_add(t, &w);
+  free(w.packed);
+  *key = rc == KEHU_OK ? w.key : 0;
+  if (rc != KEHU_OK && err)
+    *err = w.err;
+  return rc;
+}
+
+int kehu_customer_update_in(kehu_txn *t, const kehu_caller *who, int64_t now,
+                            const kehu_config *cfg, uint64_t key, Kehu__Customer *changes,
+                            int *changed, kehu_error *err)
+{
+  customer_write w = {0};
+  w.caller = *who;
+  w.now = now;
+  w.cfg = cfg;
+  w.key = key;
+  kehu__customer_update__init(&w.own_update);
+  w.own_update.changes = changes;
+  w.own_update.has_replace_tags = 1;
+  w.own_update.replace_tags = changes->n_tags > 0;
+  w.update = &w.own_update;
+  Kehu__Customer *old = NULL;
+  uint32_t before = 0;
+  if (kehu_store_customer_get(t, key, &old) == KEHU_OK) {
+    before = old->version;
+    kehu__customer__free_unpacked(old, NULL);
+  }
+  int rc = apply_update(t, &w);
+  *changed = 0;
+  if (rc == KEHU_OK) {
+    Kehu__Customer *c = kehu__customer__unpack(NULL, w.packed_len, w.packed);
+    *changed = c && c->version != before;
+    if (c)
+      kehu__customer__free_unpacked(c, NULL);
+  } else if (err) {
+    *err = w.err;
+  }
+  free(w.packed);
+  return rc;
+}

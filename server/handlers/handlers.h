@@ -29,6 +29,24 @@ void kehu_handle_customer_purge(kehu_call *call);
 void kehu_handle_customer_dupes(kehu_call *call);
 void kehu_handle_customer_merge(kehu_call *call);
 
+/* customer add and update inside a transaction the caller holds (an
+ * import's batch, import.c): the same checks, record, reminder rules and
+ * audit entry as the requests. err is set on a refusal. */
+int kehu_customer_create_in(kehu_txn *t, const kehu_caller *who, int64_t now,
+                            const kehu_config *cfg, const Kehu__Customer *in, uint64_t *key,
+                            kehu_error *err);
+/* changes: the fields given (tags replace the old ones when there are
+ * some); *changed: 0 when the record already held them (nothing written). */
+int kehu_customer_update_in(kehu_txn *t, const kehu_caller *who, int64_t now,
+                            const kehu_config *cfg, uint64_t key, Kehu__Customer *changes,
+                            int *changed, kehu_error *err);
+/* A record of kind under customer cust, as child add stores it; rec is
+ * checked (kehu_record_check) by the caller. */
+int kehu_child_create_in(kehu_txn *t, const kehu_caller *who, int64_t now,
+                         const kehu_config *cfg, const kehu_kind_info *kind, uint64_t cust,
+                         const ProtobufCMessage *rec, kehu_error *err);
+void kehu_handle_import_chunk(kehu_call *call);
+
 void kehu_handle_child_add(kehu_call *call);
 void kehu_handle_child_list(kehu_call *call);
 void kehu_handle_child_update(kehu_call *call);

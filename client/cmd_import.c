@@ -1,0 +1,225 @@
+/* kehu import customers FILE: a CSV or .xlsx file sent to the server in
+ * chunks of at most 1 MiB, each after the previous one's reply, the last
+ * answered with the import's report (docs/protocol.md, ImportChunk). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "auth.h"
+#include "cli.h"
+#include "frame.h"
+#include "output.h"
+
+#define CHUNK (1024 * 1024)   /* the protocol's most per chunk */
+
+static const char import_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] import COMMAND ...\n"
+  "\n"
+  "Commands:\n"
+  "  customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
+  "                 [--on-duplicate skip|update|error] [--incomplete reject]\n"
+  "                                    add the customers (and contacts) of a .csv or .xlsx\n";
+
+static const char customers_usage[] =
+  "usage: kehu [GLOBAL OPTIONS] import customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
+  "                 [--on-duplicate skip|update|error] [--incomplete reject]\n"
+  "\n"
+  "Adds the customers of FILE (.csv in UTF-8 or GBK, or .xlsx), one per row after\n"
+  "the header row, with the row's contact when it names one.\n"
+  "  --dry-run                 check every row and write nothing\n"
+  "  --encoding E              a CSV's encoding (default: auto)\n"
+  "  --on-duplicate skip       rows matching an existing customer are counted and\n"
+  "                            left alone (default); update: the row's fields\n"
+  "                            overwrite; error: the row is rejected\n"
+  "  --incomplete reject       rows missing a required field are rejected (the only\n"
+  "                            value so far)\n"
+  "Exit status 7 when some rows were rejected (the report is printed).\n";
+
+static int is_xlsx(const char *path, const unsigned char *head, size_t n)
+{
+  size_t len = strlen(path);
+  if (len >= 5 && strcasecmp(path + len - 5, ".xlsx") == 0)
+    return 1;
+  return n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0;
+}
+
+static void show_report(const kehu_cli *cli, const Kehu__ImportResult *r)
+{
+  if (cli->json) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "accepted", r->accepted);
+    cJSON_AddNumberToObject(o, "updated", r->updated);
+    cJSON_AddNumberToObject(o, "duplicates", r->duplicates);
+    cJSON_AddNumberToObject(o, "incomplete", r->incomplete);
+    cJSON_AddNumberToObject(o, "rejected", r->rejected);
+    cJSON *errs = cJSON_AddArrayToObject(o, "errors");
+    for (size_t i = 0; i < r->n_errors; i++) {
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddNumberToObject(e, "line", r->errors[i]->line);
+      kehu_json_add_string(e, "column", r->errors[i]->column ? r->errors[i]->column : "");
+      kehu_json_add_string(e, "reason", r->errors[i]->reason);
+      cJSON_AddItemToArray(errs, e);
+    }
+    kehu_error ignored = {0};
+    kehu_output_json(o, &ignored);
+    return;
+  }
+  printf("%s%u accepted, %u updated, %u duplicates, %u incomplete, %u rejected\n",
+         r->has_dry_run && r->dry_run ? "dry run, nothing written: " : "", r->accepted,
+         r->updated, r->duplicates, r->incomplete, r->rejected);
+  if (r->ignored_columns && *r->ignored_columns)
+    printf("columns ignored: %s\n", r->ignored_columns);
+  if (!r->n_errors)
+    return;
+  const kehu_column cols[] = {{"LINE", 0}, {"COLUMN", 30}, {"REASON", 0}};
+  const char **cells = calloc(r->n_errors * 3, sizeof *cells);
+  char (*lines)[16] = calloc(r->n_errors, sizeof *lines);
+  if (cells && lines) {
+    for (size_t i = 0; i < r->n_errors; i++) {
+      snprintf(lines[i], sizeof lines[i], "%u", r->errors[i]->line);
+      cells[i * 3] = lines[i];
+      cells[i * 3 + 1] = r->errors[i]->column;
+      cells[i * 3 + 2] = r->errors[i]->reason;
+    }
+    printf("\n");
+    kehu_print_table(stdout, cols, 3, cells, r->n_errors);
+    if (r->rejected > r->n_errors)
+      printf("(%u more rejected rows not listed)\n", r->rejected - (unsigned)r->n_errors);
+  }
+  free(cells);
+  free(lines);
+}
+
+static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
+{
+  const char *encoding = NULL, *on_dup = NULL, *incomplete = NULL;
+  int dry_run = 0;
+  const kehu_flag flags[] = {
+    {"dry-run", KEHU_FLAG_BOOL, &dry_run},
+    {"encoding", KEHU_FLAG_VALUE, &encoding},
+    {"on-duplicate", KEHU_FLAG_VALUE, &on_dup},
+    {"incomplete", KEHU_FLAG_VALUE, &incomplete},
+  };
+  const kehu_command cmd = {"import customers", customers_usage, flags,
+                            sizeof flags / sizeof *flags, 1, 1, "FILE"};
+  kehu_strlist args = {0};
+  kehu_conn *conn = NULL;
+  Kehu__Envelope *env = NULL;
+  FILE *f = NULL;
+  unsigned char *buf = NULL;
+  int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
+  if (rc != KEHU_OK)
+    goto done;
+  if (encoding && strcmp(encoding, "auto") != 0 && strcasecmp(encoding, "utf-8") != 0 &&
+      strcasecmp(encoding, "utf8") != 0 && strcasecmp(encoding, "gbk") != 0) {
+    rc = kehu_usage_error(cli, customers_usage, err, "--encoding: '%s' is not auto, utf-8 or gbk",
+                          encoding);
+    goto done;
+  }
+  if (on_dup && strcmp(on_dup, "skip") != 0 && strcmp(on_dup, "update") != 0 &&
+      strcmp(on_dup, "error") != 0) {
+    rc = kehu_usage_error(cli, customers_usage, err,
+                          "--on-duplicate: '%s' is not skip, update or error", on_dup);
+    goto done;
+  }
+  if (incomplete && strcmp(incomplete, "reject") != 0) {
+    rc = kehu_usage_error(cli, customers_usage, err,
+                          "--incomplete: '%s' is not supported (only reject so far)", incomplete);
+    goto done;
+  }
+  const char *path = args.items[0];
+  struct stat st;
+  if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) != 0) {
+    rc = kehu_fail(err, KEHU_INTERNAL, "file", "cannot open %s: %s", path, strerror(errno));
+    goto done;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = kehu_fail(err, KEHU_INVALID, "file", "%s is not a regular file", path);
+    goto done;
+  }
+  if (!(buf = malloc(CHUNK))) {
+    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    goto done;
+  }
+  rc = kehu_resolve(cli, err);
+  if (rc == KEHU_OK)
+    rc = kehu_session_open(cli, &conn, err);
+  int progress = isatty(STDERR_FILENO) && !cli->json;
+  long long total = (long long)st.st_size, sent = 0;
+  for (int first = 1; rc == KEHU_OK; first = 0) {
+    size_t got = fread(buf, 1, CHUNK, f);
+    if (ferror(f)) {
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s: %s", path, strerror(errno));
+      break;
+    }
+    sent += (long long)got;
+    int last = got < CHUNK || sent >= total;
+    Kehu__ImportChunk ch = KEHU__IMPORT_CHUNK__INIT;
+    ch.data.data = buf;
+    ch.data.len = got;
+    ch.has_last = 1;
+    ch.last = last;
+    if (first) {
+      ch.has_first = ch.first = 1;
+      ch.kind = is_xlsx(path, buf, got) ? "xlsx" : "csv";
+      ch.encoding = (char *)encoding;
+      ch.on_duplicate = (char *)on_dup;
+      ch.incomplete = (char *)incomplete;
+      ch.has_dry_run = 1;
+      ch.dry_run = dry_run;
+    }
+    Kehu__Request req = KEHU__REQUEST__INIT;
+    req.op_case = KEHU__REQUEST__OP_IMPORT_CHUNK;
+    req.import_chunk = &ch;
+    uint64_t id = kehu_conn_queue(conn, &req);
+    if (!id) {
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory queueing a chunk");
+      break;
+    }
+    kehu_envelope_free(env);
+    env = NULL;
+    rc = kehu_conn_wait(conn, id, &env, err);
+    if (rc == KEHU_OK && env->response->status != KEHU__STATUS__OK)
+      rc = kehu_response_error(env->response, err);
+    if (rc != KEHU_OK)
+      break;
+    if (progress)
+      fprintf(stderr, "\rkehu: import: %lld of %lld bytes sent", sent, total);
+    if (last)
+      break;
+  }
+  if (progress)
+    fprintf(stderr, "\n");
+  if (rc == KEHU_OK) {
+    const Kehu__ImportResult *r = env->response->import_result;
+    if (env->response->result_case != KEHU__RESPONSE__RESULT_IMPORT_RESULT || !r) {
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server sent no import report");
+    } else {
+      show_report(cli, r);
+      if (r->rejected) {
+        err->message[0] = '\0';   /* the report says which rows */
+        rc = KEHU_INVALID;
+      }
+    }
+  }
+done:
+  kehu_envelope_free(env);
+  kehu_conn_close(conn);
+  free(buf);
+  if (f)
+    fclose(f);
+  kehu_strlist_free(&args);
+  return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
+}
+
+int kehu_cmd_import(kehu_cli *cli, int argc, char **argv, kehu_error *err)
+{
+  static const kehu_subcommand subs[] = {{"customers", customers}};
+  return kehu_subcommand_run(cli, "import", import_usage, subs, sizeof subs / sizeof *subs, argc,
+                             argv, err);
+}
