@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "frame.h"
+#include "import_errors.h"
 #include "output.h"
 
 #define CHUNK (1024 * 1024)   /* the protocol's most per chunk */
@@ -23,11 +24,14 @@ static const char import_usage[] =
   "Commands:\n"
   "  customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
   "                 [--on-duplicate skip|update|error] [--incomplete reject]\n"
-  "                                    add the customers (and contacts) of a .csv or .xlsx\n";
+  "                 [--errors-out FILE.xlsx]\n"
+  "                                    add the customers (and contacts) of a .csv or .xlsx\n"
+  "  template [-o FILE.xlsx]           the empty template: headers and allowed values\n";
 
 static const char customers_usage[] =
   "usage: kehu [GLOBAL OPTIONS] import customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
   "                 [--on-duplicate skip|update|error] [--incomplete reject]\n"
+  "                 [--errors-out FILE.xlsx]\n"
   "\n"
   "Adds the customers of FILE (.csv in UTF-8 or GBK, or .xlsx), one per row after\n"
   "the header row, with the row's contact when it names one.\n"
@@ -38,6 +42,8 @@ static const char customers_usage[] =
   "                            overwrite; error: the row is rejected\n"
   "  --incomplete reject       rows missing a required field are rejected (the only\n"
   "                            value so far)\n"
+  "  --errors-out FILE.xlsx    the rejected rows as they are in FILE, each bad cell\n"
+  "                            filled red, with a reason column: fix it, import it\n"
   "Exit status 7 when some rows were rejected (the report is printed).\n";
 
 static int is_xlsx(const char *path, const unsigned char *head, size_t n)
@@ -95,11 +101,38 @@ static void show_report(const kehu_cli *cli, const Kehu__ImportResult *r)
   free(lines);
 }
 
+/* --errors-out: the rejected rows of path, their bad cells red
+ * (import_errors.c), for the person to fix and import again. */
+static int write_errors(const char *path, const char *encoding, const Kehu__ImportResult *r,
+                        const char *out, kehu_error *err)
+{
+  kehu_import_rejection *rows = calloc(r->n_errors, sizeof *rows);
+  if (!rows)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+  for (size_t i = 0; i < r->n_errors; i++) {
+    rows[i].line = r->errors[i]->line;
+    rows[i].column = r->errors[i]->column;
+    rows[i].reason = r->errors[i]->reason;
+  }
+  int rc = kehu_import_write_errors(path, encoding ? encoding : "auto", rows, r->n_errors, out,
+                                    err);
+  free(rows);
+  if (rc == KEHU_OK && !r->rejected)
+    return rc;
+  if (rc == KEHU_OK && r->rejected > r->n_errors)
+    fprintf(stderr, "kehu: %s holds the first %zu of %llu rejected rows\n", out, r->n_errors,
+            (unsigned long long)r->rejected);
+  else if (rc == KEHU_OK)
+    fprintf(stderr, "kehu: the rejected rows are in %s, their bad cells in red\n", out);
+  return rc;
+}
+
 static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
 {
-  const char *encoding = NULL, *on_dup = NULL, *incomplete = NULL;
+  const char *encoding = NULL, *on_dup = NULL, *incomplete = NULL, *errors_out = NULL;
   int dry_run = 0;
   const kehu_flag flags[] = {
+    {"errors-out", KEHU_FLAG_VALUE, &errors_out},
     {"dry-run", KEHU_FLAG_BOOL, &dry_run},
     {"encoding", KEHU_FLAG_VALUE, &encoding},
     {"on-duplicate", KEHU_FLAG_VALUE, &on_dup},
@@ -201,7 +234,9 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
       rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server sent no import report");
     } else {
       show_report(cli, r);
-      if (r->rejected) {
+      if (errors_out && r->n_errors)
+        rc = write_errors(path, encoding, r, errors_out, err);
+      if (rc == KEHU_OK && r->rejected) {
         err->message[0] = '\0';   /* the report says which rows */
         rc = KEHU_INVALID;
       }
@@ -219,7 +254,8 @@ done:
 
 int kehu_cmd_import(kehu_cli *cli, int argc, char **argv, kehu_error *err)
 {
-  static const kehu_subcommand subs[] = {{"customers", customers}};
+  static const kehu_subcommand subs[] = {{"customers", customers},
+                                         {"template", kehu_cmd_import_template}};
   return kehu_subcommand_run(cli, "import", import_usage, subs, sizeof subs / sizeof *subs, argc,
                              argv, err);
 }

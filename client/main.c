@@ -134,10 +134,6 @@ int main(int argc, char **argv)
     return 0;
   }
   kehu_command_fn run = NULL;
-  if (strcmp(name, "import") == 0 && at + 1 < argc && strcmp(argv[at + 1], "template") == 0) {
-    run = kehu_cmd_import_template;
-    at++; /* it gets the words after "template" */
-  }
   for (size_t i = 0; i < sizeof commands / sizeof *commands && !run; i++) {
     if (strcmp(name, commands[i].name) == 0)
       run = commands[i].run;

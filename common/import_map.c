@@ -133,3 +133,10 @@ int kehu_import_map_header(const kehu_sheet_row *row, kehu_import_header *h, keh
                      "line %zu: no column for the customer's name (客户名称 or name)", row->line);
   return KEHU_OK;
 }
+
+const char *kehu_import_cell(const char *cell)
+{
+  if (cell && cell[0] == '\'' && cell[1] && strchr("=+-@\t\r", cell[1]))
+    return cell + 1;
+  return cell;
+}

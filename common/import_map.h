@@ -38,6 +38,11 @@ const char *kehu_import_field_name(kehu_import_field f);
  * "客户名称(*)", "企业规模（员工数）" and "External Code" are all known. */
 int kehu_import_field_of(const char *header);
 
+/* A cell's value without the quote an export put before a formula-like
+ * start ("'=1+1" -> "=1+1", "'+86 138..." -> "+86 138..."), so a file kehu
+ * wrote imports as it was; any other cell as it is. */
+const char *kehu_import_cell(const char *cell);
+
 typedef struct {
   size_t ncols;
   int field[KEHU_SHEET_MAX_COLS];   /* per column: a kehu_import_field, or -1: ignored */

@@ -254,7 +254,7 @@ static int take_data_row(kehu_import *im, const kehu_sheet_row *row)
   const char *cell[KEHU_IMPORT_FIELDS];
   for (int f = 0; f < KEHU_IMPORT_FIELDS; f++) {
     int col = im->header.column[f];
-    cell[f] = col >= 0 && (size_t)col < row->n ? row->cells[col] : "";
+    cell[f] = col >= 0 && (size_t)col < row->n ? kehu_import_cell(row->cells[col]) : "";
   }
   int blank = 1;
   for (size_t i = 0; i < row->n && blank; i++)

@@ -172,6 +172,21 @@ static void test_date(void **state)
   }
 }
 
+/* The quote an export puts before a formula-like start goes on import, so
+ * an exported file imports as it was; other quotes stay. */
+static void test_export_quote(void **state)
+{
+  (void)state;
+  assert_string_equal(kehu_import_cell("'=HYPERLINK(\"x\")"), "=HYPERLINK(\"x\")");
+  assert_string_equal(kehu_import_cell("'+86 138"), "+86 138");
+  assert_string_equal(kehu_import_cell("'-上海"), "-上海");
+  assert_string_equal(kehu_import_cell("'@home"), "@home");
+  assert_string_equal(kehu_import_cell("'abc"), "'abc");
+  assert_string_equal(kehu_import_cell("'"), "'");
+  assert_string_equal(kehu_import_cell("=1"), "=1");
+  assert_string_equal(kehu_import_cell(""), "");
+}
+
 static void test_tags(void **state)
 {
   (void)state;
@@ -210,7 +225,7 @@ int main(void)
       cmocka_unit_test(test_template_header), cmocka_unit_test(test_header_spellings),
       cmocka_unit_test(test_header_errors),   cmocka_unit_test(test_size),
       cmocka_unit_test(test_stage),           cmocka_unit_test(test_date),
-      cmocka_unit_test(test_tags),
+      cmocka_unit_test(test_tags),            cmocka_unit_test(test_export_quote),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
