@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "import_map.h"
 
 static void defaults(kehu_config *cfg)
 {
@@ -80,9 +81,49 @@ typedef struct {
   int failed;
 } parse_state;
 
+/* [import] complete_fields: a comma list of import field names (as
+ * common/import_map.h names them), name excepted: it is always required
+ * (docs/architecture.md#import). */
+static int complete_fields(parse_state *ps, const char *value)
+{
+  unsigned mask = 0;
+  const char *p = value;
+  while (*p) {
+    p += strspn(p, " \t,");
+    size_t n = strcspn(p, ",");
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+      n--;
+    if (!n)
+      break;
+    int found = -1;
+    for (int f = 0; f < KEHU_IMPORT_FIELDS && found < 0; f++) {
+      const char *fname = kehu_import_field_name((kehu_import_field)f);
+      if (f != KEHU_IMPORT_NAME && strlen(fname) == n && strncmp(fname, p, n) == 0)
+        found = f;
+    }
+    if (found < 0) {
+      kehu_fail(ps->err, KEHU_INVALID, "complete_fields",
+                "kehud.conf: [import] complete_fields: '%.*s' is not an import field other "
+                "than name (external_code, industry, size, stage, source, address, region, "
+                "owner, tags, notes, first_contact_at, contact_name, contact_phone, "
+                "contact_title, contact_email)",
+                (int)n, p);
+      ps->failed = 1;
+      return 0;
+    }
+    mask |= 1u << found;
+    p += n;
+    p += strspn(p, " \t");
+  }
+  ps->cfg->complete_fields = mask;
+  return 1;
+}
+
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
   parse_state *ps = user;
+  if (strcmp(section, "import") == 0 && strcmp(name, "complete_fields") == 0)
+    return complete_fields(ps, value);
   for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
     const option *o = &options[i];
     if (strcmp(o->section, section) != 0 || strcmp(o->key, name) != 0)
@@ -169,7 +210,10 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "contract_days_second = %u     ; this many, and on the day\n"
           "dormant_days = %u          ; no follow-up for this long raises 'dormant'\n"
           "remind_hour = %u              ; local hour when dated reminders fall due\n"
-          "ticket_sla_hours = %u        ; response due this long after a ticket opens\n",
+          "ticket_sla_hours = %u        ; response due this long after a ticket opens\n"
+          "\n[import]\n"
+          "complete_fields =            ; import fields a complete record needs besides the\n"
+          "                             ; name, e.g. contact_name, contact_phone\n",
           listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
           d.login_timeout_ms / 1000, d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections,
           d.max_write_queue, d.max_read_work,

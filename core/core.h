@@ -36,6 +36,7 @@ typedef struct {
   unsigned dormant_days;         /* no follow-up for this long: dormant */
   unsigned remind_hour;          /* dated reminders fall due at this local hour */
   unsigned ticket_sla_hours;     /* a ticket's response_due after creation */
+  unsigned complete_fields;      /* [import]: 1u << kehu_import_field of each required field */
 } kehu_config;
 
 /* Fills cfg with defaults, then reads data_dir/kehud.conf if present. */
