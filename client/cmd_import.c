@@ -23,14 +23,14 @@ static const char import_usage[] =
   "\n"
   "Commands:\n"
   "  customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
-  "                 [--on-duplicate skip|update|error] [--incomplete reject]\n"
+  "                 [--on-duplicate skip|update|error] [--incomplete reject|accept]\n"
   "                 [--errors-out FILE.xlsx]\n"
   "                                    add the customers (and contacts) of a .csv or .xlsx\n"
   "  template [-o FILE.xlsx]           the empty template: headers and allowed values\n";
 
 static const char customers_usage[] =
   "usage: kehu [GLOBAL OPTIONS] import customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
-  "                 [--on-duplicate skip|update|error] [--incomplete reject]\n"
+  "                 [--on-duplicate skip|update|error] [--incomplete reject|accept]\n"
   "                 [--errors-out FILE.xlsx]\n"
   "\n"
   "Adds the customers of FILE (.csv in UTF-8 or GBK, or .xlsx), one per row after\n"
@@ -40,8 +40,10 @@ static const char customers_usage[] =
   "  --on-duplicate skip       rows matching an existing customer are counted and\n"
   "                            left alone (default); update: the row's fields\n"
   "                            overwrite; error: the row is rejected\n"
-  "  --incomplete reject       rows missing a required field are rejected (the only\n"
-  "                            value so far)\n"
+  "  --incomplete reject       rows leaving a field of [import] complete_fields\n"
+  "                            (kehud.conf) empty are rejected (default); accept:\n"
+  "                            they are added, counted as incomplete, tagged\n"
+  "                            待补充, and the owner reminded 2 working days later\n"
   "  --errors-out FILE.xlsx    the rejected rows as they are in FILE, each bad cell\n"
   "                            filled red, with a reason column: fix it, import it\n"
   "Exit status 7 when some rows were rejected (the report is printed).\n";
@@ -160,9 +162,9 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
                           "--on-duplicate: '%s' is not skip, update or error", on_dup);
     goto done;
   }
-  if (incomplete && strcmp(incomplete, "reject") != 0) {
-    rc = kehu_usage_error(cli, customers_usage, err,
-                          "--incomplete: '%s' is not supported (only reject so far)", incomplete);
+  if (incomplete && strcmp(incomplete, "reject") != 0 && strcmp(incomplete, "accept") != 0) {
+    rc = kehu_usage_error(cli, customers_usage, err, "--incomplete: '%s' is not reject or accept",
+                          incomplete);
     goto done;
   }
   const char *path = args.items[0];

@@ -8,6 +8,7 @@
 
 #include "access.h"
 #include "audit.h"
+#include "complete.h"
 #include "handlers.h"
 #include "reflect.h"
 #include "rules.h"
@@ -205,10 +206,42 @@ static int followup_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const Prot
   return kehu_rules_followup(rc, c, (const Kehu__FollowUp *)old, (const Kehu__FollowUp *)m);
 }
 
+/* A contact (stored already) that completes a customer tagged 待补充:
+ * the tag and the owner's reminder go, in the same transaction
+ * (docs/architecture.md#import). */
+static int contact_completes(kehu_rule_ctx *rc, const Kehu__Customer *c)
+{
+  uint64_t key;
+  int untag = 0;
+  if (!kehu_has_incomplete_tag(c) || kehu_customer_id_parse(c->id, &key) != 0)
+    return KEHU_OK;
+  int st = kehu_complete_settle(rc, key, c, NULL, &untag);
+  if (st != KEHU_OK || !untag)
+    return st;
+  char **tags = malloc(c->n_tags * sizeof *tags);
+  if (!tags)
+    return KEHU_EXHAUSTED;
+  Kehu__Customer updated = *c;
+  updated.n_tags = kehu_complete_untag(c, tags);
+  updated.tags = tags;
+  updated.has_version = updated.has_updated_at = 1;
+  updated.version = c->version + 1;
+  updated.updated_at = rc->now;
+  st = kehu_store_customer_put(rc->t, key, c, &updated);
+  if (st == KEHU_OK) {
+    kehu_caller server = {.username = "kehud"};
+    st = kehu_audit(rc->t, &server, rc->now, "update", "customer", c->id,
+                    "tags: -" KEHU_INCOMPLETE_TAG " (complete)");
+  }
+  free(tags);
+  return st;
+}
+
 static int contact_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
                          const ProtobufCMessage *m)
 {
-  return kehu_rules_contact(rc, c, (const Kehu__Contact *)old, (const Kehu__Contact *)m);
+  int st = kehu_rules_contact(rc, c, (const Kehu__Contact *)old, (const Kehu__Contact *)m);
+  return st == KEHU_OK && m ? contact_completes(rc, c) : st;
 }
 
 static int ticket_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,

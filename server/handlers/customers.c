@@ -6,6 +6,7 @@
 
 #include "access.h"
 #include "audit.h"
+#include "complete.h"
 #include "customer_sort.h"
 #include "rules.h"
 #include "reminders/scheduler.h"
@@ -310,6 +311,25 @@ static int apply_update(kehu_txn *t, void *arg)
     free(history);
     goto out;
   }
+  /* A customer tagged 待补充 that this update completes loses the tag and
+   * its owner's reminder (docs/architecture.md#import). */
+  char **untagged = NULL;
+  if (!w->deleting && kehu_has_incomplete_tag(&c)) {
+    kehu_rule_ctx settle = {t, w->now, w->cfg};
+    int untag = 0;
+    rc = kehu_complete_settle(&settle, w->key, &c, NULL, &untag);
+    if (rc == KEHU_OK && untag && !(untagged = malloc(c.n_tags * sizeof *untagged)))
+      rc = KEHU_EXHAUSTED;
+    if (rc != KEHU_OK) {
+      free(fields);
+      free(history);
+      goto out;
+    }
+    if (untagged) {
+      c.n_tags = kehu_complete_untag(&c, untagged);
+      c.tags = untagged;
+    }
+  }
   /* A change to what the record already holds (`customer stage` to its own
    * stage, an update repeating the values): nothing is written, no audit
    * entry, and the caller gets the record as it is, its version unmoved. */
@@ -317,6 +337,7 @@ static int apply_update(kehu_txn *t, void *arg)
     rc = keep_packed(w, old);
     free(fields);
     free(history);
+    free(untagged);
     goto out;
   }
   c.version = old->version + 1;
@@ -341,6 +362,7 @@ static int apply_update(kehu_txn *t, void *arg)
     rc = keep_packed(w, &c);
   free(fields);
   free(history);
+  free(untagged);
 out:
   if (old)
     kehu__customer__free_unpacked(old, NULL);

@@ -11,6 +11,7 @@
 #include "access.h"
 #include "audit.h"
 #include "buf.h"
+#include "complete.h"
 #include "handlers.h"
 #include "import_map.h"
 #include "pool_work.h"
@@ -32,6 +33,7 @@ typedef struct {
   size_t cust_len;
   uint8_t *contact;
   size_t contact_len;
+  unsigned missing;      /* --incomplete accept: the complete fields it leaves empty */
 } prepared_row;
 
 typedef struct {
@@ -58,6 +60,7 @@ typedef struct kehu_import {
   kehu_server *srv;
   kehu_caller caller;
   int xlsx, dry_run, on_duplicate;
+  int accept_incomplete;        /* --incomplete accept */
   kehu_csv *csv;
   kehu_buf bytes;               /* .xlsx: the whole file, read at the end */
   int have_header;
@@ -215,7 +218,7 @@ static const char *owner_of(kehu_import *im, const char *cell)
 }
 
 static int keep_row(kehu_import *im, uint32_t line, const Kehu__Customer *c,
-                    const Kehu__Contact *ct)
+                    const Kehu__Contact *ct, unsigned missing)
 {
   if (im->n_rows == im->cap_rows) {
     size_t cap = im->cap_rows ? im->cap_rows * 2 : 256;
@@ -225,7 +228,7 @@ static int keep_row(kehu_import *im, uint32_t line, const Kehu__Customer *c,
     im->rows = rows;
     im->cap_rows = cap;
   }
-  prepared_row r = {line, NULL, 0, NULL, 0};
+  prepared_row r = {line, NULL, 0, NULL, 0, missing};
   r.cust_len = kehu__customer__get_packed_size(c);
   r.cust = malloc(r.cust_len ? r.cust_len : 1);
   if (ct) {
@@ -333,10 +336,34 @@ static int take_data_row(kehu_import *im, const kehu_sheet_row *row)
     }
   }
 #undef COPY
-  if (bad != -1)
+  /* A row that passes every check but leaves a field of [import]
+   * complete_fields empty (docs/architecture.md#import). */
+  unsigned missing = 0;
+  if (bad == -1) {
+    const Kehu__Contact *contacts[1] = {&ct};
+    missing = kehu_complete_missing(&im->srv->cfg, &c, contacts, has_contact ? 1 : 0);
+    if (missing && !im->accept_incomplete) {
+      int f = 0;
+      while (!(missing & (1u << f)))
+        f++;
+      const char *col = column_of(im, f);
+      if (!*col)
+        col = kehu_import_field_name((kehu_import_field)f);
+      char reason[512];
+      snprintf(reason, sizeof reason,
+               "%s: needed for a complete record (--incomplete accept takes the row as "
+               KEHU_INCOMPLETE_TAG ")",
+               col);
+      reject(&im->counts, &im->errors, line, col, reason);
+      bad = -3;
+    }
+  }
+  if (bad == -3)
+    ;
+  else if (bad != -1)
     reject(&im->counts, &im->errors, line, bad >= 0 ? column_of(im, bad) : "", err.message);
   else
-    rc = keep_row(im, line, &c, has_contact ? &ct : NULL);
+    rc = keep_row(im, line, &c, has_contact ? &ct : NULL, missing);
   for (size_t i = 0; i < n_own; i++)
     free(own[i]);
   free(phones[0]);
@@ -503,11 +530,35 @@ static int batch_row(kehu_txn *t, import_batch *b, const prepared_row *row)
       }
     }
   } else {
+    /* --incomplete accept: a new customer missing complete fields is
+     * tagged 待补充 and its owner reminded (docs/architecture.md#import) */
+    char **tags = c->tags, *tagged[KEHU_MAX_TAGS + 1];
+    size_t n_tags = c->n_tags;
+    if (row->missing && !kehu_has_incomplete_tag(c) && n_tags < KEHU_MAX_TAGS) {
+      if (n_tags)
+        memcpy(tagged, tags, n_tags * sizeof *tagged);
+      tagged[n_tags] = KEHU_INCOMPLETE_TAG;
+      c->tags = tagged;
+      c->n_tags = n_tags + 1;
+    }
     rc = kehu_customer_create_in(t, &im->caller, b->now, cfg, c, &key, &err);
+    c->tags = tags;
+    c->n_tags = n_tags;
     if (rc == KEHU_OK && ct)
       rc = kehu_child_create_in(t, &im->caller, b->now, cfg, contact_kind, key, &ct->base, &err);
-    if (rc == KEHU_OK)
+    if (rc == KEHU_OK && row->missing) {
+      Kehu__Customer *stored = NULL;
+      rc = kehu_store_customer_get(t, key, &stored);
+      if (rc == KEHU_OK) {
+        kehu_rule_ctx rules = {t, b->now, cfg};
+        rc = kehu_complete_remind(&rules, stored, row->missing);
+        kehu__customer__free_unpacked(stored, NULL);
+      }
+      if (rc == KEHU_OK)
+        b->counts.incomplete++;
+    } else if (rc == KEHU_OK) {
       b->counts.accepted++;
+    }
   }
   /* A refusal of this row (its owner, a custom field required, a code
    * taken) rejects the row; anything else fails the whole batch. */
@@ -666,7 +717,12 @@ static void chunk_parsed(uv_work_t *req, int status)
   }
   if (im->dry_run) {
     /* checked, and nothing is written: these would be added */
-    im->counts.accepted += (uint32_t)im->n_rows;
+    for (size_t i = 0; i < im->n_rows; i++) {
+      if (im->rows[i].missing)
+        im->counts.incomplete++;
+      else
+        im->counts.accepted++;
+    }
     rows_free_from(im, 0);
   }
   chunk_answer(call, im);
@@ -702,12 +758,15 @@ static kehu_import *begin_import(kehu_call *call, const Kehu__ImportChunk *ch)
       return NULL;
     }
   }
-  if (ch->incomplete && *ch->incomplete && strcmp(ch->incomplete, "reject") != 0) {
-    kehu_reply_status(call, KEHU_INVALID,
-                      "incomplete: '%s' is not supported; rows missing a required field are "
-                      "rejected (reject)",
-                      ch->incomplete);
-    return NULL;
+  int accept = 0;
+  if (ch->incomplete && *ch->incomplete) {
+    if (strcmp(ch->incomplete, "accept") == 0)
+      accept = 1;
+    else if (strcmp(ch->incomplete, "reject") != 0) {
+      kehu_reply_status(call, KEHU_INVALID, "incomplete: '%s' is not reject or accept",
+                        ch->incomplete);
+      return NULL;
+    }
   }
   /* Permissions as customer add: who may create a customer they own may
    * import (docs/architecture.md#roles-and-permissions). */
@@ -733,6 +792,7 @@ static kehu_import *begin_import(kehu_call *call, const Kehu__ImportChunk *ch)
   im->xlsx = xlsx;
   im->dry_run = ch->has_dry_run && ch->dry_run;
   im->on_duplicate = dup;
+  im->accept_incomplete = accept;
   return im;
 }
 
