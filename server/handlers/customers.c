@@ -317,7 +317,9 @@ static int apply_update(kehu_txn *t, void *arg)
   if (!w->deleting && kehu_has_incomplete_tag(&c)) {
     kehu_rule_ctx settle = {t, w->now, w->cfg};
     int untag = 0;
-    rc = kehu_complete_settle(&settle, w->key, &c, NULL, &untag);
+    Kehu__Customer probe = c;
+    probe.owner = old->owner;   /* the reminder is still its owner's before a reassignment */
+    rc = kehu_complete_settle(&settle, w->key, &probe, NULL, &untag);
     if (rc == KEHU_OK && untag && !(untagged = malloc(c.n_tags * sizeof *untagged)))
       rc = KEHU_EXHAUSTED;
     if (rc != KEHU_OK) {
