@@ -17,6 +17,7 @@
 #include "args.h"
 #include "auth.h"
 #include "cli.h"
+#include "files.h"
 #include "frame.h"
 #include "output.h"
 #include "record_view.h"
@@ -208,18 +209,8 @@ static int add(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     goto done;
   const char *path = args.items[1];
   struct stat st;
-  if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) != 0) {
-    rc = kehu_fail(err, KEHU_INTERNAL, "file", "cannot open %s: %s", path, strerror(errno));
+  if ((rc = kehu_file_open_to_send(path, CHUNK, &f, &st, &buf, err)) != KEHU_OK)
     goto done;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    rc = kehu_fail(err, KEHU_INVALID, "file", "%s is not a regular file", path);
-    goto done;
-  }
-  if (!(buf = malloc(CHUNK))) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
-    goto done;
-  }
   rc = kehu_resolve(cli, err);
   if (rc == KEHU_OK)
     rc = kehu_session_open(cli, &conn, err);

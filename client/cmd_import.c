@@ -12,6 +12,7 @@
 #include "args.h"
 #include "auth.h"
 #include "cli.h"
+#include "files.h"
 #include "frame.h"
 #include "import_errors.h"
 #include "output.h"
@@ -169,18 +170,8 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   }
   const char *path = args.items[0];
   struct stat st;
-  if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) != 0) {
-    rc = kehu_fail(err, KEHU_INTERNAL, "file", "cannot open %s: %s", path, strerror(errno));
+  if ((rc = kehu_file_open_to_send(path, CHUNK, &f, &st, &buf, err)) != KEHU_OK)
     goto done;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    rc = kehu_fail(err, KEHU_INVALID, "file", "%s is not a regular file", path);
-    goto done;
-  }
-  if (!(buf = malloc(CHUNK))) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
-    goto done;
-  }
   rc = kehu_resolve(cli, err);
   if (rc == KEHU_OK)
     rc = kehu_session_open(cli, &conn, err);

@@ -125,3 +125,15 @@ fail:
   unlink(tmp);
   return -1;
 }
+
+int kehu_file_open_to_send(const char *path, size_t chunk, FILE **f, struct stat *st,
+                           unsigned char **buf, kehu_error *err)
+{
+  if (!(*f = fopen(path, "rb")) || fstat(fileno(*f), st) != 0)
+    return kehu_fail(err, KEHU_INTERNAL, "file", "cannot open %s: %s", path, strerror(errno));
+  if (!S_ISREG(st->st_mode))
+    return kehu_fail(err, KEHU_INVALID, "file", "%s is not a regular file", path);
+  if (!(*buf = malloc(chunk)))
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+  return KEHU_OK;
+}

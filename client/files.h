@@ -5,6 +5,10 @@
 #define KEHU_CLIENT_FILES_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "status.h"
 
 /* DIR/name into out. 0, or -1 when no directory can be found (neither
  * XDG_CONFIG_HOME nor HOME nor a passwd entry) or the path is too long. */
@@ -18,5 +22,12 @@ char *kehu_file_read(const char *path, size_t max, size_t *len);
  * directory, then rename, so readers see the old file or the new one and
  * never a mix. Creates missing directories with mode 0700. 0 or -1. */
 int kehu_file_write_private(const char *path, const void *data, size_t len);
+
+/* A file to send in chunks (attach add, import customers): opened for
+ * reading, a regular file, with a buffer of chunk bytes. KEHU_OK with *f,
+ * *st and *buf set (the caller closes and frees them), or an error naming
+ * the file. */
+int kehu_file_open_to_send(const char *path, size_t chunk, FILE **f, struct stat *st,
+                           unsigned char **buf, kehu_error *err);
 
 #endif
