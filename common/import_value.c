@@ -120,21 +120,6 @@ int kehu_import_stage(size_t line, const char *column, const char *in, const cha
 
 /* ---- dates ---- */
 
-/* The civil date of a day count from 1970-01-01 (the inverse of
- * kehu_days_from_civil). */
-static void civil_from_days(long z, int *y, int *m, int *d)
-{
-  z += 719468;
-  long era = (z >= 0 ? z : z - 146096) / 146097;
-  long doe = z - era * 146097;
-  long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  long mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 /* Digits at *p (at most max) as a number; -1 when there are none. */
 static long digits(const char **p, int max)
 {
@@ -164,7 +149,7 @@ static int from_serial(const char *s, int *y, int *m, int *d)
   if (*end || v < 1 || v >= 2958466 || (long)v == 60)
     return -1;
   long day = (long)v;
-  civil_from_days(kehu_days_from_civil(1899, 12, day < 60 ? 31 : 30) + day, y, m, d);
+  kehu_civil_from_days(kehu_days_from_civil(1899, 12, day < 60 ? 31 : 30) + day, y, m, d);
   return 0;
 }
 

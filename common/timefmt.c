@@ -26,7 +26,7 @@ int64_t kehu_days_from_civil(int y, int m, int d)
   return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
+void kehu_civil_from_days(int64_t z, int *y, int *m, int *d)
 {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -44,7 +44,7 @@ void kehu_time_format_iso(int64_t t, char *out)
   int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
   int64_t secs = t - days * 86400;
   int y, m, d;
-  civil_from_days(days, &y, &m, &d);
+  kehu_civil_from_days(days, &y, &m, &d);
   snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(secs / 3600),
            (int)(secs / 60 % 60), (int)(secs % 60));
 }

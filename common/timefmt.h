@@ -16,6 +16,8 @@ int kehu_time_parse(const char *s, int64_t *out);
 int kehu_date_parse(const char *s, int *year, int *month, int *day);
 /* Days since 1970-01-01 of a valid date (for comparing dates). */
 int64_t kehu_days_from_civil(int year, int month, int day);
+/* The calendar date of a day count from 1970-01-01 (the inverse). */
+void kehu_civil_from_days(int64_t days, int *year, int *month, int *day);
 
 /* Yuan with at most two decimals, >= 0 and at most 10^13 yuan, into fen.
  * 0 or -1. */

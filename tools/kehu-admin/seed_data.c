@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "timefmt.h"
+
 #define KEHU_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---------------------------------------------------------------- tables */
@@ -403,28 +405,6 @@ static void kehu_seed_add_note(kehu_seed_text *t, const char *template, const ch
 
 /* ------------------------------------------------------------------ dates */
 
-/* Howard Hinnant's civil-from-days, days since 1970-01-01. */
-static void kehu_seed_civil_from_days(int64_t z, int *year, int *month, int *day) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *day = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *month = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *year = (int)(yoe + era * 400 + (*month <= 2));
-}
-
-static int64_t kehu_seed_days_from_civil(int year, int month, int day) {
-  int64_t y = year - (month <= 2);
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 static void kehu_seed_format_date(int year, int month, int day, char out[11]) {
   kehu_seed_text t = kehu_seed_text_on(out, 11);
   kehu_seed_add_number(&t, (uint64_t)year, 4);
@@ -803,8 +783,8 @@ static void kehu_seed_make_followups(uint64_t i, kehu_seed_customer *out) {
 
   out->first_contact_days_ago = first;
   int year, month, day;
-  kehu_seed_civil_from_days(
-      kehu_seed_days_from_civil(KEHU_SEED_BASE_YEAR, KEHU_SEED_BASE_MONTH, KEHU_SEED_BASE_DAY) - first,
+  kehu_civil_from_days(
+      kehu_days_from_civil(KEHU_SEED_BASE_YEAR, KEHU_SEED_BASE_MONTH, KEHU_SEED_BASE_DAY) - first,
       &year, &month, &day);
   kehu_seed_format_date(year, month, day, out->first_contact_at);
 }
