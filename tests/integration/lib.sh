@@ -325,10 +325,11 @@ kehu_wire_bg() {
   WIRE_PID=$!
 }
 
-# kehu_wait_file SECONDS FILE REGEX: waits (bounded) until FILE holds a line
-# matching REGEX; fails the test otherwise.
+# kehu_wait_file SECONDS FILE REGEX: waits (bounded by SECONDS scaled by
+# KEHU_TIME_FACTOR) until FILE holds a line matching REGEX; fails the test
+# otherwise.
 kehu_wait_file() {
-  local limit=$1 file=$2 regex=$3 i
+  local limit=$(($1 * KEHU_TIME_FACTOR)) file=$2 regex=$3 i
   for ((i = 0; i < limit * 10; i++)); do
     grep -qE "$regex" "$file" 2>/dev/null && return 0
     sleep 0.1

@@ -39,7 +39,7 @@ expect_match '^RESOURCE_EXHAUSTED 0 .*max_connections = 2' "$got" "the frame a t
 for i in 1 2; do
   n0=$(awk '{print $2}' "$KEHU_TMP/hold$i.state")
   kehu_wait_file 30 "$KEHU_TMP/hold$i.state" "^open ([0-9]+)$"
-  for ((t = 0; t < 100; t++)); do
+  for ((t = 0; t < $(kehu_scaled 100); t++)); do
     n=$(awk '{print $2}' "$KEHU_TMP/hold$i.state")
     [[ "$n" =~ ^[0-9]+$ ]] && ((n > n0)) && break
     sleep 0.1
@@ -52,7 +52,7 @@ done
 kill "${holders[0]}" 2>/dev/null || true
 wait "${holders[0]}" 2>/dev/null || true
 ok=0
-for ((t = 0; t < 40; t++)); do
+for ((t = 0; t < $(kehu_scaled 40); t++)); do
   if kehu_as admin customer list >/dev/null 2>&1; then ok=1; break; fi
   sleep 0.25
 done

@@ -30,7 +30,7 @@ status_of() { # contract id -> status
   expect_exit 0 kehu_as li.lei --json contract list "$C"
   out_jq --arg id "$1" '.items[] | select(.id == $id) | .status'
 }
-for ((i = 0; i < 40 * ${KEHU_TIME_FACTOR:-1}; i++)); do
+for ((i = 0; i < $(kehu_scaled 40); i++)); do
   [[ $(status_of "$ended") == expired ]] && break
   sleep 0.25
 done
@@ -49,7 +49,7 @@ expect_match 'active -> expired' "$(out_jq '[.items[] | select(.action == "updat
 # the one that ended today has expired too; the running one has not.
 kehu_stop_server
 KEHU_CLOCK_OFFSET=$((2 * 86400)) kehu_start_server
-for ((i = 0; i < 40 * ${KEHU_TIME_FACTOR:-1}; i++)); do
+for ((i = 0; i < $(kehu_scaled 40); i++)); do
   [[ $(status_of "$today") == expired ]] && break
   sleep 0.25
 done

@@ -56,12 +56,12 @@ expect_eq "contract_expiry" "$(kinds qian.cw "$C")" "finance keeps the contract 
 # the old owner's due reminder reaches the new owner's watch at once
 kehu_as li.lei --json watch >"$KEHU_TMP/watch.li" 2>/dev/null &
 watch_pid=$!
-for ((i = 0; i < 40 * ${KEHU_TIME_FACTOR:-1}; i++)); do
+for ((i = 0; i < $(kehu_scaled 40); i++)); do
   grep -q '"dormant"' "$KEHU_TMP/watch.li" 2>/dev/null && break
   sleep 0.25
 done
 kill -TERM "$watch_pid" 2>/dev/null || true
-kehu_wait_all 10 "$watch_pid"
+kehu_wait_all "$(kehu_scaled 10)" "$watch_pid"
 grep -q "$C" "$KEHU_TMP/watch.li" || fail "li.lei's watch did not get the moved dormant reminder"
 
 kehu_stop_server

@@ -232,7 +232,7 @@ expect_eq 5 "$(out_jq '[.items[] | select(.kind == "contract_expiry") | .record_
 
 # Pushed events: every watcher got its own due reminders, and only those.
 # Wait (bounded) until wang.jl's two dormant reminders have arrived.
-for ((i = 0; i < 40 * ${KEHU_TIME_FACTOR:-1}; i++)); do
+for ((i = 0; i < $(kehu_scaled 40); i++)); do
   (($(grep -c '"dormant"' "$KEHU_TMP/watch.wang.jl" 2>/dev/null || true) >= 2)) && break
   sleep 0.25
 done
@@ -242,7 +242,7 @@ for u in "${USERS[@]}"; do
   pids+=("${!v}")
 done
 kill -TERM "${pids[@]}" 2>/dev/null || true
-kehu_wait_all 10 "${pids[@]}"
+kehu_wait_all "$(kehu_scaled 10)" "${pids[@]}"
 for u in "${USERS[@]}"; do
   check_output "$u" "events pushed to watch" "$(cat "$KEHU_TMP/watch.$u")"
 done

@@ -62,14 +62,14 @@ fi
 
 # The hog reads now: every request it sent is answered.
 touch "$KEHU_TMP/hog.go"
-kehu_wait_all 300 "$hog"
-((STILL_RUNNING == 0)) || fail "the hog did not get its replies within 300 s"
+kehu_wait_all "$(kehu_scaled 300)" "$hog"
+((STILL_RUNNING == 0)) || fail "the hog did not get its replies within $(kehu_scaled 300) s"
 expect_eq "replies $REQUESTS ok $REQUESTS" "$(cat "$KEHU_TMP/hog.out")" \
   "replies the hog read ($(cat "$KEHU_TMP/hog.err"))"
 
 # Memory goes back after the hog leaves (bounded wait).
 after=0
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < $(kehu_scaled 50); i++)); do
   after=$(kehu_rss_kb)
   ((after <= base + 2048)) && break
   sleep 0.2

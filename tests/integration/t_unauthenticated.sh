@@ -27,7 +27,7 @@ holder() {
 expect_served() {
   local file=$1 n0 n t
   n0=$(awk '{print $2}' "$file")
-  for ((t = 0; t < 150; t++)); do
+  for ((t = 0; t < $(kehu_scaled 150); t++)); do
     n=$(awk '{print $2}' "$file")
     [[ "$n" =~ ^[0-9]+$ ]] && ((n > n0)) && return 0
     sleep 0.1
@@ -63,15 +63,15 @@ expect_served "$KEHU_TMP/login.1.state"
 
 # They leave: clients get in again.
 for pid in "${idle[@]}"; do kill "$pid" 2>/dev/null || true; done
-kehu_wait_all 20 "${idle[@]}"
+kehu_wait_all "$(kehu_scaled 20)" "${idle[@]}"
 ok=0
-for ((t = 0; t < 40; t++)); do
+for ((t = 0; t < $(kehu_scaled 40); t++)); do
   if kehu_as admin customer list >/dev/null 2>&1; then ok=1; break; fi
   sleep 0.25
 done
 ((ok)) || fail "no client got in after the idle connections left"
 kill "$login1" 2>/dev/null || true
-kehu_wait_all 20 "$login1"
+kehu_wait_all "$(kehu_scaled 20)" "$login1"
 kehu_stop_server
 
 # --- the timeouts ------------------------------------------------------------
@@ -110,6 +110,6 @@ kehu_alive "$watch" || fail "kehu watch ended: $(cat "$KEHU_TMP/watch.err")"
 expect_exit 0 kehu_as admin customer list
 
 kill "$watch" "$login2" 2>/dev/null || true
-kehu_wait_all 20 "$watch" "$login2"
+kehu_wait_all "$(kehu_scaled 20)" "$watch" "$login2"
 expect_server_alive
 kehu_stop_server

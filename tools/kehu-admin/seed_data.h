@@ -1,7 +1,8 @@
 /* Demo data for `kehu-admin seed`: customer number i, with its contacts and
  * follow-ups, as a pure function of i. Names are distributed like the
- * peer's generator (../shared/peers/sql/gen.sql) and built from the same
- * word lists, so benchmark searches hit kehu as often as they hit the peer:
+ * PostgreSQL peer's data generator (gen.sql; docs/architecture.md#performance-design)
+ * and built from the same word lists, so benchmark searches hit kehu as often
+ * as they hit the peer:
  *   65 %  city [+ 市] + brand stem + business kind + legal form  深圳市星河信息技术有限公司
  *   20 %  Latin prefix + Latin stem + suffix                     Pacific Robotics Co., Ltd.
  *   15 %  city + Latin prefix + business kind + legal form       上海Nova网络科技有限公司
