@@ -92,6 +92,7 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   kehu_store *st = calloc(1, sizeof *st);
   if (!st)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+  kehu_index_key_ready(st);
   pthread_rwlockattr_t attr;
   pthread_rwlockattr_init(&attr);
   /* Writer preference: a stream of short reads must not starve a resize. */

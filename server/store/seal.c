@@ -19,6 +19,26 @@ static void hmac(const unsigned char *key, const void *msg, size_t n, unsigned c
   mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, 32, msg, n, out);
 }
 
+void kehu_index_key_ready(kehu_store *st)
+{
+  /* HMAC(K, m) = H((K ^ opad) | H((K ^ ipad) | m)), K zero-padded to a block */
+  unsigned char pad[2][64];
+  for (int i = 0; i < 64; i++) {
+    unsigned char k = i < 32 ? st->index_key[i] : 0;
+    pad[0][i] = k ^ 0x36;
+    pad[1][i] = k ^ 0x5c;
+  }
+  mbedtls_sha256_context *ctx[2] = {&st->index_inner, &st->index_outer};
+  for (int i = 0; i < 2; i++) {
+    mbedtls_sha256_free(ctx[i]);
+    mbedtls_sha256_init(ctx[i]);
+    /* SHA-256 in mbedTLS cannot fail here: no hardware, no allocation */
+    (void)mbedtls_sha256_starts_ret(ctx[i], 0);
+    (void)mbedtls_sha256_update_ret(ctx[i], pad[i], 64);
+  }
+  memset(pad, 0, sizeof pad);
+}
+
 int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err)
 {
   unsigned char master[32];
@@ -33,13 +53,23 @@ int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err)
   hmac(master, "kehu record seal v1", 19, st->seal_key);
   hmac(master, "kehu index hmac v1", 18, st->index_key);
   memset(master, 0, sizeof master);
+  kehu_index_key_ready(st);
   st->has_key = 1;
   return KEHU_OK;
 }
 
 void kehu_index_hmac(kehu_store *st, const char *value, unsigned char out[32])
 {
-  hmac(st->index_key, value, strlen(value), out);
+  unsigned char inner[32];
+  mbedtls_sha256_context c;
+  mbedtls_sha256_init(&c);
+  mbedtls_sha256_clone(&c, &st->index_inner);
+  mbedtls_sha256_update_ret(&c, (const unsigned char *)value, strlen(value));
+  mbedtls_sha256_finish_ret(&c, inner);
+  mbedtls_sha256_clone(&c, &st->index_outer);
+  mbedtls_sha256_update_ret(&c, inner, sizeof inner);
+  mbedtls_sha256_finish_ret(&c, out);
+  mbedtls_sha256_free(&c);
 }
 
 int kehu_seal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *plain, size_t n,

@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 
+#include <mbedtls/sha256.h>
+
 #include "records.h"
 #include "store.h"
 
@@ -41,6 +43,10 @@ struct kehu_store {
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
+  /* SHA-256 having absorbed index_key ^ ipad and ^ opad: an index HMAC
+   * starts from copies of these, so it costs no key blocks and no malloc
+   * (seal.c). Read-only once the key is loaded: shared by every thread. */
+  mbedtls_sha256_context index_inner, index_outer;
 };
 
 /* Sealed values: version byte | 12-byte nonce | ciphertext | 16-byte tag,
@@ -50,6 +56,9 @@ int kehu_seal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *pl
 int kehu_unseal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *sealed, size_t n,
                 uint8_t *out /* n - KEHU_SEAL_OVERHEAD */);
 #define KEHU_SEAL_OVERHEAD (1 + 12 + 16)
+/* Sets index_inner and index_outer from index_key (all zero until a data
+ * key is loaded, as kehu_store_open leaves it). */
+void kehu_index_key_ready(kehu_store *st);
 /* HMAC-SHA-256 under the index key: how sensitive values are indexed. */
 void kehu_index_hmac(kehu_store *st, const char *value, unsigned char out[32]);
 
