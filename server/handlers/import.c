@@ -19,7 +19,7 @@
 #include "sheet.h"
 #include "validate.h"
 
-#define BATCH_ROWS 500      /* rows per write transaction */
+#define BATCH_ROWS 10000     /* rows per write transaction */
 #define MAX_ERRORS 1000     /* errors kept in the result; all are counted */
 #define MAX_CHUNK (1024 * 1024)
 
@@ -590,8 +590,15 @@ static int apply_batch(kehu_txn *t, void *arg)
   memset(&b->counts, 0, sizeof b->counts);
   errors_free(&b->errors);
   int rc = KEHU_OK;
+  /* each new customer is indexed for search once, with its contact, at
+   * the end of the batch (docs/architecture.md#import) */
+  kehu_search_defer defer;
+  kehu_store_search_defer(t, &defer);
   for (size_t i = 0; i < b->n && rc == KEHU_OK; i++)
     rc = batch_row(t, b, &b->im->rows[i]);
+  int frc = kehu_store_search_flush(t);
+  if (rc == KEHU_OK)
+    rc = frc;
   if (rc == KEHU_OK && b->audit) {
     import_counts all = b->im->counts;
     counts_add(&all, &b->counts);

@@ -113,7 +113,7 @@ int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, ui
   }
   /* contacts are part of what finds their customer */
   if (rc == KEHU_OK && k->kind == KEHU_KIND_CONTACT)
-    rc = kehu_store_search_reindex(t, cust);
+    rc = kehu_store_search_changed(t, cust);
   return rc;
 }
 
@@ -134,7 +134,7 @@ static int unlink_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uin
   rc = mdb_del(t->txn, t->st->child_parent, &pkey, NULL);
   if (rc != 0 && rc != MDB_NOTFOUND)
     return kehu_store_status(rc);
-  return k->kind == KEHU_KIND_CONTACT ? kehu_store_search_reindex(t, cust) : KEHU_OK;
+  return k->kind == KEHU_KIND_CONTACT ? kehu_store_search_changed(t, cust) : KEHU_OK;
 }
 
 int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,

@@ -116,7 +116,7 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
   if (rc == KEHU_OK)
     rc = reindex_name(t, key, old ? old->name : NULL, c->name);
   if (rc == KEHU_OK && (!old || search_text_changed(old, c)))
-    rc = kehu_store_search_reindex(t, key);
+    rc = kehu_store_search_changed(t, key);
   if (rc == KEHU_OK && str_changed(old_code, c->external_code)) {
     if (old_code && *old_code) {
       MDB_val k = {strlen(old_code), (void *)old_code};
@@ -152,7 +152,7 @@ int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *
     rc = kehu_store_status(mdb_del(t->txn, st->customers, &k, NULL));
   }
   if (rc == KEHU_OK)
-    rc = kehu_store_search_reindex(t, key);   /* now gone: drops its postings */
+    rc = kehu_store_search_changed(t, key);   /* now gone: drops its postings */
   return rc;
 }
 

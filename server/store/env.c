@@ -61,7 +61,7 @@ static const table_def tables[] = {
  * transaction. */
 static int rebuild_name_index(kehu_store *st, MDB_txn *txn)
 {
-  kehu_txn t = {st, txn};
+  kehu_txn t = {st, txn, NULL};
   int rc = mdb_drop(txn, st->cust_name, 0);
   MDB_cursor *cur;
   if (rc == 0)
@@ -215,6 +215,7 @@ int kehu_store_grow(kehu_store *st)
 static int begin_txn(kehu_store *st, unsigned flags, kehu_txn *t)
 {
   t->st = st;
+  t->defer = NULL;
   pthread_rwlock_rdlock(&st->resize_lock);
   int rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
   if (rc == MDB_MAP_RESIZED) {

@@ -221,6 +221,56 @@ static int has_posting(MDB_cursor *cur, const token *tok, uint64_t cust)
   return mdb_cursor_get(cur, &key, &v, MDB_GET_BOTH) == 0;
 }
 
+/* The tokens a customer is stored under become set (sorted, unique). */
+static int write_doc(kehu_txn *t, uint64_t cust, const token_set *set)
+{
+  unsigned char k[8];
+  kehu_key_put_u64(k, cust);
+  MDB_val key = {8, k};
+  if (!set->n) {
+    int mrc = mdb_del(t->txn, t->st->search_doc, &key, NULL);
+    return mrc == 0 || mrc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(mrc);
+  }
+  size_t size = 0;
+  for (size_t x = 0; x < set->n; x++)
+    size += 1 + set->items[x].len;
+  MDB_val v = {size, NULL};
+  int rc = kehu_store_status(mdb_put(t->txn, t->st->search_doc, &key, &v, MDB_RESERVE));
+  unsigned char *p = v.mv_data;
+  for (size_t x = 0; rc == KEHU_OK && x < set->n; x++) {
+    *p++ = set->items[x].len;
+    memcpy(p, set->items[x].bytes, set->items[x].len);
+    p += set->items[x].len;
+  }
+  return rc;
+}
+
+/* Moves cust's postings from before to now (both sorted, unique), new
+ * ones into dbi. */
+static int move_postings(kehu_txn *t, uint64_t cust, const token_set *now,
+                         const token_set *before, MDB_dbi dbi)
+{
+  int rc = KEHU_OK;
+  /* a merge walk over two sorted sets: post what is new, drop what is gone */
+  size_t i = 0, j = 0;
+  while (rc == KEHU_OK && (i < now->n || j < before->n)) {
+    int c = i == now->n      ? 1
+            : j == before->n ? -1
+                             : token_cmp(&now->items[i], &before->items[j]);
+    if (c < 0)
+      rc = posting(t, dbi, &now->items[i++], cust, 1);
+    else if (c > 0) {
+      rc = posting(t, t->st->search, &before->items[j], cust, 0);
+      if (rc == KEHU_OK)
+        rc = posting(t, t->st->search_pend, &before->items[j], cust, 0);
+      j++;
+    }
+    else
+      i++, j++;
+  }
+  return rc;
+}
+
 int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
 {
   token_set now = {0}, before = {0};
@@ -231,45 +281,144 @@ int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
    * a token new to one indexed before goes straight into its list. A token
    * that goes is in one table or the other (a fold moves tokens, not
    * customers). */
-  MDB_dbi dbi = before.n ? t->st->search : t->st->search_pend;
-  /* a merge walk over two sorted sets: post what is new, drop what is gone */
-  size_t i = 0, j = 0;
-  while (rc == KEHU_OK && (i < now.n || j < before.n)) {
-    int c = i == now.n ? 1 : j == before.n ? -1 : token_cmp(&now.items[i], &before.items[j]);
-    if (c < 0)
-      rc = posting(t, dbi, &now.items[i++], cust, 1);
-    else if (c > 0) {
-      rc = posting(t, t->st->search, &before.items[j], cust, 0);
-      if (rc == KEHU_OK)
-        rc = posting(t, t->st->search_pend, &before.items[j], cust, 0);
-      j++;
-    }
-    else
-      i++, j++;
-  }
-  if (rc == KEHU_OK) {
-    unsigned char k[8];
-    kehu_key_put_u64(k, cust);
-    MDB_val key = {8, k};
-    if (!now.n) {
-      int mrc = mdb_del(t->txn, t->st->search_doc, &key, NULL);
-      rc = mrc == 0 || mrc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(mrc);
-    } else {
-      size_t size = 0;
-      for (size_t x = 0; x < now.n; x++)
-        size += 1 + now.items[x].len;
-      MDB_val v = {size, NULL};
-      rc = kehu_store_status(mdb_put(t->txn, t->st->search_doc, &key, &v, MDB_RESERVE));
-      unsigned char *p = v.mv_data;
-      for (size_t x = 0; rc == KEHU_OK && x < now.n; x++) {
-        *p++ = now.items[x].len;
-        memcpy(p, now.items[x].bytes, now.items[x].len);
-        p += now.items[x].len;
-      }
-    }
-  }
+  if (rc == KEHU_OK)
+    rc = move_postings(t, cust, &now, &before, before.n ? t->st->search : t->st->search_pend);
+  if (rc == KEHU_OK)
+    rc = write_doc(t, cust, &now);
   free(now.items);
   free(before.items);
+  return rc;
+}
+
+/* ---- deferred reindexing ---- */
+
+void kehu_store_search_defer(kehu_txn *t, kehu_search_defer *d)
+{
+  memset(d, 0, sizeof *d);
+  t->defer = d;
+}
+
+int kehu_store_search_changed(kehu_txn *t, uint64_t cust)
+{
+  kehu_search_defer *d = t->defer;
+  if (!d)
+    return kehu_store_search_reindex(t, cust);
+  if (d->n && d->keys[d->n - 1] == cust)
+    return KEHU_OK;   /* the customer just noted, changed again */
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 1024;
+    uint64_t *keys = realloc(d->keys, cap * sizeof *keys);
+    if (!keys)
+      return kehu_store_search_reindex(t, cust);   /* no room to note it: now */
+    d->keys = keys;
+    d->cap = cap;
+  }
+  d->keys[d->n++] = cust;
+  return KEHU_OK;
+}
+
+static int key_cmp_asc(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* A deferral with at least this many customers posts the new ones
+ * straight into the posting lists, all their postings in token order
+ * (flush_new): the pending table saves pages when a commit adds a few
+ * customers, but a batch this large would dirty the same posting pages
+ * when it is folded, after writing and deleting every posting once more. */
+#define DIRECT_MIN 256
+
+typedef struct {
+  uint64_t prefix;   /* the token's first 8 bytes, big-endian, zero-padded */
+  const token *tok;
+  uint64_t cust;
+} new_posting;
+
+static new_posting new_posting_of(const token *tok, uint64_t cust)
+{
+  unsigned char b[8] = {0};
+  memcpy(b, tok->bytes, tok->len < 8 ? tok->len : 8);
+  return (new_posting){kehu_key_get_u64(b), tok, cust};
+}
+
+/* Token order, then customer. Prefixes that differ order as the tokens do
+ * (a zero pad sorts first, as a shorter token does), so the full compare
+ * runs only when they are equal. */
+static int new_posting_cmp(const void *a, const void *b)
+{
+  const new_posting *x = a, *y = b;
+  if (x->prefix != y->prefix)
+    return x->prefix < y->prefix ? -1 : 1;
+  int c = token_cmp(x->tok, y->tok);
+  return c ? c : x->cust < y->cust ? -1 : x->cust > y->cust;
+}
+
+/* keys[0..n) (ascending, unique): customers never indexed before get their
+ * postings in token order; any other is reindexed as usual. */
+static int flush_new(kehu_txn *t, const uint64_t *keys, size_t n)
+{
+  token_set *sets = calloc(n, sizeof *sets);
+  new_posting *all = NULL;
+  size_t n_all = 0, cap_all = 0;
+  int rc = sets ? KEHU_OK : KEHU_EXHAUSTED;
+  for (size_t i = 0; i < n && rc == KEHU_OK; i++) {
+    token_set before = {0};
+    rc = stored_tokens(t, keys[i], &before);
+    if (rc == KEHU_OK && before.n) {
+      rc = kehu_store_search_reindex(t, keys[i]);
+    } else if (rc == KEHU_OK) {
+      rc = current_tokens(t, keys[i], &sets[i]);
+      if (rc == KEHU_OK && n_all + sets[i].n > cap_all) {
+        size_t cap = cap_all ? cap_all : 4096;
+        while (cap < n_all + sets[i].n)
+          cap *= 2;
+        new_posting *p = realloc(all, cap * sizeof *p);
+        if (!p)
+          rc = KEHU_EXHAUSTED;
+        else
+          all = p, cap_all = cap;
+      }
+      for (size_t x = 0; rc == KEHU_OK && x < sets[i].n; x++)
+        all[n_all++] = new_posting_of(&sets[i].items[x], keys[i]);
+      if (rc == KEHU_OK)
+        rc = write_doc(t, keys[i], &sets[i]);
+    }
+    free(before.items);
+  }
+  if (rc == KEHU_OK && n_all)
+    qsort(all, n_all, sizeof *all, new_posting_cmp);
+  for (size_t i = 0; i < n_all && rc == KEHU_OK; i++)
+    rc = posting(t, t->st->search, all[i].tok, all[i].cust, 1);
+  free(all);
+  for (size_t i = 0; sets && i < n; i++)
+    free(sets[i].items);
+  free(sets);
+  return rc;
+}
+
+int kehu_store_search_flush(kehu_txn *t)
+{
+  kehu_search_defer *d = t->defer;
+  if (!d)
+    return KEHU_OK;
+  t->defer = NULL;
+  int rc = KEHU_OK;
+  size_t n = 0;
+  if (d->n) {
+    qsort(d->keys, d->n, sizeof *d->keys, key_cmp_asc);
+    for (size_t i = 0; i < d->n; i++)
+      if (i == 0 || d->keys[i] != d->keys[n - 1])
+        d->keys[n++] = d->keys[i];
+  }
+  if (n >= DIRECT_MIN)
+    rc = flush_new(t, d->keys, n);
+  else
+    for (size_t i = 0; i < n && rc == KEHU_OK; i++)
+      rc = kehu_store_search_reindex(t, d->keys[i]);
+  free(d->keys);
+  memset(d, 0, sizeof *d);
   return rc;
 }
 
@@ -526,6 +675,14 @@ static int every_customer(kehu_txn *t, const char *owner, int (*each)(uint64_t k
 int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms, const char *owner,
                       int (*each)(uint64_t key, void *arg), void *arg)
 {
+  if (t->defer) {
+    /* a search inside a deferring write sees the write's changes */
+    kehu_search_defer *d = t->defer;
+    int rc = kehu_store_search_flush(t);
+    if (rc != KEHU_OK)
+      return rc;
+    t->defer = d;
+  }
   probe items[64];
   probe_list l = {items, 0, 64, 0};
   /* the starts of stop words ("li", "co") only when nothing else is there */

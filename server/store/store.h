@@ -21,11 +21,16 @@
 
 typedef struct kehu_store kehu_store;
 
+typedef struct kehu_search_defer kehu_search_defer;
+
 /* A transaction and the store it belongs to: every table operation takes
- * one, read-only or read-write. */
+ * one, read-only or read-write. defer (NULL unless a write asked for it
+ * with kehu_store_search_defer) gathers the customers whose search postings
+ * are to be brought up to date before the transaction ends. */
 typedef struct {
   kehu_store *st;
   MDB_txn *txn;
+  kehu_search_defer *defer;
 } kehu_txn;
 
 /* Opens (creating if needed) the environment in dir. map_size is the
@@ -152,6 +157,20 @@ int kehu_store_search(kehu_txn *t, const char *const *terms, size_t n, const cha
 #define KEHU_SEARCH_MAX_TOKENS 65536
 /* New customers' postings wait in a pending table that queries read too;
  * the writer folds them into the posting lists by itself (search.c). */
+/* A write that changes many customers, or one customer several times (an
+ * import batch: a customer, then its contact), can have their postings
+ * computed once each at the end instead of at every change: between
+ * kehu_store_search_defer and kehu_store_search_flush, the tables note the
+ * customers whose text changed in d, and the flush reindexes each once, in
+ * key order, in the same transaction. A search in t flushes first, so the
+ * transaction always sees its own changes. The flush ends the deferral,
+ * also when it fails (then the write must not commit). */
+struct kehu_search_defer {
+  uint64_t *keys;
+  size_t n, cap;
+};
+void kehu_store_search_defer(kehu_txn *t, kehu_search_defer *d);
+int kehu_store_search_flush(kehu_txn *t);
 /* Postings waiting in the pending table. */
 int kehu_store_search_pending(kehu_txn *t, size_t *entries);
 /* Where the last fold stopped: the next one goes on from the token after

@@ -96,6 +96,8 @@ int kehu_store_attachment_delete(kehu_txn *t, uint64_t seq);
 /* Re-derives a customer's search tokens (its names, tags, contacts) and
  * moves its postings to match, in t's transaction. */
 int kehu_store_search_reindex(kehu_txn *t, uint64_t cust);
+/* The same at once, or noted for kehu_store_search_flush when t defers. */
+int kehu_store_search_changed(kehu_txn *t, uint64_t cust);
 
 /* Problems a check finds: counted, and the first ones written to report. */
 typedef struct {

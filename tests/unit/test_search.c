@@ -450,6 +450,72 @@ static void test_fold_in_steps(void **state)
   assert_int_equal(left, 0);
 }
 
+/* An import-sized write with the search deferred: many new customers, each
+ * with a contact added after it, and a change to one indexed before, are
+ * indexed once each when the write flushes. Below 256 customers the new
+ * ones go to the pending table; from 256 straight into the posting lists. */
+typedef struct {
+  size_t n;
+  doc *docs;
+  char (*names)[64];
+  char (*phones)[16];
+} bulk;
+
+static int add_deferred(kehu_txn *t, void *arg)
+{
+  bulk *b = arg;
+  kehu_search_defer d;
+  kehu_store_search_defer(t, &d);
+  int rc = rename_first(t, NULL);
+  for (size_t i = 0; i < b->n && rc == KEHU_OK; i++)
+    rc = add_doc(t, &b->docs[i]);
+  /* a search inside the write sees the write's own customers */
+  if (rc == KEHU_OK) {
+    const char *terms[] = {b->names[0]};
+    found f = {{0}, 0};
+    rc = kehu_store_search(t, terms, 1, NULL, collect, &f);
+    if (rc == KEHU_OK && !has(f, b->docs[0].key))
+      rc = KEHU_INTERNAL;
+  }
+  int frc = kehu_store_search_flush(t);
+  return rc == KEHU_OK ? frc : rc;
+}
+
+static void bulk_add(size_t n)
+{
+  bulk b = {n, calloc(n, sizeof(doc)), calloc(n, 64), calloc(n, 16)};
+  assert_non_null(b.docs);
+  assert_non_null(b.names);
+  assert_non_null(b.phones);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(b.names[i], 64, "批量%zu号客户%zu", n, i);
+    snprintf(b.phones[i], 16, "139%04zu%04zu", n, i);
+    b.docs[i] = (doc){b.names[i], NULL, NULL, "赵敏", b.phones[i], NULL, 0};
+  }
+  assert_int_equal(kehu_store_write(st, add_deferred, &b), KEHU_OK);
+  assert_int_equal(verify_problems(), 0);
+  for (size_t i = 0; i < n; i += n / 7) {
+    assert_true(has(search(b.names[i], NULL), b.docs[i].key));
+    assert_true(has(search(b.phones[i], NULL), b.docs[i].key));
+    assert_true(has(search(b.names[i], "赵敏"), b.docs[i].key));
+  }
+  assert_true(has(search("蓝海", NULL), docs[0].key));
+  free(b.docs);
+  free(b.names);
+  free(b.phones);
+}
+
+static void test_deferred_batches(void **state)
+{
+  (void)state;
+  size_t before = pending();
+  bulk_add(40);
+  assert_true(pending() > before);    /* a small batch: pending */
+  before = pending();
+  bulk_add(300);
+  assert_int_equal(pending(), before); /* a large one: straight into the lists */
+}
+
 static int group(size_t after)
 {
   fold_after = after;
@@ -463,6 +529,7 @@ static int group(size_t after)
     cmocka_unit_test(test_purge_removes_everything),
     cmocka_unit_test(test_newest_first_across_tables),
     cmocka_unit_test(test_fold_in_steps),
+    cmocka_unit_test(test_deferred_batches),
     cmocka_unit_test(test_query_tokens_leave_out_legal_forms),
     cmocka_unit_test(test_term_kinds),
     cmocka_unit_test(test_fold),
