@@ -34,6 +34,7 @@ static void defaults(kehu_config *cfg)
   cfg->ticket_sla_hours = 24;
   cfg->max_failed_logins = 5;
   cfg->lock_s = 15 * 60;
+  cfg->import_batch_ms = 1000;
 }
 
 typedef struct {
@@ -72,6 +73,7 @@ static const option options[] = {
   OPT("reminders", "ticket_sla_hours", 'u', ticket_sla_hours),
   OPT("auth", "max_failed_logins", 'u', max_failed_logins),
   OPT("auth", "lock_time", 'l', lock_s),
+  OPT_RANGE("import", "batch_ms", 'u', import_batch_ms, 0, 60000),
 };
 #undef OPT
 
@@ -213,13 +215,15 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "ticket_sla_hours = %u        ; response due this long after a ticket opens\n"
           "\n[import]\n"
           "complete_fields =            ; import fields a complete record needs besides the\n"
-          "                             ; name, e.g. contact_name, contact_phone\n",
+          "                             ; name, e.g. contact_name, contact_phone\n"
+          "batch_ms = %u               ; writer time an import batch's rows may take before\n"
+          "                             ; it commits (other writes wait that long at most)\n",
           listen ? listen : d.listen, d.max_frame, d.handshake_timeout_ms / 1000,
           d.login_timeout_ms / 1000, d.idle_timeout_ms / 1000, d.max_inflight, d.max_connections,
           d.max_write_queue, d.max_read_work,
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
           (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
-          d.remind_hour, d.ticket_sla_hours);
+          d.remind_hour, d.ticket_sla_hours, d.import_batch_ms);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
   return KEHU_OK;

@@ -41,6 +41,7 @@ typedef struct {
   const Kehu__Customer *input;      /* add: the customer; update: the changes */
   const Kehu__CustomerUpdate *update;
   int deleting, restoring, force;
+  int unanswered;                 /* kehu_customer_create_in: no reply to pack */
   const char *reason;               /* of a stage change */
   Kehu__Customer own_changes;       /* for requests that are not updates */
   Kehu__CustomerUpdate own_update;
@@ -162,7 +163,7 @@ static int apply_add(kehu_txn *t, void *arg)
       (rc = kehu_rules_dormant(&rules, NULL, &c)) != KEHU_OK ||
       (rc = kehu_audit(t, &w->caller, w->now, "create", "customer", w->id, c.name)) != KEHU_OK)
     return rc;
-  return keep_packed(w, &c);
+  return w->unanswered ? KEHU_OK : keep_packed(w, &c);
 }
 
 /* Custom fields after an update: changed keys take their new value, an
@@ -732,6 +733,7 @@ int kehu_customer_create_in(kehu_txn *t, const kehu_caller *who, int64_t now,
   w.now = now;
   w.cfg = cfg;
   w.input = in;
+  w.unanswered = 1;
   int rc = apply_add(t, &w);
   free(w.packed);
   *key = rc == KEHU_OK ? w.key : 0;

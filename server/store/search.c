@@ -271,7 +271,9 @@ static int move_postings(kehu_txn *t, uint64_t cust, const token_set *now,
   return rc;
 }
 
-int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
+/* direct: a customer indexed for the first time goes straight into the
+ * posting lists too (kehu_store_search_flush). */
+static int reindex(kehu_txn *t, uint64_t cust, int direct)
 {
   token_set now = {0}, before = {0};
   int rc = current_tokens(t, cust, &now);
@@ -282,12 +284,18 @@ int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
    * that goes is in one table or the other (a fold moves tokens, not
    * customers). */
   if (rc == KEHU_OK)
-    rc = move_postings(t, cust, &now, &before, before.n ? t->st->search : t->st->search_pend);
+    rc = move_postings(t, cust, &now, &before,
+                       before.n || direct ? t->st->search : t->st->search_pend);
   if (rc == KEHU_OK)
     rc = write_doc(t, cust, &now);
   free(now.items);
   free(before.items);
   return rc;
+}
+
+int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
+{
+  return reindex(t, cust, 0);
 }
 
 /* ---- deferred reindexing ---- */
@@ -324,79 +332,12 @@ static int key_cmp_asc(const void *a, const void *b)
 }
 
 /* A deferral with at least this many customers posts the new ones
- * straight into the posting lists, all their postings in token order
- * (flush_new): the pending table saves pages when a commit adds a few
- * customers, but a batch this large would dirty the same posting pages
- * when it is folded, after writing and deleting every posting once more. */
+ * straight into the posting lists: the pending table saves pages when a
+ * commit adds a few customers, but a batch this large dirties about as many
+ * posting pages either way, and through the pending table writes and
+ * deletes every posting once more. (Posting them in token order rather
+ * than customer by customer was measured: the sort cost what it saved.) */
 #define DIRECT_MIN 256
-
-typedef struct {
-  uint64_t prefix;   /* the token's first 8 bytes, big-endian, zero-padded */
-  const token *tok;
-  uint64_t cust;
-} new_posting;
-
-static new_posting new_posting_of(const token *tok, uint64_t cust)
-{
-  unsigned char b[8] = {0};
-  memcpy(b, tok->bytes, tok->len < 8 ? tok->len : 8);
-  return (new_posting){kehu_key_get_u64(b), tok, cust};
-}
-
-/* Token order, then customer. Prefixes that differ order as the tokens do
- * (a zero pad sorts first, as a shorter token does), so the full compare
- * runs only when they are equal. */
-static int new_posting_cmp(const void *a, const void *b)
-{
-  const new_posting *x = a, *y = b;
-  if (x->prefix != y->prefix)
-    return x->prefix < y->prefix ? -1 : 1;
-  int c = token_cmp(x->tok, y->tok);
-  return c ? c : x->cust < y->cust ? -1 : x->cust > y->cust;
-}
-
-/* keys[0..n) (ascending, unique): customers never indexed before get their
- * postings in token order; any other is reindexed as usual. */
-static int flush_new(kehu_txn *t, const uint64_t *keys, size_t n)
-{
-  token_set *sets = calloc(n, sizeof *sets);
-  new_posting *all = NULL;
-  size_t n_all = 0, cap_all = 0;
-  int rc = sets ? KEHU_OK : KEHU_EXHAUSTED;
-  for (size_t i = 0; i < n && rc == KEHU_OK; i++) {
-    token_set before = {0};
-    rc = stored_tokens(t, keys[i], &before);
-    if (rc == KEHU_OK && before.n) {
-      rc = kehu_store_search_reindex(t, keys[i]);
-    } else if (rc == KEHU_OK) {
-      rc = current_tokens(t, keys[i], &sets[i]);
-      if (rc == KEHU_OK && n_all + sets[i].n > cap_all) {
-        size_t cap = cap_all ? cap_all : 4096;
-        while (cap < n_all + sets[i].n)
-          cap *= 2;
-        new_posting *p = realloc(all, cap * sizeof *p);
-        if (!p)
-          rc = KEHU_EXHAUSTED;
-        else
-          all = p, cap_all = cap;
-      }
-      for (size_t x = 0; rc == KEHU_OK && x < sets[i].n; x++)
-        all[n_all++] = new_posting_of(&sets[i].items[x], keys[i]);
-      if (rc == KEHU_OK)
-        rc = write_doc(t, keys[i], &sets[i]);
-    }
-    free(before.items);
-  }
-  if (rc == KEHU_OK && n_all)
-    qsort(all, n_all, sizeof *all, new_posting_cmp);
-  for (size_t i = 0; i < n_all && rc == KEHU_OK; i++)
-    rc = posting(t, t->st->search, all[i].tok, all[i].cust, 1);
-  free(all);
-  for (size_t i = 0; sets && i < n; i++)
-    free(sets[i].items);
-  free(sets);
-  return rc;
-}
 
 int kehu_store_search_flush(kehu_txn *t)
 {
@@ -412,11 +353,8 @@ int kehu_store_search_flush(kehu_txn *t)
       if (i == 0 || d->keys[i] != d->keys[n - 1])
         d->keys[n++] = d->keys[i];
   }
-  if (n >= DIRECT_MIN)
-    rc = flush_new(t, d->keys, n);
-  else
-    for (size_t i = 0; i < n && rc == KEHU_OK; i++)
-      rc = kehu_store_search_reindex(t, d->keys[i]);
+  for (size_t i = 0; i < n && rc == KEHU_OK; i++)
+    rc = reindex(t, d->keys[i], n >= DIRECT_MIN);
   free(d->keys);
   memset(d, 0, sizeof *d);
   return rc;

@@ -39,6 +39,10 @@ end=$(date +%s.%N)
 secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 echo "import: $(jq -c '{accepted, duplicates, rejected}' "$data/report.json") in ${secs} s" \
      "($(awk -v n="$N" -v s="$secs" 'BEGIN { printf "%d", n / s }') rows/s)"
+# the server's CPU time for the import (user + system, all its threads)
+ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+echo "kehud CPU: $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s"
+echo "kehud wrote: $(awk '/^write_bytes/ { printf "%.0f MiB", $2 / 1048576 }' "/proc/$pid/io")"
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 echo "data directory: $(du -sh "$data/d/db" | cut -f1)"
 build/kehu-admin verify "$data/d" | tail -1
