@@ -9,6 +9,7 @@
 
 #include <xlsxwriter.h>
 
+#include "import_map.h"
 #include "sheet.h"
 #include "sheet_neutral.h"
 
@@ -283,7 +284,9 @@ static int write_book(state *st, writer *w, kehu_error *err)
           continue;
         }
       }
-      rc = put_text(w, r, (lxw_col_t)c, v, red ? w->red : NULL, k->line, column, err);
+      /* the value the import read (an input's quote off), neutralised again */
+      rc = put_text(w, r, (lxw_col_t)c, kehu_import_cell(v), red ? w->red : NULL, k->line,
+                    column, err);
     }
     /* The line's reasons, joined with "；". */
     size_t len = 0;
