@@ -258,7 +258,8 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     if (rc != KEHU_OK)
       unlink(tmp);
     else
-      fprintf(stderr, "exported %lu %s to %s\n", o.rows, kind ? kind->name : "customer", out);
+      fprintf(stderr, "exported %lu %s%s to %s\n", o.rows, kind ? kind->name : "customer",
+              o.rows == 1 ? "" : "s", out);
   } else if (fflush(stdout) != 0 && rc == KEHU_OK) {
     rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write stdout: %s", strerror(errno));
   }
