@@ -42,7 +42,8 @@ static const char export_usage[] =
 static const char *const customer_header[] = {
   "id",      "name",   "short_name",    "kind",           "stage",           "industry",
   "size",    "region", "address",       "source",         "owner",           "tags",
-  "external_code", "first_contact_at", "last_contact_at", "created_at", "updated_at", "version"};
+  "notes",   "external_code", "first_contact_at", "last_contact_at", "created_at",
+  "updated_at", "version"};
 #define CUSTOMER_COLS (sizeof customer_header / sizeof *customer_header)
 
 typedef struct {
@@ -71,7 +72,7 @@ static int customer_row(sink *o, const Kehu__Customer *c, kehu_error *err)
   const char *cells[CUSTOMER_COLS] = {
     c->id,    c->name,  c->short_name, c->kind,          c->stage, c->industry,
     c->size,  c->region, c->address,   c->source,        c->owner, tags,
-    c->external_code, c->first_contact_at, last, created, updated, version};
+    c->notes, c->external_code, c->first_contact_at, last, created, updated, version};
   return kehu_sheet_row(o->sheet, cells, err);
 }
 
