@@ -2,7 +2,8 @@
 # An export imports as it was (README.md, "Exports"; docs/architecture.md#import):
 # customers with varied fields — Chinese names, quotes and commas, a
 # formula-like name (=1+2), a region starting with "-", a name starting
-# with "'=", tags, a free-text size band, dates, owners — exported as UTF-8
+# with "'=", tags, a free-text size band, dates, owners, notes over two
+# lines — exported as UTF-8
 # CSV, as GBK CSV and as .xlsx; each file imported as admin into a fresh
 # kehud on a fresh data directory (with the same users), whose own export
 # gives back the same value in every column the server does not assign
@@ -14,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_records.sh"
 
 # The export's columns that are the customer's own, compared after the trip.
-COMPARED='["name","stage","industry","size","region","address","source","owner","tags","external_code","first_contact_at"]'
+COMPARED='["name","stage","industry","size","region","address","source","owner","tags","notes","external_code","first_contact_at"]'
 # Exported, and not read by an import: listed by it as ignored. short_name
 # and kind are the customer's own but server/handlers/import.c does not
 # take them (common/import_map.c knows no header for them).
@@ -47,12 +48,13 @@ users
 
 # --- the customers: most fields through an import, the rest through update ------
 cat >"$KEHU_TMP/source.csv" <<'CSV'
-客户名称,客户编号,所属行业,企业规模,客户状态,客户来源,企业地址,所在地区,跟进人,标签,首次接触时间
-杭州青禾食品有限公司,QH-001,食品,100-500人,意向,展会,西湖区文三路 90 号,浙江省 杭州市,s1,华东;重点,2024-01-15
-=1+2,F-002,,,潜在,,@云端,-上海,s2,+加号标签,
-成都西区贸易有限公司,00123,贸易,500人以上,成交,官网,,四川省 成都市,,,2023/12/31
-"上海""双引号"",逗号有限公司",SH-4,咨询,约200人,流失,转介绍,"浦东新区, 世纪大道 1 号",上海市,s1,"甲,乙,丙",2024年2月29日
-北京零壹科技有限公司,,,,,,,,,,
+客户名称,客户编号,所属行业,企业规模,客户状态,客户来源,企业地址,所在地区,跟进人,标签,首次接触时间,备注
+杭州青禾食品有限公司,QH-001,食品,100-500人,意向,展会,西湖区文三路 90 号,浙江省 杭州市,s1,华东;重点,2024-01-15,"两行备注，第一行
+第二行: ""报价"", 已发"
+=1+2,F-002,,,潜在,,@云端,-上海,s2,+加号标签,,=SUM(A1:A2)
+成都西区贸易有限公司,00123,贸易,500人以上,成交,官网,,四川省 成都市,,,2023/12/31,
+"上海""双引号"",逗号有限公司",SH-4,咨询,约200人,流失,转介绍,"浦东新区, 世纪大道 1 号",上海市,s1,"甲,乙,丙",2024年2月29日,
+北京零壹科技有限公司,,,,,,,,,,,
 CSV
 expect_exit 0 kehu_as admin --json import customers "$KEHU_TMP/source.csv"
 expect_eq '5 0' "$(out_jq '"\(.accepted) \(.rejected)"')" "customers of the source"
@@ -68,7 +70,8 @@ expect_eq 6 "$(wc -l <"$KEHU_TMP/source.json")" "customers exported from the sou
 # what the test is about is in the source: the hard values
 for want in '"name":"=1+2"' '"region":"-上海"' '"address":"@云端"' '"tags":["+加号标签"]' \
   '"name":"上海\"双引号\",逗号有限公司"' '"tags":["甲","乙","丙"]' '"size":"约200人"' \
-  '"first_contact_at":"2024-02-29"' '"external_code":"00123"' '"owner":"s2"'; do
+  '"first_contact_at":"2024-02-29"' '"external_code":"00123"' '"owner":"s2"' \
+  '"notes":"两行备注，第一行\n第二行: \"报价\", 已发"' '"notes":"=SUM(A1:A2)"'; do
   grep -qF "$want" "$KEHU_TMP/source.json" || fail "the source lacks $want: $(cat "$KEHU_TMP/source.json")"
 done
 
