@@ -47,7 +47,9 @@ mkfifo "$fifo"
 ) &
 client=$!
 exec 3>"$fifo"      # the writer's end: open until the test closes it
-cat "$KEHU_TMP/part1.csv" >&3
+# (more than the pipe holds: bounded, in case the client stops reading)
+timeout "$(kehu_scaled 30)" cat "$KEHU_TMP/part1.csv" >&3 ||
+  fail "the client did not read the first $FIRST rows: $(cat "$KEHU_TMP/first.err" 2>/dev/null)"
 
 # The client sends what the pipe gave without waiting for its end (or for
 # 1 MiB): the first two batches are stored while the FIFO is still open.
