@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# An import cut short and done again (docs/architecture.md#import): a CSV
+# Imports from a pipe (docs/architecture.md#import). The bytes go out as
+# they come: a header without a name column is refused while the FIFO is
+# still open. An import cut short and done again: a CSV
 # of 42,000 customers (each with a 客户编号, a unique name and phone) fed to
 # `kehu import customers -` through a FIFO. The first 40,700 rows are
 # written and the FIFO left open: the client sends what the pipe gave
@@ -26,6 +28,35 @@ customer_count() {
   expect_exit 0 kehu_as admin --json report summary
   out_jq '[.rows[] | select(.key == "customers") | .count][0] // 0'
 }
+
+# --- a pipe's bytes go out as they come -------------------------------------------------
+# A few bytes, the FIFO left open: the client sends them without waiting for
+# the end or for 1 MiB, so the server's refusal of a header without a name
+# column comes back while the writer still holds the FIFO (--encoding
+# utf-8: the server reads the line at once instead of gathering 4 KiB to
+# tell the encoding by).
+mkfifo "$KEHU_TMP/early.fifo"
+(
+  rc=0
+  kehu_as admin import customers - --encoding utf-8 <"$KEHU_TMP/early.fifo" >"$KEHU_TMP/early.out" \
+    2>"$KEHU_TMP/early.err" || rc=$?
+  echo "$rc" >"$KEHU_TMP/early.rc"
+) &
+early=$!
+exec 4>"$KEHU_TMP/early.fifo"
+printf '公司,电话\r\n甲,13800000000\r\n' >&4
+limit=$(kehu_scaled 10)
+for ((i = 0; i < limit * 20; i++)); do   # 0.05 s each
+  kehu_alive "$early" || break
+  sleep 0.05
+done
+kehu_alive "$early" && still=1 || still=0
+exec 4>&-      # the end of the input, in any case
+wait "$early" || true
+((still == 0)) ||
+  fail "the client still held the first bytes of an open pipe after $limit s (sent only at the end?)"
+expect_eq 7 "$(cat "$KEHU_TMP/early.rc")" "the exit code of a header without a name, from an open pipe"
+expect_match "no column for the customer's name" "$(cat "$KEHU_TMP/early.err")" "the refusal"
 
 csv=$KEHU_TMP/customers.csv
 python3 - "$csv" "$ROWS" <<'PY' || fail "could not write the CSV"
@@ -97,6 +128,7 @@ kehu_start_server
 stored=$(customer_count)
 ((stored >= count && stored <= FIRST)) ||
   fail "$stored customers after the restart ($count before the kill, $FIRST rows sent)"
+note "$stored of the $FIRST rows sent were stored before the kill"
 expect_exit 0 kehu_as admin --json import customers - <"$csv"
 expect_eq "$((ROWS - stored)) $stored 0 0" \
   "$(out_jq '"\(.accepted) \(.duplicates) \(.updated) \(.rejected)"')" \
