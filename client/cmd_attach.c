@@ -81,24 +81,30 @@ static const char *media_type_of(const char *name)
   return "application/octet-stream";
 }
 
-/* SHA-256 (hex) and size of the file, read from its start. */
-static int hash_file(FILE *f, const char *path, char *sha_hex, int64_t *size, unsigned char *buf,
-                     kehu_error *err)
+/* SHA-256 (hex) and size of the file, read from its start, which it is
+ * back at afterwards. */
+static int hash_file(kehu_send_file *f, char *sha_hex, int64_t *size, kehu_error *err)
 {
   mbedtls_sha256_context sha;
   mbedtls_sha256_init(&sha);
   mbedtls_sha256_starts_ret(&sha, 0);
   int64_t total = 0;
+  int rc, last = 0;
   size_t n;
-  while ((n = fread(buf, 1, CHUNK, f)) > 0) {
-    mbedtls_sha256_update_ret(&sha, buf, n);
-    total += (int64_t)n;
-  }
+  do {
+    rc = kehu_send_next(f, 1, -1, &n, &last, NULL, err);
+    if (rc == KEHU_OK) {
+      mbedtls_sha256_update_ret(&sha, f->buf, n);
+      total += (int64_t)n;
+    }
+  } while (rc == KEHU_OK && !last);
   unsigned char digest[32];
   mbedtls_sha256_finish_ret(&sha, digest);
   mbedtls_sha256_free(&sha);
-  if (ferror(f) || fseek(f, 0, SEEK_SET) != 0)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s: %s", path, strerror(errno));
+  if (rc == KEHU_OK)
+    rc = kehu_send_rewind(f, err);
+  if (rc != KEHU_OK)
+    return rc;
   kehu_hex(digest, sizeof digest, sha_hex);
   *size = total;
   return KEHU_OK;
@@ -135,14 +141,13 @@ static int window_pop(window *w, kehu_conn *conn, Kehu__Envelope **env, kehu_err
 /* Sends the file as AttachUpload chunks; *result is the last chunk's
  * response, which carries the stored attachment. A refusal of any chunk
  * (the first, when the file is over the server's limit) ends it. */
-static int upload(kehu_conn *conn, FILE *f, const char *path, const char *customer_id,
-                  const char *media_type, unsigned char *buf, Kehu__Envelope **result,
-                  kehu_error *err)
+static int upload(kehu_conn *conn, kehu_send_file *f, const char *path, const char *customer_id,
+                  const char *media_type, Kehu__Envelope **result, kehu_error *err)
 {
   char sha_hex[65], token[33];
   unsigned char random[16];
   int64_t size = 0, sent = 0;
-  int rc = hash_file(f, path, sha_hex, &size, buf, err);
+  int rc = hash_file(f, sha_hex, &size, err);
   if (rc != KEHU_OK)
     return rc;
   if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
@@ -154,14 +159,16 @@ static int upload(kehu_conn *conn, FILE *f, const char *path, const char *custom
   int last_queued = 0;
   while (!last_queued || w.n > 0) {
     if (!last_queued && w.n < WINDOW) {
-      size_t want = size - sent < CHUNK ? (size_t)(size - sent) : CHUNK;
-      size_t got = fread(buf, 1, want, f);
+      size_t want = size - sent < CHUNK ? (size_t)(size - sent) : CHUNK, got;
+      int end;
+      if ((rc = kehu_send_next(f, 1, -1, &got, &end, NULL, err)) != KEHU_OK)
+        return rc;
       if (got != want)
         return kehu_fail(err, KEHU_INTERNAL, NULL, "%s changed or could not be read while sending",
                          path);
       Kehu__AttachUpload up = KEHU__ATTACH_UPLOAD__INIT;
       up.upload = token;
-      up.data.data = buf;
+      up.data.data = f->buf;
       up.data.len = got;
       if (sent == 0) {
         up.customer_id = (char *)customer_id;
@@ -202,28 +209,24 @@ static int add(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   kehu_strlist args = {0};
   kehu_conn *conn = NULL;
   Kehu__Envelope *env = NULL;
-  FILE *f = NULL;
-  unsigned char *buf = NULL;
+  kehu_send_file f = {.fd = -1};
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
   if (rc != KEHU_OK)
     goto done;
   const char *path = args.items[1];
-  struct stat st;
-  if ((rc = kehu_file_open_to_send(path, CHUNK, &f, &st, &buf, err)) != KEHU_OK)
+  if ((rc = kehu_file_open_to_send(path, CHUNK, 0, &f, err)) != KEHU_OK)
     goto done;
   rc = kehu_resolve(cli, err);
   if (rc == KEHU_OK)
     rc = kehu_session_open(cli, &conn, err);
   if (rc == KEHU_OK)
-    rc = upload(conn, f, path, args.items[0], type ? type : media_type_of(path), buf, &env, err);
+    rc = upload(conn, &f, path, args.items[0], type ? type : media_type_of(path), &env, err);
   if (rc == KEHU_OK)
     rc = kehu_show_result(cli, env->response, NULL, err);
 done:
   kehu_envelope_free(env);
   kehu_conn_close(conn);
-  free(buf);
-  if (f)
-    fclose(f);
+  kehu_send_close(&f);
   kehu_strlist_free(&args);
   return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
 }

@@ -42,7 +42,8 @@ static const char export_usage[] =
 static const char *const customer_header[] = {
   "id",      "name",   "short_name",    "kind",           "stage",           "industry",
   "size",    "region", "address",       "source",         "owner",           "tags",
-  "external_code", "first_contact_at", "last_contact_at", "created_at", "updated_at", "version"};
+  "notes",   "external_code", "first_contact_at", "last_contact_at", "created_at",
+  "updated_at", "version"};
 #define CUSTOMER_COLS (sizeof customer_header / sizeof *customer_header)
 
 typedef struct {
@@ -71,7 +72,7 @@ static int customer_row(sink *o, const Kehu__Customer *c, kehu_error *err)
   const char *cells[CUSTOMER_COLS] = {
     c->id,    c->name,  c->short_name, c->kind,          c->stage, c->industry,
     c->size,  c->region, c->address,   c->source,        c->owner, tags,
-    c->external_code, c->first_contact_at, last, created, updated, version};
+    c->notes, c->external_code, c->first_contact_at, last, created, updated, version};
   return kehu_sheet_row(o->sheet, cells, err);
 }
 
@@ -258,7 +259,8 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     if (rc != KEHU_OK)
       unlink(tmp);
     else
-      fprintf(stderr, "exported %lu %s to %s\n", o.rows, kind ? kind->name : "customer", out);
+      fprintf(stderr, "exported %lu %s%s to %s\n", o.rows, kind ? kind->name : "customer",
+              o.rows == 1 ? "" : "s", out);
   } else if (fflush(stdout) != 0 && rc == KEHU_OK) {
     rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write stdout: %s", strerror(errno));
   }

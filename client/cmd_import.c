@@ -1,6 +1,7 @@
-/* kehu import customers FILE: a CSV or .xlsx file sent to the server in
- * chunks of at most 1 MiB, each after the previous one's reply, the last
- * answered with the import's report (docs/protocol.md, ImportChunk). */
+/* kehu import customers FILE|-: a CSV or .xlsx file (or standard input)
+ * sent to the server in chunks of at most 1 MiB, each after the previous
+ * one's reply, the last answered with the import's report
+ * (docs/protocol.md, ImportChunk). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@ static const char import_usage[] =
   "  customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
   "                 [--on-duplicate skip|update|error] [--incomplete reject|accept]\n"
   "                 [--errors-out FILE.xlsx]\n"
-  "                                    add the customers (and contacts) of a .csv or .xlsx\n"
+  "                                    add the customers (and contacts) of a .csv or .xlsx;\n"
+  "                                    FILE - reads standard input\n"
   "  template [-o FILE.xlsx]           the empty template: headers and allowed values\n";
 
 static const char customers_usage[] =
@@ -35,7 +37,9 @@ static const char customers_usage[] =
   "                 [--errors-out FILE.xlsx]\n"
   "\n"
   "Adds the customers of FILE (.csv in UTF-8 or GBK, or .xlsx), one per row after\n"
-  "the header row, with the row's contact when it names one.\n"
+  "the header row, with the row's contact when it names one. FILE - (or a pipe)\n"
+  "is read as it comes, each part sent as soon as it is there; an .xlsx is told by\n"
+  "its first bytes (PK), anything else is CSV.\n"
   "  --dry-run                 check every row and write nothing\n"
   "  --encoding E              a CSV's encoding (default: auto)\n"
   "  --on-duplicate skip       rows matching an existing customer are counted and\n"
@@ -47,6 +51,8 @@ static const char customers_usage[] =
   "                            待补充, and the owner reminded 2 working days later\n"
   "  --errors-out FILE.xlsx    the rejected rows as they are in FILE, each bad cell\n"
   "                            filled red, with a reason column: fix it, import it\n"
+  "                            (from standard input, a temporary copy of what was\n"
+  "                            read is kept for it)\n"
   "Exit status 7 when some rows were rejected (the report is printed).\n";
 
 static int is_xlsx(const char *path, const unsigned char *head, size_t n)
@@ -106,8 +112,8 @@ static void show_report(const kehu_cli *cli, const Kehu__ImportResult *r)
 
 /* --errors-out: the rejected rows of path, their bad cells red
  * (import_errors.c), for the person to fix and import again. */
-static int write_errors(const char *path, const char *encoding, const Kehu__ImportResult *r,
-                        const char *out, kehu_error *err)
+static int write_errors(FILE *copy, const char *path, const char *encoding,
+                        const Kehu__ImportResult *r, const char *out, kehu_error *err)
 {
   kehu_import_rejection *rows = calloc(r->n_errors, sizeof *rows);
   if (!rows)
@@ -117,8 +123,15 @@ static int write_errors(const char *path, const char *encoding, const Kehu__Impo
     rows[i].column = r->errors[i]->column;
     rows[i].reason = r->errors[i]->reason;
   }
-  int rc = kehu_import_write_errors(path, encoding ? encoding : "auto", rows, r->n_errors, out,
-                                    err);
+  int rc;
+  if (copy) {
+    rewind(copy);
+    rc = kehu_import_write_errors_from(copy, path, encoding ? encoding : "auto", rows,
+                                       r->n_errors, out, err);
+  } else {
+    rc = kehu_import_write_errors(path, encoding ? encoding : "auto", rows, r->n_errors, out,
+                                  err);
+  }
   free(rows);
   if (rc == KEHU_OK && !r->rejected)
     return rc;
@@ -146,8 +159,8 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   kehu_strlist args = {0};
   kehu_conn *conn = NULL;
   Kehu__Envelope *env = NULL;
-  FILE *f = NULL;
-  unsigned char *buf = NULL;
+  kehu_send_file src = {.fd = -1};
+  FILE *copy = NULL;   /* --errors-out from a pipe: what was read */
   int rc = kehu_args_parse(cli, &cmd, argc, argv, &args, err);
   if (rc != KEHU_OK)
     goto done;
@@ -169,35 +182,54 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     goto done;
   }
   const char *path = args.items[0];
-  struct stat st;
-  if ((rc = kehu_file_open_to_send(path, CHUNK, &f, &st, &buf, err)) != KEHU_OK)
+  if ((rc = kehu_file_open_to_send(path, CHUNK, KEHU_SEND_STREAMS, &src, err)) != KEHU_OK)
     goto done;
+  /* --errors-out reads the input again; what cannot be read twice is kept
+   * in an unnamed temporary file as it is sent */
+  if (errors_out && (src.stream || src.from_stdin) && !(copy = tmpfile())) {
+    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "--errors-out: no temporary file to keep %s: %s",
+                   src.name, strerror(errno));
+    goto done;
+  }
   rc = kehu_resolve(cli, err);
   if (rc == KEHU_OK)
     rc = kehu_session_open(cli, &conn, err);
   int progress = isatty(STDERR_FILENO) && !cli->json;
-  long long total = (long long)st.st_size, sent = 0;
-  for (int first = 1; rc == KEHU_OK; first = 0) {
-    size_t got = fread(buf, 1, CHUNK, f);
-    if (ferror(f)) {
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s: %s", path, strerror(errno));
+  long long sent = 0;
+  for (int first = 1; rc == KEHU_OK;) {
+    /* the first chunk needs 4 bytes to tell an .xlsx by; while a pipe
+     * gives nothing, a server that goes away is noticed at once */
+    size_t got;
+    int last, woken;
+    rc = kehu_send_next(&src, first ? 4 : 1, kehu_conn_fd(conn), &got, &last, &woken, err);
+    if (rc != KEHU_OK)
+      break;
+    if (woken) {
+      Kehu__Envelope *ev = NULL;
+      rc = kehu_conn_next(conn, 0, &ev, err);
+      kehu_envelope_free(ev);   /* an event this command does not show */
+      continue;
+    }
+    if (copy && got && fwrite(src.buf, 1, got, copy) != got) {
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "--errors-out: cannot keep a copy of %s: %s",
+                     src.name, strerror(errno));
       break;
     }
     sent += (long long)got;
-    int last = got < CHUNK || sent >= total;
     Kehu__ImportChunk ch = KEHU__IMPORT_CHUNK__INIT;
-    ch.data.data = buf;
+    ch.data.data = src.buf;
     ch.data.len = got;
     ch.has_last = 1;
     ch.last = last;
     if (first) {
       ch.has_first = ch.first = 1;
-      ch.kind = is_xlsx(path, buf, got) ? "xlsx" : "csv";
+      ch.kind = is_xlsx(path, src.buf, got) ? "xlsx" : "csv";
       ch.encoding = (char *)encoding;
       ch.on_duplicate = (char *)on_dup;
       ch.incomplete = (char *)incomplete;
       ch.has_dry_run = 1;
       ch.dry_run = dry_run;
+      first = 0;
     }
     Kehu__Request req = KEHU__REQUEST__INIT;
     req.op_case = KEHU__REQUEST__OP_IMPORT_CHUNK;
@@ -214,8 +246,10 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
       rc = kehu_response_error(env->response, err);
     if (rc != KEHU_OK)
       break;
-    if (progress)
-      fprintf(stderr, "\rkehu: import: %lld of %lld bytes sent", sent, total);
+    if (progress && src.size >= 0)
+      fprintf(stderr, "\rkehu: import: %lld of %lld bytes sent", sent, src.size);
+    else if (progress)
+      fprintf(stderr, "\rkehu: import: %lld bytes sent", sent);
     if (last)
       break;
   }
@@ -228,7 +262,7 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     } else {
       show_report(cli, r);
       if (errors_out && r->n_errors)
-        rc = write_errors(path, encoding, r, errors_out, err);
+        rc = write_errors(copy, copy ? src.name : path, encoding, r, errors_out, err);
       if (rc == KEHU_OK && r->rejected) {
         err->message[0] = '\0';   /* the report says which rows */
         rc = KEHU_INVALID;
@@ -238,9 +272,9 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
 done:
   kehu_envelope_free(env);
   kehu_conn_close(conn);
-  free(buf);
-  if (f)
-    fclose(f);
+  kehu_send_close(&src);
+  if (copy)
+    fclose(copy);
   kehu_strlist_free(&args);
   return rc == KEHU_HELP_SHOWN ? KEHU_OK : rc;
 }

@@ -360,6 +360,11 @@ int kehu_conn_broken(const kehu_conn *c)
   return c->broken;
 }
 
+int kehu_conn_fd(const kehu_conn *c)
+{
+  return c && !c->broken ? c->fd : -1;
+}
+
 uint64_t kehu_conn_queue(kehu_conn *c, const Kehu__Request *req)
 {
   Kehu__Envelope env = KEHU__ENVELOPE__INIT;

@@ -41,6 +41,10 @@ int kehu_conn_next(kehu_conn *conn, int timeout_ms, Kehu__Envelope **out, kehu_e
 /* 1 when a transport error ended the connection: open another. */
 int kehu_conn_broken(const kehu_conn *conn);
 
+/* The connection's socket, to poll beside another input (readable: call
+ * kehu_conn_next with timeout 0 to learn what came); -1 once broken. */
+int kehu_conn_fd(const kehu_conn *conn);
+
 /* Copies a non-OK response into err and returns its status (an unknown
  * status becomes KEHU_INTERNAL). */
 int kehu_response_error(const Kehu__Response *resp, kehu_error *err);

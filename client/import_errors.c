@@ -9,6 +9,7 @@
 
 #include <xlsxwriter.h>
 
+#include "import_map.h"
 #include "sheet.h"
 #include "sheet_neutral.h"
 
@@ -137,16 +138,12 @@ static int is_xlsx(const char *path, const unsigned char *head, size_t n)
   return n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0;
 }
 
-static int read_input(state *st, const char *path, kehu_encoding enc, kehu_error *err)
+/* f from where it is; path names it (and tells an .xlsx by its name). */
+static int read_input(state *st, FILE *f, const char *path, kehu_encoding enc, kehu_error *err)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return kehu_fail(err, KEHU_INVALID, NULL, "cannot read %s: %s", path, strerror(errno));
   unsigned char *buf = malloc(65536);
-  if (!buf) {
-    fclose(f);
+  if (!buf)
     return oom(err);
-  }
   size_t got = fread(buf, 1, 65536, f);
   int rc = KEHU_OK;
   if (is_xlsx(path, buf, got)) {
@@ -190,7 +187,6 @@ static int read_input(state *st, const char *path, kehu_encoding enc, kehu_error
     kehu_csv_free(r);
   }
   free(buf);
-  fclose(f);
   return rc;
 }
 
@@ -288,7 +284,9 @@ static int write_book(state *st, writer *w, kehu_error *err)
           continue;
         }
       }
-      rc = put_text(w, r, (lxw_col_t)c, v, red ? w->red : NULL, k->line, column, err);
+      /* the value the import read (an input's quote off), neutralised again */
+      rc = put_text(w, r, (lxw_col_t)c, kehu_import_cell(v), red ? w->red : NULL, k->line,
+                    column, err);
     }
     /* The line's reasons, joined with "；". */
     size_t len = 0;
@@ -320,6 +318,19 @@ int kehu_import_write_errors(const char *input_path, const char *encoding,
                              const kehu_import_rejection *rows, size_t n, const char *out_xlsx,
                              kehu_error *err)
 {
+  FILE *f = fopen(input_path, "rb");
+  if (!f)
+    return kehu_fail(err, KEHU_INVALID, NULL, "cannot read %s: %s", input_path, strerror(errno));
+  int rc = kehu_import_write_errors_from(f, input_path, encoding, rows, n, out_xlsx, err);
+  fclose(f);
+  return rc;
+}
+
+int kehu_import_write_errors_from(FILE *input, const char *input_name, const char *encoding,
+                                  const kehu_import_rejection *rows, size_t n,
+                                  const char *out_xlsx, kehu_error *err)
+{
+  const char *input_path = input_name;
   kehu_encoding enc;
   if (kehu_encoding_parse(encoding ? encoding : "auto", &enc) != 0)
     return kehu_fail(err, KEHU_INVALID, "encoding", "encoding '%s' is not auto, utf-8 or gbk",
@@ -334,7 +345,7 @@ int kehu_import_write_errors(const char *input_path, const char *encoding,
   if (n)
     qsort(st.order, n, sizeof *st.order, by_line);
 
-  rc = read_input(&st, input_path, enc, err);
+  rc = read_input(&st, input, input_path, enc, err);
   if (rc == KEHU_OK && !st.have_header)
     rc = kehu_fail(err, KEHU_INVALID, NULL, "%s has no header row", input_path);
   if (rc == KEHU_OK && st.pos < n)

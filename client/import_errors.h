@@ -7,6 +7,7 @@
 #define KEHU_CLIENT_IMPORT_ERRORS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "status.h"
 
@@ -32,5 +33,12 @@ typedef struct {
 int kehu_import_write_errors(const char *input_path, const char *encoding,
                              const kehu_import_rejection *rows, size_t n, const char *out_xlsx,
                              kehu_error *err);
+
+/* The same from input, read from where it stands (the copy an import from
+ * standard input kept); input_name names it in errors and, when it ends
+ * ".xlsx", says it is one. */
+int kehu_import_write_errors_from(FILE *input, const char *input_name, const char *encoding,
+                                  const kehu_import_rejection *rows, size_t n,
+                                  const char *out_xlsx, kehu_error *err);
 
 #endif

@@ -13,7 +13,8 @@
 int kehu_sheet_formula_like(const char *s);
 
 /* The text a cell is written with: v ("" for NULL), after a "'" when it is
- * formula-like. Into *buf (malloc'd, grown as needed, *cap its size; the
+ * formula-like or is quotes before a formula-like start ("'=1" -> "''=1",
+ * which import reads back as "'=1", kehu_import_cell). Into *buf (malloc'd, grown as needed, *cap its size; the
  * caller frees it). Every file kehu writes for a spreadsheet goes through
  * this, exports and import error workbooks alike. */
 int kehu_sheet_neutralise(const char *v, char **buf, size_t *cap, kehu_error *err);

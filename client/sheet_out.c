@@ -31,7 +31,9 @@ int kehu_sheet_neutralise(const char *v, char **buf, size_t *cap, kehu_error *er
 {
   v = v ? v : "";
   size_t n = strlen(v);
-  int q = kehu_sheet_formula_like(v);
+  /* quotes before a formula-like start get one more: import takes one
+   * off (kehu_import_cell), so "'=1" goes out as "''=1" and comes back */
+  int q = kehu_sheet_formula_like(v + strspn(v, "'"));
   if (n + 2 > *cap) {
     size_t want = n + 2 < 256 ? 256 : (n + 2) * 2;
     char *b = realloc(*buf, want);

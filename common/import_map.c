@@ -136,7 +136,10 @@ int kehu_import_map_header(const kehu_sheet_row *row, kehu_import_header *h, keh
 
 const char *kehu_import_cell(const char *cell)
 {
-  if (cell && cell[0] == '\'' && cell[1] && strchr("=+-@\t\r", cell[1]))
+  /* an export puts one quote before a formula-like start, quotes before
+   * it included (kehu_sheet_neutralise): "'=1" -> "=1", "''=1" -> "'=1" */
+  size_t q = cell ? strspn(cell, "'") : 0;
+  if (q && cell[q] && strchr("=+-@\t\r", cell[q]))
     return cell + 1;
   return cell;
 }

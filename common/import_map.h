@@ -39,8 +39,9 @@ const char *kehu_import_field_name(kehu_import_field f);
 int kehu_import_field_of(const char *header);
 
 /* A cell's value without the quote an export put before a formula-like
- * start ("'=1+1" -> "=1+1", "'+86 138..." -> "+86 138..."), so a file kehu
- * wrote imports as it was; any other cell as it is. */
+ * start ("'=1+1" -> "=1+1", "'+86 138..." -> "+86 138..."), quotes before
+ * that start included ("''=1" -> "'=1": the value was "'=1"), so a file
+ * kehu wrote imports as it was; any other cell as it is ("'abc"). */
 const char *kehu_import_cell(const char *cell);
 
 typedef struct {

@@ -325,6 +325,23 @@ kehu_wire_bg() {
   WIRE_PID=$!
 }
 
+# kehu_python_with MODULE DEB: prints the path of a python3 that can import
+# MODULE (Debian's python3-* packages live under /usr/bin/python3; a python3
+# earlier on PATH, a virtualenv or pyenv, may lack them), or fails naming
+# the package DEB that scripts/deps.sh installs. Use as py=$(kehu_python_with
+# openpyxl python3-openpyxl) — a failure inside $( ) ends the test too.
+kehu_python_with() {
+  local module=$1 deb=$2 candidate
+  for candidate in /usr/bin/python3 python3; do
+    if command -v "$candidate" >/dev/null &&
+       "$candidate" -c "import $module" 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  fail "no python3 with the $module module (scripts/deps.sh installs $deb)"
+}
+
 # kehu_wait_file SECONDS FILE REGEX: waits (bounded by SECONDS scaled by
 # KEHU_TIME_FACTOR) until FILE holds a line matching REGEX; fails the test
 # otherwise.

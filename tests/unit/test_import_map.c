@@ -183,6 +183,11 @@ static void test_export_quote(void **state)
   assert_string_equal(kehu_import_cell("'@home"), "@home");
   assert_string_equal(kehu_import_cell("'abc"), "'abc");
   assert_string_equal(kehu_import_cell("'"), "'");
+  /* a value that began with quotes before such a start got one more */
+  assert_string_equal(kehu_import_cell("''=1"), "'=1");
+  assert_string_equal(kehu_import_cell("'''-x"), "''-x");
+  assert_string_equal(kehu_import_cell("''"), "''");
+  assert_string_equal(kehu_import_cell("''abc"), "''abc");
   assert_string_equal(kehu_import_cell("=1"), "=1");
   assert_string_equal(kehu_import_cell(""), "");
 }
