@@ -13,7 +13,7 @@
 const char *const kehu_import_template_headers[] = {
   "客户编号", "客户名称(*)", "所属行业", "企业规模(员工数)", "联系人(*)", "联系方式(虚拟)",
   "首次接触时间", "跟进人(*)", "客户状态(潜在/成交/流失)", "客户来源", "企业地址", "所在地区",
-  "职务", "邮箱", "标签", "备注"};
+  "职务", "邮箱", "标签", "备注", "客户简称", "客户类型(企业/个人)"};
 const size_t kehu_import_template_ncols =
   sizeof kehu_import_template_headers / sizeof *kehu_import_template_headers;
 
@@ -24,9 +24,10 @@ const size_t kehu_import_template_ncols =
 static const char *const example[] = {
   "KH-0001", "杭州青禾食品有限公司", "食品", "100-500", "张伟", "13800138000", "2024-01-15",
   "wang.fang", "潜在", "展会", "浙江省杭州市西湖区文三路 100 号", "浙江省 杭州市", "采购经理",
-  "zhangwei@example.com", "华东；重点", "示例行，导入前请删除"};
+  "zhangwei@example.com", "华东；重点", "示例行，导入前请删除", "青禾食品", "企业"};
 
-static const double widths[] = {12, 28, 12, 16, 10, 16, 14, 12, 22, 10, 32, 16, 12, 24, 16, 24};
+static const double widths[] = {12, 28, 12, 16, 10, 16, 14, 12, 22, 10, 32, 16, 12, 24, 16, 24,
+                                12, 18};
 
 /* Sheet 2: a column per topic, its values under it. */
 static const char *const stage_values[] = {"潜在", "意向", "成交", "流失", NULL};

@@ -10,7 +10,7 @@
 static const char *const names[KEHU_IMPORT_FIELDS] = {
   "name", "external_code", "industry", "size", "stage", "source", "address", "region",
   "owner", "tags", "notes", "first_contact_at", "contact_name", "contact_phone",
-  "contact_title", "contact_email",
+  "contact_title", "contact_email", "short_name", "kind",
 };
 
 /* Chinese labels, as the import template and common spreadsheets write them. */
@@ -37,6 +37,8 @@ static const struct {
   {"手机", F(CONTACT_PHONE)},
   {"职务", F(CONTACT_TITLE)}, {"职位", F(CONTACT_TITLE)},
   {"邮箱", F(CONTACT_EMAIL)}, {"电子邮箱", F(CONTACT_EMAIL)}, {"email", F(CONTACT_EMAIL)},
+  {"简称", F(SHORT_NAME)}, {"客户简称", F(SHORT_NAME)}, {"公司简称", F(SHORT_NAME)},
+  {"客户类型", F(KIND)},
 };
 #undef F
 

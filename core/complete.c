@@ -29,6 +29,8 @@ unsigned kehu_complete_missing(const kehu_config *cfg, const Kehu__Customer *c,
   text[KEHU_IMPORT_OWNER] = c->owner;
   text[KEHU_IMPORT_NOTES] = c->notes;
   text[KEHU_IMPORT_FIRST_CONTACT_AT] = c->first_contact_at;
+  text[KEHU_IMPORT_SHORT_NAME] = c->short_name;
+  text[KEHU_IMPORT_KIND] = c->kind;
   for (int f = 0; f < KEHU_IMPORT_FIELDS; f++) {
     if (!(want & (1u << f)))
       continue;

@@ -312,6 +312,8 @@ static int take_data_row(kehu_import *im, const kehu_sheet_row *row)
     COPY(c.address, KEHU_IMPORT_ADDRESS);
     COPY(c.region, KEHU_IMPORT_REGION);
     COPY(c.notes, KEHU_IMPORT_NOTES);
+    COPY(c.short_name, KEHU_IMPORT_SHORT_NAME);
+    COPY(c.kind, KEHU_IMPORT_KIND);
     c.size = *size ? size : NULL;
     c.stage = *stage ? (char *)stage : NULL;
     c.first_contact_at = *date ? date : NULL;

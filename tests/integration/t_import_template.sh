@@ -47,11 +47,11 @@ def col(n):
 
 want = ["客户编号", "客户名称(*)", "所属行业", "企业规模(员工数)", "联系人(*)", "联系方式(虚拟)",
         "首次接触时间", "跟进人(*)", "客户状态(潜在/成交/流失)", "客户来源", "企业地址",
-        "所在地区", "职务", "邮箱", "标签", "备注"]
+        "所在地区", "职务", "邮箱", "标签", "备注", "客户简称", "客户类型(企业/个人)"]
 root, s1 = cells("xl/worksheets/sheet1.xml")
 got = [s1.get(col(i) + "1") for i in range(len(want))]
 assert got == want, got
-assert col(len(want)) + "1" not in s1, "a column after 备注"
+assert col(len(want)) + "1" not in s1, "a column after 客户类型"
 assert s1["B2"] == "杭州青禾食品有限公司" and s1["I2"] == "潜在", (s1["B2"], s1["I2"])
 assert not any(k.endswith("3") and k[:-1].isalpha() for k in s1), "more than one example row"
 pane = root.find(".//m:pane", NS)

@@ -458,7 +458,7 @@ typedef struct {
   size_t n;
   doc *docs;
   char (*names)[64];
-  char (*phones)[16];
+  char (*phones)[32];
 } bulk;
 
 static int add_deferred(kehu_txn *t, void *arg)
@@ -483,13 +483,13 @@ static int add_deferred(kehu_txn *t, void *arg)
 
 static void bulk_add(size_t n)
 {
-  bulk b = {n, calloc(n, sizeof(doc)), calloc(n, 64), calloc(n, 16)};
+  bulk b = {n, calloc(n, sizeof(doc)), calloc(n, 64), calloc(n, 32)};
   assert_non_null(b.docs);
   assert_non_null(b.names);
   assert_non_null(b.phones);
   for (size_t i = 0; i < n; i++) {
     snprintf(b.names[i], 64, "批量%zu号客户%zu", n, i);
-    snprintf(b.phones[i], 16, "139%04zu%04zu", n, i);
+    snprintf(b.phones[i], 32, "139%04u%04u", (unsigned)n, (unsigned)i);
     b.docs[i] = (doc){b.names[i], NULL, NULL, "赵敏", b.phones[i], NULL, 0};
   }
   assert_int_equal(kehu_store_write(st, add_deferred, &b), KEHU_OK);
