@@ -178,9 +178,19 @@ int kehu_check_customer(Kehu__Customer *c, int creating, kehu_error *err)
                      "first_contact_at: '%s' is not a date YYYY-MM-DD", c->first_contact_at);
   if (c->n_tags > KEHU_MAX_TAGS)
     return kehu_fail(err, KEHU_INVALID, "tags", "tags: at most %d tags", KEHU_MAX_TAGS);
-  for (size_t i = 0; i < c->n_tags; i++)
+  for (size_t i = 0; i < c->n_tags; i++) {
     if ((rc = kehu_check_name("tag", c->tags[i], 64, err)) != KEHU_OK)
       return rc;
+    /* exports join tags with ';' and imports split on these: a tag holding
+     * one would come back as two (docs/architecture.md#import) */
+    static const char *const separators[] = {",", "，", ";", "；", "、"};
+    for (size_t s = 0; s < sizeof separators / sizeof *separators; s++)
+      if (strstr(c->tags[i], separators[s]))
+        return kehu_fail(err, KEHU_INVALID, "tags",
+                         "tags: '%s' holds '%s', which separates tags in exports and imports; "
+                         "give each tag on its own",
+                         c->tags[i], separators[s]);
+  }
   for (size_t i = 0; i < c->n_fields; i++) {
     if ((rc = kehu_check_name("field", c->fields[i]->key, 64, err)) != KEHU_OK ||
         (rc = kehu_check_text(c->fields[i]->key, c->fields[i]->value, KEHU_MAX_TEXT_CHARS,

@@ -237,6 +237,30 @@ static void test_customer_requires_name_when_creating(void **state)
   assert_string_equal(err.field, "name");
 }
 
+/* A tag holding a list separator would come back from an export as two. */
+static void test_tags_without_separators(void **state)
+{
+  (void)state;
+  char name[] = "上海示例贸易有限公司";
+  Kehu__Customer c = KEHU__CUSTOMER__INIT;
+  c.name = name;
+  const char *bad[] = {"甲,乙", "华东，重点", "a;b", "甲；乙", "甲、乙"};
+  kehu_error err = {0};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char tag[32];
+    snprintf(tag, sizeof tag, "%s", bad[i]);
+    char *tags[] = {tag};
+    c.tags = tags;
+    c.n_tags = 1;
+    assert_int_equal(kehu_check_customer(&c, 1, &err), KEHU_INVALID);
+    assert_string_equal(err.field, "tags");
+  }
+  char ok[] = "重点-华东 (A)";
+  char *tags[] = {ok};
+  c.tags = tags;
+  assert_int_equal(kehu_check_customer(&c, 1, &err), KEHU_OK);
+}
+
 static void test_customer_fields_named(void **state)
 {
   (void)state;
@@ -509,6 +533,7 @@ int main(void)
       cmocka_unit_test(test_stage_canonical),
       cmocka_unit_test(test_customer_requires_name_when_creating),
       cmocka_unit_test(test_customer_fields_named),
+    cmocka_unit_test(test_tags_without_separators),
       cmocka_unit_test(test_date_parse),
       cmocka_unit_test(test_time_parse_utc_and_offsets),
       cmocka_unit_test(test_time_parse_local),
