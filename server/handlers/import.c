@@ -445,6 +445,7 @@ typedef struct {
   size_t done;             /* of which written, when batch_ms ran out first */
   int audit;               /* the last batch: the import's own audit entry */
   int audited;             /* ... written (all n rows were) */
+  int undone;              /* a dry run's batch, undone on purpose */
   import_counts counts;    /* of this batch; an apply may run twice */
   error_list errors;
 } import_batch;
@@ -606,9 +607,14 @@ static long elapsed_ms(const struct timespec *since)
   return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
 }
 
+/* What a dry run's batch returns so that the writer undoes it: an error
+ * status, which batch_written takes for success when b->undone says so. */
+#define DRY_RUN_UNDONE KEHU_CONFLICT
+
 static int apply_batch(kehu_txn *t, void *arg)
 {
   import_batch *b = arg;
+  b->undone = 0;
   memset(&b->counts, 0, sizeof b->counts);
   errors_free(&b->errors);
   int rc = KEHU_OK;
@@ -628,6 +634,13 @@ static int apply_batch(kehu_txn *t, void *arg)
   int frc = kehu_store_search_flush(t);
   if (rc == KEHU_OK)
     rc = frc;
+  if (rc == KEHU_OK && b->im->dry_run) {
+    /* --dry-run: every row went through the write as it would, and the
+     * transaction is undone (DRY_RUN_UNDONE: batch_written knows it) */
+    b->audited = b->audit && b->done == b->n;
+    b->undone = 1;
+    return DRY_RUN_UNDONE;
+  }
   if (rc == KEHU_OK && b->audit && b->done == b->n) {
     b->audited = 1;
     import_counts all = b->im->counts;
@@ -648,6 +661,8 @@ static void batch_written(kehu_call *call, int status, void *arg)
 {
   import_batch *b = arg;
   kehu_import *im = b->im;
+  if (status == DRY_RUN_UNDONE && b->undone)
+    status = KEHU_OK;
   if (status != KEHU_OK) {
     errors_free(&b->errors);
     free(b);
@@ -714,7 +729,7 @@ static void reply_result(kehu_call *call, kehu_import *im)
  * one is due, else answer the chunk. */
 static void chunk_answer(kehu_call *call, kehu_import *im)
 {
-  int due = !im->dry_run && (im->n_rows >= BATCH_ROWS || (im->last && !im->audited));
+  int due = im->n_rows >= BATCH_ROWS || (im->last && !im->audited);
   if (due) {
     import_batch *b = calloc(1, sizeof *b);
     if (!b) {
@@ -751,16 +766,6 @@ static void chunk_parsed(uv_work_t *req, int status)
     kehu_reply_error(call, &im->err);
     import_free(im);
     return;
-  }
-  if (im->dry_run) {
-    /* checked, and nothing is written: these would be added */
-    for (size_t i = 0; i < im->n_rows; i++) {
-      if (im->rows[i].missing)
-        im->counts.incomplete++;
-      else
-        im->counts.accepted++;
-    }
-    rows_free_from(im, 0);
   }
   chunk_answer(call, im);
 }

@@ -76,6 +76,13 @@ printf '客户名称,联系人,联系方式\n预演客户甲,王一,13911112222\
 expect_exit 0 kehu_as admin --json import customers "$KEHU_TMP/dry.csv" --dry-run
 expect_eq 2 "$(out_jq .accepted)" "rows a dry run would add"
 expect_eq 97 "$(customer_count)" "customers after a dry run"
+# a dry run counts what the import would: table 1 again is all duplicates
+expect_exit 7 kehu_as admin --json import customers "$KEHU_TMP/table1.csv" --dry-run
+expect_eq '0 97 3' "$(out_jq '"\(.accepted) \(.duplicates) \(.rejected)"')" \
+  "a dry run of a file already imported"
+expect_exit 0 kehu_as admin --json audit --limit 500
+expect_eq 2 "$(out_jq '[.items[] | select(.action == "import")] | length')" \
+  "import audit entries after two dry runs (the two real imports')"
 
 # --- .xlsx: shared strings, a date cell ----------------------------------------
 python3 - "$KEHU_TMP/book.xlsx" <<'PY'
