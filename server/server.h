@@ -30,6 +30,7 @@ typedef struct kehu_server {
   uv_loop_t *loop;
   kehu_config cfg;
   kehu_store *store;
+  int datadir_lock;              /* DATADIR/kehud.lock, held while running */
   kehu_writer *writer;
   uv_async_t writer_done;
   kehu_tls_server tls;

@@ -2,6 +2,7 @@
  * thread, TLS, listener, signals, and the wiring of the rooms: each
  * connection carries a session (session.c), hands its requests to
  * dispatch.c, and is flushed once per loop turn. */
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "buf.h"
+#include "datadir_lock.h"
 #include "dispatch.h"
 #include "net/conn.h"
 #include "reminders/scheduler.h"
@@ -198,6 +200,17 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   raise_nofile(srv);
   cap_unauthenticated(&srv->cfg);
   char path[700], key[700];
+  /* one kehud per data directory; kehu-admin restore waits for none */
+  long holder;
+  if (kehu_datadir_lock(srv->cfg.data_dir, &srv->datadir_lock, &holder) != 0)
+    return holder > 0
+               ? kehu_fail(err, KEHU_CONFLICT, NULL,
+                           "another kehud (pid %ld) is running on %s", holder, srv->cfg.data_dir)
+           : holder == 0
+               ? kehu_fail(err, KEHU_CONFLICT, NULL, "another kehud is running on %s",
+                           srv->cfg.data_dir)
+               : kehu_fail(err, KEHU_INTERNAL, NULL, "cannot lock %s/kehud.lock: %s",
+                           srv->cfg.data_dir, strerror(errno));
   snprintf(path, sizeof path, "%s/db", srv->cfg.data_dir);
   int rc = kehu_store_open(&srv->store, path, srv->cfg.map_size, err);
   if (rc != KEHU_OK)

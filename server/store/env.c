@@ -362,3 +362,11 @@ int kehu_store_next_seq(kehu_txn *t, const char *name, uint64_t *seq)
   *seq = v;
   return kehu_store_status(mdb_put(t->txn, t->st->meta, &mk, &mv, 0));
 }
+
+int kehu_store_copy_compact(kehu_store *st, int fd)
+{
+  pthread_rwlock_rdlock(&st->resize_lock);
+  int rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
+  pthread_rwlock_unlock(&st->resize_lock);
+  return kehu_store_status(rc);
+}

@@ -138,6 +138,11 @@ uint64_t kehu_store_customer_by_external_code(kehu_txn *t, const char *code);
 int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
                              int (*each)(Kehu__Customer *c, void *arg), void *arg,
                              uint64_t *next);
+/* A consistent, compacted copy of the whole store (free pages left out)
+ * written to fd, taken in a read transaction: writers go on meanwhile
+ * (kehu-admin backup, docs/operations.md#backups). */
+int kehu_store_copy_compact(kehu_store *st, int fd);
+
 /* Every customer id, every index entry checked against its record. */
 int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems);
 

@@ -11,6 +11,8 @@ int kehu_admin_user(int argc, char **argv);
 int kehu_admin_seed(int argc, char **argv);
 int kehu_admin_verify(int argc, char **argv);
 int kehu_admin_audit(int argc, char **argv);
+int kehu_admin_backup(int argc, char **argv);
+int kehu_admin_restore(int argc, char **argv);
 
 /* Opens DATADIR/db; prints the error and returns non-zero on failure. */
 int kehu_admin_open(const char *data_dir, kehu_store **st);

@@ -18,6 +18,8 @@ static const char usage_text[] =
   "  user role DATADIR USER ROLE [--team T]\n"
   "  seed DATADIR --customers N\n"
   "  verify DATADIR\n"
+  "  backup DATADIR OUT\n"
+  "  restore BACKUP DATADIR [--force]\n"
   "  audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
   "  audit verify DATADIR\n"
   "Passwords are read from the first line of stdin when it is not a terminal.\n";
@@ -111,6 +113,7 @@ int main(int argc, char **argv)
   } commands[] = {
     {"init", kehu_admin_init}, {"user", kehu_admin_user},
     {"seed", kehu_admin_seed}, {"verify", kehu_admin_verify}, {"audit", kehu_admin_audit},
+    {"backup", kehu_admin_backup}, {"restore", kehu_admin_restore},
   };
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     if (strcmp(argv[1], commands[i].name) == 0)
