@@ -35,6 +35,7 @@ static void defaults(kehu_config *cfg)
   cfg->max_failed_logins = 5;
   cfg->lock_s = 15 * 60;
   cfg->import_batch_ms = 1000;
+  cfg->bin_days = 30;
 }
 
 typedef struct {
@@ -74,6 +75,7 @@ static const option options[] = {
   OPT("auth", "max_failed_logins", 'u', max_failed_logins),
   OPT("auth", "lock_time", 'l', lock_s),
   OPT_RANGE("import", "batch_ms", 'u', import_batch_ms, 0, 60000),
+  OPT_RANGE("recycle_bin", "days", 'u', bin_days, 1, 3650),
 };
 #undef OPT
 
@@ -213,6 +215,8 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "dormant_days = %u          ; no follow-up for this long raises 'dormant'\n"
           "remind_hour = %u              ; local hour when dated reminders fall due\n"
           "ticket_sla_hours = %u        ; response due this long after a ticket opens\n"
+          "\n[recycle_bin]\n"
+          "days = %u                    ; a deleted customer is purged this long after\n"
           "\n[import]\n"
           "complete_fields =            ; import fields a complete record needs besides the\n"
           "                             ; name, e.g. contact_name, contact_phone\n"
@@ -223,7 +227,7 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           d.max_write_queue, d.max_read_work,
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
           (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
-          d.remind_hour, d.ticket_sla_hours, d.import_batch_ms);
+          d.remind_hour, d.ticket_sla_hours, d.bin_days, d.import_batch_ms);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
   return KEHU_OK;

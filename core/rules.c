@@ -12,6 +12,7 @@
 
 #define DAY 86400
 #define CONTRACT_END "contract_end"
+#define BIN_PURGE "bin_purge"
 
 int kehu_rules_raise(kehu_rule_ctx *rc, const char *source, const char *user, int64_t due,
                      const char *kind, const char *customer_id, const char *record_id,
@@ -495,8 +496,51 @@ int kehu_rules_is_system(const Kehu__Reminder *r)
   return !r->user || !*r->user;
 }
 
+int kehu_rules_customer_binned(kehu_rule_ctx *rc, const Kehu__Customer *c)
+{
+  char source[160];
+  snprintf(source, sizeof source, "%s:%s", BIN_PURGE, c->id);
+  if (!(c->has_deleted && c->deleted))
+    return kehu_rules_cancel(rc, source);
+  int64_t due = c->deleted_at + (int64_t)rc->cfg->bin_days * 86400;
+  return kehu_rules_raise(rc, source, NULL, due, BIN_PURGE, c->id, NULL, NULL);
+}
+
+/* A binned customer's time is up: it is purged as `customer purge` does,
+ * and kehud is the one the audit log names. One restored (or purged by
+ * hand) since is left alone. */
+static int bin_purge_fired(kehu_rule_ctx *rc, const Kehu__Reminder *r)
+{
+  uint64_t cust;
+  Kehu__Customer *c;
+  if (!r->customer_id || kehu_customer_id_parse(r->customer_id, &cust) != 0 ||
+      kehu_store_customer_get(rc->t, cust, &c) != KEHU_OK)
+    return KEHU_OK;
+  int st = KEHU_OK;
+  if (c->has_deleted && c->deleted &&
+      c->deleted_at + (int64_t)rc->cfg->bin_days * 86400 <= rc->now) {
+    char day[16] = "?", details[512];
+    time_t at = (time_t)c->deleted_at;
+    struct tm tm;
+    if (localtime_r(&at, &tm))
+      strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    snprintf(details, sizeof details, "%s (in the recycle bin since %s, kept %u days)", c->name,
+             day, rc->cfg->bin_days);
+    st = kehu_rules_customer_gone(rc, cust);
+    if (st == KEHU_OK)
+      st = kehu_store_customer_purge(rc->t, cust);
+    kehu_caller server = {.username = "kehud"};
+    if (st == KEHU_OK)
+      st = kehu_audit(rc->t, &server, rc->now, "purge", "customer", c->id, details);
+  }
+  kehu__customer__free_unpacked(c, NULL);
+  return st;
+}
+
 int kehu_rules_system_fired(kehu_rule_ctx *rc, const Kehu__Reminder *r)
 {
+  if (strcmp(r->kind, BIN_PURGE) == 0)
+    return bin_purge_fired(rc, r);
   if (strcmp(r->kind, CONTRACT_END) != 0 || !r->record_id)
     return KEHU_OK;
   const kehu_kind_info *kind;

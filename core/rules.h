@@ -44,6 +44,10 @@ int kehu_rules_customer_gone(kehu_rule_ctx *rc, uint64_t cust);
  * kehu_rules_system_fired, in the firing transaction: a contract whose
  * ends_on has passed becomes expired, audited as done by kehud. */
 int kehu_rules_is_system(const Kehu__Reminder *r);
+/* A customer moved into the recycle bin (c deleted) gets the server's own
+ * reminder to purge it [recycle_bin] days later; one taken out of it loses
+ * that reminder. In the transaction of the delete, merge or restore. */
+int kehu_rules_customer_binned(kehu_rule_ctx *rc, const Kehu__Customer *c);
 int kehu_rules_system_fired(kehu_rule_ctx *rc, const Kehu__Reminder *r);
 /* The owner of a customer changed (old -> c): the old owner's pending and
  * due reminders about it move to the new owner, reminders of anyone who

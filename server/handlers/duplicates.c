@@ -159,6 +159,8 @@ static int apply_merge(kehu_txn *t, void *arg)
     binned.has_updated_at = 1;
     binned.updated_at = w->now;
     rc = kehu_store_customer_put(t, w->other, other, &binned);
+    if (rc == KEHU_OK)
+      rc = kehu_rules_customer_binned(&rules, &binned);
   }
   if (rc == KEHU_OK) {
     Kehu__Customer kept = *keep;

@@ -130,8 +130,12 @@ static int apply_fire(kehu_txn *t, void *arg)
         (kehu_access_caller_of(t, r->user, &user) == KEHU_OK &&
          !kehu_access_reminder_visible(t, &user, r))) {
       st = kehu_rules_is_system(r) ? kehu_rules_system_fired(&rc, r) : KEHU_OK;
-      if (st == KEHU_OK)
-        st = kehu_store_reminder_delete(t, b->seqs[i], r);
+      /* a purge took the customer's reminders, this one among them */
+      Kehu__Reminder *still = NULL;
+      if (st == KEHU_OK && kehu_store_reminder_get(t, b->seqs[i], &still) == KEHU_OK) {
+        st = kehu_store_reminder_delete(t, b->seqs[i], still);
+        kehu__reminder__free_unpacked(still, NULL);
+      }
       kehu__reminder__free_unpacked(r, NULL);
       if (st != KEHU_OK)
         return st;
