@@ -83,6 +83,7 @@ void kehu_dispatch(kehu_session *s, kehu_conn *c, Kehu__Envelope *env, size_t re
     return;
   }
   call->srv = kehu_session_server(s);
+  call->srv->requests++;
   call->session = s;
   call->conn = c;
   call->id = env->id;

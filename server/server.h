@@ -55,6 +55,9 @@ typedef struct kehu_server {
   int sched_firing;              /* a fire write is in flight */
   uv_timer_t audit_timer;        /* logs the audit head daily */
   uv_timer_t trim_timer;         /* gives freed memory back after a burst */
+  uv_timer_t stats_timer;        /* writes DATADIR/kehud.stats for kehu-admin stats */
+  uint64_t requests;             /* requests received since start */
+  int64_t started_at;
   int trim_armed;
 } kehu_server;
 

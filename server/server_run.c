@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "buf.h"
 #include "datadir_lock.h"
@@ -86,6 +88,7 @@ static void finish_stop(kehu_server *srv)
   kehu_scheduler_stop(srv);
   uv_close((uv_handle_t *)&srv->audit_timer, NULL);
   uv_close((uv_handle_t *)&srv->trim_timer, NULL);
+  uv_close((uv_handle_t *)&srv->stats_timer, NULL);
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -114,6 +117,35 @@ static void on_signal(uv_signal_t *sig, int signum)
   uv_close((uv_handle_t *)&srv->listener, NULL);
   kehu_conn_stop_reading_all(srv);
   stop_when_idle(srv);
+}
+
+/* docs/operations.md#monitoring: what only the running server knows, for
+ * kehu-admin stats, in DATADIR/kehud.stats every STATS_EVERY_MS (written
+ * whole under another name, then renamed: a reader never sees half). */
+#define STATS_EVERY_MS 5000
+
+static void write_stats(uv_timer_t *timer)
+{
+  kehu_server *srv = timer->data;
+  uint64_t commits = 0, writes = 0;
+  if (srv->writer)
+    kehu_writer_counts(srv->writer, &commits, &writes);
+  char path[700], tmp[720];
+  snprintf(path, sizeof path, "%s/kehud.stats", srv->cfg.data_dir);
+  snprintf(tmp, sizeof tmp, "%s.new", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return;
+  fprintf(f,
+          "{\"pid\": %ld, \"started_at\": %lld, \"written_at\": %lld, \"connections\": %zu, "
+          "\"requests\": %llu, \"writes\": %llu, \"commits\": %llu}\n",
+          (long)getpid(), (long long)srv->started_at, (long long)time(NULL), srv->nconns,
+          (unsigned long long)srv->requests, (unsigned long long)writes,
+          (unsigned long long)commits);
+  if (fclose(f) == 0)
+    rename(tmp, path);
+  else
+    unlink(tmp);
 }
 
 /* docs/operations.md#audit-log: the audit head is logged at start and daily, so an altered or
@@ -240,6 +272,10 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);
   uv_timer_init(srv->loop, &srv->trim_timer);
   srv->trim_timer.data = srv;
+  srv->started_at = (int64_t)time(NULL);
+  uv_timer_init(srv->loop, &srv->stats_timer);
+  srv->stats_timer.data = srv;
+  uv_timer_start(&srv->stats_timer, write_stats, 0, STATS_EVERY_MS);
   uv_prepare_init(srv->loop, &srv->flush_prepare);
   srv->flush_prepare.data = srv;
   uv_prepare_start(&srv->flush_prepare, flush_before_wait);

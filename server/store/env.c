@@ -370,3 +370,47 @@ int kehu_store_copy_compact(kehu_store *st, int fd)
   pthread_rwlock_unlock(&st->resize_lock);
   return kehu_store_status(rc);
 }
+
+int kehu_store_tables(kehu_txn *t,
+                      void (*each)(const char *name, size_t entries, size_t pages, void *arg),
+                      void *arg)
+{
+  size_t n = sizeof tables / sizeof *tables;
+  for (size_t i = 0; i < n + KEHU_KIND_COUNT; i++) {
+    const char *name = i < n ? tables[i].name : kehu_kind_get((int)(i - n))->name;
+    MDB_dbi dbi = i < n ? *(const MDB_dbi *)((const char *)t->st + tables[i].offset)
+                        : t->st->children[i - n];
+    MDB_stat ms;
+    int rc = mdb_stat(t->txn, dbi, &ms);
+    if (rc != 0)
+      return kehu_store_status(rc);
+    each(name, ms.ms_entries, ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages, arg);
+  }
+  return KEHU_OK;
+}
+
+/* mdb_reader_list calls back once per title line and once per reader. */
+static int count_reader(const char *msg, void *ctx)
+{
+  if (!strstr(msg, "pid") && !strstr(msg, "no active"))
+    (*(unsigned *)ctx)++;
+  return 0;
+}
+
+int kehu_store_env(kehu_store *st, kehu_store_env_stats *out)
+{
+  MDB_envinfo info;
+  MDB_stat ms;
+  int rc = mdb_env_info(st->env, &info);
+  if (rc == 0)
+    rc = mdb_env_stat(st->env, &ms);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  out->map_size = info.me_mapsize;
+  out->page_size = ms.ms_psize;
+  out->used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
+  out->max_readers = info.me_maxreaders;
+  out->readers = 0;
+  mdb_reader_list(st->env, count_reader, &out->readers);
+  return KEHU_OK;
+}

@@ -138,6 +138,19 @@ uint64_t kehu_store_customer_by_external_code(kehu_txn *t, const char *code);
 int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
                              int (*each)(Kehu__Customer *c, void *arg), void *arg,
                              uint64_t *next);
+/* Each table of the store (kehu-admin stats): its name, entries and pages
+ * (branch, leaf and overflow), as of t. */
+int kehu_store_tables(kehu_txn *t,
+                      void (*each)(const char *name, size_t entries, size_t pages, void *arg),
+                      void *arg);
+/* The environment: map size, bytes in use (up to the last page written),
+ * page size, live readers and reader slots. */
+typedef struct {
+  size_t map_size, used, page_size;
+  unsigned readers, max_readers;
+} kehu_store_env_stats;
+int kehu_store_env(kehu_store *st, kehu_store_env_stats *out);
+
 /* A consistent, compacted copy of the whole store (free pages left out)
  * written to fd, taken in a read transaction: writers go on meanwhile
  * (kehu-admin backup, docs/operations.md#backups). */

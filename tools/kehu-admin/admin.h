@@ -13,6 +13,7 @@ int kehu_admin_verify(int argc, char **argv);
 int kehu_admin_audit(int argc, char **argv);
 int kehu_admin_backup(int argc, char **argv);
 int kehu_admin_restore(int argc, char **argv);
+int kehu_admin_stats(int argc, char **argv);
 
 /* Opens DATADIR/db; prints the error and returns non-zero on failure. */
 int kehu_admin_open(const char *data_dir, kehu_store **st);

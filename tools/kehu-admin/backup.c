@@ -384,6 +384,14 @@ int kehu_admin_backup(int argc, char **argv)
   }
   tmp[0] = '\0';
   printf("%s/\n", final);
+  /* for kehu-admin stats: when and where the last backup went */
+  if (join(path, data_dir, "backup.last") == 0) {
+    FILE *last = fopen(path, "w");
+    if (last) {
+      fprintf(last, "%lld %s\n", (long long)when, final);
+      fclose(last);
+    }
+  }
   rc = 0;
 done:
   if (tmp[0])

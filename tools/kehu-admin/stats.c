@@ -1,0 +1,306 @@
+/* kehu-admin stats DATADIR [--json | --prometheus] (docs/operations.md#monitoring):
+ * records per kind, every table's entries and size, the map and its
+ * readers, the audit log's length, the last backup, and — while kehud runs
+ * — its connections and requests (from DATADIR/kehud.stats, which kehud
+ * rewrites every 5 seconds). --prometheus prints the text exposition format
+ * for node_exporter's textfile collector. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "admin.h"
+#include "datadir_lock.h"
+#include "records.h"
+
+static const char stats_usage[] =
+  "usage: kehu-admin stats DATADIR [--json | --prometheus]\n"
+  "  Records per kind, each table's entries and size, the map and its readers, the\n"
+  "  audit log's length, the last backup and, while kehud runs, its connections and\n"
+  "  requests. Safe while kehud runs. --prometheus: Prometheus text format (for\n"
+  "  node_exporter's textfile collector).\n";
+
+#define MAX_TABLES 64
+
+typedef struct {
+  char name[32];
+  size_t entries, pages;
+} table_stat;
+
+typedef struct {
+  table_stat t[MAX_TABLES];
+  size_t n;
+} table_list;
+
+static void note_table(const char *name, size_t entries, size_t pages, void *arg)
+{
+  table_list *l = arg;
+  if (l->n == MAX_TABLES)
+    return;
+  snprintf(l->t[l->n].name, sizeof l->t[0].name, "%s", name);
+  l->t[l->n].entries = entries;
+  l->t[l->n].pages = pages;
+  l->n++;
+}
+
+static const table_stat *table(const table_list *l, const char *name)
+{
+  for (size_t i = 0; i < l->n; i++)
+    if (!strcmp(l->t[i].name, name))
+      return &l->t[i];
+  return NULL;
+}
+
+/* The record kinds, by the table that holds them. */
+static const char *const kinds[][2] = {
+  {"customer", "customers"}, {"contact", "contact"},   {"followup", "followup"},
+  {"need", "need"},          {"contract", "contract"}, {"order", "order"},
+  {"ticket", "ticket"},      {"attachment", "attachment"}, {"reminder", "reminders"},
+  {"user", "users"},         {"session", "sessions"},
+};
+
+typedef struct {
+  int running;          /* kehud holds the data directory */
+  long pid;
+  cJSON *live;          /* kehud.stats, when it is kehud's */
+  long long backup_at;  /* 0: none recorded */
+  char backup_path[4096];
+} outside;
+
+static void read_outside(const char *data_dir, outside *o)
+{
+  char path[4200];
+  o->running = kehu_datadir_locked(data_dir, &o->pid);
+  if (o->running) {
+    snprintf(path, sizeof path, "%s/kehud.stats", data_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+      char buf[1024];
+      size_t n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = '\0';
+      o->live = cJSON_Parse(buf);
+      const cJSON *pid = cJSON_GetObjectItemCaseSensitive(o->live, "pid");
+      if (o->live && (!cJSON_IsNumber(pid) || (o->pid && (long)pid->valuedouble != o->pid))) {
+        cJSON_Delete(o->live);   /* an earlier kehud's */
+        o->live = NULL;
+      }
+    }
+  }
+  snprintf(path, sizeof path, "%s/backup.last", data_dir);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    if (fscanf(f, "%lld %4095[^\n]", &o->backup_at, o->backup_path) != 2)
+      o->backup_at = 0;
+    fclose(f);
+  }
+}
+
+static double live_number(const outside *o, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o->live, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void iso(long long t, char *out, size_t len)
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void print_prometheus(const table_list *l, const kehu_store_env_stats *e,
+                             const outside *o)
+{
+  printf("# HELP kehu_records Records in the store, by kind.\n# TYPE kehu_records gauge\n");
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    const table_stat *t = table(l, kinds[i][1]);
+    printf("kehu_records{kind=\"%s\"} %zu\n", kinds[i][0], t ? t->entries : 0);
+  }
+  const table_stat *c = table(l, "customers"), *a = table(l, "audit");
+  printf("# HELP kehu_customers_total Customers in the store, binned ones included.\n"
+         "# TYPE kehu_customers_total gauge\nkehu_customers_total %zu\n",
+         c ? c->entries : 0);
+  printf("# HELP kehu_table_entries Entries of each table.\n# TYPE kehu_table_entries gauge\n");
+  for (size_t i = 0; i < l->n; i++)
+    printf("kehu_table_entries{table=\"%s\"} %zu\n", l->t[i].name, l->t[i].entries);
+  printf("# HELP kehu_table_bytes Pages of each table, in bytes.\n# TYPE kehu_table_bytes gauge\n");
+  for (size_t i = 0; i < l->n; i++)
+    printf("kehu_table_bytes{table=\"%s\"} %zu\n", l->t[i].name, l->t[i].pages * e->page_size);
+  printf("# HELP kehu_map_size_bytes The LMDB map size.\n# TYPE kehu_map_size_bytes gauge\n"
+         "kehu_map_size_bytes %zu\n", e->map_size);
+  printf("# HELP kehu_map_used_bytes Bytes of the map in use.\n# TYPE kehu_map_used_bytes gauge\n"
+         "kehu_map_used_bytes %zu\n", e->used);
+  printf("# HELP kehu_readers Live read transactions.\n# TYPE kehu_readers gauge\n"
+         "kehu_readers %u\n", e->readers);
+  printf("# HELP kehu_max_readers Reader slots.\n# TYPE kehu_max_readers gauge\n"
+         "kehu_max_readers %u\n", e->max_readers);
+  printf("# HELP kehu_audit_entries Entries of the audit log.\n# TYPE kehu_audit_entries gauge\n"
+         "kehu_audit_entries %zu\n", a ? a->entries : 0);
+  if (o->backup_at)
+    printf("# HELP kehu_last_backup_timestamp_seconds When the last backup was taken.\n"
+           "# TYPE kehu_last_backup_timestamp_seconds gauge\n"
+           "kehu_last_backup_timestamp_seconds %lld\n", o->backup_at);
+  printf("# HELP kehu_up Whether kehud is running on the data directory.\n# TYPE kehu_up gauge\n"
+         "kehu_up %d\n", o->running);
+  if (o->live) {
+    printf("# HELP kehu_connections Open client connections.\n# TYPE kehu_connections gauge\n"
+           "kehu_connections %.0f\n", live_number(o, "connections"));
+    printf("# HELP kehu_requests_total Requests received since kehud started.\n"
+           "# TYPE kehu_requests_total counter\nkehu_requests_total %.0f\n",
+           live_number(o, "requests"));
+    printf("# HELP kehu_writes_total Writes committed since kehud started.\n"
+           "# TYPE kehu_writes_total counter\nkehu_writes_total %.0f\n", live_number(o, "writes"));
+    printf("# HELP kehu_commits_total Commits since kehud started.\n"
+           "# TYPE kehu_commits_total counter\nkehu_commits_total %.0f\n",
+           live_number(o, "commits"));
+    printf("# HELP kehu_start_time_seconds When kehud started.\n"
+           "# TYPE kehu_start_time_seconds gauge\nkehu_start_time_seconds %.0f\n",
+           live_number(o, "started_at"));
+  }
+}
+
+static void print_json(const char *data_dir, const table_list *l, const kehu_store_env_stats *e,
+                       const outside *o)
+{
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "data_dir", data_dir);
+  cJSON *records = cJSON_AddObjectToObject(j, "records");
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    const table_stat *t = table(l, kinds[i][1]);
+    cJSON_AddNumberToObject(records, kinds[i][0], t ? (double)t->entries : 0);
+  }
+  const table_stat *a = table(l, "audit");
+  cJSON_AddNumberToObject(j, "audit_entries", a ? (double)a->entries : 0);
+  cJSON *store = cJSON_AddObjectToObject(j, "store");
+  cJSON_AddNumberToObject(store, "map_size", (double)e->map_size);
+  cJSON_AddNumberToObject(store, "used", (double)e->used);
+  cJSON_AddNumberToObject(store, "page_size", (double)e->page_size);
+  cJSON_AddNumberToObject(store, "readers", e->readers);
+  cJSON_AddNumberToObject(store, "max_readers", e->max_readers);
+  cJSON *tables = cJSON_AddArrayToObject(j, "tables");
+  for (size_t i = 0; i < l->n; i++) {
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "name", l->t[i].name);
+    cJSON_AddNumberToObject(t, "entries", (double)l->t[i].entries);
+    cJSON_AddNumberToObject(t, "bytes", (double)(l->t[i].pages * e->page_size));
+    cJSON_AddItemToArray(tables, t);
+  }
+  if (o->backup_at) {
+    char at[32];
+    iso(o->backup_at, at, sizeof at);
+    cJSON *b = cJSON_AddObjectToObject(j, "last_backup");
+    cJSON_AddStringToObject(b, "at", at);
+    cJSON_AddStringToObject(b, "path", o->backup_path);
+  } else {
+    cJSON_AddNullToObject(j, "last_backup");
+  }
+  if (o->running) {
+    cJSON *k = cJSON_AddObjectToObject(j, "kehud");
+    cJSON_AddNumberToObject(k, "pid", (double)o->pid);
+    if (o->live) {
+      static const char *const keys[] = {"connections", "requests", "writes", "commits"};
+      for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        cJSON_AddNumberToObject(k, keys[i], live_number(o, keys[i]));
+      char at[32];
+      iso((long long)live_number(o, "started_at"), at, sizeof at);
+      cJSON_AddStringToObject(k, "started_at", at);
+    }
+  } else {
+    cJSON_AddNullToObject(j, "kehud");
+  }
+  char *text = cJSON_Print(j);
+  if (text)
+    puts(text);
+  free(text);
+  cJSON_Delete(j);
+}
+
+static void print_human(const char *data_dir, const table_list *l, const kehu_store_env_stats *e,
+                        const outside *o)
+{
+  printf("data directory  %s\n", data_dir);
+  printf("store           %.1f MiB used of a %.1f MiB map; %u of %u readers\n",
+         e->used / 1048576.0, e->map_size / 1048576.0, e->readers, e->max_readers);
+  printf("records        ");
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    const table_stat *t = table(l, kinds[i][1]);
+    printf(" %s %zu%s", kinds[i][0], t ? t->entries : 0, i + 1 < sizeof kinds / sizeof *kinds ? "," : "\n");
+  }
+  const table_stat *a = table(l, "audit");
+  printf("audit log       %zu entries\n", a ? a->entries : 0);
+  if (o->backup_at) {
+    char at[32];
+    iso(o->backup_at, at, sizeof at);
+    printf("last backup     %s  %s\n", at, o->backup_path);
+  } else {
+    printf("last backup     none recorded\n");
+  }
+  if (!o->running)
+    printf("kehud           not running\n");
+  else if (!o->live)
+    printf("kehud           running (pid %ld)\n", o->pid);
+  else
+    printf("kehud           running (pid %ld): %.0f connections, %.0f requests, %.0f writes in "
+           "%.0f commits\n",
+           o->pid, live_number(o, "connections"), live_number(o, "requests"),
+           live_number(o, "writes"), live_number(o, "commits"));
+  printf("\n%-18s %12s %14s\n", "TABLE", "ENTRIES", "BYTES");
+  for (size_t i = 0; i < l->n; i++)
+    printf("%-18s %12zu %14zu\n", l->t[i].name, l->t[i].entries, l->t[i].pages * e->page_size);
+}
+
+int kehu_admin_stats(int argc, char **argv)
+{
+  const char *data_dir = NULL;
+  int json = 0, prometheus = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(stats_usage, stdout);
+      return 0;
+    }
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (!strcmp(argv[i], "--prometheus"))
+      prometheus = 1;
+    else if (argv[i][0] == '-' && argv[i][1])
+      return kehu_admin_fail(KEHU_USAGE, "stats: unknown flag '%s'\n%s", argv[i], stats_usage);
+    else if (data_dir)
+      return kehu_admin_fail(KEHU_USAGE, "stats: too many arguments\n%s", stats_usage);
+    else
+      data_dir = argv[i];
+  }
+  if (!data_dir)
+    return kehu_admin_fail(KEHU_USAGE, "stats: DATADIR is needed\n%s", stats_usage);
+  if (json && prometheus)
+    return kehu_admin_fail(KEHU_USAGE, "stats: --json or --prometheus, not both");
+  kehu_store *st;
+  int rc = kehu_admin_open(data_dir, &st);
+  if (rc != 0)
+    return rc;
+  table_list tables = {.n = 0};
+  kehu_store_env_stats env;
+  kehu_txn t;
+  if ((rc = kehu_store_read_begin(st, &t)) == KEHU_OK) {
+    rc = kehu_store_tables(&t, note_table, &tables);
+    kehu_store_read_end(&t);
+  }
+  if (rc == KEHU_OK)
+    rc = kehu_store_env(st, &env);
+  kehu_store_close(st);
+  if (rc != KEHU_OK)
+    return kehu_admin_fail(rc, "cannot read %s: %s", data_dir, kehu_status_name(rc));
+  outside o = {0};
+  read_outside(data_dir, &o);
+  if (prometheus)
+    print_prometheus(&tables, &env, &o);
+  else if (json)
+    print_json(data_dir, &tables, &env, &o);
+  else
+    print_human(data_dir, &tables, &env, &o);
+  cJSON_Delete(o.live);
+  return 0;
+}
