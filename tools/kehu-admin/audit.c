@@ -78,54 +78,80 @@ static int export_log(kehu_store *st, export_state *x)
   return rc;
 }
 
-int kehu_admin_audit(int argc, char **argv)
+static const char export_usage[] =
+  "usage: kehu-admin audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
+  "Writes the audit log to stdout, newest first: CSV with the header\n"
+  "seq,at,user,address,action,entity,entity_id,details,prev_hash, or a JSON array.\n"
+  "  DATADIR          a data directory made by kehu-admin init\n"
+  "  --since TIME     only entries at or after TIME (YYYY-MM-DD, YYYY-MM-DD HH:MM or\n"
+  "                   ISO 8601 with offset)\n"
+  "  --user U         only entries of user U\n"
+  "  --format F       csv (the default) or json\n";
+
+static const char verify_usage[] =
+  "usage: kehu-admin audit verify DATADIR\n"
+  "Checks the audit log's hash chain against the head kept in the database. Prints\n"
+  "ok: N audit entries, hash chain intact and exits 0 only when it is intact; else\n"
+  "lists each problem and exits 1.\n"
+  "  DATADIR   a data directory made by kehu-admin init\n";
+
+static const char audit_usage[] =
+  "usage: kehu-admin audit export|verify DATADIR ...\n"
+  "The hash-chained audit log of a data directory (safe while kehud runs).\n"
+  "  audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
+  "                       the log, newest first, as CSV or JSON\n"
+  "  audit verify DATADIR exit 0 only when the hash chain is intact\n"
+  "kehu-admin audit COMMAND --help tells more about one command.\n";
+
+static int audit_export(int argc, char **argv)
 {
-  if (argc < 3 || strcmp(argv[1], "--help") == 0) {
-    fputs("usage: kehu-admin audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
-          "       kehu-admin audit verify DATADIR\n",
-          argc < 3 ? stderr : stdout);
-    return argc < 3 ? KEHU_USAGE : 0;
-  }
-  const char *sub = argv[1], *dir = argv[2];
+  const char *dir = NULL, *since = NULL, *format = "csv";
   export_state x = {0};
-  for (int i = 3; i < argc; i++) {
-    int has_value = i + 1 < argc;
-    if (strcmp(argv[i], "--user") == 0 && has_value)
-      x.user = argv[++i];
-    else if (strcmp(argv[i], "--since") == 0 && has_value) {
-      if (kehu_time_parse(argv[++i], &x.since) != 0)
-        return kehu_admin_fail(KEHU_INVALID, "--since: '%s' is not a time", argv[i]);
-      x.has_since = 1;
-    } else if (strcmp(argv[i], "--format") == 0 && has_value) {
-      const char *f = argv[++i];
-      if (strcmp(f, "json") != 0 && strcmp(f, "csv") != 0)
-        return kehu_admin_fail(KEHU_INVALID, "--format: '%s' is not csv or json", f);
-      x.json = f[0] == 'j';
-    } else {
-      return kehu_admin_fail(KEHU_USAGE, "audit %s: unknown or incomplete argument '%s'", sub,
-                             argv[i]);
-    }
+  static const char *const names[] = {"DATADIR", NULL};
+  const kehu_admin_flag flags[] = {
+    {"--since", &since, NULL, NULL, 0},
+    {"--user", &x.user, NULL, NULL, 0},
+    {"--format", &format, NULL, NULL, 0},
+  };
+  kehu_admin_spec spec = {"audit export", export_usage, names, &dir, flags,
+                          sizeof flags / sizeof *flags};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  if (since) {
+    if (kehu_time_parse(since, &x.since) != 0)
+      return kehu_admin_fail(KEHU_INVALID, "--since: '%s' is not a time", since);
+    x.has_since = 1;
   }
+  if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+    return kehu_admin_fail(KEHU_INVALID, "--format: '%s' is not csv or json", format);
+  x.json = format[0] == 'j';
   kehu_store *st;
-  int rc = kehu_admin_open(dir, &st);
-  if (rc != 0)
+  if ((rc = kehu_admin_open(dir, &st)) != 0)
     return rc;
-  if (strcmp(sub, "export") == 0) {
-    x.items = cJSON_CreateArray();
-    rc = export_log(st, &x);
-    if (x.json && rc == KEHU_OK) {
-      char *s = cJSON_PrintUnformatted(x.items);
-      puts(s);
-      cJSON_free(s);
-    }
-    cJSON_Delete(x.items);
-    kehu_store_close(st);
-    return rc == KEHU_OK ? 0 : kehu_admin_fail(rc, "cannot export the audit log");
+  x.items = cJSON_CreateArray();
+  rc = export_log(st, &x);
+  if (x.json && rc == KEHU_OK) {
+    char *s = cJSON_PrintUnformatted(x.items);
+    puts(s);
+    cJSON_free(s);
   }
-  if (strcmp(sub, "verify") != 0) {
-    kehu_store_close(st);
-    return kehu_admin_fail(KEHU_USAGE, "audit: unknown subcommand '%s'", sub);
-  }
+  cJSON_Delete(x.items);
+  kehu_store_close(st);
+  return rc == KEHU_OK ? 0 : kehu_admin_fail(rc, "cannot export the audit log");
+}
+
+static int audit_verify(int argc, char **argv)
+{
+  const char *dir = NULL;
+  static const char *const names[] = {"DATADIR", NULL};
+  kehu_admin_spec spec = {"audit verify", verify_usage, names, &dir, NULL, 0};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  kehu_store *st;
+  if ((rc = kehu_admin_open(dir, &st)) != 0)
+    return rc;
   kehu_txn t;
   char report[8192];
   unsigned long problems = 0;
@@ -145,4 +171,13 @@ int kehu_admin_audit(int argc, char **argv)
   }
   printf("ok: %llu audit entries, hash chain intact\n", (unsigned long long)entries);
   return 0;
+}
+
+int kehu_admin_audit(int argc, char **argv)
+{
+  static const kehu_admin_subcommand subs[] = {
+    {"export", audit_export},
+    {"verify", audit_verify},
+  };
+  return kehu_admin_dispatch("audit", audit_usage, subs, sizeof subs / sizeof *subs, argc, argv);
 }

@@ -57,35 +57,36 @@ static int put_user(kehu_txn *t, void *arg)
   return kehu_store_user_put(t, ((put_user_arg *)arg)->user);
 }
 
+static const char init_usage[] =
+  "usage: kehu-admin init DATADIR [--admin USER] [--listen HOST:PORT] [--host NAME]...\n"
+  "Creates a new data directory: kehud.conf, the CA and server certificate (tls/),\n"
+  "the data key (data.key), the LMDB environment (db/) and the first admin user.\n"
+  "No demo data (that is kehu-admin seed).\n"
+  "  DATADIR             the directory to create; refused when it exists and is not empty\n"
+  "  --admin USER        the admin user's name (default admin)\n"
+  "  --listen HOST:PORT  the address kehud listens on (default 127.0.0.1:7443)\n"
+  "  --host NAME         a DNS name or IP address clients use, added to the server\n"
+  "                      certificate (localhost, 127.0.0.1 and ::1 are always in it);\n"
+  "                      repeat for more\n"
+  "The admin's password (at least 8 characters) is read from the first line of stdin\n"
+  "when it is not a terminal, else asked for without echo.\n";
+
 int kehu_admin_init(int argc, char **argv)
 {
   const char *dir = NULL, *admin = "admin", *listen = "127.0.0.1:7443";
   const char *hosts[MAX_HOSTS] = {"localhost", "127.0.0.1", "::1"};
-  size_t nhosts = 3;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      puts("usage: kehu-admin init DATADIR [--admin USER] [--listen HOST:PORT] [--host NAME]...\n"
-           "  The admin's password is read from stdin (first line) when it is not a terminal.\n"
-           "  --host adds a name or IP address to the server certificate (localhost,\n"
-           "  127.0.0.1 and ::1 are always in it).");
-      return 0;
-    }
-    int has_value = i + 1 < argc;
-    if (strcmp(argv[i], "--admin") == 0 && has_value)
-      admin = argv[++i];
-    else if (strcmp(argv[i], "--listen") == 0 && has_value)
-      listen = argv[++i];
-    else if (strcmp(argv[i], "--host") == 0 && has_value) {
-      if (nhosts == MAX_HOSTS)
-        return kehu_admin_fail(KEHU_USAGE, "at most %d --host names", MAX_HOSTS - 3);
-      hosts[nhosts++] = argv[++i];
-    } else if (argv[i][0] != '-' && !dir)
-      dir = argv[i];
-    else
-      return kehu_admin_fail(KEHU_USAGE, "init: unknown or incomplete argument '%s'", argv[i]);
-  }
-  if (!dir)
-    return kehu_admin_fail(KEHU_USAGE, "init: DATADIR is required");
+  size_t extra_hosts = 0;
+  static const char *const names[] = {"DATADIR", NULL};
+  const kehu_admin_flag flags[] = {
+    {"--admin", &admin, NULL, NULL, 0},
+    {"--listen", &listen, NULL, NULL, 0},
+    {"--host", hosts + 3, NULL, &extra_hosts, MAX_HOSTS - 3},
+  };
+  kehu_admin_spec spec = {"init", init_usage, names, &dir, flags, sizeof flags / sizeof *flags};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  size_t nhosts = 3 + extra_hosts;
   kehu_error err = {0};
   if (kehu_check_username("admin", admin, &err) != KEHU_OK)
     return kehu_admin_fail(KEHU_INVALID, "%s", err.message);
@@ -93,7 +94,7 @@ int kehu_admin_init(int argc, char **argv)
     return kehu_admin_fail(KEHU_CONFLICT, "%s exists and is not empty: refusing to overwrite it",
                            dir);
   char password[256];
-  int rc = kehu_admin_read_password("password for the admin user: ", password, sizeof password);
+  rc = kehu_admin_read_password("password for the admin user: ", password, sizeof password);
   if (rc != 0)
     return rc;
 

@@ -173,34 +173,33 @@ static uint64_t seed_next(kehu_store *st)
   return next;
 }
 
+static const char seed_usage[] =
+  "usage: kehu-admin seed DATADIR --customers N\n"
+  "Adds N realistic demo customers (Chinese, Latin and mixed company names), each\n"
+  "with 2 contacts, 3 follow-ups and the reminders those raise, owned round-robin\n"
+  "by the enabled sales and manager users (else the first admin). Seeding again adds\n"
+  "new customers. Safe while kehud runs; keep it away from production data.\n"
+  "  DATADIR          a data directory made by kehu-admin init\n"
+  "  --customers N    how many customers to add (0 to 100000000)\n";
+
 int kehu_admin_seed(int argc, char **argv)
 {
-  const char *dir = NULL;
-  long long n = -1;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      puts("usage: kehu-admin seed DATADIR --customers N\n"
-           "  Adds N realistic demo customers (Chinese, Latin and mixed company names),\n"
-           "  owned round-robin by the sales and manager users (else the admin).");
-      return 0;
-    }
-    if (strcmp(argv[i], "--customers") == 0 && i + 1 < argc) {
-      char *end;
-      errno = 0;
-      n = strtoll(argv[++i], &end, 10);
-      if (errno || *end || n < 0 || n > 100000000)
-        return kehu_admin_fail(KEHU_INVALID, "--customers: '%s' is not a number from 0 to 10^8",
-                               argv[i]);
-    } else if (argv[i][0] != '-' && !dir) {
-      dir = argv[i];
-    } else {
-      return kehu_admin_fail(KEHU_USAGE, "seed: unknown or incomplete argument '%s'", argv[i]);
-    }
-  }
-  if (!dir || n < 0)
-    return kehu_admin_fail(KEHU_USAGE, "usage: kehu-admin seed DATADIR --customers N");
+  const char *dir = NULL, *count = NULL;
+  static const char *const names[] = {"DATADIR", NULL};
+  const kehu_admin_flag flags[] = {{"--customers", &count, NULL, NULL, 0}};
+  kehu_admin_spec spec = {"seed", seed_usage, names, &dir, flags, sizeof flags / sizeof *flags};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  if (!count)
+    return kehu_admin_usage_error(seed_usage, "seed: --customers is required");
+  char *end;
+  errno = 0;
+  long long n = strtoll(count, &end, 10);
+  if (errno || end == count || *end || n < 0 || n > 100000000)
+    return kehu_admin_fail(KEHU_INVALID, "--customers: '%s' is not a number from 0 to 10^8", count);
   kehu_store *st;
-  int rc = kehu_admin_open(dir, &st);
+  rc = kehu_admin_open(dir, &st);
   if (rc != 0)
     return rc;
   owners o = {0};

@@ -173,60 +173,91 @@ static int list_users(const char *dir, int json)
   return rc == KEHU_OK ? 0 : kehu_admin_fail(rc, "cannot list users");
 }
 
-int kehu_admin_user(int argc, char **argv)
+static const char add_usage[] =
+  "usage: kehu-admin user add DATADIR USER --role admin|manager|sales|service|finance\n"
+  "                           [--team T] [--name \"Display\"]\n"
+  "Adds a user. The password (at least 8 characters) is read from the first line of\n"
+  "stdin when it is not a terminal, else asked for without echo.\n"
+  "  DATADIR      a data directory made by kehu-admin init\n"
+  "  USER         1-64 letters, digits, '.', '_' or '-'\n"
+  "  --role ROLE  admin, manager, sales, service or finance (required)\n"
+  "  --team T     the user's team (decides a manager's reach)\n"
+  "  --name N     the display name\n";
+
+static const char list_usage[] =
+  "usage: kehu-admin user list DATADIR [--json]\n"
+  "Lists every user: name, role, team, display name, and whether disabled.\n"
+  "  DATADIR   a data directory made by kehu-admin init\n"
+  "  --json    one JSON object {\"items\": [...], \"next_cursor\": null}\n";
+
+static const char disable_usage[] =
+  "usage: kehu-admin user disable DATADIR USER\n"
+  "Disables a user: no more logins, and every open session ends at once.\n"
+  "  DATADIR   a data directory made by kehu-admin init\n"
+  "  USER      the user to disable\n";
+
+static const char enable_usage[] =
+  "usage: kehu-admin user enable DATADIR USER\n"
+  "Enables a disabled user again; also clears a login lock.\n"
+  "  DATADIR   a data directory made by kehu-admin init\n"
+  "  USER      the user to enable\n";
+
+static const char passwd_usage[] =
+  "usage: kehu-admin user passwd DATADIR USER\n"
+  "Sets a new password and ends the user's open sessions; clears a login lock. The\n"
+  "password (at least 8 characters) is read from the first line of stdin when it is\n"
+  "not a terminal, else asked for without echo.\n"
+  "  DATADIR   a data directory made by kehu-admin init\n"
+  "  USER      the user whose password changes\n";
+
+static const char role_usage[] =
+  "usage: kehu-admin user role DATADIR USER ROLE [--team T]\n"
+  "Gives a user a new role (and team); a change ends the user's open sessions.\n"
+  "  DATADIR   a data directory made by kehu-admin init\n"
+  "  USER      the user to change\n"
+  "  ROLE      admin, manager, sales, service or finance\n"
+  "  --team T  the new team; --team \"\" removes the team\n";
+
+static const char user_usage[] =
+  "usage: kehu-admin user add|list|disable|enable|passwd|role DATADIR ...\n"
+  "The users of a data directory (works while kehud runs; every change is audited).\n"
+  "  user add DATADIR USER --role admin|manager|sales|service|finance [--team T]\n"
+  "           [--name \"Display\"]\n"
+  "  user list DATADIR [--json]\n"
+  "  user disable|enable|passwd DATADIR USER\n"
+  "  user role DATADIR USER ROLE [--team T]\n"
+  "Passwords are read from the first line of stdin when it is not a terminal.\n"
+  "kehu-admin user COMMAND --help tells more about one command.\n";
+
+static int user_list(int argc, char **argv)
 {
-  if (argc < 3 || strcmp(argv[1], "--help") == 0) {
-    fputs("usage: kehu-admin user add DATADIR USER --role ROLE [--team T] [--name N]\n"
-          "       kehu-admin user list DATADIR [--json]\n"
-          "       kehu-admin user disable|enable|passwd DATADIR USER\n"
-          "       kehu-admin user role DATADIR USER ROLE [--team T]\n",
-          argc < 3 ? stderr : stdout);
-    return argc < 3 ? KEHU_USAGE : 0;
-  }
-  const char *sub = argv[1], *dir = argv[2];
-  if (strcmp(sub, "list") == 0) {
-    int json = argc > 3 && strcmp(argv[3], "--json") == 0;
-    if (argc > 3 + json)
-      return kehu_admin_fail(KEHU_USAGE, "user list: unknown argument '%s'", argv[3 + json]);
-    return list_users(dir, json);
-  }
-  if (argc < 4)
-    return kehu_admin_fail(KEHU_USAGE, "user %s: USER is required", sub);
-  user_change ch = {.username = argv[3], .disabled = -1};
+  const char *dir = NULL;
+  int json = 0;
+  static const char *const names[] = {"DATADIR", NULL};
+  const kehu_admin_flag flags[] = {{"--json", NULL, &json, NULL, 0}};
+  kehu_admin_spec spec = {"user list", list_usage, names, &dir, flags,
+                          sizeof flags / sizeof *flags};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  return list_users(dir, json);
+}
+
+/* After the command line of add, disable, enable, passwd or role: checks the
+ * names, reads the password when the change sets one, stores the change. */
+static int run_change(const char *usage, const char *sub, const char *dir, user_change *ch,
+                      int new_password)
+{
   kehu_error err = {0};
-  if (kehu_check_username("username", ch.username, &err) != KEHU_OK)
+  if (kehu_check_username("username", ch->username, &err) != KEHU_OK)
     return kehu_admin_fail(KEHU_INVALID, "%s", err.message);
-  int i = 4;
-  if (strcmp(sub, "role") == 0) {
-    if (argc < 5)
-      return kehu_admin_fail(KEHU_USAGE, "user role: ROLE is required");
-    ch.role = argv[i++];
-  } else if (strcmp(sub, "add") == 0) {
-    ch.creating = 1;
-  } else if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0) {
-    ch.disabled = sub[0] == 'd';
-  } else if (strcmp(sub, "passwd") != 0) {
-    return kehu_admin_fail(KEHU_USAGE, "user: unknown subcommand '%s'", sub);
-  }
-  for (; i < argc; i++) {
-    int has_value = i + 1 < argc;
-    if (strcmp(argv[i], "--role") == 0 && has_value && ch.creating)
-      ch.role = argv[++i];
-    else if (strcmp(argv[i], "--team") == 0 && has_value)
-      ch.team = argv[++i];
-    else if (strcmp(argv[i], "--name") == 0 && has_value)
-      ch.display = argv[++i];
-    else
-      return kehu_admin_fail(KEHU_USAGE, "user %s: unknown or incomplete argument '%s'", sub,
-                             argv[i]);
-  }
-  if (ch.creating && !ch.role)
-    return kehu_admin_fail(KEHU_USAGE, "user add: --role is required");
-  if (ch.role && kehu_role_of(ch.role) == KEHU_ROLE_NONE)
+  if (ch->creating && !ch->role)
+    return kehu_admin_usage_error(usage, "user add: --role is required");
+  if (ch->role && kehu_role_of(ch->role) == KEHU_ROLE_NONE)
     return kehu_admin_fail(KEHU_INVALID, "role: '%s' is not one of admin, manager, sales, "
-                           "service, finance", ch.role);
+                           "service, finance", ch->role);
   char hash[256];
-  if (ch.creating || strcmp(sub, "passwd") == 0) {
+  if (new_password) {
     char password[256];
     int rc = kehu_admin_read_password("password: ", password, sizeof password);
     if (rc != 0)
@@ -234,10 +265,70 @@ int kehu_admin_user(int argc, char **argv)
     if (kehu_admin_hash_password(password, hash, sizeof hash) != 0)
       return kehu_admin_fail(KEHU_INTERNAL, "cannot hash the password");
     memset(password, 0, sizeof password);
-    ch.hash = hash;
+    ch->hash = hash;
   }
-  int rc = change_user(dir, &ch);
+  int rc = change_user(dir, ch);
   if (rc == 0)
-    printf("user %s: %s done\n", ch.username, sub);
+    printf("user %s: %s done\n", ch->username, sub);
   return rc;
+}
+
+static int user_add(int argc, char **argv)
+{
+  const char *pos[2];
+  user_change ch = {.disabled = -1, .creating = 1};
+  static const char *const names[] = {"DATADIR", "USER", NULL};
+  const kehu_admin_flag flags[] = {
+    {"--role", &ch.role, NULL, NULL, 0},
+    {"--team", &ch.team, NULL, NULL, 0},
+    {"--name", &ch.display, NULL, NULL, 0},
+  };
+  kehu_admin_spec spec = {"user add", add_usage, names, pos, flags, sizeof flags / sizeof *flags};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  ch.username = pos[1];
+  return run_change(add_usage, "add", pos[0], &ch, 1);
+}
+
+static int user_role(int argc, char **argv)
+{
+  const char *pos[3];
+  user_change ch = {.disabled = -1};
+  static const char *const names[] = {"DATADIR", "USER", "ROLE", NULL};
+  const kehu_admin_flag flags[] = {{"--team", &ch.team, NULL, NULL, 0}};
+  kehu_admin_spec spec = {"user role", role_usage, names, pos, flags, sizeof flags / sizeof *flags};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  ch.username = pos[1];
+  ch.role = pos[2];
+  return run_change(role_usage, "role", pos[0], &ch, 0);
+}
+
+/* disable, enable and passwd: DATADIR USER and no flags. */
+static int user_state(int argc, char **argv)
+{
+  const char *sub = argv[0], *pos[2];
+  int passwd = strcmp(sub, "passwd") == 0;
+  user_change ch = {.disabled = passwd ? -1 : strcmp(sub, "disable") == 0};
+  const char *usage = passwd ? passwd_usage : ch.disabled ? disable_usage : enable_usage;
+  char command[32];
+  snprintf(command, sizeof command, "user %s", sub);
+  static const char *const names[] = {"DATADIR", "USER", NULL};
+  kehu_admin_spec spec = {command, usage, names, pos, NULL, 0};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
+  ch.username = pos[1];
+  return run_change(usage, sub, pos[0], &ch, passwd);
+}
+
+int kehu_admin_user(int argc, char **argv)
+{
+  static const kehu_admin_subcommand subs[] = {
+    {"add", user_add},         {"list", user_list},     {"disable", user_state},
+    {"enable", user_state},    {"passwd", user_state},  {"role", user_role},
+  };
+  return kehu_admin_dispatch("user", user_usage, subs, sizeof subs / sizeof *subs, argc, argv);
 }

@@ -5,24 +5,29 @@
 
 #include "admin.h"
 
+static const char verify_usage[] =
+  "usage: kehu-admin verify DATADIR\n"
+  "Checks that every index entry matches its record and every record is indexed,\n"
+  "in one consistent snapshot (safe while kehud runs). Prints ok: ... and exits 0\n"
+  "when all indexes match the data, else lists the problems and exits 1.\n"
+  "  DATADIR   a data directory made by kehu-admin init\n";
+
 int kehu_admin_verify(int argc, char **argv)
 {
-  if (argc != 2 || argv[1][0] == '-') {
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-      puts("usage: kehu-admin verify DATADIR\n"
-           "  Checks that every index entry has its record and every record is indexed.");
-      return 0;
-    }
-    return kehu_admin_fail(KEHU_USAGE, "usage: kehu-admin verify DATADIR");
-  }
+  const char *dir = NULL;
+  static const char *const names[] = {"DATADIR", NULL};
+  kehu_admin_spec spec = {"verify", verify_usage, names, &dir, NULL, 0};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
   kehu_store *st;
-  int rc = kehu_admin_open(argv[1], &st);
+  rc = kehu_admin_open(dir, &st);
   if (rc != 0)
     return rc;
   kehu_txn t;
   if ((rc = kehu_store_read_begin(st, &t)) != KEHU_OK) {
     kehu_store_close(st);
-    return kehu_admin_fail(rc, "cannot read %s", argv[1]);
+    return kehu_admin_fail(rc, "cannot read %s", dir);
   }
   size_t len = 64 * 1024;
   char *report = malloc(len);
