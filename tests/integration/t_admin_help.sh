@@ -34,7 +34,7 @@ nothing_created() {
 # --- --help and -h -----------------------------------------------------------------
 # command | what its usage must name (CLI.md's synopsis of it)
 help_cases=(
-  "|init user seed verify audit"
+  "|init user seed verify audit backup restore stats"
   "init|DATADIR --admin --listen --host"
   "user|add list disable enable passwd role"
   "user add|DATADIR USER --role --team --name"
@@ -48,6 +48,9 @@ help_cases=(
   "audit|export verify"
   "audit export|DATADIR --since --user --format"
   "audit verify|DATADIR"
+  "backup|DATADIR OUT --incremental"
+  "restore|BACKUP DATADIR --force"
+  "stats|DATADIR --json --prometheus"
 )
 for case in "${help_cases[@]}"; do
   cmd=${case%%|*}

@@ -266,31 +266,20 @@ static int write_manifest(const char *dir, const file_list *l, uint64_t audit_se
 int kehu_admin_backup(int argc, char **argv)
 {
   const char *pos[2] = {NULL, NULL};
-  size_t npos = 0;
   int incremental = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(backup_usage, stdout);
-      return 0;
-    }
-    if (!strcmp(argv[i], "--incremental"))
-      incremental = 1;
-    else if (argv[i][0] == '-' && argv[i][1])
-      return kehu_admin_fail(KEHU_USAGE, "backup: unknown flag '%s'\n%s", argv[i], backup_usage);
-    else if (npos == 2)
-      return kehu_admin_fail(KEHU_USAGE, "backup: too many arguments\n%s", backup_usage);
-    else
-      pos[npos++] = argv[i];
-  }
-  if (npos != 2)
-    return kehu_admin_fail(KEHU_USAGE, "backup: DATADIR and OUT are needed\n%s", backup_usage);
+  static const char *const names[] = {"DATADIR", "OUT", NULL};
+  const kehu_admin_flag flags[] = {{"--incremental", NULL, &incremental, NULL, 0}};
+  kehu_admin_spec spec = {"backup", backup_usage, names, pos, flags, 1};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
   if (incremental)
     return kehu_admin_fail(KEHU_INTERNAL,
                            "backup --incremental is not available yet: it needs the change log, "
                            "which this version does not keep; take a full backup");
   const char *data_dir = pos[0], *out = pos[1];
   kehu_store *st;
-  int rc = kehu_admin_open(data_dir, &st);
+  rc = kehu_admin_open(data_dir, &st);
   if (rc != 0)
     return rc;
   file_list files = {.n = 0};

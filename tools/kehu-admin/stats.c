@@ -257,28 +257,17 @@ int kehu_admin_stats(int argc, char **argv)
 {
   const char *data_dir = NULL;
   int json = 0, prometheus = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(stats_usage, stdout);
-      return 0;
-    }
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (!strcmp(argv[i], "--prometheus"))
-      prometheus = 1;
-    else if (argv[i][0] == '-' && argv[i][1])
-      return kehu_admin_fail(KEHU_USAGE, "stats: unknown flag '%s'\n%s", argv[i], stats_usage);
-    else if (data_dir)
-      return kehu_admin_fail(KEHU_USAGE, "stats: too many arguments\n%s", stats_usage);
-    else
-      data_dir = argv[i];
-  }
-  if (!data_dir)
-    return kehu_admin_fail(KEHU_USAGE, "stats: DATADIR is needed\n%s", stats_usage);
+  static const char *const names[] = {"DATADIR", NULL};
+  const kehu_admin_flag flags[] = {{"--json", NULL, &json, NULL, 0},
+                                   {"--prometheus", NULL, &prometheus, NULL, 0}};
+  kehu_admin_spec spec = {"stats", stats_usage, names, &data_dir, flags, 2};
+  int rc = kehu_admin_parse(&spec, argc, argv);
+  if (rc != KEHU_OK)
+    return rc == KEHU_ADMIN_HELP_SHOWN ? 0 : rc;
   if (json && prometheus)
-    return kehu_admin_fail(KEHU_USAGE, "stats: --json or --prometheus, not both");
+    return kehu_admin_usage_error(stats_usage, "stats: --json or --prometheus, not both");
   kehu_store *st;
-  int rc = kehu_admin_open(data_dir, &st);
+  rc = kehu_admin_open(data_dir, &st);
   if (rc != 0)
     return rc;
   table_list tables = {.n = 0};
