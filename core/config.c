@@ -36,6 +36,7 @@ static void defaults(kehu_config *cfg)
   cfg->lock_s = 15 * 60;
   cfg->import_batch_ms = 1000;
   cfg->bin_days = 30;
+  cfg->audit_retention_days = 730;
 }
 
 typedef struct {
@@ -76,6 +77,8 @@ static const option options[] = {
   OPT("auth", "lock_time", 'l', lock_s),
   OPT_RANGE("import", "batch_ms", 'u', import_batch_ms, 0, 60000),
   OPT_RANGE("recycle_bin", "days", 'u', bin_days, 1, 3650),
+  /* the guides keep operation logs 2 years at least: nothing shorter */
+  OPT_RANGE("audit", "retention_days", 'u', audit_retention_days, 730, 36500),
 };
 #undef OPT
 
@@ -215,6 +218,8 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "dormant_days = %u          ; no follow-up for this long raises 'dormant'\n"
           "remind_hour = %u              ; local hour when dated reminders fall due\n"
           "ticket_sla_hours = %u        ; response due this long after a ticket opens\n"
+          "\n[audit]\n"
+          "retention_days = %u         ; older entries move to DATADIR/audit-archive/ (730 at least)\n"
           "\n[recycle_bin]\n"
           "days = %u                    ; a deleted customer is purged this long after\n"
           "\n[import]\n"
@@ -227,7 +232,8 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           d.max_write_queue, d.max_read_work,
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
           (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
-          d.remind_hour, d.ticket_sla_hours, d.bin_days, d.import_batch_ms);
+          d.remind_hour, d.ticket_sla_hours, d.audit_retention_days, d.bin_days,
+          d.import_batch_ms);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
   return KEHU_OK;

@@ -56,6 +56,9 @@ typedef struct kehu_server {
   uv_timer_t audit_timer;        /* logs the audit head daily */
   uv_timer_t trim_timer;         /* gives freed memory back after a burst */
   uv_timer_t stats_timer;        /* writes DATADIR/kehud.stats for kehu-admin stats */
+  uv_timer_t archive_timer;      /* moves old audit entries to the archive, daily */
+  uv_work_t archive_work;
+  int archiving;
   uint64_t requests;             /* requests received since start */
   int64_t started_at;
   int trim_armed;

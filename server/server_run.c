@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "audit_archive.h"
 #include "datadir_lock.h"
 #include "dispatch.h"
 #include "net/conn.h"
@@ -89,6 +90,7 @@ static void finish_stop(kehu_server *srv)
   uv_close((uv_handle_t *)&srv->audit_timer, NULL);
   uv_close((uv_handle_t *)&srv->trim_timer, NULL);
   uv_close((uv_handle_t *)&srv->stats_timer, NULL);
+  uv_close((uv_handle_t *)&srv->archive_timer, NULL);
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -146,6 +148,50 @@ static void write_stats(uv_timer_t *timer)
     rename(tmp, path);
   else
     unlink(tmp);
+}
+
+/* docs/operations.md#audit-log: entries older than [audit] retention_days
+ * move to DATADIR/audit-archive/, at start and daily, on the thread pool
+ * (a file is written and synced before the entries leave the store). */
+#define ARCHIVE_BATCH 100000
+
+static void archive_run(uv_work_t *req)
+{
+  kehu_server *srv = req->data;
+  int64_t now = kehu_now(srv);
+  for (int round = 0; round < 100; round++) {
+    size_t moved = 0;
+    char file[128];
+    kehu_error err = {0};
+    if (kehu_audit_archive(srv->store, srv->cfg.data_dir, now, srv->cfg.audit_retention_days,
+                           ARCHIVE_BATCH, &moved, file, sizeof file, &err) != KEHU_OK) {
+      fprintf(stderr, "kehud: audit archive: %s\n", err.message);
+      return;
+    }
+    if (moved)
+      fprintf(stderr, "kehud: audit archive: %zu entries moved to %s/%s\n", moved,
+              KEHU_AUDIT_ARCHIVE_DIR, file);
+    if (moved < ARCHIVE_BATCH)
+      return;
+  }
+}
+
+static void archive_done(uv_work_t *req, int status)
+{
+  (void)status;
+  kehu_server *srv = req->data;
+  srv->archiving = 0;
+}
+
+static void archive_audit(uv_timer_t *timer)
+{
+  kehu_server *srv = timer->data;
+  if (srv->archiving || srv->stopping)
+    return;
+  srv->archiving = 1;
+  srv->archive_work.data = srv;
+  if (uv_queue_work(srv->loop, &srv->archive_work, archive_run, archive_done) != 0)
+    srv->archiving = 0;
 }
 
 /* docs/operations.md#audit-log: the audit head is logged at start and daily, so an altered or
@@ -276,6 +322,9 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_timer_init(srv->loop, &srv->stats_timer);
   srv->stats_timer.data = srv;
   uv_timer_start(&srv->stats_timer, write_stats, 0, STATS_EVERY_MS);
+  uv_timer_init(srv->loop, &srv->archive_timer);
+  srv->archive_timer.data = srv;
+  uv_timer_start(&srv->archive_timer, archive_audit, 0, 24 * 3600 * 1000);
   uv_prepare_init(srv->loop, &srv->flush_prepare);
   srv->flush_prepare.data = srv;
   uv_prepare_start(&srv->flush_prepare, flush_before_wait);

@@ -10,16 +10,17 @@
 #include "store_internal.h"
 
 static const char head_key[] = "audit:head";
+static const char base_key[] = "audit:base";
 
 typedef struct {
   uint64_t seq;
   unsigned char hash[32];
 } audit_head;
 
-static int read_head(kehu_txn *t, audit_head *h)
+static int read_mark(kehu_txn *t, const char *key, audit_head *h)
 {
   memset(h, 0, sizeof *h);
-  MDB_val k = {sizeof head_key - 1, (void *)head_key}, v;
+  MDB_val k = {strlen(key), (void *)key}, v;
   int rc = mdb_get(t->txn, t->st->meta, &k, &v);
   if (rc == MDB_NOTFOUND)
     return KEHU_OK;
@@ -28,6 +29,11 @@ static int read_head(kehu_txn *t, audit_head *h)
   h->seq = kehu_key_get_u64(v.mv_data);
   memcpy(h->hash, (unsigned char *)v.mv_data + 8, 32);
   return KEHU_OK;
+}
+
+static int read_head(kehu_txn *t, audit_head *h)
+{
+  return read_mark(t, head_key, h);
 }
 
 int kehu_store_audit_append(kehu_txn *t, Kehu__AuditEntry *e)
@@ -106,8 +112,14 @@ int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long
   MDB_cursor *cur;
   if ((rc = mdb_cursor_open(t->txn, t->st->audit, &cur)) != 0)
     return kehu_store_status(rc);
-  unsigned char prev[32] = {0};
-  uint64_t expect = 1;
+  audit_head base;
+  if ((rc = read_mark(t, base_key, &base)) != KEHU_OK) {
+    mdb_cursor_close(cur);
+    return rc;
+  }
+  unsigned char prev[32];
+  memcpy(prev, base.hash, 32);
+  uint64_t expect = base.seq + 1;
   MDB_val k, v;
   *entries = 0;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -152,4 +164,77 @@ int kehu_store_audit_head(kehu_txn *t, uint64_t *seq, unsigned char hash[32])
   *seq = h.seq;
   memcpy(hash, h.hash, 32);
   return rc;
+}
+
+int kehu_store_audit_base(kehu_txn *t, uint64_t *seq, unsigned char hash[32])
+{
+  audit_head b;
+  int rc = read_mark(t, base_key, &b);
+  *seq = b.seq;
+  memcpy(hash, b.hash, 32);
+  return rc;
+}
+
+int kehu_store_audit_oldest(kehu_txn *t, uint64_t after, int64_t before, size_t max,
+                            int (*each)(uint64_t seq, const void *bytes, size_t len, void *arg),
+                            void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->audit, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  uint64_t start = after + 1;
+  MDB_val k = {sizeof start, &start}, v;
+  int status = KEHU_OK;
+  size_t n = 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < max;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+    uint64_t seq;
+    memcpy(&seq, k.mv_data, sizeof seq);
+    Kehu__AuditEntry *e = kehu__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
+    if (!e) {
+      status = KEHU_INTERNAL;
+      break;
+    }
+    int old = e->at < before;
+    kehu__audit_entry__free_unpacked(e, NULL);
+    if (!old || (status = each(seq, v.mv_data, v.mv_size, arg)) != KEHU_OK)
+      break;
+  }
+  mdb_cursor_close(cur);
+  if (status == KEHU_OK && rc != 0 && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  return status;
+}
+
+int kehu_store_audit_drop_through(kehu_txn *t, uint64_t upto)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->audit, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  audit_head base;
+  int status = read_mark(t, base_key, &base);
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    uint64_t seq;
+    memcpy(&seq, k.mv_data, sizeof seq);
+    if (seq > upto)
+      break;
+    base.seq = seq;
+    mbedtls_sha256_ret(v.mv_data, v.mv_size, base.hash, 0);
+    if ((rc = mdb_cursor_del(cur, 0)) != 0)
+      status = kehu_store_status(rc);
+  }
+  mdb_cursor_close(cur);
+  if (status == KEHU_OK && rc != 0 && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  if (status != KEHU_OK)
+    return status;
+  unsigned char mark[40];
+  kehu_key_put_u64(mark, base.seq);
+  memcpy(mark + 8, base.hash, 32);
+  MDB_val bk = {sizeof base_key - 1, (void *)base_key}, bv = {40, mark};
+  return kehu_store_status(mdb_put(t->txn, t->st->meta, &bk, &bv, 0));
 }

@@ -267,6 +267,20 @@ int kehu_store_audit_list(kehu_txn *t, uint64_t before, unsigned limit,
 int kehu_store_audit_head(kehu_txn *t, uint64_t *seq, unsigned char hash[32]);
 /* Walks the whole chain; 0 problems means intact. report gets the first
  * problems found. Also compares the head kept apart. */
+/* Archiving (docs/operations.md#audit-log): the oldest entries leave the
+ * store once they are in an archive file. The base is the last entry that
+ * left (0 and zeros: none) and the SHA-256 of its encoding, which the
+ * first entry kept in the store names as its previous hash. */
+int kehu_store_audit_base(kehu_txn *t, uint64_t *seq, unsigned char hash[32]);
+/* The entries after `after`, oldest first, while their time is below
+ * `before` and fewer than max were given: each(seq, encoding, len, arg). */
+int kehu_store_audit_oldest(kehu_txn *t, uint64_t after, int64_t before, size_t max,
+                            int (*each)(uint64_t seq, const void *bytes, size_t len, void *arg),
+                            void *arg);
+/* Removes every entry up to and including upto (archived), making it the
+ * base. */
+int kehu_store_audit_drop_through(kehu_txn *t, uint64_t upto);
+/* The chain of the entries kept in the store, from the base. */
 int kehu_store_audit_verify(kehu_txn *t, char *report, size_t len, unsigned long *problems,
                             uint64_t *entries);
 

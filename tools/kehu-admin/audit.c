@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "admin.h"
+#include "audit_archive.h"
 #include "timefmt.h"
 
 typedef struct {
@@ -152,24 +153,51 @@ static int audit_verify(int argc, char **argv)
   kehu_store *st;
   if ((rc = kehu_admin_open(dir, &st)) != 0)
     return rc;
+  /* the archive first (entries 1..N), then the store's from its base,
+   * which must be the archive's last entry */
+  char archive_report[4096], report[8192];
+  unsigned long archive_problems = 0, problems = 0;
+  uint64_t archived = 0, archive_last = 0, entries = 0, base = 0;
+  unsigned char archive_hash[32], base_hash[32];
+  if (kehu_audit_archive_verify(dir, &archive_last, archive_hash, &archived, archive_report,
+                                sizeof archive_report, &archive_problems) != KEHU_OK) {
+    kehu_store_close(st);
+    return kehu_admin_fail(KEHU_INTERNAL, "cannot read the audit archive of %s", dir);
+  }
   kehu_txn t;
-  char report[8192];
-  unsigned long problems = 0;
-  uint64_t entries = 0;
   if ((rc = kehu_store_read_begin(st, &t)) == KEHU_OK) {
     rc = kehu_store_audit_verify(&t, report, sizeof report, &problems, &entries);
+    if (rc == KEHU_OK)
+      rc = kehu_store_audit_base(&t, &base, base_hash);
     kehu_store_read_end(&t);
   }
   kehu_store_close(st);
   if (rc != KEHU_OK)
     return kehu_admin_fail(rc, "cannot read the audit log");
-  if (problems) {
+  fputs(archive_report, stdout);
+  if (base != archive_last) {
+    printf("the store's log goes on from entry %llu but the archive (%s/) ends at entry %llu: "
+           "archive files are missing\n",
+           (unsigned long long)base, KEHU_AUDIT_ARCHIVE_DIR, (unsigned long long)archive_last);
+    archive_problems++;
+  } else if (base && memcmp(base_hash, archive_hash, 32) != 0) {
+    printf("entry %llu of the archive is not the one the store's log goes on from: altered\n",
+           (unsigned long long)base);
+    archive_problems++;
+  }
+  if (problems || archive_problems) {
     fputs(report, stdout);
-    printf("audit log damaged: %lu problems in %llu entries\n", problems,
-           (unsigned long long)entries);
+    printf("audit log damaged: %lu problems in %llu entries (%llu of them archived)\n",
+           problems + archive_problems, (unsigned long long)(entries + archived),
+           (unsigned long long)archived);
     return 1;
   }
-  printf("ok: %llu audit entries, hash chain intact\n", (unsigned long long)entries);
+  if (archived)
+    printf("ok: %llu audit entries, hash chain intact (%llu of them in %s/)\n",
+           (unsigned long long)(entries + archived), (unsigned long long)archived,
+           KEHU_AUDIT_ARCHIVE_DIR);
+  else
+    printf("ok: %llu audit entries, hash chain intact\n", (unsigned long long)entries);
   return 0;
 }
 

@@ -26,11 +26,12 @@
 
 #include "admin.h"
 #include "buf.h"
+#include "audit_archive.h"
 #include "datadir_lock.h"
 
 #define MANIFEST "manifest.json"
 #define MANIFEST_FORMAT 1
-#define MAX_FILES 64
+#define MAX_FILES 1024
 
 static const char backup_usage[] =
   "usage: kehu-admin backup DATADIR OUT [--incremental]\n"
@@ -184,34 +185,45 @@ typedef struct {
   size_t n;
 } file_list;
 
-/* data.key, kehud.conf and every regular file of tls/, as relative paths. */
-static int datadir_files(const char *data_dir, file_list *l)
+/* The regular files of DATADIR/sub as "sub/name"; a missing sub adds none
+ * when it may be missing. */
+static int add_dir_files(const char *data_dir, const char *sub, int optional, file_list *l)
 {
-  static const char *const top[] = {"data.key", "kehud.conf"};
-  for (size_t i = 0; i < sizeof top / sizeof *top; i++)
-    snprintf(l->files[l->n++].path, sizeof l->files[0].path, "%s", top[i]);
-  char tls[PATH_MAX];
-  if (join(tls, data_dir, "tls") != 0)
+  char dir[PATH_MAX];
+  if (join(dir, data_dir, sub) != 0)
     return -1;
-  DIR *d = opendir(tls);
+  DIR *d = opendir(dir);
   if (!d)
-    return -1;
+    return optional && errno == ENOENT ? 0 : -1;
   struct dirent *e;
   int rc = 0;
   while ((e = readdir(d))) {
     char p[PATH_MAX];
     struct stat st;
-    if (e->d_name[0] == '.' || join(p, tls, e->d_name) != 0 || stat(p, &st) != 0 ||
+    if (e->d_name[0] == '.' || join(p, dir, e->d_name) != 0 || stat(p, &st) != 0 ||
         !S_ISREG(st.st_mode))
       continue;
-    if (l->n == MAX_FILES || strlen(e->d_name) + 5 >= sizeof l->files[0].path) {
+    if (l->n == MAX_FILES ||
+        strlen(sub) + 1 + strlen(e->d_name) >= sizeof l->files[0].path) {
       rc = -1;
       break;
     }
-    snprintf(l->files[l->n++].path, sizeof l->files[0].path, "tls/%s", e->d_name);
+    snprintf(l->files[l->n++].path, sizeof l->files[0].path, "%s/%s", sub, e->d_name);
   }
   closedir(d);
   return rc;
+}
+
+/* data.key, kehud.conf, every file of tls/ and of the audit archive, as
+ * relative paths. */
+static int datadir_files(const char *data_dir, file_list *l)
+{
+  static const char *const top[] = {"data.key", "kehud.conf"};
+  for (size_t i = 0; i < sizeof top / sizeof *top; i++)
+    snprintf(l->files[l->n++].path, sizeof l->files[0].path, "%s", top[i]);
+  if (add_dir_files(data_dir, "tls", 0, l) != 0)
+    return -1;
+  return add_dir_files(data_dir, KEHU_AUDIT_ARCHIVE_DIR, 1, l);
 }
 
 /* ---- backup ---- */
@@ -342,7 +354,9 @@ int kehu_admin_backup(int argc, char **argv)
   snprintf(files.files[0].path, sizeof files.files[0].path, "data.mdb");
   files.n = 1;
   /* the key, the configuration, the certificates */
-  if (join(path, tmp, "tls") != 0 || mkdir(path, 0700) != 0 || datadir_files(data_dir, &files) != 0) {
+  if (join(path, tmp, "tls") != 0 || mkdir(path, 0700) != 0 ||
+      join(path, tmp, KEHU_AUDIT_ARCHIVE_DIR) != 0 || mkdir(path, 0700) != 0 ||
+      datadir_files(data_dir, &files) != 0) {
     rc = kehu_admin_fail(KEHU_INTERNAL, "cannot list the files of %s", data_dir);
     goto done;
   }
@@ -365,8 +379,9 @@ int kehu_admin_backup(int argc, char **argv)
     goto done;
   }
   /* every file is synced; now the directories, the rename, and OUT */
-  if (join(path, tmp, "tls") != 0 || fsync_path(path) != 0 || fsync_path(tmp) != 0 ||
-      rename(tmp, final) != 0 || fsync_path(out) != 0) {
+  if (join(path, tmp, "tls") != 0 || fsync_path(path) != 0 ||
+      join(path, tmp, KEHU_AUDIT_ARCHIVE_DIR) != 0 || fsync_path(path) != 0 ||
+      fsync_path(tmp) != 0 || rename(tmp, final) != 0 || fsync_path(out) != 0) {
     rc = kehu_admin_fail(KEHU_INTERNAL, "cannot put the backup in place as %s: %s", final,
                          strerror(errno));
     goto done;
@@ -550,6 +565,7 @@ int kehu_admin_restore(int argc, char **argv)
     return kehu_admin_fail(KEHU_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
   rc = KEHU_OK;
   if (join(path, tmp, "db") != 0 || mkdir(path, 0700) != 0 || join(path, tmp, "tls") != 0 ||
+      mkdir(path, 0700) != 0 || join(path, tmp, KEHU_AUDIT_ARCHIVE_DIR) != 0 ||
       mkdir(path, 0700) != 0)
     rc = kehu_admin_fail(KEHU_INTERNAL, "cannot create the directories of %s", tmp);
   for (size_t i = 0; i < files.n && rc == KEHU_OK; i++) {
@@ -588,8 +604,8 @@ int kehu_admin_restore(int argc, char **argv)
     kehu_store_close(st);
   }
   if (rc == KEHU_OK) {
-    for (size_t i = 0; i < 2 && rc == KEHU_OK; i++) {
-      static const char *const dirs[] = {"db", "tls"};
+    for (size_t i = 0; i < 3 && rc == KEHU_OK; i++) {
+      static const char *const dirs[] = {"db", "tls", KEHU_AUDIT_ARCHIVE_DIR};
       if (join(path, tmp, dirs[i]) != 0 || fsync_path(path) != 0)
         rc = kehu_admin_fail(KEHU_INTERNAL, "cannot sync %s", path);
     }
