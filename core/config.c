@@ -37,6 +37,9 @@ static void defaults(kehu_config *cfg)
   cfg->import_batch_ms = 1000;
   cfg->bin_days = 30;
   cfg->audit_retention_days = 730;
+  cfg->backup_minute = 2 * 60;
+  cfg->backup_weekday = -1;
+  cfg->backup_keep = 7;
 }
 
 typedef struct {
@@ -79,6 +82,8 @@ static const option options[] = {
   OPT_RANGE("recycle_bin", "days", 'u', bin_days, 1, 3650),
   /* the guides keep operation logs 2 years at least: nothing shorter */
   OPT_RANGE("audit", "retention_days", 'u', audit_retention_days, 730, 36500),
+  OPT("backup", "dir", 's', backup_dir),
+  OPT_RANGE("backup", "keep", 'u', backup_keep, 1, 1000),
 };
 #undef OPT
 
@@ -126,9 +131,42 @@ static int complete_fields(parse_state *ps, const char *value)
   return 1;
 }
 
+/* [backup] time = HH:MM (local) and full = daily | sun | mon ... | sat. */
+static int backup_when(parse_state *ps, const char *name, const char *value)
+{
+  static const char *const days[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+  if (strcmp(name, "time") == 0) {
+    unsigned h, m;
+    char end;
+    if (sscanf(value, "%u:%u%c", &h, &m, &end) == 2 && h < 24 && m < 60) {
+      ps->cfg->backup_minute = h * 60 + m;
+      return 1;
+    }
+    kehu_fail(ps->err, KEHU_INVALID, "time",
+              "kehud.conf: [backup] time = '%s' is not a local time HH:MM", value);
+  } else {
+    if (strcmp(value, "daily") == 0) {
+      ps->cfg->backup_weekday = -1;
+      return 1;
+    }
+    for (int d = 0; d < 7; d++)
+      if (strcmp(value, days[d]) == 0) {
+        ps->cfg->backup_weekday = d;
+        return 1;
+      }
+    kehu_fail(ps->err, KEHU_INVALID, "full",
+              "kehud.conf: [backup] full = '%s' is not daily or a weekday (sun, mon, ... sat)",
+              value);
+  }
+  ps->failed = 1;
+  return 0;
+}
+
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
   parse_state *ps = user;
+  if (strcmp(section, "backup") == 0 && (strcmp(name, "time") == 0 || strcmp(name, "full") == 0))
+    return backup_when(ps, name, value);
   if (strcmp(section, "import") == 0 && strcmp(name, "complete_fields") == 0)
     return complete_fields(ps, value);
   for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
@@ -218,6 +256,12 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "dormant_days = %u          ; no follow-up for this long raises 'dormant'\n"
           "remind_hour = %u              ; local hour when dated reminders fall due\n"
           "ticket_sla_hours = %u        ; response due this long after a ticket opens\n"
+          "\n[backup]\n"
+          ";dir = /mnt/backup/kehu      ; scheduled full backups go here (another disk or a\n"
+          "                             ; mounted share); none while unset\n"
+          "time = 02:00                 ; local time they run\n"
+          "full = daily                 ; daily, or a weekday: sun, mon, ... sat\n"
+          "keep = %u                     ; the newest this many are kept\n"
           "\n[audit]\n"
           "retention_days = %u         ; older entries move to DATADIR/audit-archive/ (730 at least)\n"
           "\n[recycle_bin]\n"
@@ -232,7 +276,7 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           d.max_write_queue, d.max_read_work,
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
           (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
-          d.remind_hour, d.ticket_sla_hours, d.audit_retention_days, d.bin_days,
+          d.remind_hour, d.ticket_sla_hours, d.backup_keep, d.audit_retention_days, d.bin_days,
           d.import_batch_ms);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);

@@ -37,6 +37,10 @@ typedef struct {
   unsigned remind_hour;          /* dated reminders fall due at this local hour */
   unsigned ticket_sla_hours;     /* a ticket's response_due after creation */
   unsigned complete_fields;      /* [import]: 1u << kehu_import_field of each required field */
+  char backup_dir[512];           /* [backup] dir: scheduled backups go here ("" none) */
+  unsigned backup_minute;        /* [backup] time, as minutes after local midnight */
+  int backup_weekday;            /* [backup] full: -1 daily, else 0 (Sunday) .. 6 */
+  unsigned backup_keep;          /* [backup] keep: full backups kept in backup_dir */
   unsigned audit_retention_days; /* [audit] retention_days: then entries go to the archive */
   unsigned bin_days;             /* [recycle_bin] days: a binned customer is purged after */
   unsigned import_batch_ms;      /* [import] batch_ms: rows of one import batch take this long

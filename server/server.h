@@ -57,6 +57,11 @@ typedef struct kehu_server {
   uv_timer_t trim_timer;         /* gives freed memory back after a burst */
   uv_timer_t stats_timer;        /* writes DATADIR/kehud.stats for kehu-admin stats */
   uv_timer_t archive_timer;      /* moves old audit entries to the archive, daily */
+  uv_timer_t backup_timer;       /* scheduled backups (backups.c) */
+  uv_process_t backup_proc;
+  uv_pipe_t backup_err_pipe;
+  char backup_err[2048];         /* what the backup's kehu-admin said on stderr */
+  int backup_running;
   uv_work_t archive_work;
   int archiving;
   uint64_t requests;             /* requests received since start */

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "audit_archive.h"
+#include "backups.h"
 #include "datadir_lock.h"
 #include "dispatch.h"
 #include "net/conn.h"
@@ -91,6 +92,7 @@ static void finish_stop(kehu_server *srv)
   uv_close((uv_handle_t *)&srv->trim_timer, NULL);
   uv_close((uv_handle_t *)&srv->stats_timer, NULL);
   uv_close((uv_handle_t *)&srv->archive_timer, NULL);
+  kehu_backups_stop(srv);
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -325,6 +327,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_timer_init(srv->loop, &srv->archive_timer);
   srv->archive_timer.data = srv;
   uv_timer_start(&srv->archive_timer, archive_audit, 0, 24 * 3600 * 1000);
+  kehu_backups_start(srv);
   uv_prepare_init(srv->loop, &srv->flush_prepare);
   srv->flush_prepare.data = srv;
   uv_prepare_start(&srv->flush_prepare, flush_before_wait);

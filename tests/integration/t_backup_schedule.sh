@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Scheduled backups ([backup] in kehud.conf; docs/operations.md#backup-and-restore):
+# kehud runs a full backup at [backup] time (the server's clock set two
+# seconds before it), keeps the newest [backup] keep of them, and a backup
+# that fails (a destination that cannot be written) is logged, audited and
+# given to every admin as a reminder. A bad time or weekday refuses the
+# config.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/integration/lib_records.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib_records.sh"
+
+refused() { # KEY VALUE: kehud refuses [backup] KEY = VALUE, naming the key
+  kehu_conf_set backup "$1" "$2"
+  if timeout "$(kehu_scaled 20)" "$KEHU_BUILD/kehud" --data "$KEHU_DATA" --listen 127.0.0.1:0 \
+       >"$KEHU_TMP/bad.out" 2>&1; then
+    fail "kehud started with [backup] $1 = $2"
+  fi
+  expect_match "\\[backup\\] $1" "$(cat "$KEHU_TMP/bad.out")" "the refusal of $1 = $2"
+}
+refused time 25:00
+kehu_conf_set backup time 03:00
+refused full someday
+kehu_conf_set backup full daily
+kehu_conf_set backup keep 2
+kehu_conf_set backup dir "$KEHU_TMP/scheduled"
+
+# The server's clock two seconds before the next 03:00.
+before_three() {
+  KEHU_CLOCK_OFFSET=$(($(date -d 'tomorrow 03:00' +%s) - 2 - $(date +%s)))
+  export KEHU_CLOCK_OFFSET
+}
+
+# waits (bounded) until the server log says the backup ran (done or failed)
+wait_backup() {
+  local i limit
+  limit=$(kehu_scaled 30)
+  for ((i = 0; i < limit * 10; i++)); do
+    grep -qE 'scheduled backup (done|failed)' "$KEHU_LOG" && return 0
+    sleep 0.1
+  done
+  fail "no scheduled backup within $limit s of 03:00 (server time)"
+}
+
+expect_exit 0 kehu_admin seed "$KEHU_DATA" --customers 20
+for run in 1 2 3; do
+  before_three
+  kehu_start_server
+  wait_backup
+  grep -q 'scheduled backup done' "$KEHU_LOG" || fail "backup $run failed: $(cat "$KEHU_LOG")"
+  kehu_stop_server
+  sleep 1   # the next backup's name is a second later
+done
+mapfile -t kept < <(ls "$KEHU_TMP/scheduled")
+expect_eq 2 "${#kept[@]}" "backups kept with keep = 2: ${kept[*]}"
+for b in "${kept[@]}"; do
+  [[ "$b" =~ ^[0-9]{8}T[0-9]{6}Z-full$ ]] || fail "a backup named $b"
+done
+grep -q 'removed (keep = 2)' "$KEHU_TMP/kehud.old.log" "$KEHU_LOG" ||
+  fail "kehud did not say it removed the oldest backup"
+expect_exit 0 kehu_admin restore "$KEHU_TMP/scheduled/${kept[1]}" "$KEHU_TMP/restored"
+expect_exit 0 kehu_admin stats "$KEHU_TMP/restored" --json
+expect_eq 20 "$(out_jq .records.customer)" "customers in the scheduled backup"
+
+# a destination that cannot be written: logged, audited, every admin told
+printf 'not a directory\n' >"$KEHU_TMP/afile"
+kehu_conf_set backup dir "$KEHU_TMP/afile/backups"
+before_three
+kehu_start_server
+wait_backup
+grep -q 'scheduled backup failed: .*afile' "$KEHU_LOG" || fail "the failure in the log: $(cat "$KEHU_LOG")"
+limit=$(kehu_scaled 20)
+for ((i = 0; i < limit * 10; i++)); do
+  kehu_as admin --json reminder list >"$KEHU_TMP/rem.json" 2>/dev/null &&
+    jq -e '.items[] | select(.kind == "backup_failed")' "$KEHU_TMP/rem.json" >/dev/null && break
+  sleep 0.1
+done
+expect_exit 0 kehu_as admin --json reminder list
+expect_match 'scheduled backup failed: .*afile' \
+  "$(out_jq -r '.items[] | select(.kind == "backup_failed") | .message')" "the admin's reminder"
+expect_exit 0 kehu_as admin --json audit --limit 50
+expect_eq 1 "$(out_jq '[.items[] | select(.action == "backup_failed" and .user == "kehud")] | length')" \
+  "the failure in the audit log"
+expect_server_alive
