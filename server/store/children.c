@@ -260,3 +260,43 @@ int kehu_store_children_move(kehu_txn *t, uint64_t from, uint64_t to, const char
   }
   return KEHU_OK;
 }
+
+int kehu_store_children_reindex(kehu_txn *t, size_t *n)
+{
+  *n = 0;
+  int status = KEHU_OK;
+  for (int kind = 0; kind < KEHU_KIND_COUNT && status == KEHU_OK; kind++) {
+    const kehu_kind_info *k = kehu_kind_get(kind);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->st->children[kind], &cur);
+    if (rc != 0)
+      return kehu_store_status(rc);
+    MDB_val key, v;
+    for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      if (key.mv_size != 16)
+        continue;
+      uint64_t cust = kehu_key_get_u64(key.mv_data), seq = kehu_key_get_u64((unsigned char *)key.mv_data + 8);
+      ProtobufCMessage *m = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+      if (!m) {
+        status = KEHU_INTERNAL;
+        break;
+      }
+      status = index_child(t, k, cust, seq, m, 1);
+      protobuf_c_message_free_unpacked(m, NULL);
+      unsigned char pk[9], cb[8];
+      parent_key(pk, k, seq);
+      kehu_key_put_u64(cb, cust);
+      MDB_val pkey = {9, pk}, pv = {8, cb};
+      if (status == KEHU_OK)
+        status = kehu_store_status(mdb_put(t->txn, t->st->child_parent, &pkey, &pv, 0));
+      if (status == KEHU_OK && k->kind == KEHU_KIND_CONTACT)
+        status = kehu_store_search_changed(t, cust);
+      (*n)++;
+    }
+    mdb_cursor_close(cur);
+    if (status == KEHU_OK && rc != MDB_NOTFOUND)
+      status = kehu_store_status(rc);
+  }
+  return status;
+}

@@ -285,3 +285,43 @@ int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
     return status;
   return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
+
+int kehu_store_customers_reindex(kehu_txn *t, size_t *n)
+{
+  kehu_store *st = t->st;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, st->customers, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val k, v;
+  int status = KEHU_OK;
+  *n = 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8)
+      continue;
+    uint64_t key = kehu_key_get_u64(k.mv_data);
+    Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
+    if (!c) {
+      status = KEHU_INTERNAL;
+      break;
+    }
+    status = reindex(t, st->cust_owner, key, NULL, c->owner);
+    if (status == KEHU_OK)
+      status = reindex(t, st->cust_stage, key, NULL, c->stage);
+    if (status == KEHU_OK)
+      status = reindex_name(t, key, NULL, c->name);
+    if (status == KEHU_OK && c->external_code && *c->external_code) {
+      MDB_val ck = {strlen(c->external_code), c->external_code}, cv = {8, k.mv_data};
+      status = kehu_store_status(mdb_put(t->txn, st->cust_extcode, &ck, &cv, 0));
+    }
+    if (status == KEHU_OK)
+      status = kehu_store_search_changed(t, key);
+    kehu__customer__free_unpacked(c, NULL);
+    (*n)++;
+  }
+  mdb_cursor_close(cur);
+  if (status == KEHU_OK && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  return status;
+}

@@ -216,3 +216,31 @@ size_t kehu_store_reminder_of_customer(kehu_txn *t, uint64_t cust, uint64_t *seq
   mdb_cursor_close(cur);
   return n;
 }
+
+int kehu_store_reminders_reindex(kehu_txn *t, size_t *n)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->reminders, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val k, v;
+  int status = KEHU_OK;
+  *n = 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8)
+      continue;
+    Kehu__Reminder *r = kehu__reminder__unpack(NULL, v.mv_size, v.mv_data);
+    if (!r) {
+      status = KEHU_INTERNAL;
+      break;
+    }
+    status = index_reminder(t, kehu_key_get_u64(k.mv_data), r, 1);
+    kehu__reminder__free_unpacked(r, NULL);
+    (*n)++;
+  }
+  mdb_cursor_close(cur);
+  if (status == KEHU_OK && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  return status;
+}

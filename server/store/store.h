@@ -151,6 +151,14 @@ typedef struct {
 } kehu_store_env_stats;
 int kehu_store_env(kehu_store *st, kehu_store_env_stats *out);
 
+/* Empties every derived index (owner, stage, name, external code, contract
+ * number, contact phone, record parent, the reminder indexes, search) and
+ * rebuilds it from the records, in t. */
+typedef struct {
+  size_t indexes, customers, records, reminders;
+} kehu_reindex_counts;
+int kehu_store_reindex(kehu_txn *t, kehu_reindex_counts *counts);
+
 /* A consistent, compacted copy of the whole store (free pages left out)
  * written to fd, taken in a read transaction: writers go on meanwhile
  * (kehu-admin backup, docs/operations.md#backups). */

@@ -96,6 +96,11 @@ int kehu_store_attachment_delete(kehu_txn *t, uint64_t seq);
 /* Re-derives a customer's search tokens (its names, tags, contacts) and
  * moves its postings to match, in t's transaction. */
 int kehu_store_search_reindex(kehu_txn *t, uint64_t cust);
+/* Rebuilding the derived indexes (reindex.c), after they were emptied: each
+ * walks its records and adds their entries; *n counts the records. */
+int kehu_store_customers_reindex(kehu_txn *t, size_t *n);
+int kehu_store_children_reindex(kehu_txn *t, size_t *n);
+int kehu_store_reminders_reindex(kehu_txn *t, size_t *n);
 /* The same at once, or noted for kehu_store_search_flush when t defers. */
 int kehu_store_search_changed(kehu_txn *t, uint64_t cust);
 

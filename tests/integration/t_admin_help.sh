@@ -34,7 +34,7 @@ nothing_created() {
 # --- --help and -h -----------------------------------------------------------------
 # command | what its usage must name (CLI.md's synopsis of it)
 help_cases=(
-  "|init user seed verify audit backup restore stats"
+  "|init user seed verify audit backup restore stats reindex"
   "init|DATADIR --admin --listen --host"
   "user|add list disable enable passwd role"
   "user add|DATADIR USER --role --team --name"
@@ -51,6 +51,7 @@ help_cases=(
   "backup|DATADIR OUT --incremental"
   "restore|BACKUP DATADIR --force"
   "stats|DATADIR --json --prometheus"
+  "reindex|DATADIR"
 )
 for case in "${help_cases[@]}"; do
   cmd=${case%%|*}

@@ -24,17 +24,22 @@ int kehu_admin_verify(int argc, char **argv)
   rc = kehu_admin_open(dir, &st);
   if (rc != 0)
     return rc;
+  rc = kehu_admin_check_indexes(st, dir);
+  kehu_store_close(st);
+  return rc;
+}
+
+int kehu_admin_check_indexes(kehu_store *st, const char *dir)
+{
   kehu_txn t;
-  if ((rc = kehu_store_read_begin(st, &t)) != KEHU_OK) {
-    kehu_store_close(st);
+  int rc;
+  if ((rc = kehu_store_read_begin(st, &t)) != KEHU_OK)
     return kehu_admin_fail(rc, "cannot read %s", dir);
-  }
   size_t len = 64 * 1024;
   char *report = malloc(len);
   unsigned long problems = 0;
   rc = report ? kehu_store_verify(&t, report, len, &problems) : KEHU_INTERNAL;
   kehu_store_read_end(&t);
-  kehu_store_close(st);
   if (rc != KEHU_OK) {
     free(report);
     return kehu_admin_fail(rc, "verify could not finish: %s", kehu_status_name(rc));
