@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,62 @@ static int datadir_files(const char *data_dir, file_list *l)
 
 /* ---- backup ---- */
 
+/* The store's compacted copy goes through a pipe to a thread that hashes
+ * it and writes it to the file: hashing runs beside the copy instead of
+ * reading the file back after it. */
+typedef struct {
+  int in, out;
+  mbedtls_sha256_context sha;
+  long long size;
+  int failed;
+} hasher;
+
+static void *hash_and_write(void *arg)
+{
+  hasher *h = arg;
+  static unsigned char buf[256 * 1024];
+  for (;;) {
+    ssize_t n = read(h->in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      h->failed |= n < 0;
+      break;
+    }
+    mbedtls_sha256_update_ret(&h->sha, buf, (size_t)n);
+    h->size += n;
+    if (!h->failed && write_all(h->out, buf, (size_t)n) != 0)
+      h->failed = 1;   /* go on reading, so the copy does not block on a full pipe */
+  }
+  return NULL;
+}
+
+static int copy_hashing(kehu_store *st, int fd, char hex[65], long long *size)
+{
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0)
+    return KEHU_INTERNAL;
+  hasher h = {p[0], fd, .size = 0, .failed = 0};
+  mbedtls_sha256_init(&h.sha);
+  mbedtls_sha256_starts_ret(&h.sha, 0);
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, hash_and_write, &h) != 0) {
+    close(p[0]);
+    close(p[1]);
+    return KEHU_INTERNAL;
+  }
+  int rc = kehu_store_copy_compact(st, p[1]);
+  close(p[1]);   /* the end of the stream */
+  pthread_join(thread, NULL);
+  close(p[0]);
+  unsigned char digest[32];
+  mbedtls_sha256_finish_ret(&h.sha, digest);
+  mbedtls_sha256_free(&h.sha);
+  kehu_hex(digest, sizeof digest, hex);
+  *size = h.size;
+  return rc != KEHU_OK ? rc : h.failed ? KEHU_INTERNAL : KEHU_OK;
+}
+
 static void utc_stamp(time_t t, char *out, size_t len, const char *fmt)
 {
   struct tm tm;
@@ -342,7 +399,7 @@ int kehu_admin_backup(int argc, char **argv)
     rc = kehu_admin_fail(KEHU_INTERNAL, "cannot create %s: %s", path, strerror(errno));
     goto done;
   }
-  rc = kehu_store_copy_compact(st, fd);
+  rc = copy_hashing(st, fd, files.files[0].sha256, &files.files[0].size);
   if (rc == KEHU_OK && fsync(fd) != 0)
     rc = KEHU_INTERNAL;
   if (close(fd) != 0 && rc == KEHU_OK)
@@ -367,7 +424,7 @@ int kehu_admin_backup(int argc, char **argv)
       goto done;
     }
   }
-  for (size_t i = 0; i < files.n; i++) {
+  for (size_t i = 1; i < files.n; i++) {   /* data.mdb was hashed as it was written */
     if (join(path, tmp, files.files[i].path) != 0 ||
         hash_file(path, files.files[i].sha256, &files.files[i].size) != 0) {
       rc = kehu_admin_fail(KEHU_INTERNAL, "cannot read back %s", path);

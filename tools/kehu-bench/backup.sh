@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# BENCH.md B1 (docs/architecture.md#performance-design): a hot full backup of
+# N customers (`kehu-admin seed`: 2 contacts and 3 follow-ups each) taken
+# while `kehu-bench --op mix` (32 connections x 8 in flight) runs, against
+# `mdb_copy -c` of the same store; and the mix's throughput meanwhile
+# against the same mix alone.
+#   tools/kehu-bench/backup.sh              # N=1000000 DURATION=30
+#   N=100000 DURATION=10 tools/kehu-bench/backup.sh
+# Needs a normal build in build/ and mdb_copy (Debian: lmdb-utils).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+: "${N:=1000000}" "${DURATION:=30}"
+data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-backup-bench.XXXXXX")
+pid=""
+trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
+printf 'benchpass\n' | build/kehu-admin init "$data/d" >/dev/null
+/usr/bin/time -f "seed: %e s" build/kehu-admin seed "$data/d" --customers "$N" >/dev/null
+echo "store: $(du -sh "$data/d/db/data.mdb" | cut -f1)"
+
+# mdb_copy -c of the same store, the server stopped (twice: the second is the
+# one with a warm page cache, as the backup under load will have)
+for i in 1 2; do
+  rm -f "$data/copy.mdb"
+  start=$(date +%s.%N)
+  mdb_copy -c -n "$data/d/db/data.mdb" "$data/copy.mdb"
+  end=$(date +%s.%N)
+done
+copy=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+echo "mdb_copy -c: $copy s ($(du -sh "$data/copy.mdb" | cut -f1))"
+rm -f "$data/copy.mdb"
+
+build/kehud --data "$data/d" --listen 127.0.0.1:0 >"$data/out" 2>"$data/kehud.log" &
+pid=$!
+for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
+server=$(sed -n 's/^kehud listening on //p' "$data/out")
+mix() {
+  KEHU_PASSWORD=benchpass build/kehu-bench --server "$server" --ca "$data/d/tls/ca.crt" \
+    --user admin --op mix --connections 32 --depth 8 --duration "$DURATION" --json \
+    --server-pid "$pid" | jq -r 'select(.op == "mix") | .ops_per_s' | head -n 1
+}
+alone=$(mix)
+echo "mix alone: $alone ops/s"
+
+# the same mix with a backup started 2 s into it
+mix >"$data/mix.rate" &
+mix_pid=$!
+sleep 2
+start=$(date +%s.%N)
+build/kehu-admin backup "$data/d" "$data/backups" >/dev/null
+end=$(date +%s.%N)
+wait "$mix_pid"
+during=$(cat "$data/mix.rate")
+backup=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+echo "backup under mix: $backup s ($(du -sh "$data"/backups/*-full | cut -f1)), \
+$(awk -v b="$backup" -v c="$copy" 'BEGIN { printf "%.2f", b / c }')x mdb_copy -c"
+echo "mix during the backup: $during ops/s \
+($(awk -v a="$alone" -v d="$during" 'BEGIN { printf "%+.1f", (d - a) / a * 100 }') % against alone;" \
+  "the backup ran for $backup s of the ${DURATION} s measured)"
+kill -TERM "$pid"; wait "$pid" || true; pid=""
+build/kehu-admin verify "$data/d" | tail -1
