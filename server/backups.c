@@ -263,6 +263,13 @@ void kehu_backups_start(kehu_server *srv)
     arm(srv);
 }
 
+void kehu_backups_rearm(kehu_server *srv)
+{
+  uv_timer_stop(&srv->backup_timer);
+  if (srv->cfg.backup_dir[0] && !srv->backup_running)
+    arm(srv);
+}
+
 void kehu_backups_stop(kehu_server *srv)
 {
   if (srv->backup_running)

@@ -33,10 +33,13 @@ typedef struct kehu_server {
   int datadir_lock;              /* DATADIR/kehud.lock, held while running */
   kehu_writer *writer;
   uv_async_t writer_done;
-  kehu_tls_server tls;
+  kehu_tls_server tls;            /* the certificate kehud started with */
+  kehu_tls_server *tls_current;   /* what new connections use: &tls or a reloaded one */
+  kehu_tls_server **tls_retired;  /* replaced by reloads; connections may still use them */
+  size_t n_retired;
   kehu_rng rng;                  /* loop thread only: session tokens */
   uv_tcp_t listener;
-  uv_signal_t sigterm, sigint;
+  uv_signal_t sigterm, sigint, sighup;
   const struct kehu_conn_ops *conn_ops; /* what connections do with requests (net/conn.h) */
   kehu_conn *conns;              /* every open connection */
   kehu_conn *flush_list;         /* connections with replies to encrypt and send */

@@ -96,6 +96,7 @@ static void finish_stop(kehu_server *srv)
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
+  uv_close((uv_handle_t *)&srv->sighup, NULL);
 }
 
 /* A shutdown waits for the reads and password checks on the thread pool:
@@ -121,6 +122,75 @@ static void on_signal(uv_signal_t *sig, int signum)
   uv_close((uv_handle_t *)&srv->listener, NULL);
   kehu_conn_stop_reading_all(srv);
   stop_when_idle(srv);
+}
+
+/* SIGHUP (docs/operations.md#reload): the certificate and key in tls/ are
+ * loaded again for new connections (the ones open keep theirs, so their
+ * configuration is kept until exit), and kehud.conf's network limits and
+ * [backup] schedule are read again. What anything else reads from other
+ * threads (reminder rules, retention) needs a restart. A certificate that
+ * does not load, or a config that does not parse, changes nothing. */
+static void apply_limits(kehu_server *srv);
+
+static void reload(kehu_server *srv)
+{
+  char crt[700], key[700];
+  snprintf(crt, sizeof crt, "%s/tls/server.crt", srv->cfg.data_dir);
+  snprintf(key, sizeof key, "%s/tls/server.key", srv->cfg.data_dir);
+  kehu_error err = {0};
+  kehu_tls_server *tls = calloc(1, sizeof *tls);
+  kehu_tls_server **retired =
+      realloc(srv->tls_retired, (srv->n_retired + 1) * sizeof *retired);
+  if (retired)
+    srv->tls_retired = retired;
+  if (!tls || !retired) {
+    free(tls);
+    fprintf(stderr, "kehud: reload: out of memory; nothing changed\n");
+    return;
+  }
+  if (kehu_tls_server_init(tls, crt, key, &err) != KEHU_OK) {
+    kehu_tls_server_free(tls);
+    free(tls);
+    fprintf(stderr, "kehud: reload: %s; the certificate in use stays\n", err.message);
+  } else {
+    if (srv->tls_current != &srv->tls)
+      srv->tls_retired[srv->n_retired++] = srv->tls_current;
+    srv->tls_current = tls;
+    char until[32] = "?";
+    const mbedtls_x509_time *t = &tls->cert.valid_to;
+    snprintf(until, sizeof until, "%04d-%02d-%02d", t->year, t->mon, t->day);
+    fprintf(stderr, "kehud: reload: certificate %s (valid until %s) for new connections\n", crt,
+            until);
+  }
+  kehu_config cfg;
+  if (kehu_config_load(&cfg, srv->cfg.data_dir, &err) != KEHU_OK) {
+    fprintf(stderr, "kehud: reload: %s; the configuration in use stays\n", err.message);
+    return;
+  }
+  srv->cfg.max_frame = cfg.max_frame;
+  srv->cfg.handshake_timeout_ms = cfg.handshake_timeout_ms;
+  srv->cfg.login_timeout_ms = cfg.login_timeout_ms;
+  srv->cfg.idle_timeout_ms = cfg.idle_timeout_ms;
+  srv->cfg.max_inflight = cfg.max_inflight;
+  srv->cfg.max_connections = cfg.max_connections;
+  srv->cfg.max_unauthenticated = cfg.max_unauthenticated;
+  srv->cfg.max_write_queue = cfg.max_write_queue;
+  memcpy(srv->cfg.backup_dir, cfg.backup_dir, sizeof cfg.backup_dir);
+  srv->cfg.backup_minute = cfg.backup_minute;
+  srv->cfg.backup_weekday = cfg.backup_weekday;
+  srv->cfg.backup_keep = cfg.backup_keep;
+  apply_limits(srv);
+  kehu_backups_rearm(srv);
+  fprintf(stderr, "kehud: reload: kehud.conf read (max_connections %u, idle_timeout %u s)\n",
+          srv->cfg.max_connections, srv->cfg.idle_timeout_ms / 1000);
+}
+
+static void on_sighup(uv_signal_t *sig, int signum)
+{
+  (void)signum;
+  kehu_server *srv = sig->data;
+  if (!srv->stopping)
+    reload(srv);
 }
 
 /* docs/operations.md#monitoring: what only the running server knows, for
@@ -246,6 +316,13 @@ static void cap_unauthenticated(kehu_config *cfg)
     cfg->max_unauthenticated = cfg->max_connections;
 }
 
+/* The connection caps as the open-file limit allows (at start and reload). */
+static void apply_limits(kehu_server *srv)
+{
+  raise_nofile(srv);
+  cap_unauthenticated(&srv->cfg);
+}
+
 /* A client that reads slowly can make the server build megabytes of
  * replies; glibc would keep that memory once freed (its mmap threshold
  * grows with every big block freed, so later big blocks come from the heap
@@ -277,8 +354,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   srv->read_gate.max = srv->cfg.max_read_work;
   tune_malloc();
   srv->loop = uv_default_loop();
-  raise_nofile(srv);
-  cap_unauthenticated(&srv->cfg);
+  apply_limits(srv);
   char path[700], key[700];
   /* one kehud per data directory; kehu-admin restore waits for none */
   long holder;
@@ -302,6 +378,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   snprintf(key, sizeof key, "%s/tls/server.key", srv->cfg.data_dir);
   if ((rc = kehu_tls_server_init(&srv->tls, path, key, err)) != KEHU_OK)
     return rc;
+  srv->tls_current = &srv->tls;
   if (kehu_rng_init(&srv->rng, "kehud-tokens") != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot seed the random generator");
   uv_async_init(srv->loop, &srv->writer_done, on_writes_done);
@@ -313,6 +390,9 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   srv->sigterm.data = srv->sigint.data = srv;
   uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
   uv_signal_start(&srv->sigint, on_signal, SIGINT);
+  uv_signal_init(srv->loop, &srv->sighup);
+  srv->sighup.data = srv;
+  uv_signal_start(&srv->sighup, on_sighup, SIGHUP);
   signal(SIGPIPE, SIG_IGN);
   kehu_scheduler_start(srv);
   uv_timer_init(srv->loop, &srv->audit_timer);
@@ -339,6 +419,15 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_run(srv->loop, UV_RUN_DEFAULT);
   uv_loop_close(srv->loop);
   kehu_tls_server_free(&srv->tls);
+  for (size_t i = 0; i < srv->n_retired; i++) {
+    kehu_tls_server_free(srv->tls_retired[i]);
+    free(srv->tls_retired[i]);
+  }
+  free(srv->tls_retired);
+  if (srv->tls_current != &srv->tls) {
+    kehu_tls_server_free(srv->tls_current);
+    free(srv->tls_current);
+  }
   kehu_rng_free(&srv->rng);
   kehu_store_close(srv->store);
   return KEHU_OK;

@@ -708,7 +708,7 @@ static void on_connection(uv_stream_t *listener, int status)
   uv_timer_init(srv->loop, &c->timer);
   c->tcp.data = c->timer.data = c;
   c->open_handles = 2;
-  if (kehu_tls_session_init(&c->tls, &srv->tls.conf) != 0 ||
+  if (kehu_tls_session_init(&c->tls, &srv->tls_current->conf) != 0 ||
       uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
     c->closing = 1;
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);

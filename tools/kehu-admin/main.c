@@ -22,6 +22,7 @@ static const char usage_text[] =
   "  restore BACKUP DATADIR [--force]\n"
   "  stats DATADIR [--json | --prometheus]\n"
   "  reindex DATADIR\n"
+  "  cert DATADIR [--host NAME]...\n"
   "  audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
   "  audit verify DATADIR\n"
   "Passwords are read from the first line of stdin when it is not a terminal.\n";
@@ -116,7 +117,7 @@ int main(int argc, char **argv)
     {"init", kehu_admin_init}, {"user", kehu_admin_user},
     {"seed", kehu_admin_seed}, {"verify", kehu_admin_verify}, {"audit", kehu_admin_audit},
     {"backup", kehu_admin_backup}, {"restore", kehu_admin_restore},
-    {"stats", kehu_admin_stats}, {"reindex", kehu_admin_reindex},
+    {"stats", kehu_admin_stats}, {"reindex", kehu_admin_reindex}, {"cert", kehu_admin_cert},
   };
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     if (strcmp(argv[1], commands[i].name) == 0)
