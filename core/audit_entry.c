@@ -56,6 +56,9 @@ static void field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor
   }
 }
 
+const char *const kehu_audit_personal_fields[] = {"name",  "short_name", "address",
+                                                  "external_code", "notes", NULL};
+
 void kehu_audit_diff(const ProtobufCMessage *before, const ProtobufCMessage *after,
                      const char *const *hidden, char *out, size_t len)
 {

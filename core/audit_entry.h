@@ -11,5 +11,9 @@ int kehu_audit(kehu_txn *t, const kehu_caller *who, int64_t now, const char *act
  * of one type; values of the fields named in hidden are left out. */
 void kehu_audit_diff(const ProtobufCMessage *before, const ProtobufCMessage *after,
                      const char *const *hidden, char *out, size_t len);
+/* A customer's fields whose values an audit entry never holds (it names
+ * them as changed): personal data, which an erasure must be able to take
+ * out of the store entirely, and the hash-chained log could not give up. */
+extern const char *const kehu_audit_personal_fields[];
 
 #endif

@@ -524,8 +524,8 @@ static int bin_purge_fired(kehu_rule_ctx *rc, const Kehu__Reminder *r)
     struct tm tm;
     if (localtime_r(&at, &tm))
       strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    snprintf(details, sizeof details, "%s (in the recycle bin since %s, kept %u days)", c->name,
-             day, rc->cfg->bin_days);
+    snprintf(details, sizeof details, "in the recycle bin since %s, kept %u days", day,
+             rc->cfg->bin_days);
     st = kehu_rules_customer_gone(rc, cust);
     if (st == KEHU_OK)
       st = kehu_store_customer_purge(rc->t, cust);

@@ -60,6 +60,9 @@ typedef struct kehu_server {
   uv_timer_t trim_timer;         /* gives freed memory back after a burst */
   uv_timer_t stats_timer;        /* writes DATADIR/kehud.stats for kehu-admin stats */
   uv_timer_t archive_timer;      /* moves old audit entries to the archive, daily */
+  uv_timer_t scrub_timer;        /* zeros the store's free pages: after purges, hourly */
+  uv_work_t scrub_work;
+  int scrubbing;
   uv_timer_t backup_timer;       /* scheduled backups (backups.c) */
   uv_process_t backup_proc;
   uv_pipe_t backup_err_pipe;
@@ -75,6 +78,9 @@ typedef struct kehu_server {
 /* The server's clock: every handler reads time through this one function,
  * so tests can run a server in the future (cfg.clock_offset_s). */
 int64_t kehu_now(const kehu_server *srv);
+/* A purge committed: the store's free pages are zeroed a second later
+ * (docs/storage.md#erasure), then every hour. */
+void kehu_server_scrub_soon(kehu_server *srv);
 /* The same clock in milliseconds (for timers). */
 int64_t kehu_now_ms(const kehu_server *srv);
 

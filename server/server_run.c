@@ -92,6 +92,7 @@ static void finish_stop(kehu_server *srv)
   uv_close((uv_handle_t *)&srv->trim_timer, NULL);
   uv_close((uv_handle_t *)&srv->stats_timer, NULL);
   uv_close((uv_handle_t *)&srv->archive_timer, NULL);
+  uv_close((uv_handle_t *)&srv->scrub_timer, NULL);
   kehu_backups_stop(srv);
   uv_close((uv_handle_t *)&srv->writer_done, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -220,6 +221,48 @@ static void write_stats(uv_timer_t *timer)
     rename(tmp, path);
   else
     unlink(tmp);
+}
+
+/* docs/storage.md#erasure: the free pages of the store zeroed on the
+ * thread pool (two short write transactions per round), a second after a
+ * purge, at start and every hour, so a purged customer's values do not
+ * stay in freed pages. */
+#define SCRUB_DELAY_MS 1000
+#define SCRUB_EVERY_MS (3600 * 1000)
+
+static void scrub_run(uv_work_t *req)
+{
+  kehu_server *srv = req->data;
+  size_t pages = 0;
+  int rc = kehu_store_scrub_free_pages(srv->store, &pages);
+  if (rc != KEHU_OK)
+    fprintf(stderr, "kehud: zeroing free pages failed: %s\n", kehu_status_name(rc));
+  else if (pages)
+    fprintf(stderr, "kehud: %zu free pages zeroed\n", pages);
+}
+
+static void scrub_done(uv_work_t *req, int status)
+{
+  (void)status;
+  kehu_server *srv = req->data;
+  srv->scrubbing = 0;
+}
+
+static void scrub(uv_timer_t *timer)
+{
+  kehu_server *srv = timer->data;
+  if (srv->scrubbing || srv->stopping)
+    return;
+  srv->scrubbing = 1;
+  srv->scrub_work.data = srv;
+  if (uv_queue_work(srv->loop, &srv->scrub_work, scrub_run, scrub_done) != 0)
+    srv->scrubbing = 0;
+}
+
+void kehu_server_scrub_soon(kehu_server *srv)
+{
+  if (!srv->stopping)
+    uv_timer_start(&srv->scrub_timer, scrub, SCRUB_DELAY_MS, SCRUB_EVERY_MS);
 }
 
 /* docs/operations.md#audit-log: entries older than [audit] retention_days
@@ -408,6 +451,9 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   srv->archive_timer.data = srv;
   uv_timer_start(&srv->archive_timer, archive_audit, 0, 24 * 3600 * 1000);
   kehu_backups_start(srv);
+  uv_timer_init(srv->loop, &srv->scrub_timer);
+  srv->scrub_timer.data = srv;
+  kehu_server_scrub_soon(srv);
   uv_prepare_init(srv->loop, &srv->flush_prepare);
   srv->flush_prepare.data = srv;
   uv_prepare_start(&srv->flush_prepare, flush_before_wait);

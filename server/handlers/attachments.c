@@ -106,7 +106,7 @@ static int apply_upload(kehu_txn *t, void *arg)
     if (rc == KEHU_OK)
       rc = kehu_store_attachment_put(t, w->seq, kehu_buf_head(&u->data), kehu_buf_size(&u->data));
     if (rc == KEHU_OK)
-      rc = kehu_audit(t, &w->caller, w->now, "create", "attachment", id, a.file_name);
+      rc = kehu_audit(t, &w->caller, w->now, "create", "attachment", id, a.customer_id);
     if (rc == KEHU_OK) {
       free(w->packed);
       w->packed_len = kehu__attachment__get_packed_size(&a);

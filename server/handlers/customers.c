@@ -42,6 +42,7 @@ typedef struct {
   const Kehu__CustomerUpdate *update;
   int deleting, restoring, force;
   int unanswered;                 /* kehu_customer_create_in: no reply to pack */
+  int purging;
   const char *reason;               /* of a stage change */
   Kehu__Customer own_changes;       /* for requests that are not updates */
   Kehu__CustomerUpdate own_update;
@@ -161,7 +162,7 @@ static int apply_add(kehu_txn *t, void *arg)
   kehu_rule_ctx rules = {t, w->now, w->cfg};
   if ((rc = kehu_store_customer_put(t, w->key, NULL, &c)) != KEHU_OK ||
       (rc = kehu_rules_dormant(&rules, NULL, &c)) != KEHU_OK ||
-      (rc = kehu_audit(t, &w->caller, w->now, "create", "customer", w->id, c.name)) != KEHU_OK)
+      (rc = kehu_audit(t, &w->caller, w->now, "create", "customer", w->id, NULL)) != KEHU_OK)
     return rc;
   return w->unanswered ? KEHU_OK : keep_packed(w, &c);
 }
@@ -358,7 +359,7 @@ static int apply_update(kehu_txn *t, void *arg)
     rc = kehu_rules_customer_binned(&rules, &c);
   if (rc == KEHU_OK) {
     char details[1024];
-    kehu_audit_diff(&old->base, &c.base, NULL, details, sizeof details);
+    kehu_audit_diff(&old->base, &c.base, kehu_audit_personal_fields, details, sizeof details);
     rc = kehu_audit(t, &w->caller, w->now,
                     w->deleting ? "delete" : w->restoring ? "restore" : "update", "customer",
                     old->id, details);
@@ -395,6 +396,8 @@ static void customer_written(kehu_call *call, int status, void *arg)
   if (status == KEHU_OK && w->assigned_to[0] && !w->deleting)
     kehu_push_assigned(call->srv, w->assigned_to, "customer_assigned", w->id,
                        w->input ? w->input->name : NULL);
+  if (status == KEHU_OK && w->purging)
+    kehu_server_scrub_soon(call->srv);   /* docs/storage.md#erasure */
   if (status == KEHU_OK)
     reply_customer_bytes(call, w->packed, w->packed_len);
   else if (w->err.status == status)
@@ -538,7 +541,7 @@ static int apply_purge(kehu_txn *t, void *arg)
   if (rc == KEHU_OK)
     rc = kehu_store_customer_purge(t, w->key);
   if (rc == KEHU_OK)
-    rc = kehu_audit(t, &w->caller, w->now, "purge", "customer", w->id, old->name);
+    rc = kehu_audit(t, &w->caller, w->now, "purge", "customer", w->id, NULL);
   if (old)
     kehu__customer__free_unpacked(old, NULL);
   return rc;
@@ -552,8 +555,10 @@ void kehu_handle_customer_purge(kehu_call *call)
     return;
   }
   customer_write *w = start_change(call, call->req->customer_purge->id);
-  if (w)
+  if (w) {
+    w->purging = 1;
     kehu_submit_write(call, apply_purge, customer_written, w);
+  }
 }
 
 #define MAX_GET_CONTACTS 50

@@ -52,6 +52,7 @@ static const table_def tables[] = {
   TABLE(search, MDB_DUPSORT | MDB_DUPFIXED),
   TABLE(search_doc, 0),
   TABLE(search_pend, MDB_DUPSORT | MDB_DUPFIXED),
+  TABLE(scrub, MDB_INTEGERKEY),
 };
 #undef TABLE
 
@@ -412,5 +413,73 @@ int kehu_store_env(kehu_store *st, kehu_store_env_stats *out)
   out->max_readers = info.me_maxreaders;
   out->readers = 0;
   mdb_reader_list(st->env, count_reader, &out->readers);
+  return KEHU_OK;
+}
+
+/* Free pages on the free list (FREE_DBI, dbi 0: each record a list of page
+ * numbers, its first word their count). */
+static int count_free_pages(MDB_txn *txn, size_t *n)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, 0, &cur);
+  if (rc != 0)
+    return rc;
+  MDB_val k, v;
+  *n = 0;
+  while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+    if (v.mv_size >= sizeof(size_t))
+      *n += *(const size_t *)v.mv_data;
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+#define SCRUB_MAX_PAGES 65536   /* per round: a bound on one transaction's dirty pages */
+
+static int scrub_take(kehu_txn *t, void *arg)
+{
+  size_t *taken = arg, free_pages = 0;
+  *taken = 0;
+  int rc = count_free_pages(t->txn, &free_pages);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_stat ms;
+  if ((rc = mdb_env_stat(t->st->env, &ms)) != 0)
+    return kehu_store_status(rc);
+  /* a value this size fills exactly one overflow page after its header */
+  size_t size = ms.ms_psize - 16;
+  size_t want = free_pages < SCRUB_MAX_PAGES ? free_pages : SCRUB_MAX_PAGES;
+  for (size_t i = 1; i <= want; i++) {
+    uint64_t key = i;   /* MDB_INTEGERKEY: native order */
+    MDB_val k = {sizeof key, &key}, v = {size, NULL};
+    if ((rc = mdb_put(t->txn, t->st->scrub, &k, &v, MDB_RESERVE | MDB_APPEND)) != 0)
+      return kehu_store_status(rc);
+    memset(v.mv_data, 0, size);
+  }
+  *taken = want;
+  return KEHU_OK;
+}
+
+static int scrub_give_back(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  return kehu_store_status(mdb_drop(t->txn, t->st->scrub, 0));
+}
+
+int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages)
+{
+  *pages = 0;
+  /* rounds: each one's own frees (the pages it copied on write) hold no
+   * values of records, but the free list may be longer than one round */
+  for (int round = 0; round < 64; round++) {
+    size_t taken = 0;
+    int rc = kehu_store_write(st, scrub_take, &taken);
+    if (rc == KEHU_OK)
+      rc = kehu_store_write(st, scrub_give_back, NULL);
+    if (rc != KEHU_OK)
+      return rc;
+    *pages += taken;
+    if (taken < SCRUB_MAX_PAGES)
+      break;
+  }
   return KEHU_OK;
 }

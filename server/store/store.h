@@ -159,6 +159,15 @@ typedef struct {
 } kehu_reindex_counts;
 int kehu_store_reindex(kehu_txn *t, kehu_reindex_counts *counts);
 
+/* Erasure (docs/storage.md#erasure): LMDB leaves freed pages as they were,
+ * so a purged customer's values stay in the file until the pages are
+ * reused. This overwrites every free page it can take with zeros: one
+ * transaction takes them all (a page of zeros each, in the scrub table),
+ * the next gives them back. Pages a reader's snapshot still holds cannot be
+ * taken yet (the file grows by as many instead); a later run gets them.
+ * *pages says how many were scrubbed. Safe while kehud runs. */
+int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages);
+
 /* A consistent, compacted copy of the whole store (free pages left out)
  * written to fd, taken in a read transaction: writers go on meanwhile
  * (kehu-admin backup, docs/operations.md#backups). */

@@ -40,6 +40,7 @@ struct kehu_store {
   MDB_dbi search;         /* token -> customer key (dupsort, dupfixed) */
   MDB_dbi search_doc;     /* customer key -> the tokens it is indexed under */
   MDB_dbi search_pend;    /* like search, for customers new since the last fold */
+  MDB_dbi scrub;          /* n -> a page of zeros, only while free pages are scrubbed */
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
