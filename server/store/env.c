@@ -417,7 +417,8 @@ int kehu_store_env(kehu_store *st, kehu_store_env_stats *out)
 }
 
 /* Free pages on the free list (FREE_DBI, dbi 0: each record a list of page
- * numbers, its first word their count). */
+ * numbers, its first word their count), in a read-only transaction: LMDB
+ * opens no cursor on it in a write one. */
 static int count_free_pages(MDB_txn *txn, size_t *n)
 {
   MDB_cursor *cur;
@@ -435,13 +436,17 @@ static int count_free_pages(MDB_txn *txn, size_t *n)
 
 #define SCRUB_MAX_PAGES 65536   /* per round: a bound on one transaction's dirty pages */
 
+typedef struct {
+  size_t free_pages;   /* counted before */
+  size_t taken;
+} scrub_round;
+
 static int scrub_take(kehu_txn *t, void *arg)
 {
-  size_t *taken = arg, free_pages = 0;
-  *taken = 0;
-  int rc = count_free_pages(t->txn, &free_pages);
-  if (rc != 0)
-    return kehu_store_status(rc);
+  scrub_round *r = arg;
+  size_t free_pages = r->free_pages;
+  r->taken = 0;
+  int rc;
   MDB_stat ms;
   if ((rc = mdb_env_stat(t->st->env, &ms)) != 0)
     return kehu_store_status(rc);
@@ -455,7 +460,7 @@ static int scrub_take(kehu_txn *t, void *arg)
       return kehu_store_status(rc);
     memset(v.mv_data, 0, size);
   }
-  *taken = want;
+  r->taken = want;
   return KEHU_OK;
 }
 
@@ -468,17 +473,26 @@ static int scrub_give_back(kehu_txn *t, void *arg)
 int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages)
 {
   *pages = 0;
-  /* rounds: each one's own frees (the pages it copied on write) hold no
-   * values of records, but the free list may be longer than one round */
+  /* Rounds: LMDB reuses no page freed by the transaction just before (a
+   * reader may still be on it), so the pages a purge freed are taken from
+   * the second round on; each round's own frees (pages it copied on write)
+   * hold no values of records. More rounds while the free list is long. */
   for (int round = 0; round < 64; round++) {
-    size_t taken = 0;
-    int rc = kehu_store_write(st, scrub_take, &taken);
-    if (rc == KEHU_OK)
+    scrub_round r = {0, 0};
+    kehu_txn t;
+    int rc = kehu_store_read_begin(st, &t);
+    if (rc != KEHU_OK)
+      return rc;
+    rc = kehu_store_status(count_free_pages(t.txn, &r.free_pages));
+    kehu_store_read_end(&t);
+    if (rc == KEHU_OK && r.free_pages)
+      rc = kehu_store_write(st, scrub_take, &r);
+    if (rc == KEHU_OK && r.taken)
       rc = kehu_store_write(st, scrub_give_back, NULL);
     if (rc != KEHU_OK)
       return rc;
-    *pages += taken;
-    if (taken < SCRUB_MAX_PAGES)
+    *pages += r.taken;
+    if (round >= 1 && r.taken < SCRUB_MAX_PAGES)
       break;
   }
   return KEHU_OK;
