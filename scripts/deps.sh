@@ -14,6 +14,7 @@ packages=(
   libcsv-dev libzip-dev libexpat1-dev
   jq openssl ca-certificates python3
   python3-protobuf protobuf-compiler python3-openpyxl python3-prometheus-client
+  dpkg-dev file
 )
 # The tests also build the libFuzzer targets, which need clang.
 if [[ "${1:-}" == "--fuzz" ]]; then
