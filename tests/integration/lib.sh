@@ -130,6 +130,17 @@ kehu_conf_set() {
   mv "$conf.new" "$conf"
 }
 
+# kehu_expect_config_refused SECTION KEY VALUE: with KEY = VALUE in
+# [SECTION] of kehud.conf, kehud does not start and says which key.
+kehu_expect_config_refused() {
+  kehu_conf_set "$1" "$2" "$3"
+  if timeout "$(kehu_scaled 20)" "$KEHU_BUILD/kehud" --data "$KEHU_DATA" --listen 127.0.0.1:0 \
+       >"$KEHU_TMP/refused.out" 2>&1; then
+    fail "kehud started with [$1] $2 = $3"
+  fi
+  expect_match "$2" "$(cat "$KEHU_TMP/refused.out")" "the refusal of [$1] $2 = $3"
+}
+
 # kehu_add_user NAME ROLE [TEAM]: password NAME-pass.
 kehu_add_user() {
   local name=$1 role=$2 team=${3:-}

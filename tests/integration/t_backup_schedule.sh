@@ -10,17 +10,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/lib_records.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib_records.sh"
 
-refused() { # KEY VALUE: kehud refuses [backup] KEY = VALUE, naming the key
-  kehu_conf_set backup "$1" "$2"
-  if timeout "$(kehu_scaled 20)" "$KEHU_BUILD/kehud" --data "$KEHU_DATA" --listen 127.0.0.1:0 \
-       >"$KEHU_TMP/bad.out" 2>&1; then
-    fail "kehud started with [backup] $1 = $2"
-  fi
-  expect_match "\\[backup\\] $1" "$(cat "$KEHU_TMP/bad.out")" "the refusal of $1 = $2"
-}
-refused time 25:00
+kehu_expect_config_refused backup time 25:00
 kehu_conf_set backup time 03:00
-refused full someday
+kehu_expect_config_refused backup full someday
 kehu_conf_set backup full daily
 kehu_conf_set backup keep 2
 kehu_conf_set backup dir "$KEHU_TMP/scheduled"

@@ -12,11 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib_records.sh"
 # shellcheck source=tests/integration/lib_reminders.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib_reminders.sh"
 
-kehu_conf_set recycle_bin days 0
-if timeout "$(kehu_scaled 20)" "$KEHU_BUILD/kehud" --data "$KEHU_DATA" --listen 127.0.0.1:0 >"$KEHU_TMP/bad.out" 2>&1; then
-  fail "kehud started with [recycle_bin] days = 0"
-fi
-expect_match "days" "$(cat "$KEHU_TMP/bad.out")" "the refusal of days = 0"
+kehu_expect_config_refused recycle_bin days 0
 kehu_conf_set recycle_bin days 30
 
 kehu_start_server

@@ -4,12 +4,12 @@
 # while `kehu-bench --op mix` (32 connections x 8 in flight) runs, against
 # `mdb_copy -c` of the same store; and the mix's throughput meanwhile
 # against the same mix alone.
-#   tools/kehu-bench/backup.sh              # N=1000000 DURATION=30
+#   tools/kehu-bench/backup.sh              # N=1000000 DURATION=60
 #   N=100000 DURATION=10 tools/kehu-bench/backup.sh
 # Needs a normal build in build/ and mdb_copy (Debian: lmdb-utils).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-: "${N:=1000000}" "${DURATION:=30}"
+: "${N:=1000000}" "${DURATION:=60}"
 data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-backup-bench.XXXXXX")
 pid=""
 trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
@@ -26,7 +26,10 @@ for i in 1 2; do
   end=$(date +%s.%N)
 done
 copy=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
-echo "mdb_copy -c: $copy s ($(du -sh "$data/copy.mdb" | cut -f1))"
+sync -f "$data/copy.mdb"
+end=$(date +%s.%N)
+synced=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+echo "mdb_copy -c: $copy s ($(du -sh "$data/copy.mdb" | cut -f1)); $synced s with the copy synced to disk"
 rm -f "$data/copy.mdb"
 
 build/kehud --data "$data/d" --listen 127.0.0.1:0 >"$data/out" 2>"$data/kehud.log" &
@@ -35,9 +38,10 @@ for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
 server=$(sed -n 's/^kehud listening on //p' "$data/out")
 mix() {
   KEHU_PASSWORD=benchpass build/kehu-bench --server "$server" --ca "$data/d/tls/ca.crt" \
-    --user admin --op mix --connections 32 --depth 8 --duration "$DURATION" --json \
+    --user admin --op mix --connections 32 --depth 8 --duration "${DURATION}" --json \
     --server-pid "$pid" | jq -r 'select(.op == "mix") | .ops_per_s' | head -n 1
 }
+DURATION=10 mix >/dev/null   # warm-up: the page cache and the server's
 alone=$(mix)
 echo "mix alone: $alone ops/s"
 
@@ -52,7 +56,8 @@ wait "$mix_pid"
 during=$(cat "$data/mix.rate")
 backup=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 echo "backup under mix: $backup s ($(du -sh "$data"/backups/*-full | cut -f1)), \
-$(awk -v b="$backup" -v c="$copy" 'BEGIN { printf "%.2f", b / c }')x mdb_copy -c"
+$(awk -v b="$backup" -v c="$copy" 'BEGIN { printf "%.2f", b / c }')x mdb_copy -c, \
+$(awk -v b="$backup" -v c="$synced" 'BEGIN { printf "%.2f", b / c }')x mdb_copy -c synced"
 echo "mix during the backup: $during ops/s \
 ($(awk -v a="$alone" -v d="$during" 'BEGIN { printf "%+.1f", (d - a) / a * 100 }') % against alone;" \
   "the backup ran for $backup s of the ${DURATION} s measured)"
