@@ -1,4 +1,5 @@
 /* kehud.conf: INI, every limit of docs/protocol.md#limits configurable. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -175,6 +176,10 @@ static int on_value(void *user, const char *section, const char *name, const cha
       continue;
     char *field = (char *)ps->cfg + o->offset;
     if (o->kind == 's') {
+      if (field == ps->cfg->listen && kehu_listen_check(value, ps->err) != KEHU_OK) {
+        ps->failed = 1;
+        return 0;
+      }
       snprintf(field, o->size, "%s", value);
       return 1;
     }
@@ -198,6 +203,31 @@ static int on_value(void *user, const char *section, const char *name, const cha
     return 1;
   }
   return 1;   /* unknown keys are kept for newer versions */
+}
+
+int kehu_listen_check(const char *listen, kehu_error *err)
+{
+  const char *colon = strrchr(listen, ':');
+  char host[128], end;
+  unsigned port;
+  if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host ||
+      sscanf(colon + 1, "%u%c", &port, &end) != 1 || port > 65535 ||
+      !(colon[1] >= '0' && colon[1] <= '9'))
+    return kehu_fail(err, KEHU_INVALID, "listen",
+                     "listen: '%s' is not HOST:PORT (an IP address and a port 0-65535)", listen);
+  snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+  char *h = host;
+  size_t n = strlen(h);
+  if (h[0] == '[' && n > 2 && h[n - 1] == ']') {
+    h[n - 1] = '\0';
+    h++;
+  }
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, h, addr) != 1 && inet_pton(AF_INET6, h, addr) != 1)
+    return kehu_fail(err, KEHU_INVALID, "listen",
+                     "listen: '%s' in '%s' is not an IP address (kehud listens on an address, "
+                     "not a name)", h, listen);
+  return KEHU_OK;
 }
 
 int kehu_config_load(kehu_config *cfg, const char *data_dir, kehu_error *err)

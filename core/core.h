@@ -49,6 +49,10 @@ typedef struct {
 
 /* Fills cfg with defaults, then reads data_dir/kehud.conf if present. */
 int kehu_config_load(kehu_config *cfg, const char *data_dir, kehu_error *err);
+/* A listen address as kehud takes it: HOST:PORT with HOST an IPv4 or IPv6
+ * literal ([::1]:7443 or ::1:7443) and PORT 0-65535. KEHU_OK or
+ * KEHU_INVALID naming the problem (field "listen"). */
+int kehu_listen_check(const char *listen, kehu_error *err);
 /* Writes a kehud.conf with the defaults and the given listen address. */
 int kehu_config_write_default(const char *path, const char *listen, kehu_error *err);
 

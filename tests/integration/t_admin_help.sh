@@ -189,3 +189,14 @@ KEHU_PASSWORD=password expect_exit 3 kehu --user li.lei whoami
 KEHU_PASSWORD=$password expect_exit 0 kehu --user admin --json customer list --limit 500
 expect_eq 200 "$(out_jq '.items | length')" "customers the README's seed line added"
 kehu_stop_server
+
+# A listen address kehud could not take is refused by init (nothing created)
+# and by kehud reading kehud.conf, naming it.
+printf 'adminpass1\n' | kehu_admin init "$nodata" --listen localhost:7443 >"$KEHU_TMP/o" 2>"$KEHU_TMP/e" &&
+  fail "init took --listen localhost:7443"
+grep -q "'localhost' in 'localhost:7443' is not an IP address" "$KEHU_TMP/e" ||
+  fail "init's refusal of --listen: $(cat "$KEHU_TMP/e")"
+[[ ! -e "$nodata" ]] || fail "a refused init created $nodata"
+KEHU_DATA=$KEHU_TMP/listen-data
+export KEHU_DATA
+kehu_expect_config_refused server listen 127.0.0.1:99999

@@ -90,6 +90,8 @@ int kehu_admin_init(int argc, char **argv)
   kehu_error err = {0};
   if (kehu_check_username("admin", admin, &err) != KEHU_OK)
     return kehu_admin_fail(KEHU_INVALID, "%s", err.message);
+  if (kehu_listen_check(listen, &err) != KEHU_OK)
+    return kehu_admin_fail(KEHU_INVALID, "%s", err.message);
   if (!dir_is_empty_or_missing(dir))
     return kehu_admin_fail(KEHU_CONFLICT, "%s exists and is not empty: refusing to overwrite it",
                            dir);
