@@ -497,3 +497,68 @@ int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages)
   }
   return KEHU_OK;
 }
+
+#define COPY_BATCH 100000   /* entries per transaction of the new store */
+
+int kehu_store_copy_logical(kehu_store *from, kehu_store *to, size_t *entries)
+{
+  *entries = 0;
+  kehu_txn r;
+  int rc = kehu_store_read_begin(from, &r);
+  if (rc != KEHU_OK)
+    return rc;
+  size_t n = sizeof tables / sizeof *tables;
+  kehu_txn w = {to, NULL, NULL};
+  size_t in_txn = 0;
+  int status = KEHU_OK;
+  for (size_t i = 0; i < n + KEHU_KIND_COUNT && status == KEHU_OK; i++) {
+    MDB_dbi src, dst;
+    unsigned flags = i < n ? tables[i].flags : 0;
+    if (i < n) {
+      src = *(const MDB_dbi *)((const char *)from + tables[i].offset);
+      dst = *(const MDB_dbi *)((const char *)to + tables[i].offset);
+    } else {
+      src = from->children[i - n];
+      dst = to->children[i - n];
+    }
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(r.txn, src, &cur)) != 0) {
+      status = kehu_store_status(rc);
+      break;
+    }
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      if (!w.txn && (status = kehu_store_write_begin(to, &w)) != KEHU_OK)
+        break;
+      /* in key order: appended, so the new pages fill up */
+      int prc = mdb_put(w.txn, dst, &k, &v, flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND);
+      if (prc == MDB_KEYEXIST)
+        prc = mdb_put(w.txn, dst, &k, &v, 0);
+      if (prc != 0) {
+        status = kehu_store_status(prc);
+        break;
+      }
+      (*entries)++;
+      if (++in_txn == COPY_BATCH) {
+        if ((prc = kehu_store_write_commit(&w)) != 0)
+          status = kehu_store_status(prc);
+        in_txn = 0;
+      }
+    }
+    mdb_cursor_close(cur);
+    if (status == KEHU_OK && rc != MDB_NOTFOUND)
+      status = kehu_store_status(rc);
+  }
+  if (w.txn) {
+    if (status == KEHU_OK) {
+      int prc = kehu_store_write_commit(&w);
+      if (prc != 0)
+        status = kehu_store_status(prc);
+    } else {
+      kehu_store_write_abort(&w);
+    }
+  }
+  kehu_store_read_end(&r);
+  return status;
+}

@@ -168,6 +168,14 @@ int kehu_store_reindex(kehu_txn *t, kehu_reindex_counts *counts);
  * *pages says how many were scrubbed. Safe while kehud runs. */
 int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages);
 
+/* Every entry of every table of from, as of one snapshot, put into to (a
+ * new, empty store opened by this process), table by table in key order,
+ * committed every so many entries. No page of from is copied: to's pages
+ * are written fresh, so nothing from's pages held besides live entries
+ * (deleted values in their unused space, freed pages) comes along
+ * (kehu-admin compact, docs/storage.md#erasure). *entries counts them. */
+int kehu_store_copy_logical(kehu_store *from, kehu_store *to, size_t *entries);
+
 /* A consistent, compacted copy of the whole store (free pages left out)
  * written to fd, taken in a read transaction: writers go on meanwhile
  * (kehu-admin backup, docs/operations.md#backups). */

@@ -34,7 +34,7 @@ nothing_created() {
 # --- --help and -h -----------------------------------------------------------------
 # command | what its usage must name (CLI.md's synopsis of it)
 help_cases=(
-  "|init user seed verify audit backup restore stats reindex cert"
+  "|init user seed verify audit backup restore stats reindex cert compact"
   "init|DATADIR --admin --listen --host"
   "user|add list disable enable passwd role"
   "user add|DATADIR USER --role --team --name"
@@ -53,6 +53,7 @@ help_cases=(
   "stats|DATADIR --json --prometheus"
   "reindex|DATADIR"
   "cert|DATADIR --host"
+  "compact|DATADIR"
 )
 for case in "${help_cases[@]}"; do
   cmd=${case%%|*}
