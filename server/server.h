@@ -60,7 +60,7 @@ typedef struct kehu_server {
   uv_timer_t trim_timer;         /* gives freed memory back after a burst */
   uv_timer_t stats_timer;        /* writes DATADIR/kehud.stats for kehu-admin stats */
   uv_timer_t archive_timer;      /* moves old audit entries to the archive, daily */
-  uv_timer_t scrub_timer;        /* zeros the store's free pages: after purges, hourly */
+  uv_timer_t scrub_timer;        /* zeros the store's free pages after purges */
   uv_work_t scrub_work;
   int scrubbing;
   uv_timer_t backup_timer;       /* scheduled backups (backups.c) */
@@ -79,7 +79,7 @@ typedef struct kehu_server {
  * so tests can run a server in the future (cfg.clock_offset_s). */
 int64_t kehu_now(const kehu_server *srv);
 /* A purge committed: the store's free pages are zeroed a second later
- * (docs/storage.md#erasure), then every hour. */
+ * (docs/storage.md#erasure). */
 void kehu_server_scrub_soon(kehu_server *srv);
 /* The same clock in milliseconds (for timers). */
 int64_t kehu_now_ms(const kehu_server *srv);

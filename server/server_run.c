@@ -225,10 +225,10 @@ static void write_stats(uv_timer_t *timer)
 
 /* docs/storage.md#erasure: the free pages of the store zeroed on the
  * thread pool (two short write transactions per round), a second after a
- * purge, at start and every hour, so a purged customer's values do not
- * stay in freed pages. */
+ * purge (by hand or by the recycle bin) and once at start, so a purged
+ * customer's values do not stay in freed pages. Not on a clock: on a large
+ * store the free list can hold hundreds of megabytes. */
 #define SCRUB_DELAY_MS 1000
-#define SCRUB_EVERY_MS (3600 * 1000)
 
 static void scrub_run(uv_work_t *req)
 {
@@ -251,8 +251,13 @@ static void scrub_done(uv_work_t *req, int status)
 static void scrub(uv_timer_t *timer)
 {
   kehu_server *srv = timer->data;
-  if (srv->scrubbing || srv->stopping)
+  if (srv->stopping)
     return;
+  if (srv->scrubbing) {
+    /* one is running: it may have counted the free list before the purge */
+    uv_timer_start(&srv->scrub_timer, scrub, SCRUB_DELAY_MS, 0);
+    return;
+  }
   srv->scrubbing = 1;
   srv->scrub_work.data = srv;
   if (uv_queue_work(srv->loop, &srv->scrub_work, scrub_run, scrub_done) != 0)
@@ -262,7 +267,7 @@ static void scrub(uv_timer_t *timer)
 void kehu_server_scrub_soon(kehu_server *srv)
 {
   if (!srv->stopping)
-    uv_timer_start(&srv->scrub_timer, scrub, SCRUB_DELAY_MS, SCRUB_EVERY_MS);
+    uv_timer_start(&srv->scrub_timer, scrub, SCRUB_DELAY_MS, 0);
 }
 
 /* docs/operations.md#audit-log: entries older than [audit] retention_days

@@ -96,6 +96,7 @@ typedef struct {
   size_t n;
   uint64_t seqs[MAX_FIRE];
   Kehu__Reminder *fired[MAX_FIRE];   /* fire: copies for the loop to push */
+  size_t system;                     /* the server's own done (a purge, a contract's end) */
 } batch;
 
 static void batch_free(batch *b)
@@ -117,6 +118,7 @@ static int apply_fire(kehu_txn *t, void *arg)
       b->fired[i] = NULL;
     }
   b->n = kehu_store_reminder_due(t, b->now, b->seqs, MAX_FIRE);
+  b->system = 0;
   for (size_t i = 0; i < b->n; i++) {
     Kehu__Reminder *r;
     int st = kehu_store_reminder_get(t, b->seqs[i], &r);
@@ -130,6 +132,7 @@ static int apply_fire(kehu_txn *t, void *arg)
         (kehu_access_caller_of(t, r->user, &user) == KEHU_OK &&
          !kehu_access_reminder_visible(t, &user, r))) {
       st = kehu_rules_is_system(r) ? kehu_rules_system_fired(&rc, r) : KEHU_OK;
+      b->system += kehu_rules_is_system(r);
       /* a purge took the customer's reminders, this one among them */
       Kehu__Reminder *still = NULL;
       if (st == KEHU_OK && kehu_store_reminder_get(t, b->seqs[i], &still) == KEHU_OK) {
@@ -173,6 +176,9 @@ static void fired(kehu_call *call, int status, void *arg)
     if (nd)
       kehu_scheduler_mark_delivered(srv, delivered, nd);
   }
+  /* the recycle bin may have purged a customer: its freed pages get zeroed */
+  if (status == KEHU_OK && b->system)
+    kehu_server_scrub_soon(srv);
   int more = status == KEHU_OK && b->n == MAX_FIRE;
   batch_free(b);
   if (more)
