@@ -17,6 +17,7 @@
 
 #include "audit_entry.h"
 #include "buf.h"
+#include "fsync_path.h"
 
 /* audit-<first>-<last>.log, the numbers zero-padded so names sort as the
  * entries do; a line per entry: "<seq> <base64 of its encoding>\n". */
@@ -133,16 +134,6 @@ static int write_synced(const char *path, const void *data, size_t len)
   return close(fd) == 0 && rc == 0 ? 0 : -1;
 }
 
-static int fsync_dir(const char *dir)
-{
-  int fd = open(dir, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
 typedef struct {
   uint64_t upto;         /* drop the store's entries through this one */
   uint64_t first, last;  /* what the new file holds (0: no new file) */
@@ -210,7 +201,7 @@ int kehu_audit_archive(kehu_store *st, const char *data_dir, int64_t now,
     snprintf(tmp, sizeof tmp, "%s/.%s.partial", dir, name);
     if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
         write_synced(tmp, kehu_buf_head(&c.lines), kehu_buf_size(&c.lines)) != 0 ||
-        rename(tmp, path) != 0 || fsync_dir(dir) != 0) {
+        rename(tmp, path) != 0 || kehu_fsync_path(dir) != 0) {
       int e = errno;
       unlink(tmp);
       kehu_buf_free(&c.lines);

@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "audit_archive.h"
 #include "datadir_lock.h"
+#include "fsync_path.h"
 
 #define MANIFEST "manifest.json"
 #define MANIFEST_FORMAT 1
@@ -50,16 +51,6 @@ static const char restore_usage[] =
   "  kehud is running on, keeping the old one as DATADIR.replaced-TIME.\n";
 
 /* ---- files ---- */
-
-static int fsync_path(const char *path)
-{
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
 
 static int write_all(int fd, const void *data, size_t n)
 {
@@ -436,9 +427,9 @@ int kehu_admin_backup(int argc, char **argv)
     goto done;
   }
   /* every file is synced; now the directories, the rename, and OUT */
-  if (join(path, tmp, "tls") != 0 || fsync_path(path) != 0 ||
-      join(path, tmp, KEHU_AUDIT_ARCHIVE_DIR) != 0 || fsync_path(path) != 0 ||
-      fsync_path(tmp) != 0 || rename(tmp, final) != 0 || fsync_path(out) != 0) {
+  if (join(path, tmp, "tls") != 0 || kehu_fsync_path(path) != 0 ||
+      join(path, tmp, KEHU_AUDIT_ARCHIVE_DIR) != 0 || kehu_fsync_path(path) != 0 ||
+      kehu_fsync_path(tmp) != 0 || rename(tmp, final) != 0 || kehu_fsync_path(out) != 0) {
     rc = kehu_admin_fail(KEHU_INTERNAL, "cannot put the backup in place as %s: %s", final,
                          strerror(errno));
     goto done;
@@ -663,10 +654,10 @@ int kehu_admin_restore(int argc, char **argv)
   if (rc == KEHU_OK) {
     for (size_t i = 0; i < 3 && rc == KEHU_OK; i++) {
       static const char *const dirs[] = {"db", "tls", KEHU_AUDIT_ARCHIVE_DIR};
-      if (join(path, tmp, dirs[i]) != 0 || fsync_path(path) != 0)
+      if (join(path, tmp, dirs[i]) != 0 || kehu_fsync_path(path) != 0)
         rc = kehu_admin_fail(KEHU_INTERNAL, "cannot sync %s", path);
     }
-    if (rc == KEHU_OK && fsync_path(tmp) != 0)
+    if (rc == KEHU_OK && kehu_fsync_path(tmp) != 0)
       rc = kehu_admin_fail(KEHU_INTERNAL, "cannot sync %s", tmp);
   }
   if (rc != KEHU_OK) {
@@ -688,7 +679,7 @@ int kehu_admin_restore(int argc, char **argv)
     }
   }
   parent_of(data_dir, parent);
-  if (rename(tmp, data_dir) != 0 || fsync_path(parent) != 0) {
+  if (rename(tmp, data_dir) != 0 || kehu_fsync_path(parent) != 0) {
     int e = errno;
     if (kept[0])
       rename(kept, data_dir);

@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "datadir_lock.h"
+#include "fsync_path.h"
 
 static const char compact_usage[] =
   "usage: kehu-admin compact DATADIR\n"
@@ -36,16 +37,6 @@ static void remove_env_dir(const char *dir)
   snprintf(p, sizeof p, "%s/lock.mdb", dir);
   unlink(p);
   rmdir(dir);
-}
-
-static int sync_dir(const char *dir)
-{
-  int fd = open(dir, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
 }
 
 int kehu_admin_compact(int argc, char **argv)
@@ -108,14 +99,14 @@ int kehu_admin_compact(int argc, char **argv)
     return kehu_admin_fail(rc, "the rewritten store does not verify; nothing changed");
   }
   snprintf(path, sizeof path, "%s/data.mdb", fresh);
-  if (sync_dir(fresh) != 0 || rename(db, aside) != 0)
+  if (kehu_fsync_path(fresh) != 0 || rename(db, aside) != 0)
     return kehu_admin_fail(KEHU_INTERNAL, "cannot move %s aside: %s", db, strerror(errno));
   if (rename(fresh, db) != 0) {
     int e = errno;
     rename(aside, db);
     return kehu_admin_fail(KEHU_INTERNAL, "cannot put the new store in place: %s", strerror(e));
   }
-  sync_dir(dir);
+  kehu_fsync_path(dir);
   remove_env_dir(aside);
   snprintf(path, sizeof path, "%s/data.mdb", db);
   printf("compacted %s: %lld -> %lld bytes\n", db, before, file_size(path));
