@@ -327,3 +327,72 @@ int kehu_audit_archive_verify(const char *data_dir, uint64_t *last, unsigned cha
   *problems = f.problems;
   return rc;
 }
+
+int kehu_audit_archive_each(const char *data_dir,
+                            int (*each)(const Kehu__AuditEntry *e, void *arg), void *arg)
+{
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/%s", data_dir, KEHU_AUDIT_ARCHIVE_DIR);
+  name_list files = {0};
+  if (list_archive(dir, &files) != 0) {
+    free_list(&files);
+    return KEHU_INTERNAL;
+  }
+  int rc = KEHU_OK;
+  size_t cap = 1 << 16;
+  unsigned char *bytes = malloc(cap);
+  if (!bytes)
+    rc = KEHU_EXHAUSTED;
+  for (size_t i = files.n; i-- > 0 && rc == KEHU_OK;) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, files.names[i]);
+    FILE *in = fopen(path, "r");
+    if (!in) {
+      rc = KEHU_INTERNAL;
+      break;
+    }
+    /* a file holds one run of the archiver (ARCHIVE_BATCH entries at most):
+     * its lines are kept to be given newest first */
+    kehu_buf text = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, in)) > 0 && rc == KEHU_OK)
+      if (kehu_buf_append(&text, chunk, n) != 0)
+        rc = KEHU_EXHAUSTED;
+    fclose(in);
+    if (rc == KEHU_OK && kehu_buf_append(&text, "", 1) != 0)
+      rc = KEHU_EXHAUSTED;
+    char *start = (char *)kehu_buf_head(&text);
+    size_t len = rc == KEHU_OK ? kehu_buf_size(&text) - 1 : 0;
+    /* from the end: each line "<seq> <base64>" */
+    for (size_t end = len; end > 0 && rc == KEHU_OK;) {
+      size_t line_end = end;
+      while (line_end > 0 && (start[line_end - 1] == '\n' || start[line_end - 1] == '\r'))
+        line_end--;
+      size_t b = line_end;
+      while (b > 0 && start[b - 1] != '\n')
+        b--;
+      end = b;
+      if (line_end == b)
+        continue;
+      char *sp = memchr(start + b, ' ', line_end - b);
+      size_t olen = 0;
+      if (!sp || mbedtls_base64_decode(bytes, cap, &olen, (unsigned char *)sp + 1,
+                                       (size_t)(start + line_end - sp - 1)) != 0) {
+        rc = KEHU_INTERNAL;
+        break;
+      }
+      Kehu__AuditEntry *e = kehu__audit_entry__unpack(NULL, olen, bytes);
+      if (!e) {
+        rc = KEHU_INTERNAL;
+        break;
+      }
+      each(e, arg);
+      kehu__audit_entry__free_unpacked(e, NULL);
+    }
+    kehu_buf_free(&text);
+  }
+  free(bytes);
+  free_list(&files);
+  return rc;
+}

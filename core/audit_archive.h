@@ -24,6 +24,13 @@ int kehu_audit_archive(kehu_store *st, const char *data_dir, int64_t now,
                        unsigned retention_days, size_t max, size_t *archived, char *file,
                        size_t file_len, kehu_error *err);
 
+/* Every archived entry, newest first (the files from the last, each from its
+ * last line): each(e, arg) as kehu_store_audit_list gives the store's.
+ * KEHU_OK, or an error for a file that cannot be read or an entry that
+ * does not decode (audit verify says which). */
+int kehu_audit_archive_each(const char *data_dir,
+                            int (*each)(const Kehu__AuditEntry *e, void *arg), void *arg);
+
 /* Reads every archive file in order and checks that they hold entries 1..N
  * without a gap, each following from the one before; *last and last_hash
  * get N and the SHA-256 of entry N's encoding (0 and zeros: no archive).

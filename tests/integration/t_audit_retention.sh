@@ -3,8 +3,8 @@
 # [audit] retention_days (730 at least) move to DATADIR/audit-archive/ when
 # kehud starts (and daily), byte for byte, and the move is audited; entries
 # younger than two years stay. `kehu-admin audit verify` proves the chain
-# across the archive and the store; a changed or missing archive file
-# breaks it. A backup carries the archive and its restore verifies.
+# across the archive and the store, and `audit export` lists both; a
+# changed or missing archive file breaks the chain. A backup carries the archive and its restore verifies.
 # retention_days below 730 refuses the config.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -74,6 +74,15 @@ expect_match '^ok: [0-9]+ audit entries, hash chain intact \([0-9]+ of them in a
   "$OUT" "verify across the archive"
 after=$(sed -n 's/^ok: \([0-9]*\) audit entries.*/\1/p' <<<"$OUT")
 ((after > total)) || fail "entries after archiving ($after) not above before ($total)"
+# the export holds every entry, the archived ones too, newest first
+expect_exit 0 kehu_admin audit export "$KEHU_DATA" --format json
+expect_eq "$after" "$(out_jq length)" "entries exported, the archived ones included"
+expect_eq true "$(out_jq '[.[].seq] as $s | $s == ($s | sort | reverse)')" "the export newest first"
+expect_eq 1 "$(out_jq '.[-1].seq')" "the oldest entry exported"
+expect_eq true "$(out_jq --arg id "$old_id" 'any(.[]; .entity_id == $id and .action == "create")')" \
+  "the archived create of the 3-year-old customer in the export"
+expect_exit 0 kehu_admin audit export "$KEHU_DATA" --since "$(date -d '-2 years' +%F)" --format json
+expect_eq false "$(out_jq --arg id "$old_id" 'any(.[]; .entity_id == $id)')" "--since leaves it out"
 
 # a backup carries the archive; its restore verifies
 expect_exit 0 kehu_admin backup "$KEHU_DATA" "$KEHU_TMP/backups"

@@ -64,8 +64,9 @@ static int export_entry(const Kehu__AuditEntry *e, void *arg)
   return 1;
 }
 
-/* The whole log, newest first (as `kehu audit` shows it). */
-static int export_log(kehu_store *st, export_state *x)
+/* The whole log, newest first (as `kehu audit` shows it): the store's
+ * entries, then the archived ones (docs/operations.md#audit-log). */
+static int export_log(kehu_store *st, const char *dir, export_state *x)
 {
   kehu_txn t;
   int rc = kehu_store_read_begin(st, &t);
@@ -76,12 +77,15 @@ static int export_log(kehu_store *st, export_state *x)
   uint64_t next = 0;
   rc = kehu_store_audit_list(&t, 0, UINT32_MAX, export_entry, x, &next);
   kehu_store_read_end(&t);
+  if (rc == KEHU_OK)
+    rc = kehu_audit_archive_each(dir, export_entry, x);
   return rc;
 }
 
 static const char export_usage[] =
   "usage: kehu-admin audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
-  "Writes the audit log to stdout, newest first: CSV with the header\n"
+  "Writes the audit log to stdout, newest first, the entries archived in\n"
+  "DATADIR/audit-archive/ included: CSV with the header\n"
   "seq,at,user,address,action,entity,entity_id,details,prev_hash, or a JSON array.\n"
   "  DATADIR          a data directory made by kehu-admin init\n"
   "  --since TIME     only entries at or after TIME (YYYY-MM-DD, YYYY-MM-DD HH:MM or\n"
@@ -131,7 +135,7 @@ static int audit_export(int argc, char **argv)
   if ((rc = kehu_admin_open(dir, &st)) != 0)
     return rc;
   x.items = cJSON_CreateArray();
-  rc = export_log(st, &x);
+  rc = export_log(st, dir, &x);
   if (x.json && rc == KEHU_OK) {
     char *s = cJSON_PrintUnformatted(x.items);
     puts(s);
