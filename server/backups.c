@@ -130,30 +130,26 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 
 static int cmp_names(const void *a, const void *b)
 {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+  return strcmp(a, b);
 }
 
-/* Keeps the newest `keep` full backups of dir (their names sort by time). */
-static void prune(kehu_server *srv)
+/* Keeps the newest `keep` full backups of dir (their names sort by time),
+ * on the thread pool: removing a backup of gigabytes takes a while. */
+static void prune(uv_work_t *req)
 {
+  kehu_server *srv = req->data;
+  static char names[1024][32];   /* one prune at a time (backup_pruning) */
+  size_t n = 0;
   DIR *d = opendir(srv->cfg.backup_dir);
   if (!d)
     return;
-  char *names[1024];
-  size_t n = 0;
   struct dirent *e;
-  while ((e = readdir(d)) && n < sizeof names / sizeof *names) {
-    size_t len = strlen(e->d_name);
-    if (len == 21 && e->d_name[0] != '.' && strcmp(e->d_name + 16, "-full") == 0)
-      names[n++] = strdup(e->d_name);
-  }
+  while ((e = readdir(d)) && n < sizeof names / sizeof *names)
+    if (strlen(e->d_name) == 21 && strcmp(e->d_name + 16, "-full") == 0)
+      snprintf(names[n++], sizeof names[0], "%s", e->d_name);
   closedir(d);
-  size_t live = 0;
-  for (size_t i = 0; i < n; i++)
-    live += names[i] != NULL;
-  if (live == n)
-    qsort(names, n, sizeof *names, cmp_names);
-  for (size_t i = 0; live == n && i + srv->cfg.backup_keep < n; i++) {
+  qsort(names, n, sizeof names[0], cmp_names);
+  for (size_t i = 0; i + srv->cfg.backup_keep < n; i++) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", srv->cfg.backup_dir, names[i]);
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
@@ -161,8 +157,14 @@ static void prune(kehu_server *srv)
     else
       fprintf(stderr, "kehud: could not remove the old backup %s\n", path);
   }
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
+}
+
+static void pruned(uv_work_t *req, int status)
+{
+  (void)status;
+  kehu_server *srv = req->data;
+  srv->backup_pruning = 0;
+  arm(srv);
 }
 
 /* ---- the child ---- */
@@ -199,7 +201,11 @@ static void backup_exited(uv_process_t *p, int64_t status, int signal)
   msg[strcspn(msg, "\n")] = '\0';
   if (status == 0 && !signal) {
     fprintf(stderr, "kehud: scheduled backup done\n");
-    prune(srv);
+    srv->backup_prune.data = srv;
+    if (!srv->stopping && uv_queue_work(srv->loop, &srv->backup_prune, prune, pruned) == 0) {
+      srv->backup_pruning = 1;
+      return;   /* pruned() arms the next one */
+    }
   } else {
     report_failure(srv, "scheduled backup failed: %s",
                    *msg ? msg : signal ? "kehu-admin was killed" : "kehu-admin failed");
@@ -210,7 +216,7 @@ static void backup_exited(uv_process_t *p, int64_t status, int signal)
 static void on_timer(uv_timer_t *timer)
 {
   kehu_server *srv = timer->data;
-  if (srv->stopping || srv->backup_running)
+  if (srv->stopping || srv->backup_running || srv->backup_pruning)
     return;
   /* kehu-admin from kehud's own directory */
   char self[PATH_MAX], admin[PATH_MAX + 16];
@@ -266,7 +272,7 @@ void kehu_backups_start(kehu_server *srv)
 void kehu_backups_rearm(kehu_server *srv)
 {
   uv_timer_stop(&srv->backup_timer);
-  if (srv->cfg.backup_dir[0] && !srv->backup_running)
+  if (srv->cfg.backup_dir[0] && !srv->backup_running && !srv->backup_pruning)
     arm(srv);
 }
 

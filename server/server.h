@@ -65,9 +65,11 @@ typedef struct kehu_server {
   int scrubbing;
   uv_timer_t backup_timer;       /* scheduled backups (backups.c) */
   uv_process_t backup_proc;
+  uv_work_t backup_prune;
   uv_pipe_t backup_err_pipe;
   char backup_err[2048];         /* what the backup's kehu-admin said on stderr */
-  int backup_running;
+  int backup_running;             /* the child runs */
+  int backup_pruning;             /* old backups are being removed (thread pool) */
   uv_work_t archive_work;
   int archiving;
   uint64_t requests;             /* requests received since start */

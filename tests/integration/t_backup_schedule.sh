@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scheduled backups ([backup] in kehud.conf; docs/operations.md#backup-and-restore):
-# kehud runs a full backup at [backup] time (the server's clock set two
+# kehud runs a full backup at [backup] time (the server's clock set a few
 # seconds before it), keeps the newest [backup] keep of them, and a backup
 # that fails (a destination that cannot be written) is logged, audited and
 # given to every admin as a reminder. A bad time or weekday refuses the
@@ -17,9 +17,10 @@ kehu_conf_set backup full daily
 kehu_conf_set backup keep 2
 kehu_conf_set backup dir "$KEHU_TMP/scheduled"
 
-# The server's clock two seconds before the next 03:00.
+# The server's clock a little before the next 03:00: 3 s, scaled, so that
+# kehud is listening before it on a slow machine too.
 before_three() {
-  KEHU_CLOCK_OFFSET=$(($(date -d 'tomorrow 03:00' +%s) - 2 - $(date +%s)))
+  KEHU_CLOCK_OFFSET=$(($(date -d 'tomorrow 03:00' +%s) - $(kehu_scaled 3) - $(date +%s)))
   export KEHU_CLOCK_OFFSET
 }
 
