@@ -53,13 +53,24 @@ static const table_stat *table(const table_list *l, const char *name)
   return NULL;
 }
 
-/* The record kinds, by the table that holds them. */
-static const char *const kinds[][2] = {
-  {"customer", "customers"}, {"contact", "contact"},   {"followup", "followup"},
-  {"need", "need"},          {"contract", "contract"}, {"order", "order"},
-  {"ticket", "ticket"},      {"attachment", "attachment"}, {"reminder", "reminders"},
-  {"user", "users"},         {"session", "sessions"},
-};
+/* The record kinds, by the table that holds them: each kind of a
+ * customer's records has a table of its own name (server/store/env.c). */
+typedef struct {
+  const char *kind, *table;
+} record_kind;
+#define MAX_KINDS (KEHU_KIND_COUNT + 4)
+
+static size_t record_kinds(record_kind out[MAX_KINDS])
+{
+  size_t n = 0;
+  out[n++] = (record_kind){"customer", "customers"};
+  for (int k = 0; k < KEHU_KIND_COUNT; k++)
+    out[n++] = (record_kind){kehu_kind_get(k)->name, kehu_kind_get(k)->name};
+  out[n++] = (record_kind){"reminder", "reminders"};
+  out[n++] = (record_kind){"user", "users"};
+  out[n++] = (record_kind){"session", "sessions"};
+  return n;
+}
 
 typedef struct {
   int running;          /* kehud holds the data directory */
@@ -116,9 +127,11 @@ static void print_prometheus(const table_list *l, const kehu_store_env_stats *e,
                              const outside *o)
 {
   printf("# HELP kehu_records Records in the store, by kind.\n# TYPE kehu_records gauge\n");
-  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-    const table_stat *t = table(l, kinds[i][1]);
-    printf("kehu_records{kind=\"%s\"} %zu\n", kinds[i][0], t ? t->entries : 0);
+  record_kind kinds[MAX_KINDS];
+  size_t nk = record_kinds(kinds);
+  for (size_t i = 0; i < nk; i++) {
+    const table_stat *t = table(l, kinds[i].table);
+    printf("kehu_records{kind=\"%s\"} %zu\n", kinds[i].kind, t ? t->entries : 0);
   }
   const table_stat *c = table(l, "customers"), *a = table(l, "audit");
   printf("# HELP kehu_customers_total Customers in the store, binned ones included.\n"
@@ -169,9 +182,11 @@ static void print_json(const char *data_dir, const table_list *l, const kehu_sto
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "data_dir", data_dir);
   cJSON *records = cJSON_AddObjectToObject(j, "records");
-  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-    const table_stat *t = table(l, kinds[i][1]);
-    cJSON_AddNumberToObject(records, kinds[i][0], t ? (double)t->entries : 0);
+  record_kind kinds[MAX_KINDS];
+  size_t nk = record_kinds(kinds);
+  for (size_t i = 0; i < nk; i++) {
+    const table_stat *t = table(l, kinds[i].table);
+    cJSON_AddNumberToObject(records, kinds[i].kind, t ? (double)t->entries : 0);
   }
   const table_stat *a = table(l, "audit");
   cJSON_AddNumberToObject(j, "audit_entries", a ? (double)a->entries : 0);
@@ -226,9 +241,11 @@ static void print_human(const char *data_dir, const table_list *l, const kehu_st
   printf("store           %.1f MiB used of a %.1f MiB map; %u of %u readers\n",
          e->used / 1048576.0, e->map_size / 1048576.0, e->readers, e->max_readers);
   printf("records        ");
-  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-    const table_stat *t = table(l, kinds[i][1]);
-    printf(" %s %zu%s", kinds[i][0], t ? t->entries : 0, i + 1 < sizeof kinds / sizeof *kinds ? "," : "\n");
+  record_kind kinds[MAX_KINDS];
+  size_t nk = record_kinds(kinds);
+  for (size_t i = 0; i < nk; i++) {
+    const table_stat *t = table(l, kinds[i].table);
+    printf(" %s %zu%s", kinds[i].kind, t ? t->entries : 0, i + 1 < nk ? "," : "\n");
   }
   const table_stat *a = table(l, "audit");
   printf("audit log       %zu entries\n", a ? a->entries : 0);
