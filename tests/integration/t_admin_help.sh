@@ -32,7 +32,7 @@ nothing_created() {
 }
 
 # --- --help and -h -----------------------------------------------------------------
-# command | what its usage must name (CLI.md's synopsis of it)
+# command | what its usage must name (its synopsis in the command-line contract)
 help_cases=(
   "|init user seed verify audit backup restore stats reindex cert compact"
   "init|DATADIR --admin --listen --host"

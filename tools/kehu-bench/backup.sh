@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BENCH.md B1 (docs/architecture.md#performance-design): a hot full backup of
+# B1, the hot backup (BENCH-RESULTS.md has the figures): a hot full backup of
 # N customers (`kehu-admin seed`: 2 contacts and 3 follow-ups each) taken
 # while `kehu-bench --op mix` (32 connections x 8 in flight) runs, against
 # `mdb_copy -c` of the same store; and the mix's throughput meanwhile

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The import row of docs/architecture.md#performance-design (I1): a CSV of N
+# I1, the import (BENCH-RESULTS.md has the figures): a CSV of N
 # customers in UTF-8, one contact each, imported by a new kehu process into
 # a fresh kehud, timed from the start of `kehu import customers` to its exit
 # (its last reply comes after the last durable commit). Then checks that
