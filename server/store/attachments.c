@@ -26,7 +26,8 @@ int kehu_store_attachment_put(kehu_txn *t, uint64_t seq, const uint8_t *data, si
     int rc = mdb_put(t->txn, t->st->attachment_data, &key, &v, MDB_RESERVE);
     if (rc != 0)
       return kehu_store_status(rc);
-    if ((rc = kehu_seal(t->st, k, 12, data + off, len, v.mv_data)) != KEHU_OK)
+    if ((rc = kehu_seal(t->st, k, 12, data + off, len, v.mv_data)) != KEHU_OK ||
+        (rc = kehu_change_note(t, t->st->attachment_data, k, 12)) != KEHU_OK)
       return rc;
     if (n == 0)
       break;
@@ -81,13 +82,15 @@ int kehu_store_attachment_delete(kehu_txn *t, uint64_t seq)
   unsigned char k[12];
   chunk_key(k, seq, 0);
   MDB_val key = {12, k}, v;
-  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE); rc == 0;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE); rc == 0 && status == KEHU_OK;
        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
     if (key.mv_size != 12 || kehu_key_get_u64(key.mv_data) != seq)
       break;
-    if ((rc = mdb_cursor_del(cur, 0)) != 0)
-      break;
+    status = kehu_logged_cursor_del(t, cur);
   }
   mdb_cursor_close(cur);
-  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  if (status == KEHU_OK && rc != 0 && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  return status;
 }

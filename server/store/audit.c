@@ -51,11 +51,13 @@ int kehu_store_audit_append(kehu_txn *t, Kehu__AuditEntry *e)
   if ((rc = mdb_put(t->txn, t->st->audit, &k, &v, MDB_RESERVE | MDB_APPEND)) != 0)
     return kehu_store_status(rc);
   kehu__audit_entry__pack(e, v.mv_data);
+  if ((rc = kehu_change_note(t, t->st->audit, &seq, sizeof seq)) != KEHU_OK)
+    return rc;
   unsigned char head[40];
   kehu_key_put_u64(head, e->seq);
   mbedtls_sha256_ret(v.mv_data, n, head + 8, 0);
   MDB_val hk = {sizeof head_key - 1, (void *)head_key}, hv = {40, head};
-  return kehu_store_status(mdb_put(t->txn, t->st->meta, &hk, &hv, 0));
+  return kehu_logged_put(t, t->st->meta, &hk, &hv, 0);
 }
 
 int kehu_store_audit_list(kehu_txn *t, uint64_t before, unsigned limit,
@@ -224,8 +226,7 @@ int kehu_store_audit_drop_through(kehu_txn *t, uint64_t upto)
       break;
     base.seq = seq;
     mbedtls_sha256_ret(v.mv_data, v.mv_size, base.hash, 0);
-    if ((rc = mdb_cursor_del(cur, 0)) != 0)
-      status = kehu_store_status(rc);
+    status = kehu_logged_cursor_del(t, cur);
   }
   mdb_cursor_close(cur);
   if (status == KEHU_OK && rc != 0 && rc != MDB_NOTFOUND)
@@ -236,5 +237,5 @@ int kehu_store_audit_drop_through(kehu_txn *t, uint64_t upto)
   kehu_key_put_u64(mark, base.seq);
   memcpy(mark + 8, base.hash, 32);
   MDB_val bk = {sizeof base_key - 1, (void *)base_key}, bv = {40, mark};
-  return kehu_store_status(mdb_put(t->txn, t->st->meta, &bk, &bv, 0));
+  return kehu_logged_put(t, t->st->meta, &bk, &bv, 0);
 }

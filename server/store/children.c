@@ -128,9 +128,9 @@ static int unlink_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uin
   unsigned char ck[16], pk[9];
   child_key(ck, cust, seq);
   parent_key(pk, k, seq);
-  MDB_val key = {16, ck}, pkey = {9, pk};
-  if ((rc = mdb_del(t->txn, t->st->children[k->kind], &key, NULL)) != 0)
-    return kehu_store_status(rc);
+  MDB_val pkey = {9, pk};
+  if ((rc = kehu_logged_del(t, t->st->children[k->kind], ck, 16)) != KEHU_OK)
+    return rc;
   rc = mdb_del(t->txn, t->st->child_parent, &pkey, NULL);
   if (rc != 0 && rc != MDB_NOTFOUND)
     return kehu_store_status(rc);

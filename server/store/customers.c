@@ -148,8 +148,7 @@ int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *
   if (rc == KEHU_OK) {
     unsigned char kb[8];
     kehu_key_put_u64(kb, key);
-    MDB_val k = {8, kb};
-    rc = kehu_store_status(mdb_del(t->txn, st->customers, &k, NULL));
+    rc = kehu_logged_del(t, st->customers, kb, 8);
   }
   if (rc == KEHU_OK)
     rc = kehu_store_search_changed(t, key);   /* now gone: drops its postings */

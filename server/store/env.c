@@ -2,6 +2,7 @@
  * start-up transaction, the store format and its upgrades, sequences in
  * meta, growing the map, read and write transactions. */
 #include "store_internal.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,35 +27,78 @@ typedef struct {
   const char *name;
   unsigned flags;
   size_t offset;
+  /* The table's code in the change log (changes.c), 0 for a derived table
+   * the log leaves out. Codes are written to disk: never reuse or renumber
+   * one; a new record table takes a new code. */
+  uint8_t log_code;
 } table_def;
 
-#define TABLE(field, flags) {#field, flags, offsetof(struct kehu_store, field)}
+#define TABLE(field, flags, code) {#field, flags, offsetof(struct kehu_store, field), code}
 static const table_def tables[] = {
-  TABLE(meta, 0),
-  TABLE(users, 0),
-  TABLE(sessions, 0),
-  TABLE(customers, 0),
-  TABLE(cust_owner, MDB_DUPSORT | MDB_DUPFIXED),
-  TABLE(cust_stage, MDB_DUPSORT | MDB_DUPFIXED),
-  TABLE(cust_extcode, 0),
-  TABLE(cust_name, MDB_DUPSORT | MDB_DUPFIXED),
-  TABLE(child_parent, 0),
-  TABLE(contract_number, 0),
-  TABLE(contact_phone, MDB_DUPSORT | MDB_DUPFIXED),   /* value: customer | contact */
-  TABLE(field_defs, 0),
-  TABLE(attachment_data, 0),
-  TABLE(audit, MDB_INTEGERKEY),
-  TABLE(reminders, 0),
-  TABLE(rem_due, 0),
-  TABLE(rem_user, 0),
-  TABLE(rem_cust, 0),
-  TABLE(rem_source, 0),
-  TABLE(search, MDB_DUPSORT | MDB_DUPFIXED),
-  TABLE(search_doc, 0),
-  TABLE(search_pend, MDB_DUPSORT | MDB_DUPFIXED),
-  TABLE(scrub, MDB_INTEGERKEY),
+  TABLE(meta, 0, 1),
+  TABLE(users, 0, 2),
+  TABLE(sessions, 0, 3),
+  TABLE(customers, 0, 4),
+  TABLE(cust_owner, MDB_DUPSORT | MDB_DUPFIXED, 0),
+  TABLE(cust_stage, MDB_DUPSORT | MDB_DUPFIXED, 0),
+  TABLE(cust_extcode, 0, 0),
+  TABLE(cust_name, MDB_DUPSORT | MDB_DUPFIXED, 0),
+  TABLE(child_parent, 0, 0),
+  TABLE(contract_number, 0, 0),
+  TABLE(contact_phone, MDB_DUPSORT | MDB_DUPFIXED, 0),   /* value: customer | contact */
+  TABLE(field_defs, 0, 5),
+  TABLE(attachment_data, 0, 6),
+  TABLE(audit, MDB_INTEGERKEY, 7),
+  TABLE(reminders, 0, 8),
+  TABLE(rem_due, 0, 0),
+  TABLE(rem_user, 0, 0),
+  TABLE(rem_cust, 0, 0),
+  TABLE(rem_source, 0, 0),
+  TABLE(search, MDB_DUPSORT | MDB_DUPFIXED, 0),
+  TABLE(search_doc, 0, 0),
+  TABLE(search_pend, MDB_DUPSORT | MDB_DUPFIXED, 0),
+  TABLE(scrub, MDB_INTEGERKEY, 0),
+  TABLE(changes, 0, 0),
 };
 #undef TABLE
+#define TABLE_COUNT (sizeof tables / sizeof *tables)
+/* The child tables (one per record kind) log under KIND_CODE + kind. */
+#define KIND_CODE 32
+
+static MDB_dbi table_dbi(const kehu_store *st, size_t i)
+{
+  return i < TABLE_COUNT ? *(const MDB_dbi *)((const char *)st + tables[i].offset)
+                         : st->children[i - TABLE_COUNT];
+}
+
+static const char *table_name(size_t i)
+{
+  return i < TABLE_COUNT ? tables[i].name : kehu_kind_get((int)(i - TABLE_COUNT))->name;
+}
+
+static uint8_t table_code(size_t i)
+{
+  return i < TABLE_COUNT ? tables[i].log_code : (uint8_t)(KIND_CODE + (i - TABLE_COUNT));
+}
+
+const char *kehu_store_table_name(const kehu_store *st, uint8_t code)
+{
+  (void)st;
+  for (size_t i = 0; code && i < TABLE_COUNT + KEHU_KIND_COUNT; i++)
+    if (table_code(i) == code)
+      return table_name(i);
+  return NULL;
+}
+
+int kehu_store_table_dbi(const kehu_store *st, const char *name, MDB_dbi *dbi)
+{
+  for (size_t i = 0; i < TABLE_COUNT + KEHU_KIND_COUNT; i++)
+    if (table_code(i) && strcmp(table_name(i), name) == 0) {
+      *dbi = table_dbi(st, i);
+      return KEHU_OK;
+    }
+  return KEHU_NOT_FOUND;
+}
 
 /* Format 3: the name index from the names as common/normalize.c forms them
  * now (before, 上海华东制造集团 kept its 集团 while 上海华东制造集团有限公司 lost
@@ -88,6 +132,37 @@ static int rebuild_name_index(kehu_store *st, MDB_txn *txn)
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static const char store_id_key[] = "store:id";
+
+/* Every store gets a random identity when first opened: backups name it,
+ * so an incremental is never laid on a full backup of another store. */
+static int ensure_store_id(kehu_store *st, MDB_txn *txn)
+{
+  MDB_val k = {sizeof store_id_key - 1, (void *)store_id_key}, v;
+  int rc = mdb_get(txn, st->meta, &k, &v);
+  if (rc != MDB_NOTFOUND)
+    return rc;
+  unsigned char id[16];
+  FILE *f = fopen("/dev/urandom", "rb");
+  size_t got = f ? fread(id, 1, sizeof id, f) : 0;
+  if (f)
+    fclose(f);
+  if (got != sizeof id)
+    return MDB_PANIC;
+  v = (MDB_val){sizeof id, id};
+  return mdb_put(txn, st->meta, &k, &v, 0);
+}
+
+int kehu_store_id(kehu_txn *t, char hex[33])
+{
+  MDB_val k = {sizeof store_id_key - 1, (void *)store_id_key}, v;
+  int rc = mdb_get(t->txn, t->st->meta, &k, &v);
+  if (rc != 0 || v.mv_size != 16)
+    return rc ? kehu_store_status(rc) : KEHU_INTERNAL;
+  kehu_hex(v.mv_data, 16, hex);
+  return KEHU_OK;
+}
+
 int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err)
 {
   kehu_store *st = calloc(1, sizeof *st);
@@ -107,7 +182,7 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   }
   int rc = mdb_env_create(&st->env);
   if (rc == 0)
-    rc = mdb_env_set_maxdbs(st->env, 32);
+    rc = mdb_env_set_maxdbs(st->env, KEHU_MAX_DBI - 2);
   if (rc == 0)
     rc = mdb_env_set_maxreaders(st->env, 512);
   if (rc == 0)
@@ -133,11 +208,20 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the database in %s: %s", dir,
                      mdb_strerror(rc));
   }
-  for (size_t i = 0; i < sizeof tables / sizeof *tables && rc == 0; i++)
+  for (size_t i = 0; i < TABLE_COUNT && rc == 0; i++)
     rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | MDB_CREATE,
                       (MDB_dbi *)((char *)st + tables[i].offset));
   for (int k = 0; k < KEHU_KIND_COUNT && rc == 0; k++)
     rc = mdb_dbi_open(txn, kehu_kind_get(k)->name, MDB_CREATE, &st->children[k]);
+  for (size_t i = 0; i < TABLE_COUNT + KEHU_KIND_COUNT && rc == 0; i++) {
+    MDB_dbi dbi = table_dbi(st, i);
+    if (dbi >= KEHU_MAX_DBI)
+      rc = MDB_DBS_FULL;
+    else
+      st->log_code[dbi] = table_code(i);
+  }
+  if (rc == 0)
+    rc = ensure_store_id(st, txn);
   /* The layout of the tables: a kehud that knows an older one refuses a
    * newer (it would not read the newer's tables, such as search_pend);
    * an older or unmarked one is this one plus tables it lacked, created
@@ -171,6 +255,40 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the tables in %s: %s", dir,
                      mdb_strerror(rc));
   }
+  *out = st;
+  return KEHU_OK;
+}
+
+int kehu_store_open_copy(kehu_store **out, const char *file, kehu_error *err)
+{
+  kehu_store *st = calloc(1, sizeof *st);
+  if (!st)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+  kehu_index_key_ready(st);
+  pthread_rwlock_init(&st->resize_lock, NULL);
+  /* No lock file beside it, nothing written: the file stays as it was hashed. */
+  int rc = mdb_env_create(&st->env);
+  if (rc == 0)
+    rc = mdb_env_set_maxdbs(st->env, KEHU_MAX_DBI - 2);
+  if (rc == 0)
+    rc = mdb_env_open(st->env, file, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOTLS, 0600);
+  MDB_txn *txn = NULL;
+  if (rc == 0)
+    rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+  for (size_t i = 0; i < TABLE_COUNT && rc == 0; i++)
+    rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags,
+                      (MDB_dbi *)((char *)st + tables[i].offset));
+  for (int k = 0; k < KEHU_KIND_COUNT && rc == 0; k++)
+    rc = mdb_dbi_open(txn, kehu_kind_get(k)->name, 0, &st->children[k]);
+  rc = txn ? (rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn)) : rc;
+  if (rc != 0) {
+    kehu_store_close(st);
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read the store copy %s: %s", file,
+                     mdb_strerror(rc));
+  }
+  MDB_envinfo info;
+  mdb_env_info(st->env, &info);
+  st->map_size = info.me_mapsize;
   *out = st;
   return KEHU_OK;
 }
@@ -308,7 +426,7 @@ int kehu_put_message(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
   if (rc != 0)
     return kehu_store_status(rc);
   protobuf_c_message_pack(msg, v.mv_data);
-  return KEHU_OK;
+  return kehu_change_note(t, dbi, key, klen);
 }
 
 int kehu_get_message(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
@@ -361,7 +479,7 @@ int kehu_store_next_seq(kehu_txn *t, const char *name, uint64_t *seq)
   mv.mv_size = 8;
   mv.mv_data = b;
   *seq = v;
-  return kehu_store_status(mdb_put(t->txn, t->st->meta, &mk, &mv, 0));
+  return kehu_logged_put(t, t->st->meta, &mk, &mv, 0);
 }
 
 int kehu_store_copy_compact(kehu_store *st, int fd)
@@ -376,11 +494,9 @@ int kehu_store_tables(kehu_txn *t,
                       void (*each)(const char *name, size_t entries, size_t pages, void *arg),
                       void *arg)
 {
-  size_t n = sizeof tables / sizeof *tables;
-  for (size_t i = 0; i < n + KEHU_KIND_COUNT; i++) {
-    const char *name = i < n ? tables[i].name : kehu_kind_get((int)(i - n))->name;
-    MDB_dbi dbi = i < n ? *(const MDB_dbi *)((const char *)t->st + tables[i].offset)
-                        : t->st->children[i - n];
+  for (size_t i = 0; i < TABLE_COUNT + KEHU_KIND_COUNT; i++) {
+    const char *name = table_name(i);
+    MDB_dbi dbi = table_dbi(t->st, i);
     MDB_stat ms;
     int rc = mdb_stat(t->txn, dbi, &ms);
     if (rc != 0)
@@ -507,20 +623,12 @@ int kehu_store_copy_logical(kehu_store *from, kehu_store *to, size_t *entries)
   int rc = kehu_store_read_begin(from, &r);
   if (rc != KEHU_OK)
     return rc;
-  size_t n = sizeof tables / sizeof *tables;
   kehu_txn w = {to, NULL, NULL};
   size_t in_txn = 0;
   int status = KEHU_OK;
-  for (size_t i = 0; i < n + KEHU_KIND_COUNT && status == KEHU_OK; i++) {
-    MDB_dbi src, dst;
-    unsigned flags = i < n ? tables[i].flags : 0;
-    if (i < n) {
-      src = *(const MDB_dbi *)((const char *)from + tables[i].offset);
-      dst = *(const MDB_dbi *)((const char *)to + tables[i].offset);
-    } else {
-      src = from->children[i - n];
-      dst = to->children[i - n];
-    }
+  for (size_t i = 0; i < TABLE_COUNT + KEHU_KIND_COUNT && status == KEHU_OK; i++) {
+    MDB_dbi src = table_dbi(from, i), dst = table_dbi(to, i);
+    unsigned flags = i < TABLE_COUNT ? tables[i].flags : 0;
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(r.txn, src, &cur)) != 0) {
       status = kehu_store_status(rc);

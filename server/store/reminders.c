@@ -46,6 +46,8 @@ static int del_key(kehu_txn *t, MDB_dbi dbi, const void *k, size_t n)
 {
   MDB_val key = {n, (void *)k};
   int rc = mdb_del(t->txn, dbi, &key, NULL);
+  if (rc == 0)
+    return kehu_change_note(t, dbi, k, n);   /* the reminders table is logged */
   return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
 

@@ -118,6 +118,8 @@ int kehu_put_record(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen,
   int rc = kehu_store_status(mdb_put(t->txn, dbi, &k, &v, MDB_RESERVE));
   if (rc == KEHU_OK)
     rc = kehu_seal(t->st, key, klen, plain, n, v.mv_data);
+  if (rc == KEHU_OK)
+    rc = kehu_change_note(t, dbi, key, klen);
   memset(plain, 0, n);
   if (plain != stackbuf)
     free(plain);

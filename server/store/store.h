@@ -37,15 +37,50 @@ typedef struct {
  * initial map size; it doubles whenever a write finds the map full. */
 int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err);
 void kehu_store_close(kehu_store *st);
+/* Opens a store file a copy wrote (kehu_store_copy_compact) to read it,
+ * without a lock file and without writing to it. */
+int kehu_store_open_copy(kehu_store **out, const char *file, kehu_error *err);
 size_t kehu_store_map_size(kehu_store *st);
 
-/* The meta table (string keys): for tools that keep small markers. */
+/* The meta table (string keys): for tools that keep small markers, written
+ * with kehu_store_meta_put so that the change log sees them. */
 const MDB_dbi *kehu_store_meta_dbi(kehu_store *st);
+int kehu_store_meta_put(kehu_txn *t, const char *key, const void *value, size_t n);
 /* The customers table, for scans that read every customer (reports). */
 const MDB_dbi *kehu_store_customers_dbi(kehu_store *st);
 
 /* The next number of a named sequence (1, 2, ...), in t's transaction. */
 int kehu_store_next_seq(kehu_txn *t, const char *name, uint64_t *seq);
+
+/* ---- the change log (docs/storage.md#change-log) ---- */
+/* The store's identity (32 hex digits), made when it was first opened. */
+int kehu_store_id(kehu_txn *t, char hex[33]);
+/* The newest and the oldest sequence number in the log (0 when empty). */
+int kehu_store_changes_head(kehu_txn *t, uint64_t *head, uint64_t *oldest);
+/* Calls each(table, key) for every change noted after `after` up to
+ * `upto`, oldest first; a key may come more than once. Stops at the first
+ * status each returns that is not KEHU_OK and returns it. */
+int kehu_store_changes_each(kehu_txn *t, uint64_t after, uint64_t upto,
+                            int (*each)(const char *table, const void *key, size_t klen,
+                                        void *arg),
+                            void *arg);
+/* Removes the entries below `below` (the newest always stays), in short
+ * transactions; *removed counts them. */
+int kehu_store_changes_trim(kehu_store *st, uint64_t below, size_t *removed);
+/* Makes seq the log's newest number when it is behind (a restore that
+ * applied changes up to seq), so the next change follows it. */
+int kehu_store_changes_mark(kehu_txn *t, uint64_t seq);
+/* Puts (present) or deletes key in the record table named table, as an
+ * incremental backup recorded it; KEHU_NOT_FOUND for an unknown table. */
+int kehu_store_change_apply(kehu_txn *t, const char *table, const void *key, size_t klen,
+                            const void *value, size_t vlen, int present);
+/* The value of key in the record table called table as t sees it (valid
+ * until t ends); KEHU_NOT_FOUND when the key is absent. */
+int kehu_store_change_value(kehu_txn *t, const char *table, const void *key, size_t klen,
+                            const void **value, size_t *vlen);
+/* The record table called name (a logged one), or the name of a code. */
+int kehu_store_table_dbi(const kehu_store *st, const char *name, MDB_dbi *dbi);
+const char *kehu_store_table_name(const kehu_store *st, uint8_t code);
 
 /* Maps an LMDB return code to a status (one place for that mapping). */
 int kehu_store_status(int mdb_rc);

@@ -10,6 +10,8 @@
 #include "records.h"
 #include "store.h"
 
+#define KEHU_MAX_DBI 64   /* named databases the environment may hold, plus 2 */
+
 struct kehu_store {
   MDB_env *env;
   size_t map_size;
@@ -41,6 +43,8 @@ struct kehu_store {
   MDB_dbi search_doc;     /* customer key -> the tokens it is indexed under */
   MDB_dbi search_pend;    /* like search, for customers new since the last fold */
   MDB_dbi scrub;          /* n -> a page of zeros, only while free pages are scrubbed */
+  MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
+  uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
   unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
@@ -112,6 +116,15 @@ typedef struct {
   unsigned long problems;
 } kehu_findings;
 void kehu_finding(kehu_findings *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the change log (changes.c) ---- */
+/* Notes that key of table dbi changed in t; nothing for a derived table.
+ * Every write to a record table goes through one of these. */
+int kehu_change_note(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
+/* mdb_put / mdb_del / mdb_cursor_del, then kehu_change_note. */
+int kehu_logged_put(kehu_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
+int kehu_logged_del(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
+int kehu_logged_cursor_del(kehu_txn *t, MDB_cursor *cur);
 
 /* Grows the map (doubling); called with no transaction of ours active. */
 int kehu_store_grow(kehu_store *st);

@@ -59,9 +59,8 @@ int kehu_store_session_put(kehu_txn *t, const unsigned char hash[32],
 
 int kehu_store_session_delete(kehu_txn *t, const unsigned char hash[32])
 {
-  MDB_val k = {32, (void *)hash};
-  int rc = mdb_del(t->txn, t->st->sessions, &k, NULL);
-  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  int rc = kehu_logged_del(t, t->st->sessions, hash, 32);
+  return rc == KEHU_NOT_FOUND ? KEHU_OK : rc;
 }
 
 int kehu_store_session_delete_user(kehu_txn *t, const char *username, unsigned *ended)
@@ -79,9 +78,9 @@ int kehu_store_session_delete_user(kehu_txn *t, const char *username, unsigned *
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     Kehu__SessionRecord *s = kehu__session_record__unpack(NULL, v.mv_size, v.mv_data);
     if (s && strcmp(s->username, username) == 0) {
-      int drc = mdb_cursor_del(cur, 0);
-      if (drc != 0)
-        status = kehu_store_status(drc);
+      int drc = kehu_logged_cursor_del(t, cur);
+      if (drc != KEHU_OK)
+        status = drc;
       else
         (*ended)++;
     }

@@ -156,8 +156,7 @@ static int apply_batch(kehu_txn *t, void *arg)
   /* Remember where the demo data stopped, so seeding again adds new ones. */
   unsigned char next[8];
   kehu_key_put_u64(next, b->first + b->count);
-  MDB_val k = {sizeof seed_next_key - 1, (void *)seed_next_key}, v = {8, next};
-  return kehu_store_status(mdb_put(t->txn, *kehu_store_meta_dbi(t->st), &k, &v, 0));
+  return kehu_store_meta_put(t, seed_next_key, next, 8);
 }
 
 static uint64_t seed_next(kehu_store *st)
