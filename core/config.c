@@ -39,7 +39,7 @@ static void defaults(kehu_config *cfg)
   cfg->bin_days = 30;
   cfg->audit_retention_days = 730;
   cfg->backup_minute = 2 * 60;
-  cfg->backup_weekday = -1;
+  cfg->backup_weekday = 0;   /* a full backup on Sundays, incrementals between */
   cfg->backup_keep = 7;
 }
 
@@ -287,11 +287,12 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "remind_hour = %u              ; local hour when dated reminders fall due\n"
           "ticket_sla_hours = %u        ; response due this long after a ticket opens\n"
           "\n[backup]\n"
-          ";dir = /mnt/backup/kehu      ; scheduled full backups go here (another disk or a\n"
+          ";dir = /mnt/backup/kehu      ; scheduled backups go here (another disk or a\n"
           "                             ; mounted share); none while unset\n"
-          "time = 02:00                 ; local time they run\n"
-          "full = daily                 ; daily, or a weekday: sun, mon, ... sat\n"
-          "keep = %u                     ; the newest this many are kept\n"
+          "time = 02:00                 ; local time they run, every day\n"
+          "full = sun                   ; the day of the full backup (sun, mon, ... sat; the\n"
+          "                             ; others get an incremental one), or daily\n"
+          "keep = %u                     ; full backups kept, with the incrementals on them\n"
           "\n[audit]\n"
           "retention_days = %u         ; older entries move to DATADIR/audit-archive/ (730 at least)\n"
           "\n[recycle_bin]\n"

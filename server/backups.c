@@ -1,9 +1,11 @@
 /* Scheduled backups (docs/operations.md#backup-and-restore): with [backup]
  * dir set, kehud runs `kehu-admin backup DATADIR DIR` (the kehu-admin
- * installed beside it) at [backup] time, daily or on one weekday, as a
- * child process, so the copy's memory and I/O stay out of the server; then
- * keeps the newest [backup] keep full backups in DIR and removes the rest.
- * A failure is logged, audited and pushed as a reminder to every admin. */
+ * installed beside it) every day at [backup] time, as a child process, so
+ * the copy's memory and I/O stay out of the server: a full backup on the
+ * [backup] full weekday (or every day for daily), an incremental one on the
+ * others. Then it keeps the newest [backup] keep full backups in DIR with
+ * the incrementals built on them, and removes the older ones. A failure is
+ * logged, audited and pushed as a reminder to every admin. */
 #include "backups.h"
 
 #include <dirent.h>
@@ -24,7 +26,7 @@
 
 /* ---- when ---- */
 
-/* The next local time at [backup] time (on its weekday when weekly) after now. */
+/* The next local time at [backup] time after now. */
 static int64_t next_run(const kehu_config *cfg, int64_t now)
 {
   time_t t = (time_t)now;
@@ -39,11 +41,8 @@ static int64_t next_run(const kehu_config *cfg, int64_t now)
     d.tm_mday += day;
     d.tm_isdst = -1;
     time_t at = mktime(&d);
-    if (at <= t)
-      continue;
-    if (cfg->backup_weekday >= 0 && d.tm_wday != cfg->backup_weekday)
-      continue;
-    return (int64_t)at;
+    if (at > t)
+      return (int64_t)at;
   }
   return now + 86400;
 }
@@ -133,8 +132,10 @@ static int cmp_names(const void *a, const void *b)
   return strcmp(a, b);
 }
 
-/* Keeps the newest `keep` full backups of dir (their names sort by time),
- * on the thread pool: removing a backup of gigabytes takes a while. */
+/* Keeps the newest `keep` full backups of dir and every incremental newer
+ * than the oldest of them (names sort by time; an incremental builds on the
+ * backups before it), on the thread pool: removing a backup of gigabytes
+ * takes a while. */
 static void prune(uv_work_t *req)
 {
   kehu_server *srv = req->data;
@@ -145,13 +146,22 @@ static void prune(uv_work_t *req)
     return;
   struct dirent *e;
   while ((e = readdir(d)) && n < sizeof names / sizeof *names)
-    if (strlen(e->d_name) == 21 && strcmp(e->d_name + 16, "-full") == 0)
+    if (strlen(e->d_name) == 21 &&
+        (strcmp(e->d_name + 16, "-full") == 0 || strcmp(e->d_name + 16, "-incr") == 0))
       snprintf(names[n++], sizeof names[0], "%s", e->d_name);
   closedir(d);
   qsort(names, n, sizeof names[0], cmp_names);
-  for (size_t i = 0; i + srv->cfg.backup_keep < n; i++) {
+  /* the oldest full backup kept: the keep-th from the newest */
+  size_t fulls = 0, first_kept = 0;
+  for (size_t i = n; i-- > 0;)
+    if (strcmp(names[i] + 16, "-full") == 0 && ++fulls == srv->cfg.backup_keep) {
+      first_kept = i;
+      break;
+    }
+  for (size_t i = 0; i < first_kept; i++) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", srv->cfg.backup_dir, names[i]);
+    if (snprintf(path, sizeof path, "%s/%.31s", srv->cfg.backup_dir, names[i]) >= (int)sizeof path)
+      continue;
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
       fprintf(stderr, "kehud: backup %s removed (keep = %u)\n", path, srv->cfg.backup_keep);
     else
@@ -231,7 +241,13 @@ static void on_timer(uv_timer_t *timer)
   if (slash)
     *slash = '\0';
   snprintf(admin, sizeof admin, "%s/kehu-admin", self);
-  char *args[] = {admin, "backup", srv->cfg.data_dir, srv->cfg.backup_dir, NULL};
+  /* full on its weekday (every day when daily), else incremental */
+  time_t now = (time_t)(kehu_now_ms(srv) / 1000);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  int full = srv->cfg.backup_weekday < 0 || tm.tm_wday == srv->cfg.backup_weekday;
+  char *args[] = {admin, "backup", srv->cfg.data_dir, srv->cfg.backup_dir,
+                  full ? NULL : "--incremental", NULL};
   srv->backup_err[0] = '\0';
   uv_pipe_init(srv->loop, &srv->backup_err_pipe, 0);
   srv->backup_err_pipe.data = srv;
@@ -258,6 +274,7 @@ static void on_timer(uv_timer_t *timer)
     return;
   }
   srv->backup_running = 1;
+  fprintf(stderr, "kehud: scheduled backup started (%s)\n", full ? "full" : "incremental");
   uv_read_start((uv_stream_t *)&srv->backup_err_pipe, read_alloc, on_read);
 }
 

@@ -100,6 +100,13 @@ expect_eq "${inc1##*/}" "$(jq -r .previous "$inc2/manifest.json")" "what the sec
 
 kehu_stop_server   # the source stands still: compared table by table below
 
+# the backup trimmed the change log to what the next incremental needs
+expect_exit 0 kehu_admin stats "$KEHU_DATA" --json
+to=$(jq .changes.to "$inc2/manifest.json")
+head=$(out_jq .change_log.head)
+((head >= to)) || fail "the change log's head $head is behind the backup's $to"
+expect_eq $((head - to + 1)) "$(out_jq .change_log.entries)" "change-log entries after the backup"
+
 # --- refused: tampered, missing, misordered; nothing written ---------------------------
 cp -r "$inc1" "$KEHU_TMP/tampered"
 printf 'x' | dd of="$KEHU_TMP/tampered/changes" bs=1 seek=40 conv=notrunc status=none

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Scheduled backups ([backup] in kehud.conf; docs/operations.md#backup-and-restore):
-# kehud runs a full backup at [backup] time (the server's clock set a few
-# seconds before it), keeps the newest [backup] keep of them, and a backup
+# kehud runs a backup every day at [backup] time (the server's clock set a
+# few seconds before it): full on the [backup] full weekday, incremental on
+# the others; it keeps the newest [backup] keep full backups with the
+# incrementals on them, the pair restores whole, and a backup
 # that fails (a destination that cannot be written) is logged, audited and
 # given to every admin as a reminder. A bad time or weekday refuses the
 # config.
@@ -14,7 +16,6 @@ kehu_expect_config_refused backup time 25:00
 kehu_conf_set backup time 03:00
 kehu_expect_config_refused backup full someday
 kehu_conf_set backup full daily
-kehu_conf_set backup keep 2
 kehu_conf_set backup dir "$KEHU_TMP/scheduled"
 
 # The server's clock a little before the next 03:00: 3 s, scaled, so that
@@ -35,25 +36,39 @@ wait_backup() {
   fail "no scheduled backup within $limit s of 03:00 (server time)"
 }
 
+# The weekday of tomorrow's 03:00 gets the full backup; any other, an
+# incremental one. Four runs with keep = 1: full, incremental, full (the
+# first full and its incremental removed), incremental; customers are added
+# between them, so the last pair holds all 35.
+days=(sun mon tue wed thu fri sat)
+full_day=${days[$(date -d 'tomorrow 03:00' +%w)]}
+other_day=${days[$((($(date -d 'tomorrow 03:00' +%w) + 3) % 7))]}
+kehu_conf_set backup keep 1
 expect_exit 0 kehu_admin seed "$KEHU_DATA" --customers 20
-for run in 1 2 3; do
+run=0
+for day in "$full_day" "$other_day" "$full_day" "$other_day"; do
+  run=$((run + 1))
+  kehu_conf_set backup full "$day"
+  ((run == 1)) || expect_exit 0 kehu_admin seed "$KEHU_DATA" --customers 5
   before_three
   kehu_start_server
   wait_backup
   grep -q 'scheduled backup done' "$KEHU_LOG" || fail "backup $run failed: $(cat "$KEHU_LOG")"
+  if [[ $day == "$full_day" ]]; then kind=full; else kind=incremental; fi
+  grep -q "scheduled backup started ($kind)" "$KEHU_LOG" || fail "backup $run was not $kind: $(cat "$KEHU_LOG")"
   kehu_stop_server
   sleep 1   # the next backup's name is a second later
 done
 mapfile -t kept < <(ls "$KEHU_TMP/scheduled")
-expect_eq 2 "${#kept[@]}" "backups kept with keep = 2: ${kept[*]}"
-for b in "${kept[@]}"; do
-  [[ "$b" =~ ^[0-9]{8}T[0-9]{6}Z-full$ ]] || fail "a backup named $b"
-done
-grep -q 'removed (keep = 2)' "$KEHU_TMP/kehud.old.log" "$KEHU_LOG" ||
-  fail "kehud did not say it removed the oldest backup"
-expect_exit 0 kehu_admin restore "$KEHU_TMP/scheduled/${kept[1]}" "$KEHU_TMP/restored"
+expect_eq 2 "${#kept[@]}" "backups kept with keep = 1 (a full and its incremental): ${kept[*]}"
+[[ "${kept[0]}" =~ ^[0-9]{8}T[0-9]{6}Z-full$ && "${kept[1]}" =~ ^[0-9]{8}T[0-9]{6}Z-incr$ ]] ||
+  fail "the backups kept: ${kept[*]}"
+grep -q 'removed (keep = 1)' "$KEHU_TMP/kehud.old.log" "$KEHU_LOG" ||
+  fail "kehud did not say it removed the older backups"
+expect_exit 0 kehu_admin restore "$KEHU_TMP/scheduled/${kept[0]}" "$KEHU_TMP/scheduled/${kept[1]}" \
+  "$KEHU_TMP/restored"
 expect_exit 0 kehu_admin stats "$KEHU_TMP/restored" --json
-expect_eq 20 "$(out_jq .records.customer)" "customers in the scheduled backup"
+expect_eq 35 "$(out_jq .records.customer)" "customers in the scheduled full and incremental backups"
 
 # a destination that cannot be written: logged, audited, every admin told
 printf 'not a directory\n' >"$KEHU_TMP/afile"

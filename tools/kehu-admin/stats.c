@@ -77,6 +77,7 @@ typedef struct {
   long pid;
   cJSON *live;          /* kehud.stats, when it is kehud's */
   long long backup_at;  /* 0: none recorded */
+  uint64_t change_head; /* the change log's newest sequence number */
   char backup_path[4096];
 } outside;
 
@@ -153,6 +154,13 @@ static void print_prometheus(const table_list *l, const kehu_store_env_stats *e,
          "kehu_max_readers %u\n", e->max_readers);
   printf("# HELP kehu_audit_entries Entries of the audit log.\n# TYPE kehu_audit_entries gauge\n"
          "kehu_audit_entries %zu\n", a ? a->entries : 0);
+  const table_stat *ch = table(l, "changes");
+  printf("# HELP kehu_change_log_entries Entries of the change log (trimmed by backups).\n"
+         "# TYPE kehu_change_log_entries gauge\nkehu_change_log_entries %zu\n",
+         ch ? ch->entries : 0);
+  printf("# HELP kehu_change_log_head The change log's newest sequence number.\n"
+         "# TYPE kehu_change_log_head gauge\nkehu_change_log_head %llu\n",
+         (unsigned long long)o->change_head);
   if (o->backup_at)
     printf("# HELP kehu_last_backup_timestamp_seconds When the last backup was taken.\n"
            "# TYPE kehu_last_backup_timestamp_seconds gauge\n"
@@ -190,6 +198,10 @@ static void print_json(const char *data_dir, const table_list *l, const kehu_sto
   }
   const table_stat *a = table(l, "audit");
   cJSON_AddNumberToObject(j, "audit_entries", a ? (double)a->entries : 0);
+  const table_stat *ch = table(l, "changes");
+  cJSON *changes = cJSON_AddObjectToObject(j, "change_log");
+  cJSON_AddNumberToObject(changes, "entries", ch ? (double)ch->entries : 0);
+  cJSON_AddNumberToObject(changes, "head", (double)o->change_head);
   cJSON *store = cJSON_AddObjectToObject(j, "store");
   cJSON_AddNumberToObject(store, "map_size", (double)e->map_size);
   cJSON_AddNumberToObject(store, "used", (double)e->used);
@@ -249,6 +261,9 @@ static void print_human(const char *data_dir, const table_list *l, const kehu_st
   }
   const table_stat *a = table(l, "audit");
   printf("audit log       %zu entries\n", a ? a->entries : 0);
+  const table_stat *ch = table(l, "changes");
+  printf("change log      %zu entries, up to change %llu\n", ch ? ch->entries : 0,
+         (unsigned long long)o->change_head);
   if (o->backup_at) {
     char at[32];
     iso(o->backup_at, at, sizeof at);
@@ -289,9 +304,13 @@ int kehu_admin_stats(int argc, char **argv)
     return rc;
   table_list tables = {.n = 0};
   kehu_store_env_stats env;
+  outside o = {0};
   kehu_txn t;
   if ((rc = kehu_store_read_begin(st, &t)) == KEHU_OK) {
     rc = kehu_store_tables(&t, note_table, &tables);
+    uint64_t oldest;
+    if (rc == KEHU_OK)
+      rc = kehu_store_changes_head(&t, &o.change_head, &oldest);
     kehu_store_read_end(&t);
   }
   if (rc == KEHU_OK)
@@ -299,7 +318,6 @@ int kehu_admin_stats(int argc, char **argv)
   kehu_store_close(st);
   if (rc != KEHU_OK)
     return kehu_admin_fail(rc, "cannot read %s: %s", data_dir, kehu_status_name(rc));
-  outside o = {0};
   read_outside(data_dir, &o);
   if (prometheus)
     print_prometheus(&tables, &env, &o);
