@@ -34,9 +34,14 @@ static const char rotate_usage[] =
   "  with data.key: without them the sealed values cannot be read.\n"
   "  DATADIR   a data directory made by kehu-admin init\n";
 
-/* A step's bounds: a few milliseconds of kehud's writes waiting. */
+/* A step's bounds: kehud's writes wait for one step at most, a few
+ * milliseconds of small values or about 15 ms of attachment chunks (8 of
+ * 256 KiB: unsealed, sealed and written). */
 #define STEP_VALUES 512
-#define STEP_BYTES (8u << 20)
+#define STEP_BYTES (2u << 20)
+/* A pause between steps: LMDB's write lock is not fair, and without it
+ * this process would mostly take it again before kehud's writer woke. */
+#define STEP_PAUSE_NS 2000000L
 /* Passes over the tables before giving up on values still under an older
  * key: one does it (writes seal under the new generation from step 2 on),
  * a second would only find what something other than kehud wrote. */
@@ -221,6 +226,8 @@ static int walk(kehu_store *st, unsigned gen, size_t *resealed, size_t *total)
         return stopped(rc, gen, s.err.message[0] ? s.err.message : kehu_status_name(rc));
       s.pos = s.next;
       *resealed += s.resealed;
+      if (!s.done)
+        nanosleep(&(struct timespec){0, STEP_PAUSE_NS}, NULL);
     }
     size_t other = 0;
     int rc = count_others(st, gen, &other, total);
