@@ -169,6 +169,7 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   if (!st)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
   kehu_index_key_ready(st);
+  pthread_mutex_init(&st->key_lock, NULL);
   pthread_rwlockattr_t attr;
   pthread_rwlockattr_init(&attr);
   /* Writer preference: a stream of short reads must not starve a resize. */
@@ -300,6 +301,10 @@ void kehu_store_close(kehu_store *st)
   if (st->env)
     mdb_env_close(st->env);
   pthread_rwlock_destroy(&st->resize_lock);
+  pthread_mutex_destroy(&st->key_lock);
+  /* the key ring is secret: leave none of it in freed memory */
+  memset(st->seal_keys, 0, sizeof st->seal_keys);
+  memset(st->index_key, 0, sizeof st->index_key);
   free(st);
 }
 
@@ -367,7 +372,12 @@ void kehu_store_read_end(kehu_txn *t)
 
 int kehu_store_write_begin(kehu_store *st, kehu_txn *t)
 {
-  return begin_txn(st, 0, t);
+  int rc = begin_txn(st, 0, t);
+  /* The generation to seal under, as committed now: a rotation by another
+   * process (kehu-admin rotate-key) takes effect from this write on. */
+  if (rc == 0)
+    kehu_seal_gen_refresh(st, t->txn);
+  return rc;
 }
 
 int kehu_store_write_commit(kehu_txn *t)

@@ -1,7 +1,10 @@
 /* Encryption at rest (docs/storage.md#encryption-at-rest): records holding sensitive values are
  * sealed with AES-256-GCM under a key derived from DATADIR/data.key, and
  * their index entries are keyed HMACs, so a copied database file alone
- * reveals neither. */
+ * reveals neither. kehu-admin rotate-key moves the sealed values to keys of
+ * later generations (docs/storage.md#key-generations). */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -39,23 +42,158 @@ void kehu_index_key_ready(kehu_store *st)
   memset(pad, 0, sizeof pad);
 }
 
+/* Every generation's seal key is HMAC(its key file's bytes, this label):
+ * data.key for generation 1 (as before generations existed), keys/seal-G.key
+ * for G >= 2, so each key file is a master of the same kind. */
+#define SEAL_LABEL "kehu record seal v1"
+
+/* The 32 bytes of a key file: 0, -1 when it cannot be read (errno), -2
+ * when it does not hold 32 bytes (exact: more than that is refused too). */
+static int read_key_file(const char *path, unsigned char out[32], int exact)
+{
+  unsigned char buf[33];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, exact ? sizeof buf : 32);
+  int e = errno;
+  close(fd);
+  if (n < 0) {
+    errno = e;
+    return -1;
+  }
+  int rc = n == 32 ? 0 : -2;
+  if (rc == 0)
+    memcpy(out, buf, 32);
+  memset(buf, 0, sizeof buf);
+  return rc;
+}
+
+/* Derives generation gen's seal key from master and publishes it. */
+static void set_generation(kehu_store *st, unsigned gen, const unsigned char master[32])
+{
+  hmac(master, SEAL_LABEL, sizeof SEAL_LABEL - 1, st->seal_keys[gen]);
+  atomic_store_explicit(&st->key_ready[gen], 1, memory_order_release);
+}
+
+const char *kehu_store_key_dir(kehu_store *st)
+{
+  return st->key_dir;
+}
+
+int kehu_store_seal_key_load(kehu_store *st, unsigned gen, kehu_error *err)
+{
+  if (gen == 0 || gen > KEHU_SEAL_GEN_MAX)
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "there is no key generation %u", gen);
+  if (atomic_load_explicit(&st->key_ready[gen], memory_order_acquire))
+    return KEHU_OK;
+  if (gen == 1 || !st->key_dir[0])
+    return kehu_fail(err, KEHU_INTERNAL, NULL, "the data key is not loaded");
+  char path[sizeof st->key_dir + 32];
+  snprintf(path, sizeof path, "%s/seal-%u.key", st->key_dir, gen);
+  int rc = KEHU_OK;
+  /* One loader at a time: a key is written once, before it is published. */
+  pthread_mutex_lock(&st->key_lock);
+  if (!atomic_load_explicit(&st->key_ready[gen], memory_order_relaxed)) {
+    unsigned char master[32];
+    int r = read_key_file(path, master, 1);
+    if (r == -1)
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read the key of generation %u, %s: %s",
+                     gen, path, strerror(errno));
+    else if (r == -2)
+      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the key of generation %u, %s, is not 32 bytes",
+                     gen, path);
+    else
+      set_generation(st, gen, master);
+    memset(master, 0, sizeof master);
+  }
+  pthread_mutex_unlock(&st->key_lock);
+  return rc;
+}
+
+/* The generation a key file's name gives (seal-G.key, G in 2..255 written
+ * without leading zeros), or 0 for any other name (a temporary file). */
+static unsigned key_file_generation(const char *name)
+{
+  if (strncmp(name, "seal-", 5) != 0 || name[5] < '1' || name[5] > '9')
+    return 0;
+  unsigned gen = 0;
+  const char *p = name + 5;
+  for (; *p >= '0' && *p <= '9' && gen <= KEHU_SEAL_GEN_MAX; p++)
+    gen = gen * 10 + (unsigned)(*p - '0');
+  return strcmp(p, ".key") == 0 && gen >= 2 && gen <= KEHU_SEAL_GEN_MAX ? gen : 0;
+}
+
+/* Loads every key file in key_dir now, so that a key a rotation removes
+ * once no value needs it is still at hand for a read that began before. */
+static int load_key_dir(kehu_store *st, kehu_error *err)
+{
+  DIR *d = opendir(st->key_dir);
+  if (!d)
+    return errno == ENOENT ? KEHU_OK
+                           : kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s: %s",
+                                       st->key_dir, strerror(errno));
+  int rc = KEHU_OK;
+  struct dirent *e;
+  while (rc == KEHU_OK && (e = readdir(d)))
+    if (key_file_generation(e->d_name))
+      rc = kehu_store_seal_key_load(st, key_file_generation(e->d_name), err);
+  closedir(d);
+  return rc;
+}
+
 int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err)
 {
   unsigned char master[32];
-  int fd = open(path, O_RDONLY);
-  if (fd < 0)
+  int r = read_key_file(path, master, 0);
+  if (r == -1)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the data key %s", path);
-  ssize_t n = read(fd, master, sizeof master);
-  close(fd);
-  if (n != (ssize_t)sizeof master)
+  if (r == -2)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "the data key %s is not 32 bytes", path);
-  /* Separate keys per purpose, so an index hash never doubles as a cipher key. */
-  hmac(master, "kehu record seal v1", 19, st->seal_key);
+  /* Separate keys per purpose, so an index hash never doubles as a cipher
+   * key. The index key stays data.key's for good: index entries are one-way
+   * hashes, which a rotation cannot re-key without rebuilding them. */
+  set_generation(st, 1, master);
   hmac(master, "kehu index hmac v1", 18, st->index_key);
   memset(master, 0, sizeof master);
   kehu_index_key_ready(st);
+  /* the key files of later generations: DATADIR/keys beside data.key */
+  const char *slash = strrchr(path, '/');
+  int dir_len = slash ? (int)(slash - path) : 1;
+  snprintf(st->key_dir, sizeof st->key_dir, "%.*s/keys", dir_len, slash ? path : ".");
+  atomic_store_explicit(&st->seal_gen, 1, memory_order_relaxed);
   st->has_key = 1;
-  return KEHU_OK;
+  return load_key_dir(st, err);
+}
+
+void kehu_seal_gen_refresh(kehu_store *st, MDB_txn *txn)
+{
+  if (!st->has_key)
+    return;
+  static const char name[] = "seal:gen";
+  MDB_val k = {sizeof name - 1, (void *)name}, v;
+  unsigned gen = 1;
+  if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8) {
+    uint64_t g = kehu_key_get_u64(v.mv_data);
+    /* out of range: kept, so that kehu_seal refuses to seal under it */
+    gen = g <= KEHU_SEAL_GEN_MAX ? (unsigned)g : 0;
+  }
+  atomic_store_explicit(&st->seal_gen, gen, memory_order_relaxed);
+}
+
+/* The key of generation gen, loaded when first needed; NULL when it cannot
+ * be (said on stderr: kehud's log, as the value's reader gets INTERNAL). */
+static const unsigned char *generation_key(kehu_store *st, unsigned gen)
+{
+  if (gen && gen <= KEHU_SEAL_GEN_MAX &&
+      atomic_load_explicit(&st->key_ready[gen], memory_order_acquire))
+    return st->seal_keys[gen];
+  kehu_error err = {0};
+  if (kehu_store_seal_key_load(st, gen, &err) != KEHU_OK) {
+    fprintf(stderr, "kehu store: %s\n", err.message);
+    return NULL;
+  }
+  return st->seal_keys[gen];
 }
 
 void kehu_index_hmac(kehu_store *st, const char *value, unsigned char out[32])
@@ -75,12 +213,16 @@ void kehu_index_hmac(kehu_store *st, const char *value, unsigned char out[32])
 int kehu_seal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *plain, size_t n,
               uint8_t *out)
 {
-  out[0] = 1;
+  unsigned gen = atomic_load_explicit(&st->seal_gen, memory_order_relaxed);
+  const unsigned char *key = generation_key(st, gen);
+  if (!key)
+    return KEHU_INTERNAL;
+  out[0] = (uint8_t)gen;
   if (getrandom(out + 1, 12, 0) != 12)
     return KEHU_INTERNAL;
   mbedtls_gcm_context gcm;
   mbedtls_gcm_init(&gcm);
-  int rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, st->seal_key, 256);
+  int rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 256);
   if (rc == 0)
     rc = mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, n, out + 1, 12, aad, aad_len, plain,
                                    out + 13, 16, out + 13 + n);
@@ -91,12 +233,15 @@ int kehu_seal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *pl
 int kehu_unseal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *sealed, size_t n,
                 uint8_t *out)
 {
-  if (n < KEHU_SEAL_OVERHEAD || sealed[0] != 1)
+  if (n < KEHU_SEAL_OVERHEAD)
+    return KEHU_INTERNAL;
+  const unsigned char *key = generation_key(st, sealed[0]);
+  if (!key)
     return KEHU_INTERNAL;
   size_t len = n - KEHU_SEAL_OVERHEAD;
   mbedtls_gcm_context gcm;
   mbedtls_gcm_init(&gcm);
-  int rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, st->seal_key, 256);
+  int rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 256);
   if (rc == 0)
     rc = mbedtls_gcm_auth_decrypt(&gcm, len, sealed + 1, 12, aad, aad_len, sealed + 13 + len, 16,
                                   sealed + 13, out);

@@ -279,8 +279,56 @@ int kehu_store_duplicate_groups(kehu_txn *t,
 
 /* ---- records under a customer ---- */
 /* Loads the data key (DATADIR/data.key): sensitive records are sealed and
- * their index entries hashed from then on. */
+ * their index entries hashed from then on. The seal keys of later
+ * generations, in the directory keys/ beside it, are loaded too (those
+ * there now; others when first needed). */
 int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err);
+
+/* ---- key generations and their rotation (docs/storage.md#key-generations,
+ * docs/operations.md#rotating-the-data-key) ---- */
+/* Byte 0 of a sealed value is the generation of its key: 1 is data.key's,
+ * G >= 2 that of DATADIR/keys/seal-G.key. */
+#define KEHU_SEAL_GEN_MAX 255
+/* The directory of the key files of generations >= 2 (DATADIR/keys). */
+const char *kehu_store_key_dir(kehu_store *st);
+/* Makes generation gen's key available, reading its file if need be;
+ * err says which file and what is wrong with it. */
+int kehu_store_seal_key_load(kehu_store *st, unsigned gen, kehu_error *err);
+/* As of t: the generation new values are sealed under (meta seal:gen, 1
+ * when absent) and the one a rotation in progress moves every value to
+ * (seal:rotating; 0 when none is). */
+int kehu_store_seal_state(kehu_txn *t, unsigned *gen, unsigned *rotating);
+/* Starts a rotation to gen in t: seal:gen and seal:rotating become gen, so
+ * every write after this transaction seals under gen. Its key must be
+ * loadable (kehu_store_seal_key_load) before. */
+int kehu_store_rotation_begin(kehu_txn *t, unsigned gen);
+/* Ends the rotation in t (removes seal:rotating). */
+int kehu_store_rotation_end(kehu_txn *t);
+
+/* Where a rotation's walk over the sealed tables is: a table (an index
+ * among them, kehu_store_sealed_table_name) and the last key done in it. */
+typedef struct {
+  unsigned table;
+  int started;                /* key holds the last key done in table */
+  size_t key_len;
+  unsigned char key[511];     /* LMDB's longest key */
+} kehu_reseal_pos;
+/* The tables holding sealed values (the sealed record kinds, attachment
+ * bytes): name of table i, or NULL past the last. */
+const char *kehu_store_sealed_table_name(unsigned i);
+/* One step of the walk, in t: from pos, every value not sealed under the
+ * current generation (as t began) is unsealed with its own generation's
+ * key and sealed again under the current one, same key and AAD, until
+ * max_values were re-sealed, max_bytes of them written or 8 * max_values
+ * looked at. pos moves past what was looked at (it is the caller's to keep
+ * once t commits); *done is 1 when it reached the end of the last table.
+ * A value that cannot be unsealed is KEHU_INTERNAL, err naming its table
+ * and key (hex), and t must then be aborted. */
+int kehu_store_reseal_step(kehu_txn *t, kehu_reseal_pos *pos, size_t max_values,
+                           size_t max_bytes, size_t *resealed, int *done, kehu_error *err);
+/* Counts, in t, the values of the sealed tables (*total) and those sealed
+ * under another generation than gen (*other). */
+int kehu_store_seal_count(kehu_txn *t, unsigned gen, size_t *other, size_t *total);
 int kehu_store_child_new_seq(kehu_txn *t, const kehu_kind_info *k, uint64_t *seq);
 /* *cust is the customer the record belongs to. */
 int kehu_store_child_get(kehu_txn *t, const kehu_kind_info *k, uint64_t seq, uint64_t *cust,

@@ -4,6 +4,7 @@
 #define KEHU_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <mbedtls/sha256.h>
 
@@ -46,7 +47,21 @@ struct kehu_store {
   MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
   uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
-  unsigned char seal_key[32];   /* AES-256-GCM key for sensitive records */
+  /* The key ring (docs/storage.md#key-generations): the AES-256-GCM key of
+   * each generation, the generation being byte 0 of a sealed value. 1 is
+   * derived from data.key, later ones from key_dir/seal-G.key, loaded when
+   * first needed. A generation's key is written once, under key_lock, and
+   * published by key_ready[G] (release; readers acquire), so the loop, the
+   * thread pool and the writer use it without taking the lock. */
+  char key_dir[4096];
+  pthread_mutex_t key_lock;
+  _Atomic unsigned char key_ready[KEHU_SEAL_GEN_MAX + 1];
+  unsigned char seal_keys[KEHU_SEAL_GEN_MAX + 1][32];
+  /* The generation new values are sealed under: meta seal:gen as read when
+   * the current write transaction began (kehu_seal_gen_refresh). Write
+   * transactions are serialised, so once a rotation commits a new
+   * generation every later write seals under it. */
+  _Atomic unsigned seal_gen;
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
   /* SHA-256 having absorbed index_key ^ ipad and ^ opad: an index HMAC
    * starts from copies of these, so it costs no key blocks and no malloc
@@ -54,13 +69,17 @@ struct kehu_store {
   mbedtls_sha256_context index_inner, index_outer;
 };
 
-/* Sealed values: version byte | 12-byte nonce | ciphertext | 16-byte tag,
- * authenticated together with the record's key. */
+/* Sealed values: generation byte | 12-byte nonce | ciphertext | 16-byte
+ * tag, authenticated together with the record's key. kehu_seal seals under
+ * st->seal_gen; kehu_unseal takes the key of the value's own generation. */
 int kehu_seal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *plain, size_t n,
               uint8_t *out /* n + KEHU_SEAL_OVERHEAD */);
 int kehu_unseal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *sealed, size_t n,
                 uint8_t *out /* n - KEHU_SEAL_OVERHEAD */);
 #define KEHU_SEAL_OVERHEAD (1 + 12 + 16)
+/* Reads meta seal:gen in txn (a write transaction just begun) into
+ * st->seal_gen; nothing when the store has no key. */
+void kehu_seal_gen_refresh(kehu_store *st, MDB_txn *txn);
 /* Sets index_inner and index_outer from index_key (all zero until a data
  * key is loaded, as kehu_store_open leaves it). */
 void kehu_index_key_ready(kehu_store *st);

@@ -34,7 +34,7 @@ nothing_created() {
 # --- --help and -h -----------------------------------------------------------------
 # command | what its usage must name (its synopsis in the command-line contract)
 help_cases=(
-  "|init user seed verify audit backup restore stats reindex cert compact"
+  "|init user seed verify audit backup restore stats reindex cert compact rotate-key"
   "init|DATADIR --admin --listen --host"
   "user|add list disable enable passwd role"
   "user add|DATADIR USER --role --team --name"
@@ -54,6 +54,7 @@ help_cases=(
   "reindex|DATADIR"
   "cert|DATADIR --host"
   "compact|DATADIR"
+  "rotate-key|DATADIR"
 )
 for case in "${help_cases[@]}"; do
   cmd=${case%%|*}
@@ -76,7 +77,8 @@ for args in "init $nodata --admin root --help" "user add $nodata li.lei --role s
             "user list $nodata --help" "user passwd $nodata li.lei --help" \
             "user role $nodata li.lei manager --team east --help" \
             "seed $nodata --customers 10 --help" "verify $nodata -h" \
-            "audit export $nodata --format json --help" "audit verify $nodata --help"; do
+            "audit export $nodata --format json --help" "audit verify $nodata --help" \
+            "rotate-key $nodata --help"; do
   read -ra words <<<"$args"
   expect_exit 0 kehu_admin "${words[@]}" <<<"password-on-stdin"
   expect_match "^usage: kehu-admin ${words[0]}" "$OUT" "kehu-admin $args"
@@ -118,6 +120,8 @@ error_cases=(
   "audit export $nodata --format|--format"
   "audit export $nodata --frobnicate|--frobnicate"
   "audit verify $nodata --user admin|--user"
+  "rotate-key|DATADIR"
+  "rotate-key $nodata --frobnicate|--frobnicate"
 )
 for case in "${error_cases[@]}"; do
   args=${case%%|*}

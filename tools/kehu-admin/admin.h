@@ -17,6 +17,7 @@ int kehu_admin_stats(int argc, char **argv);
 int kehu_admin_reindex(int argc, char **argv);
 int kehu_admin_cert(int argc, char **argv);
 int kehu_admin_compact(int argc, char **argv);
+int kehu_admin_rotate_key(int argc, char **argv);
 /* verify's check of every index against its record, printed; 0 when
  * intact, 1 with problems, else an exit code. */
 int kehu_admin_check_indexes(kehu_store *st, const char *dir);

@@ -24,6 +24,7 @@ static const char usage_text[] =
   "  reindex DATADIR\n"
   "  cert DATADIR [--host NAME]...\n"
   "  compact DATADIR\n"
+  "  rotate-key DATADIR   re-encrypt every sealed value under a new data key\n"
   "  audit export DATADIR [--since TIME] [--user U] [--format csv|json]\n"
   "  audit verify DATADIR\n"
   "Passwords are read from the first line of stdin when it is not a terminal.\n";
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
     {"seed", kehu_admin_seed}, {"verify", kehu_admin_verify}, {"audit", kehu_admin_audit},
     {"backup", kehu_admin_backup}, {"restore", kehu_admin_restore},
     {"stats", kehu_admin_stats}, {"reindex", kehu_admin_reindex}, {"cert", kehu_admin_cert},
-    {"compact", kehu_admin_compact},
+    {"compact", kehu_admin_compact}, {"rotate-key", kehu_admin_rotate_key},
   };
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     if (strcmp(argv[1], commands[i].name) == 0)
