@@ -57,7 +57,7 @@ static int meta_put(kehu_txn *t, const char *name, uint64_t value)
   unsigned char b[8];
   kehu_key_put_u64(b, value);
   MDB_val k = {strlen(name), (void *)name}, v = {8, b};
-  return kehu_store_status(mdb_put(t->txn, t->st->meta, &k, &v, 0));
+  return kehu_logged_put(t, t->st->meta, &k, &v, 0);
 }
 
 int kehu_store_seal_state(kehu_txn *t, unsigned *gen, unsigned *rotating)
@@ -85,9 +85,8 @@ int kehu_store_rotation_begin(kehu_txn *t, unsigned gen)
 
 int kehu_store_rotation_end(kehu_txn *t)
 {
-  MDB_val k = {sizeof rotating_name - 1, (void *)rotating_name};
-  int rc = mdb_del(t->txn, t->st->meta, &k, NULL);
-  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  int rc = kehu_logged_del(t, t->st->meta, rotating_name, sizeof rotating_name - 1);
+  return rc == KEHU_NOT_FOUND ? KEHU_OK : rc;
 }
 
 static void hex_key(const unsigned char *k, size_t n, char *out, size_t len)
@@ -151,6 +150,8 @@ static int reseal_current(kehu_txn *t, MDB_cursor *cur, const kehu_reseal_pos *p
   int rc = kehu_store_status(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT | MDB_RESERVE));
   if (rc == KEHU_OK)
     rc = kehu_seal(t->st, pos->key, pos->key_len, plain->bytes, n, nv.mv_data);
+  if (rc == KEHU_OK)   /* an incremental backup carries the value under its new key */
+    rc = kehu_change_note(t, mdb_cursor_dbi(cur), pos->key, pos->key_len);
   memset(plain->bytes, 0, n);
   return rc;
 }
