@@ -191,3 +191,12 @@ expect_exit 0 kehu_admin verify "$KEHU_TMP/loaded"
 expect_same_tables "$KEHU_DATA" "$KEHU_TMP/loaded" "full + 3 incrementals under load"
 count=$(mdb_stat -s customers "$KEHU_DATA/db" | awk '/Entries:/ {print $2}')
 ((count > 20)) || fail "the load wrote only $count customers"
+
+# --- a key rotation between backups: the incremental carries the re-sealed values ---------
+expect_exit 0 kehu_admin rotate-key "$KEHU_DATA"
+expect_exit 0 kehu_admin backup "$KEHU_DATA" "$backups" --incremental
+linc4=${OUT%/}
+[[ -f "$linc4/keys/seal-2.key" ]] || fail "the incremental lacks the new key generation"
+expect_exit 0 kehu_admin restore "$lfull" "$linc1" "$linc2" "$linc3" "$linc4" "$KEHU_TMP/rotated"
+expect_exit 0 kehu_admin verify "$KEHU_TMP/rotated"
+expect_same_tables "$KEHU_DATA" "$KEHU_TMP/rotated" "a chain across a key rotation"
