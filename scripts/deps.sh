@@ -11,7 +11,7 @@ packages=(
   libmbedtls-dev libargon2-dev
   libcmocka-dev libcjson-dev libinih-dev libutf8proc-dev
   libxlsxwriter-dev
-  libcsv-dev libzip-dev libexpat1-dev
+  libcsv-dev libzip-dev libexpat1-dev nettle-dev
   jq openssl ca-certificates python3
   python3-protobuf protobuf-compiler python3-openpyxl python3-prometheus-client
   dpkg-dev file
