@@ -153,12 +153,73 @@ int kehu_store_changes_mark(kehu_txn *t, uint64_t seq)
 }
 
 #define TRIM_BATCH 20000   /* entries per transaction: kehud's writer waits no longer */
+#define TRIM_KEEP_MAX 65536 /* entries kept that a transaction may set aside and put back */
 
 typedef struct {
   uint64_t below;
   size_t removed;
   int more;
 } trim_round;
+
+/* The usual trim after a backup removes nearly the whole log, millions of
+ * entries after an import, which one by one would take hundreds of
+ * transactions. Instead the few entries to keep (those from `below` on)
+ * are set aside, the table emptied at once (mdb_drop frees its pages
+ * without reading the entries), and they are put back. KEHU_CONFLICT when
+ * there are too many to set aside: the caller trims entry by entry. */
+static int trim_by_drop(kehu_txn *t, trim_round *r, uint64_t below)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->changes, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_stat ms;
+  unsigned char kb[8];
+  kehu_key_put_u64(kb, below);
+  MDB_val k = {8, kb}, v;
+  size_t keep = 0, bytes = 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && keep <= TRIM_KEEP_MAX;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    keep++;
+    bytes += 8 + sizeof(size_t) + v.mv_size;
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  if (keep > TRIM_KEEP_MAX)
+    return KEHU_CONFLICT;
+  if ((rc = mdb_stat(t->txn, t->st->changes, &ms)) != 0)
+    return kehu_store_status(rc);
+  /* each kept entry: its key, its value's length, its value */
+  unsigned char *saved = malloc(bytes ? bytes : 1), *p = saved;
+  if (!saved)
+    return KEHU_EXHAUSTED;
+  if ((rc = mdb_cursor_open(t->txn, t->st->changes, &cur)) != 0) {
+    free(saved);
+    return kehu_store_status(rc);
+  }
+  k = (MDB_val){8, kb};
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    memcpy(p, k.mv_data, 8);
+    memcpy(p + 8, &v.mv_size, sizeof(size_t));
+    memcpy(p + 8 + sizeof(size_t), v.mv_data, v.mv_size);
+    p += 8 + sizeof(size_t) + v.mv_size;
+  }
+  mdb_cursor_close(cur);
+  rc = rc == MDB_NOTFOUND ? mdb_drop(t->txn, t->st->changes, 0) : rc;
+  for (unsigned char *q = saved; rc == 0 && q < p;) {
+    size_t n;
+    memcpy(&n, q + 8, sizeof n);
+    MDB_val nk = {8, q}, nv = {n, q + 8 + sizeof(size_t)};
+    rc = mdb_put(t->txn, t->st->changes, &nk, &nv, MDB_APPEND);
+    q += 8 + sizeof(size_t) + n;
+  }
+  free(saved);
+  if (rc == 0)
+    r->removed += ms.ms_entries - keep;
+  return kehu_store_status(rc);
+}
 
 static int trim_some(kehu_txn *t, void *arg)
 {
@@ -171,6 +232,14 @@ static int trim_some(kehu_txn *t, void *arg)
   uint64_t head;
   rc = last_seq(t, cur, &head);
   uint64_t below = r->below < head ? r->below : head;   /* the newest stays */
+  if (rc == 0 && r->removed == 0) {
+    mdb_cursor_close(cur);
+    int status = trim_by_drop(t, r, below);
+    if (status != KEHU_CONFLICT)
+      return status;   /* done, or failed */
+    if ((rc = mdb_cursor_open(t->txn, t->st->changes, &cur)) != 0)
+      return kehu_store_status(rc);
+  }
   MDB_val k, v;
   size_t n = 0;
   while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
