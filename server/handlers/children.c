@@ -195,6 +195,25 @@ static int assignee_may_work(kehu_txn *t, child_write *w, Kehu__Customer *c, Pro
   return rc;
 }
 
+/* A ticket's first response: when its status first leaves "open" (the
+ * reports' response time and SLA share, docs/architecture.md#reports).
+ * Only the server sets it; what a client sends is replaced. */
+static int ticket_before_put(kehu_txn *t, child_write *w, Kehu__Customer *c, ProtobufCMessage *m,
+                             const ProtobufCMessage *old)
+{
+  int rc = assignee_may_work(t, w, c, m, old);
+  Kehu__Ticket *k = (Kehu__Ticket *)m;
+  const Kehu__Ticket *before = (const Kehu__Ticket *)old;
+  if (before && before->has_responded_at) {
+    k->has_responded_at = 1;
+    k->responded_at = before->responded_at;
+  } else {
+    k->has_responded_at = k->status && strcmp(k->status, "open") != 0;
+    k->responded_at = k->has_responded_at ? w->now : 0;
+  }
+  return rc;
+}
+
 /* The reminders that hang on a record (README "Reminders"), in the same
  * transaction. */
 static int contract_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
@@ -269,7 +288,7 @@ static const kind_hooks hooks[KEHU_KIND_COUNT] = {
   [KEHU_KIND_CONTACT] = {NULL, contact_rules, NULL},
   [KEHU_KIND_FOLLOWUP] = {followup_hook, followup_rules, "author"},
   [KEHU_KIND_CONTRACT] = {number_free, contract_rules, NULL},
-  [KEHU_KIND_TICKET] = {assignee_may_work, ticket_rules, NULL},
+  [KEHU_KIND_TICKET] = {ticket_before_put, ticket_rules, NULL},
 };
 
 static int record_rules(kehu_txn *t, child_write *w, const Kehu__Customer *c,
