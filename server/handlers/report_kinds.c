@@ -171,6 +171,44 @@ static int chosen(const kehu_report *r, const Kehu__Customer *c)
   return r->all_time || in_period(r, c->created_at);
 }
 
+/* All time, by a field: the maintained counts (counts.c) of the owners the
+ * caller may see, instead of every customer. Whether an owner's customers
+ * are visible is asked once per owner (a manager's answer reads the
+ * owner's user record). */
+typedef struct {
+  kehu_report *r;
+  kehu_row_map owners;   /* owner -> count 1: visible, 2: not */
+} counted;
+
+static int owner_visible(counted *s, const char *owner)
+{
+  kehu_report_row *o = kehu_report_row_for(&s->owners, owner, NULL);
+  if (!o)
+    return -1;
+  if (!o->count) {
+    Kehu__Customer c = KEHU__CUSTOMER__INIT;
+    c.owner = *owner ? (char *)owner : NULL;
+    o->count = kehu_access_customer_visible(s->r->t, s->r->who, &c) ? 1 : 2;
+  }
+  return o->count == 1;
+}
+
+static int add_count(const char *value, const char *owner, uint64_t n, void *arg)
+{
+  counted *s = arg;
+  int visible = owner_visible(s, owner);
+  if (visible < 0 || (visible && count(&s->r->rows, or_none(value), NULL, n) != 0))
+    return KEHU_EXHAUSTED;
+  return KEHU_OK;
+}
+
+static void by_field_counts(kehu_report *r)
+{
+  counted s = {r, {0}};
+  r->status = kehu_store_counts_each(r->t, r->kind, add_count, &s);
+  kehu_row_map_free(&s.owners);
+}
+
 static int by_field(kehu_report *r, const Kehu__Customer *c, void *arg)
 {
   (void)arg;
@@ -479,6 +517,8 @@ void kehu_report_compute(kehu_report *r)
   const char *kind = r->kind;
   if (strcmp(kind, "summary") == 0) {
     each_customer(r, summary, NULL);
+  } else if (is_field_kind(kind) && r->all_time) {
+    by_field_counts(r);
   } else if (is_field_kind(kind)) {
     each_customer(r, by_field, NULL);
   } else if (strcmp(kind, "funnel") == 0) {

@@ -180,7 +180,7 @@ void kehu_handle_report(kehu_call *call)
   r->cfg = &call->srv->cfg;
   r->kind = kind;
   r->now = kehu_now(call->srv);
-  r->until = q->has_until ? q->until : r->now;
+  r->until = q->has_until ? q->until : r->now + 1;   /* the period includes this second */
   int64_t span = kehu_report_default_span(kind);
   r->all_time = !q->has_since && !span;
   r->since = q->has_since ? q->since : span ? r->until - span : 0;

@@ -110,6 +110,8 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
   kehu_key_put_u64(kb, key);
   int rc = kehu_put_message(t, st->customers, kb, 8, &c->base);
   if (rc == KEHU_OK)
+    rc = kehu_store_counts_move(t, old, c);
+  if (rc == KEHU_OK)
     rc = reindex(t, st->cust_owner, key, old ? old->owner : NULL, c->owner);
   if (rc == KEHU_OK)
     rc = reindex(t, st->cust_stage, key, old ? old->stage : NULL, c->stage);
@@ -135,7 +137,9 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
 int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 {
   kehu_store *st = t->st;
-  int rc = reindex(t, st->cust_owner, key, c->owner, NULL);
+  int rc = kehu_store_counts_move(t, c, NULL);
+  if (rc == KEHU_OK)
+    rc = reindex(t, st->cust_owner, key, c->owner, NULL);
   if (rc == KEHU_OK)
     rc = reindex(t, st->cust_stage, key, c->stage, NULL);
   if (rc == KEHU_OK)
@@ -305,7 +309,9 @@ int kehu_store_customers_reindex(kehu_txn *t, size_t *n)
       status = KEHU_INTERNAL;
       break;
     }
-    status = reindex(t, st->cust_owner, key, NULL, c->owner);
+    status = kehu_store_counts_move(t, NULL, c);
+    if (status == KEHU_OK)
+      status = reindex(t, st->cust_owner, key, NULL, c->owner);
     if (status == KEHU_OK)
       status = reindex(t, st->cust_stage, key, NULL, c->stage);
     if (status == KEHU_OK)

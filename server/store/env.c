@@ -59,6 +59,7 @@ static const table_def tables[] = {
   TABLE(search_pend, MDB_DUPSORT | MDB_DUPFIXED, 0),
   TABLE(scrub, MDB_INTEGERKEY, 0),
   TABLE(changes, 0, 0),
+  TABLE(cust_counts, 0, 0),
 };
 #undef TABLE
 #define TABLE_COUNT (sizeof tables / sizeof *tables)
@@ -163,6 +164,33 @@ int kehu_store_id(kehu_txn *t, char hex[33])
   return KEHU_OK;
 }
 
+/* Format 4: the report counts (counts.c), from every customer, in the
+ * opening transaction. */
+static int build_counts(kehu_store *st, MDB_txn *txn)
+{
+  kehu_txn t = {st, txn, NULL};
+  int rc = mdb_drop(txn, st->cust_counts, 0);
+  MDB_cursor *cur;
+  if (rc == 0)
+    rc = mdb_cursor_open(txn, st->customers, &cur);
+  if (rc != 0)
+    return rc;
+  MDB_val k, v;
+  int st_rc = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && st_rc == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
+    if (c) {
+      st_rc = kehu_store_counts_move(&t, NULL, c);
+      kehu__customer__free_unpacked(c, NULL);
+    }
+  }
+  mdb_cursor_close(cur);
+  if (st_rc != KEHU_OK)
+    return st_rc == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err)
 {
   kehu_store *st = calloc(1, sizeof *st);
@@ -245,6 +273,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   }
   if (rc == 0 && found < 3)
     rc = rebuild_name_index(st, txn);
+  if (rc == 0 && found < 4)
+    rc = build_counts(st, txn);
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

@@ -17,7 +17,7 @@
 /* The layout of the tables (env.c): 2 added the pending search table;
  * 3 keys the name index by the symmetric legal-form stripping of
  * common/normalize.c (an older store has its name index rebuilt). */
-#define KEHU_STORE_FORMAT 3
+#define KEHU_STORE_FORMAT 4
 
 typedef struct kehu_store kehu_store;
 
@@ -46,6 +46,13 @@ size_t kehu_store_map_size(kehu_store *st);
  * with kehu_store_meta_put so that the change log sees them. */
 const MDB_dbi *kehu_store_meta_dbi(kehu_store *st);
 int kehu_store_meta_put(kehu_txn *t, const char *key, const void *value, size_t n);
+/* Live customers counted by the value of field (stage, industry, region,
+ * size, source, owner) and owner: each(value, owner, count) for every
+ * pair with a count, by value then owner; "" for no value. */
+int kehu_store_counts_each(kehu_txn *t, const char *field,
+                           int (*each)(const char *value, const char *owner, uint64_t n,
+                                       void *arg),
+                           void *arg);
 /* The customers table, for scans that read every customer (reports). */
 const MDB_dbi *kehu_store_customers_dbi(kehu_store *st);
 

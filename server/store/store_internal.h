@@ -45,6 +45,7 @@ struct kehu_store {
   MDB_dbi search_pend;    /* like search, for customers new since the last fold */
   MDB_dbi scrub;          /* n -> a page of zeros, only while free pages are scrubbed */
   MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
+  MDB_dbi cust_counts;    /* field | value | 0 | owner -> live customers (counts.c) */
   uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
   /* The key ring (docs/storage.md#key-generations): the AES-256-GCM key of
@@ -144,6 +145,13 @@ int kehu_change_note(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
 int kehu_logged_put(kehu_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
 int kehu_logged_del(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
 int kehu_logged_cursor_del(kehu_txn *t, MDB_cursor *cur);
+
+/* ---- report counts (counts.c) ---- */
+/* Moves a customer's counts from old to c (either may be NULL: added,
+ * removed; a binned customer counts nowhere), in t. */
+int kehu_store_counts_move(kehu_txn *t, const Kehu__Customer *old, const Kehu__Customer *c);
+/* verify's check of the counts against the customers. */
+int kehu_store_counts_check(kehu_txn *t, kehu_findings *f);
 
 /* Grows the map (doubling); called with no transaction of ours active. */
 int kehu_store_grow(kehu_store *st);

@@ -332,6 +332,9 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
   check_index(t, st->cust_stage, "stage index", stage_of, &f);
   check_index(t, st->cust_extcode, "external code index", code_of, &f);
   check_index(t, st->cust_name, "name index", name_key_of, &f);
+  int crc = kehu_store_counts_check(t, &f);
+  if (crc != KEHU_OK)
+    return crc;
 
   MDB_cursor *cur;
   int rc = mdb_cursor_open(t->txn, st->customers, &cur);

@@ -1,0 +1,192 @@
+/* The report counts (server/store/counts.c): kept in the writing
+ * transaction through adds, a stage change, an owner change, binning and
+ * restoring, purging; by value and owner; checked by verify, which
+ * notices a count changed behind the store's back; rebuilt by reindex. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store_internal.h"
+
+static char dir[64];
+static kehu_store *st;
+static uint64_t keys[4];
+static Kehu__Customer saved[4];
+static char ids[4][24];
+
+static const char *const owners[] = {"li.lei", "li.lei", "zhao.qiang", "zhao.qiang"};
+static const char *const stages[] = {"potential", "potential", "intent", "potential"};
+
+static int add_all(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  for (size_t i = 0; i < 4; i++) {
+    int rc = kehu_store_customer_new_key(t, 1732089600, &keys[i]);
+    if (rc != KEHU_OK)
+      return rc;
+    kehu_customer_id_format(keys[i], ids[i]);
+    Kehu__Customer c = KEHU__CUSTOMER__INIT;
+    c.id = ids[i];
+    c.name = "计数测试公司";
+    c.owner = (char *)owners[i];
+    c.stage = (char *)stages[i];
+    c.industry = i == 3 ? NULL : "制造";
+    saved[i] = c;
+    if ((rc = kehu_store_customer_put(t, keys[i], NULL, &c)) != KEHU_OK)
+      return rc;
+  }
+  return KEHU_OK;
+}
+
+typedef struct {
+  const char *value, *owner;
+  uint64_t n;
+} want;
+
+static int match(const char *value, const char *owner, uint64_t n, void *arg)
+{
+  want *w = arg;
+  if (strcmp(value, w->value) == 0 && (!w->owner || strcmp(owner, w->owner) == 0))
+    w->n += n;
+  return KEHU_OK;
+}
+
+static uint64_t counted(const char *field, const char *value, const char *owner)
+{
+  kehu_txn t;
+  want w = {value, owner, 0};
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_counts_each(&t, field, match, &w), KEHU_OK);
+  kehu_store_read_end(&t);
+  return w.n;
+}
+
+static unsigned long problems(void)
+{
+  kehu_txn t;
+  char report[4096];
+  unsigned long n = 0;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_verify(&t, report, sizeof report, &n), KEHU_OK);
+  kehu_store_read_end(&t);
+  return n;
+}
+
+typedef struct {
+  size_t i;
+  Kehu__Customer to;
+} change;
+
+static int put_change(kehu_txn *t, void *arg)
+{
+  change *c = arg;
+  int rc = kehu_store_customer_put(t, keys[c->i], &saved[c->i], &c->to);
+  if (rc == KEHU_OK)
+    saved[c->i] = c->to;
+  return rc;
+}
+
+static int purge(kehu_txn *t, void *arg)
+{
+  size_t i = *(size_t *)arg;
+  return kehu_store_customer_remove(t, keys[i], &saved[i]);
+}
+
+static int spoil(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  return kehu_store_status(mdb_drop(t->txn, t->st->cust_counts, 0));
+}
+
+static int reindex(kehu_txn *t, void *arg)
+{
+  return kehu_store_reindex(t, arg);
+}
+
+static void test_counts_follow_writes(void **state)
+{
+  (void)state;
+  assert_int_equal(kehu_store_write(st, add_all, NULL), KEHU_OK);
+  assert_int_equal(counted("stage", "potential", NULL), 3);
+  assert_int_equal(counted("stage", "potential", "li.lei"), 2);
+  assert_int_equal(counted("stage", "intent", "zhao.qiang"), 1);
+  assert_int_equal(counted("industry", "", NULL), 1);   /* no industry */
+  assert_int_equal(counted("owner", "zhao.qiang", NULL), 2);
+  assert_int_equal(problems(), 0);
+
+  /* a stage change and an owner change move one count each */
+  change c = {0, saved[0]};
+  c.to.stage = "closed";
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  c = (change){1, saved[1]};
+  c.to.owner = "zhao.qiang";
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  assert_int_equal(counted("stage", "closed", "li.lei"), 1);
+  assert_int_equal(counted("stage", "potential", "li.lei"), 0);
+  assert_int_equal(counted("stage", "potential", "zhao.qiang"), 2);
+  assert_int_equal(counted("owner", "zhao.qiang", NULL), 3);
+
+  /* binned: counted nowhere; restored: back */
+  c = (change){2, saved[2]};
+  c.to.has_deleted = 1;
+  c.to.deleted = 1;
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  assert_int_equal(counted("stage", "intent", NULL), 0);
+  assert_int_equal(problems(), 0);
+  c = (change){2, saved[2]};
+  c.to.deleted = 0;
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  assert_int_equal(counted("stage", "intent", NULL), 1);
+
+  /* purged */
+  size_t gone = 3;
+  assert_int_equal(kehu_store_write(st, purge, &gone), KEHU_OK);
+  assert_int_equal(counted("industry", "", NULL), 0);
+  assert_int_equal(counted("owner", "zhao.qiang", NULL), 2);
+  assert_int_equal(problems(), 0);
+
+  /* counts lost behind the store's back: verify says so, reindex mends them */
+  assert_int_equal(kehu_store_write(st, spoil, NULL), KEHU_OK);
+  assert_true(problems() > 0);
+  kehu_reindex_counts n;
+  assert_int_equal(kehu_store_write(st, reindex, &n), KEHU_OK);
+  assert_int_equal(problems(), 0);
+  assert_int_equal(counted("stage", "closed", "li.lei"), 1);
+  assert_int_equal(counted("owner", "zhao.qiang", NULL), 2);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  strcpy(dir, "/tmp/kehu-counts-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  kehu_error err;
+  char db[96];
+  snprintf(db, sizeof db, "%s/db", dir);
+  assert_int_equal(kehu_store_open(&st, db, 64 << 20, &err), KEHU_OK);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  kehu_store_close(st);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_counts_follow_writes, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
