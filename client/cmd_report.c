@@ -113,10 +113,10 @@ static void print_chart(const Kehu__ReportResult *r)
     kehu_format_local_time(r->since, a);
   if (r->has_until)
     kehu_format_local_time(r->until, b);
+  kehu_print_text(stdout, r->kind);
   if (a[0] || b[0])
-    printf("%s, %s to %s\n\n", r->kind, a[0] ? a : "the start", b[0] ? b : "now");
-  else
-    printf("%s\n\n", r->kind);
+    printf(", %s to %s", a[0] ? a : "the start", b[0] ? b : "now");
+  fputs("\n\n", stdout);
   kehu_chart_style st = {kehu_chart_columns(), kehu_chart_locale_utf8()};
   kehu_chart_print(stdout, r, &st);
 }
