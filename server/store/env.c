@@ -101,14 +101,13 @@ int kehu_store_table_dbi(const kehu_store *st, const char *name, MDB_dbi *dbi)
   return KEHU_NOT_FOUND;
 }
 
-/* Format 3: the name index from the names as common/normalize.c forms them
- * now (before, 上海华东制造集团 kept its 集团 while 上海华东制造集团有限公司 lost
- * both). Every customer is indexed by its name again, in the opening
- * transaction. */
-static int rebuild_name_index(kehu_store *st, MDB_txn *txn)
+/* An upgrade's walk: table emptied, then each(t, key, customer) for every
+ * customer, in the opening transaction. */
+static int rebuild_from_customers(kehu_store *st, MDB_txn *txn, MDB_dbi table,
+                                  int (*each)(kehu_txn *t, uint64_t key, const Kehu__Customer *c))
 {
   kehu_txn t = {st, txn, NULL};
-  int rc = mdb_drop(txn, st->cust_name, 0);
+  int rc = mdb_drop(txn, table, 0);
   MDB_cursor *cur;
   if (rc == 0)
     rc = mdb_cursor_open(txn, st->customers, &cur);
@@ -121,16 +120,33 @@ static int rebuild_name_index(kehu_store *st, MDB_txn *txn)
     if (k.mv_size != 8)
       continue;
     Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
-    char name[512];
-    if (c && kehu_customer_name_key(c->name, name, sizeof name) == 0)
-      st_rc = kehu_index_add(&t, st->cust_name, name, kehu_key_get_u64(k.mv_data));
-    if (c)
+    if (c) {
+      st_rc = each(&t, kehu_key_get_u64(k.mv_data), c);
       kehu__customer__free_unpacked(c, NULL);
+    }
   }
   mdb_cursor_close(cur);
   if (st_rc != KEHU_OK)
     return st_rc == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
   return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Format 3: the name index from the names as common/normalize.c forms them
+ * now (before, 上海华东制造集团 kept its 集团 while 上海华东制造集团有限公司 lost
+ * both). Every customer is indexed by its name again. */
+static int index_name(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
+{
+  char name[512];
+  if (kehu_customer_name_key(c->name, name, sizeof name) != 0)
+    return KEHU_OK;
+  return kehu_index_add(t, t->st->cust_name, name, key);
+}
+
+/* Format 4: the report counts (counts.c), from every customer. */
+static int count_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
+{
+  (void)key;
+  return kehu_store_counts_move(t, NULL, c);
 }
 
 static const char store_id_key[] = "store:id";
@@ -162,33 +178,6 @@ int kehu_store_id(kehu_txn *t, char hex[33])
     return rc ? kehu_store_status(rc) : KEHU_INTERNAL;
   kehu_hex(v.mv_data, 16, hex);
   return KEHU_OK;
-}
-
-/* Format 4: the report counts (counts.c), from every customer, in the
- * opening transaction. */
-static int build_counts(kehu_store *st, MDB_txn *txn)
-{
-  kehu_txn t = {st, txn, NULL};
-  int rc = mdb_drop(txn, st->cust_counts, 0);
-  MDB_cursor *cur;
-  if (rc == 0)
-    rc = mdb_cursor_open(txn, st->customers, &cur);
-  if (rc != 0)
-    return rc;
-  MDB_val k, v;
-  int st_rc = KEHU_OK;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && st_rc == KEHU_OK;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
-    if (c) {
-      st_rc = kehu_store_counts_move(&t, NULL, c);
-      kehu__customer__free_unpacked(c, NULL);
-    }
-  }
-  mdb_cursor_close(cur);
-  if (st_rc != KEHU_OK)
-    return st_rc == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
-  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err)
@@ -272,9 +261,9 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
                      dir, (unsigned long long)found, KEHU_STORE_FORMAT);
   }
   if (rc == 0 && found < 3)
-    rc = rebuild_name_index(st, txn);
+    rc = rebuild_from_customers(st, txn, st->cust_name, index_name);
   if (rc == 0 && found < 4)
-    rc = build_counts(st, txn);
+    rc = rebuild_from_customers(st, txn, st->cust_counts, count_customer);
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

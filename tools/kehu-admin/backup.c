@@ -43,22 +43,6 @@ static const char backup_usage[] =
   "                  after that one); a full backup instead, saying why, when OUT has\n"
   "                  none of this store to build on\n";
 
-static int write_all(int fd, const void *data, size_t n)
-{
-  const char *p = data;
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-
 /* The store's compacted copy goes through a pipe to a thread that hashes
  * it and writes it to the file: hashing runs beside the copy instead of
  * reading the file back after it. */
@@ -83,7 +67,7 @@ static void *hash_and_write(void *arg)
     }
     sha256_update(&h->sha, (size_t)n, buf);
     h->size += n;
-    if (!h->failed && write_all(h->out, buf, (size_t)n) != 0)
+    if (!h->failed && kehu_backup_write_all(h->out, buf, (size_t)n) != 0)
       h->failed = 1;   /* go on reading, so the copy does not block on a full pipe */
   }
   return NULL;

@@ -25,7 +25,7 @@
 
 /* ---- files ---- */
 
-static int kehu_backup_write_all(int fd, const void *data, size_t n)
+int kehu_backup_write_all(int fd, const void *data, size_t n)
 {
   const char *p = data;
   while (n > 0) {

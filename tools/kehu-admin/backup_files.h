@@ -39,6 +39,8 @@ typedef struct {
 
 /* out = a/b, or -1 when it does not fit in PATH_MAX. */
 int kehu_backup_join(char *out, const char *a, const char *b);
+/* Writes all n bytes to fd (retrying short writes); 0 or -1. */
+int kehu_backup_write_all(int fd, const void *data, size_t n);
 /* Copies src to a new file dst (mode 0600), synced; 0 or -1 with errno. */
 int kehu_backup_copy_file(const char *src, const char *dst);
 /* The SHA-256 (hex) and size of a file; 0 or -1. */
