@@ -68,8 +68,8 @@ static const char list_usage[] =
   "  --cursor C     continue where a previous page stopped (its `more:` line)\n"
   "  --sort FIELD   name, created, updated, last_contact or stage (the funnel's\n"
   "                 order); -FIELD the other way round: --sort -last_contact\n"
-  "  --tier T       high, potential, churn_risk or normal; tiers are not\n"
-  "                 computed yet, so no customer has one and the list is empty\n";
+  "  --tier T       high, potential, churn_risk or normal (the value tier; customer\n"
+  "                 get shows why a customer has its tier)\n";
 
 static const char search_usage[] =
   "usage: kehu [GLOBAL OPTIONS] customer search QUERY... [FLAGS]\n"

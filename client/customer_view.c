@@ -3,9 +3,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 #include "record_view.h"
+#include "timefmt.h"
 
 /* ---- JSON ---- */
 
@@ -44,6 +46,46 @@ static cJSON *stage_change_json(const Kehu__StageChange *s)
   return o;
 }
 
+static cJSON *tier_change_json(const Kehu__TierChange *s)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (!o || kehu_json_add_string(o, "from", s->from && *s->from ? s->from : NULL) ||
+      kehu_json_add_string(o, "to", s->to) || kehu_json_add_time(o, "at", 1, s->at) ||
+      kehu_json_add_string(o, "reason", s->reason)) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* Amounts as yuan strings with two decimals (null when not given: the
+ * caller's role sees none). */
+static int add_yuan(cJSON *o, const char *key, int has, int64_t fen)
+{
+  char yuan[32];
+  if (has)
+    kehu_money_format(fen, yuan);
+  return kehu_json_add_string(o, key, has ? yuan : NULL);
+}
+
+/* What the tier follows from (`customer get` only; null elsewhere). */
+static int add_tier_basis(cJSON *o, const Kehu__TierBasis *b)
+{
+  if (!b)
+    return cJSON_AddNullToObject(o, "tier_basis") ? 0 : -1;
+  cJSON *j = cJSON_AddObjectToObject(o, "tier_basis");
+  return !j || kehu_json_add_time(j, "last_order_at", b->has_last_order_at, b->last_order_at) ||
+         !cJSON_AddNumberToObject(j, "orders_3m", b->orders_3m) ||
+         !cJSON_AddNumberToObject(j, "orders_12m", b->orders_12m) ||
+         add_yuan(j, "amount_3m", b->has_amount_3m, b->amount_3m) ||
+         add_yuan(j, "amount_12m", b->has_amount_12m, b->amount_12m) ||
+         kehu_json_add_time(j, "last_negative_at", b->has_last_negative_at,
+                            b->last_negative_at) ||
+         kehu_json_add_string(j, "reason", b->reason)
+             ? -1
+             : 0;
+}
+
 cJSON *kehu_customer_json(const Kehu__Customer *c)
 {
   cJSON *o = cJSON_CreateObject();
@@ -76,7 +118,11 @@ cJSON *kehu_customer_json(const Kehu__Customer *c)
   bad = bad || !fields;
   for (size_t i = 0; !bad && i < c->n_fields; i++)
     bad = kehu_json_add_string(fields, c->fields[i]->key, c->fields[i]->value) != 0;
-  bad = bad || kehu_json_add_string(o, "tier", c->tier);
+  bad = bad || kehu_json_add_string(o, "tier", c->tier) || add_tier_basis(o, c->tier_basis);
+  cJSON *tiers = bad ? NULL : cJSON_AddArrayToObject(o, "tier_history");
+  bad = bad || !tiers;
+  for (size_t i = 0; !bad && i < c->n_tier_history; i++)
+    bad = !cJSON_AddItemToArray(tiers, tier_change_json(c->tier_history[i]));
   /* `customer get` brings the contacts along; lists do not */
   cJSON *contacts = bad ? NULL : cJSON_AddArrayToObject(o, "contacts");
   bad = bad || !contacts;
@@ -156,6 +202,59 @@ static char *join(char *const *items, size_t n, const char *sep)
   return out;
 }
 
+static void local_date(int64_t t, char out[16])
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+  out[0] = '\0';
+  if (t && localtime_r(&tt, &tm))
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* "churn_risk (no order for 95 days; last order 2026-08-01; 3 months: 0
+ * orders; 12 months: 4 orders, 52000.00)"; the amounts only when given. */
+static void tier_line(const Kehu__Customer *c, char *out, size_t len)
+{
+  const Kehu__TierBasis *b = c->tier_basis;
+  if (!c->tier || !b) {
+    snprintf(out, len, "%s", c->tier ? c->tier : "");
+    return;
+  }
+  char last[16], a3[32], a12[32], last_part[40] = "";
+  local_date(b->has_last_order_at ? b->last_order_at : 0, last);
+  if (last[0])
+    snprintf(last_part, sizeof last_part, "; last order %s", last);
+  kehu_money_format(b->amount_3m, a3);
+  kehu_money_format(b->amount_12m, a12);
+  snprintf(out, len, "%s (%s%s; 3 months: %u orders%s%s; 12 months: %u orders%s%s)", c->tier,
+           b->reason ? b->reason : "", last_part, b->orders_3m, b->has_amount_3m ? ", " : "",
+           b->has_amount_3m ? a3 : "", b->orders_12m, b->has_amount_12m ? ", " : "",
+           b->has_amount_12m ? a12 : "");
+}
+
+static void tier_history_print(FILE *f, const Kehu__Customer *c)
+{
+  size_t n = c->n_tier_history;
+  kehu_kv *rows = calloc(n, sizeof *rows);
+  char (*at)[32] = calloc(n, sizeof *at);
+  char (*lines)[256] = calloc(n, sizeof *lines);
+  if (rows && at && lines) {
+    for (size_t i = 0; i < n; i++) {
+      const Kehu__TierChange *t = c->tier_history[i];
+      kehu_format_local_time(t->at, at[i]);
+      snprintf(lines[i], sizeof lines[i], "%s -> %s%s%s%s",
+               t->from && t->from[0] ? t->from : "(none)", t->to, t->reason ? " (" : "",
+               t->reason ? t->reason : "", t->reason ? ")" : "");
+      rows[i] = (kehu_kv){at[i], lines[i]};
+    }
+    fputs("tier history:\n", f);
+    kehu_print_kv(f, rows, n, 2);
+  }
+  free(rows);
+  free(at);
+  free(lines);
+}
+
 void kehu_customer_print(FILE *f, const Kehu__Customer *c)
 {
   char *tags = join(c->tags, c->n_tags, ", ");
@@ -165,6 +264,8 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
   kehu_format_local_time(c->has_last_contact_at ? c->last_contact_at : 0, last_contact);
   kehu_format_local_time(c->has_deleted_at ? c->deleted_at : 0, deleted_at);
   snprintf(version, sizeof version, "%" PRIu32, c->version);
+  char tier[512];
+  tier_line(c, tier, sizeof tier);
   int deleted = c->has_deleted && c->deleted;
 
   kehu_kv rows[] = {
@@ -173,7 +274,7 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
     {"short name", c->short_name},
     {"kind", c->kind},
     {"stage", c->stage},
-    {"tier", c->tier},
+    {"tier", tier[0] ? tier : NULL},
     {"industry", c->industry},
     {"size", c->size},
     {"region", c->region},
@@ -230,6 +331,8 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
     free(at);
     free(lines);
   }
+  if (c->n_tier_history > 0)
+    tier_history_print(f, c);
   if (c->n_contacts > 0) {
     static const char *const columns[] = {"id", "name", "title", "phones", "email", NULL};
     fputs("contacts:\n", f);

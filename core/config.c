@@ -41,6 +41,14 @@ static void defaults(kehu_config *cfg)
   cfg->backup_minute = 2 * 60;
   cfg->backup_weekday = 0;   /* a full backup on Sundays, incrementals between */
   cfg->backup_keep = 7;
+  cfg->tier_high_orders = 2;
+  cfg->tier_high_window_days = 90;
+  cfg->tier_high_amount = 100000;
+  cfg->tier_high_amount_days = 365;
+  cfg->tier_potential_days = 180;
+  cfg->tier_churn_days = 90;
+  cfg->tier_negative_rating = 2;
+  cfg->tier_negative_days = 90;
 }
 
 typedef struct {
@@ -85,6 +93,15 @@ static const option options[] = {
   OPT_RANGE("audit", "retention_days", 'u', audit_retention_days, 730, 36500),
   OPT("backup", "dir", 's', backup_dir),
   OPT_RANGE("backup", "keep", 'u', backup_keep, 1, 1000),
+  OPT_RANGE("tiers", "high_orders", 'u', tier_high_orders, 1, 1000),
+  OPT_RANGE("tiers", "high_window_days", 'u', tier_high_window_days, 1, 3650),
+  OPT_RANGE("tiers", "high_amount", 'u', tier_high_amount, 0, 1000000000),
+  OPT_RANGE("tiers", "high_amount_days", 'u', tier_high_amount_days, 1, 3650),
+  OPT_RANGE("tiers", "potential_days", 'u', tier_potential_days, 1, 3650),
+  OPT_RANGE("tiers", "churn_days", 'u', tier_churn_days, 1, 3650),
+  /* ratings are 1..5: 5 would make every rating negative */
+  OPT_RANGE("tiers", "negative_rating", 'u', tier_negative_rating, 1, 4),
+  OPT_RANGE("tiers", "negative_days", 'u', tier_negative_days, 1, 3650),
 };
 #undef OPT
 
@@ -297,6 +314,15 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           "retention_days = %u         ; older entries move to DATADIR/audit-archive/ (730 at least)\n"
           "\n[recycle_bin]\n"
           "days = %u                    ; a deleted customer is purged this long after\n"
+          "\n[tiers]                      ; value tiers (docs/architecture.md#value-tiers)\n"
+          "high_orders = %u              ; high: this many orders ...\n"
+          "high_window_days = %u        ; ... in this many days,\n"
+          "high_amount = %u         ; and this many yuan of orders ...\n"
+          "high_amount_days = %u       ; ... in this many days\n"
+          "potential_days = %u         ; potential: an order in this many days\n"
+          "churn_days = %u              ; churn_risk: no order for this long after ordering,\n"
+          "negative_rating = %u          ; or a ticket rated this or lower ...\n"
+          "negative_days = %u           ; ... in this many days\n"
           "\n[import]\n"
           "complete_fields =            ; import fields a complete record needs besides the\n"
           "                             ; name, e.g. contact_name, contact_phone\n"
@@ -308,7 +334,9 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           d.map_size, d.max_attachment, d.session_idle_s, d.max_login_work, d.max_failed_logins,
           (long long)d.lock_s, d.contract_days_first, d.contract_days_second, d.dormant_days,
           d.remind_hour, d.ticket_sla_hours, d.backup_keep, d.audit_retention_days, d.bin_days,
-          d.import_batch_ms);
+          d.tier_high_orders, d.tier_high_window_days, d.tier_high_amount,
+          d.tier_high_amount_days, d.tier_potential_days, d.tier_churn_days,
+          d.tier_negative_rating, d.tier_negative_days, d.import_batch_ms);
   if (fclose(f) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", path);
   return KEHU_OK;

@@ -43,6 +43,14 @@ typedef struct {
   unsigned backup_keep;          /* [backup] keep: full backups kept in backup_dir */
   unsigned audit_retention_days; /* [audit] retention_days: then entries go to the archive */
   unsigned bin_days;             /* [recycle_bin] days: a binned customer is purged after */
+  unsigned tier_high_orders;      /* [tiers] (docs/architecture.md#value-tiers): high is this */
+  unsigned tier_high_window_days; /* many orders in this many days ... */
+  unsigned tier_high_amount;      /* ... and this many yuan of orders ... */
+  unsigned tier_high_amount_days; /* ... in this many days */
+  unsigned tier_potential_days;   /* potential: an order in this many days */
+  unsigned tier_churn_days;       /* churn_risk: no order for this long, after ordering ... */
+  unsigned tier_negative_rating;  /* ... or a ticket rated this or lower ... */
+  unsigned tier_negative_days;    /* ... in this many days */
   unsigned import_batch_ms;      /* [import] batch_ms: rows of one import batch take this long
                                     at most (checked every 256 rows) */
 } kehu_config;

@@ -8,6 +8,7 @@
 #include "access.h"
 #include "audit_entry.h"
 #include "records.h"
+#include "tiers.h"
 #include "timefmt.h"
 
 #define DAY 86400
@@ -371,6 +372,18 @@ int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu_
                    "dormant", c, 0, c->id, message);
 }
 
+int kehu_rules_churn_risk(kehu_rule_ctx *rc, const Kehu__Customer *c, const char *why)
+{
+  recipients to = {.n = 0};
+  int st = kehu_access_each_reader(rc->t, c, add_reader, &to);
+  if (st != KEHU_OK)
+    return st;
+  char prefix[160], message[512];
+  snprintf(prefix, sizeof prefix, "churn_risk:%s:%lld", c->id, (long long)rc->now);
+  snprintf(message, sizeof message, "客户 %s 有流失风险：%s", c->name, why);
+  return raise_all(rc, &to, prefix, rc->now, "churn_risk", c, 0, c->id, message);
+}
+
 #define MAX_PER_CUSTOMER 4096
 
 /* Calls each(rc, seq, r, arg) for every reminder about customer cust until
@@ -401,13 +414,13 @@ typedef struct {
   unsigned moved;
 } customer_move;
 
-/* A merge moves OTHER's reminders to KEEP, but for OTHER's dormancy, which
- * KEEP has its own of: that one goes. */
+/* A merge moves OTHER's reminders to KEEP, but for OTHER's dormancy and
+ * tier re-evaluation, which KEEP has its own of: those go. */
 static int move_to_customer(kehu_rule_ctx *rc, uint64_t seq, const Kehu__Reminder *r,
                             const void *arg)
 {
   customer_move *m = (customer_move *)arg;
-  if (strcmp(r->kind, "dormant") == 0)
+  if (strcmp(r->kind, "dormant") == 0 || strcmp(r->kind, KEHU_TIER_EVAL) == 0)
     return kehu_store_reminder_delete(rc->t, seq, r);
   Kehu__Reminder moved = *r;
   moved.customer_id = (char *)m->to_id;
@@ -541,6 +554,8 @@ int kehu_rules_system_fired(kehu_rule_ctx *rc, const Kehu__Reminder *r)
 {
   if (strcmp(r->kind, BIN_PURGE) == 0)
     return bin_purge_fired(rc, r);
+  if (strcmp(r->kind, KEHU_TIER_EVAL) == 0)
+    return kehu_tiers_fired(rc, r);
   if (strcmp(r->kind, CONTRACT_END) != 0 || !r->record_id)
     return KEHU_OK;
   const kehu_kind_info *kind;

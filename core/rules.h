@@ -31,6 +31,10 @@ int kehu_rules_ticket(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Ti
 /* The customer's dormancy reminder after its last contact moved from
  * old (NULL: new customer) to c. */
 int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu__Customer *c);
+/* The customer has just become churn_risk (docs/architecture.md#value-tiers):
+ * its owner and the owner's team managers are told at once (流失预警), once
+ * per episode: the source names the time it became so. */
+int kehu_rules_churn_risk(kehu_rule_ctx *rc, const Kehu__Customer *c, const char *why);
 /* The birthday after this one, when a birthday reminder has fired. */
 int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired);
 /* Merge: reminders about from now name to (but from's dormancy, which to

@@ -20,6 +20,7 @@
 #include "reminders/scheduler.h"
 #include "server_run.h"
 #include "session.h"
+#include "tiers_fill.h"
 #include "writes.h"
 
 /* ---- what connections do: each carries a session, and its requests go
@@ -443,6 +444,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   uv_signal_start(&srv->sighup, on_sighup, SIGHUP);
   signal(SIGPIPE, SIG_IGN);
   kehu_scheduler_start(srv);
+  kehu_tiers_fill_start(srv);
   uv_timer_init(srv->loop, &srv->audit_timer);
   srv->audit_timer.data = srv;
   uv_timer_start(&srv->audit_timer, log_audit_head, 0, 24 * 3600 * 1000);

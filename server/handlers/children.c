@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "reflect.h"
 #include "rules.h"
+#include "tiers.h"
 #include "reminders/scheduler.h"
 
 #define DEFAULT_PAGE 50
@@ -266,10 +267,40 @@ static int contact_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const Proto
   return st == KEHU_OK && m ? contact_completes(rc, c) : st;
 }
 
+/* The customer's tier, from its orders and ratings as this transaction
+ * has them (docs/architecture.md#value-tiers). The customer is read again
+ * there: a hook may have stored it since c was read. */
+static int tier_rules(kehu_rule_ctx *rc, const Kehu__Customer *c)
+{
+  uint64_t cust;
+  if (kehu_customer_id_parse(c->id, &cust) != 0)
+    return KEHU_INVALID;
+  return kehu_tiers_update(rc, cust);
+}
+
+/* A rated ticket moves the tier; so does any change to one, whose time
+ * stands for the time of its rating. */
+static int ticket_rated(const Kehu__Ticket *k)
+{
+  return k && k->has_satisfaction && k->satisfaction;
+}
+
 static int ticket_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
                         const ProtobufCMessage *m)
 {
-  return kehu_rules_ticket(rc, c, (const Kehu__Ticket *)old, (const Kehu__Ticket *)m);
+  const Kehu__Ticket *before = (const Kehu__Ticket *)old, *after = (const Kehu__Ticket *)m;
+  int st = kehu_rules_ticket(rc, c, before, after);
+  if (st == KEHU_OK && (ticket_rated(before) || ticket_rated(after)))
+    st = tier_rules(rc, c);
+  return st;
+}
+
+static int order_rules(kehu_rule_ctx *rc, const Kehu__Customer *c, const ProtobufCMessage *old,
+                       const ProtobufCMessage *m)
+{
+  (void)old;
+  (void)m;
+  return tier_rules(rc, c);
 }
 
 /* What one kind of record does beyond the common path: a check before it
@@ -289,6 +320,7 @@ static const kind_hooks hooks[KEHU_KIND_COUNT] = {
   [KEHU_KIND_FOLLOWUP] = {followup_hook, followup_rules, "author"},
   [KEHU_KIND_CONTRACT] = {number_free, contract_rules, NULL},
   [KEHU_KIND_TICKET] = {ticket_before_put, ticket_rules, NULL},
+  [KEHU_KIND_ORDER] = {NULL, order_rules, NULL},
 };
 
 static int record_rules(kehu_txn *t, child_write *w, const Kehu__Customer *c,

@@ -9,6 +9,7 @@
 #include "complete.h"
 #include "customer_sort.h"
 #include "rules.h"
+#include "tiers.h"
 #include "reminders/scheduler.h"
 #include "handlers.h"
 #include "validate.h"
@@ -155,6 +156,7 @@ static int apply_add(kehu_txn *t, void *arg)
   c.created_by = w->caller.username;
   c.version = 1;
   c.schema = KEHU_SCHEMA_VERSION;
+  c.tier = "normal";   /* no order yet (docs/architecture.md#value-tiers) */
   if ((rc = kehu_store_customer_new_key(t, w->now, &w->key)) != KEHU_OK)
     return rc;
   kehu_customer_id_format(w->key, w->id);
@@ -606,6 +608,13 @@ void kehu_handle_customer_get(kehu_call *call)
     c->contacts = contacts.items;
     c->n_contacts = contacts.n;
   }
+  /* ... and what its tier follows from, as of now */
+  Kehu__TierBasis basis;
+  char reason[160];
+  if (rc == KEHU_OK &&
+      kehu_tiers_basis(&t, key, &call->srv->cfg, kehu_now(call->srv),
+                       kehu_access_sees_amounts(&call->caller), &basis, reason) == KEHU_OK)
+    c->tier_basis = &basis;
   kehu_store_read_end(&t);
   if (rc != KEHU_OK) {
     kehu_reply_error(call, &err);
@@ -617,6 +626,7 @@ void kehu_handle_customer_get(kehu_call *call)
     kehu_reply(call, &r);
   }
   if (c) {
+    c->tier_basis = NULL;
     c->contacts = NULL;   /* ours, not the decoder's */
     c->n_contacts = 0;
     kehu__customer__free_unpacked(c, NULL);

@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "reflect.h"
 #include "rules.h"
+#include "tiers.h"
 
 #define MAX_PAIRS 500
 
@@ -173,6 +174,15 @@ static int apply_merge(kehu_txn *t, void *arg)
     kept.has_updated_at = 1;
     kept.updated_at = w->now;
     rc = kehu_store_customer_put(t, w->keep, keep, &kept);
+    /* OTHER's orders and tickets count for KEEP now */
+    if (rc == KEHU_OK)
+      rc = kehu_tiers_update(&rules, w->keep);
+    Kehu__Customer *tiered = NULL;
+    if (rc == KEHU_OK && (rc = kehu_store_customer_get(t, w->keep, &tiered)) == KEHU_OK) {
+      kept.tier = tiered->tier;
+      kept.n_tier_history = tiered->n_tier_history;
+      kept.tier_history = tiered->tier_history;
+    }
     char details[128];
     snprintf(details, sizeof details, "%s merged into %s; %u records moved", other->id, keep->id,
              w->moved);
@@ -187,6 +197,8 @@ static int apply_merge(kehu_txn *t, void *arg)
       else
         kehu__customer__pack(&kept, w->packed);
     }
+    if (tiered)
+      kehu__customer__free_unpacked(tiered, NULL);
   }
   if (keep)
     kehu__customer__free_unpacked(keep, NULL);

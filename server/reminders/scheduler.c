@@ -8,6 +8,7 @@
 #include "reflect.h"
 #include "rules.h"
 #include "session.h"
+#include "tiers.h"
 #include "writes.h"
 
 #define MAX_FIRE 1024
@@ -132,11 +133,15 @@ static int apply_fire(kehu_txn *t, void *arg)
         (kehu_access_caller_of(t, r->user, &user) == KEHU_OK &&
          !kehu_access_reminder_visible(t, &user, r))) {
       st = kehu_rules_is_system(r) ? kehu_rules_system_fired(&rc, r) : KEHU_OK;
-      b->system += kehu_rules_is_system(r);
-      /* a purge took the customer's reminders, this one among them */
+      /* a tier's re-evaluation frees no pages: only the others count */
+      b->system += kehu_rules_is_system(r) && strcmp(r->kind, KEHU_TIER_EVAL) != 0;
+      /* a purge took the customer's reminders, this one among them; one
+       * the firing armed again for later (a tier's next re-evaluation)
+       * stays */
       Kehu__Reminder *still = NULL;
       if (st == KEHU_OK && kehu_store_reminder_get(t, b->seqs[i], &still) == KEHU_OK) {
-        st = kehu_store_reminder_delete(t, b->seqs[i], still);
+        if (!(still->has_armed && still->armed && still->due_at > b->now))
+          st = kehu_store_reminder_delete(t, b->seqs[i], still);
         kehu__reminder__free_unpacked(still, NULL);
       }
       kehu__reminder__free_unpacked(r, NULL);

@@ -119,11 +119,12 @@ expect_eq 0 "$(jq length "$KEHU_TMP/tier.json")" "export customers --tier high"
 # what cannot be sorted or filtered is refused, naming the flag
 expect_exit 7 kehu_as rep1 customer list --sort revenue
 expect_match 'sort' "$ERR" "customer list --sort revenue: the error"
-# tiers (docs/architecture.md#reports) are not computed yet: no customer has one, so a tier
-# filter finds nothing; a tier that does not exist is refused
+# tiers (docs/architecture.md#value-tiers): none of these customers has
+# an order, so all are normal and none high (t_tiers.sh moves them); a tier
+# that does not exist is refused
 expect_eq "" "$(list_ids --tier high)" "customer list --tier high"
 expect_eq "" "$(list_ids --tier 高价值 --sort name)" "customer list --tier 高价值 --sort name"
-expect_found "星河 --tier normal" "" 星河 --tier normal
+expect_found "星河 --tier normal" "$exact $prefix $xinghe" 星河 --tier normal
 expect_exit 7 kehu_as rep1 customer list --tier gold
 expect_match 'tier' "$ERR" "customer list --tier gold: the error"
 expect_exit 7 kehu_as rep1 customer list --sort name --cursor C20261123001

@@ -137,6 +137,7 @@ static int apply_batch(kehu_txn *t, void *arg)
     c.created_at = c.updated_at = b->now;
     c.version = 1;
     c.schema = KEHU_SCHEMA_VERSION;
+    c.tier = "normal";   /* seeded without orders (docs/architecture.md#value-tiers) */
     if ((rc = kehu_store_customer_put(t, key, NULL, &c)) != KEHU_OK) {
       if (rc == KEHU_CONFLICT)
         continue;   /* external code seeded before */
