@@ -18,10 +18,10 @@ kehu_expect_config_refused backup full someday
 kehu_conf_set backup full daily
 kehu_conf_set backup dir "$KEHU_TMP/scheduled"
 
-# The server's clock a little before the next 03:00: 3 s, scaled, so that
+# The server's clock a little before the next 03:00: 6 s, scaled, so that
 # kehud is listening before it on a slow machine too.
 before_three() {
-  KEHU_CLOCK_OFFSET=$(($(date -d 'tomorrow 03:00' +%s) - $(kehu_scaled 3) - $(date +%s)))
+  KEHU_CLOCK_OFFSET=$(($(date -d 'tomorrow 03:00' +%s) - $(kehu_scaled 6) - $(date +%s)))
   export KEHU_CLOCK_OFFSET
 }
 
