@@ -85,6 +85,29 @@ expect_eq 2 "$(out_jq '[.transitions[] | select(.key == "potential" and .key2 ==
 expect_eq 1 "$(out_jq '[.transitions[] | select(.key == "potential" and .key2 == "lost") | .count] | add')" \
   "potential -> lost transitions"
 
+# --- tiers: c1 high (2 orders, 120000.00), d1 potential, the rest normal ------------------
+report admin tiers
+expect_eq "high potential churn_risk normal" "$(out_jq -r '[.rows[].key] | join(" ")')" "the tiers in order"
+expect_eq 1 "$(row high)" "high customers"
+expect_eq 1 "$(row potential)" "potential customers"
+expect_eq 3 "$(row normal)" "normal customers"
+expect_eq 2 "$(out_jq '[.transitions[] | select(.key == "normal" and .key2 == "potential") | .count] | add')" \
+  "normal -> potential moves"
+expect_eq 1 "$(out_jq '[.transitions[] | select(.key == "potential" and .key2 == "high") | .count] | add')" \
+  "potential -> high moves"
+report admin churn
+expect_eq 0 "$(out_jq '.rows | length')" "no churn-risk customer yet"
+# a ticket rated 1 puts c2 at risk: listed with its owner and why
+expect_exit 0 kehu_as li.lei order add "$c2" --amount 100 --product 耗材
+expect_exit 0 kehu_as wang.fang --json ticket add "$c2" --subject 很不满意
+expect_exit 0 kehu_as wang.fang ticket update "$(out_jq -r .id)" --status closed --satisfaction 1
+report wang.jl churn
+expect_eq "$c2" "$(out_jq -r '.rows[0].key')" "the churn-risk customer"
+expect_eq li.lei "$(out_jq -r '.rows[0].owner')" "its owner"
+expect_match '^rated 1' "$(out_jq -r '.rows[0].reason')" "why it is at risk"
+report zhao.qiang churn
+expect_eq 0 "$(out_jq '.rows | length')" "the west's rep does not see the east's churn list"
+
 # --- activity: per rep and method; a rep sees only follow-ups on his customers -----------
 report admin activity
 expect_eq 2 "$(row li.lei phone)" "li.lei's phone calls"
@@ -104,10 +127,11 @@ expect_exit 4 kehu_as wang.fang --json report top
 report admin kpi
 kpi() { out_jq --arg k "$1" '.rows[] | select(.key == $k) | .value'; }
 expect_eq 0.2 "$(kpi conversion_rate)" "conversion rate: 1 closed of 5"
-expect_eq 0.5 "$(kpi repurchase_rate)" "repurchase rate: 1 of 2 buyers ordered twice"
+expect_eq 333 "$(out_jq '.rows[] | select(.key == "repurchase_rate") | .value * 1000 | round')" \
+  "repurchase rate: 1 of 3 buyers (c1, c2, d1) ordered twice, in thousandths"
 expect_eq 0.2 "$(kpi churn_rate)" "churn rate: 1 lost of 5"
-expect_eq 1 "$(kpi within_sla)" "the answered ticket was within its SLA"
-expect_eq 1 "$(out_jq '.rows[] | select(.key == "avg_response_hours") | .count')" "tickets answered"
+expect_eq 1 "$(kpi within_sla)" "both answered tickets were within their SLA"
+expect_eq 2 "$(out_jq '.rows[] | select(.key == "avg_response_hours") | .count')" "tickets answered"
 report wang.fang kpi
 expect_eq 0 "$(out_jq '[.rows[] | select(has("amount"))] | length')" "service sees no amounts"
 

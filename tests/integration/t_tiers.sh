@@ -50,8 +50,15 @@ expect_eq potential "$(tier_of "$pot")" "after one small order"
 expect_exit 0 kehu_as sala order add "$rated" --amount 800 --product 耗材
 expect_exit 0 kehu_as serv --json ticket add "$rated" --subject 无法登录
 ticket=$(out_jq -r .id)
+# the owner watches: the 流失预警 is pushed the moment the rating lands
+expect_exit 0 kehu_as sala login
+watch_start sala owner
 expect_exit 0 kehu_as serv ticket update "$ticket" --status closed --satisfaction 1
 expect_eq churn_risk "$(tier_of "$rated")" "after a rating of 1"
+watch_wait owner ".reminder.kind == \"churn_risk\" and .reminder.customer_id == \"$rated\"" 5 ||
+  fail "kehu watch did not print the owner's churn_risk reminder for $rated within $(kehu_scaled 5) s:
+$(cut -c1-300 "$KEHU_TMP/watch-owner.tsv")"
+watch_stop owner
 
 # get: the tier, why, and the figures; --json adds tier_basis
 expect_exit 0 kehu_as sala customer get "$high"
