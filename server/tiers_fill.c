@@ -6,7 +6,7 @@
 #include "tiers.h"
 #include "writes.h"
 
-#define MARKER "tiers:computed"
+#define MARKER KEHU_TIERS_MARKER
 #define BATCH 200
 
 typedef struct {

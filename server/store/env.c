@@ -180,6 +180,20 @@ int kehu_store_id(kehu_txn *t, char hex[33])
   return KEHU_OK;
 }
 
+/* A store without customers has every customer's tier: marked so, kehud
+ * never walks it for tiers, not even after kehu-admin seed fills it with
+ * customers that start normal. */
+static int mark_tiers_if_empty(kehu_store *st, MDB_txn *txn)
+{
+  MDB_stat ms;
+  int rc = mdb_stat(txn, st->customers, &ms);
+  if (rc != 0 || ms.ms_entries)
+    return rc;
+  MDB_val k = {sizeof KEHU_TIERS_MARKER - 1, KEHU_TIERS_MARKER}, v = {1, "1"};
+  rc = mdb_put(txn, st->meta, &k, &v, MDB_NOOVERWRITE);
+  return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
 int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_error *err)
 {
   kehu_store *st = calloc(1, sizeof *st);
@@ -240,6 +254,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   }
   if (rc == 0)
     rc = ensure_store_id(st, txn);
+  if (rc == 0)
+    rc = mark_tiers_if_empty(st, txn);
   /* The layout of the tables: a kehud that knows an older one refuses a
    * newer (it would not read the newer's tables, such as search_pend);
    * an older or unmarked one is this one plus tables it lacked, created

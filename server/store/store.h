@@ -42,6 +42,10 @@ void kehu_store_close(kehu_store *st);
 int kehu_store_open_copy(kehu_store **out, const char *file, kehu_error *err);
 size_t kehu_store_map_size(kehu_store *st);
 
+/* Meta key set once every customer has a tier (server/tiers_fill.c); a
+ * store created empty has it from the start. */
+#define KEHU_TIERS_MARKER "tiers:computed"
+
 /* The meta table (string keys): for tools that keep small markers, written
  * with kehu_store_meta_put so that the change log sees them. */
 const MDB_dbi *kehu_store_meta_dbi(kehu_store *st);
