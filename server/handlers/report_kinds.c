@@ -11,7 +11,6 @@
 #include "report.h"
 
 #define DAY 86400
-#define DORMANT_DAYS 180
 #define TOP_ROWS 20
 #define CHURN_ROWS 1000
 
@@ -220,9 +219,10 @@ static int summary(kehu_report *r, const Kehu__Customer *c, void *arg)
   (void)arg;
   if (!chosen(r, c))
     return 0;
+  /* dormant as the dormant reminder counts it (core/rules.c) */
   int dormant = r->now - (c->has_last_contact_at && c->last_contact_at ? c->last_contact_at
                                                                          : c->created_at) >
-                DORMANT_DAYS * DAY;
+                (int64_t)r->cfg->dormant_days * DAY;
   return count(&r->rows, "customers", NULL, 1) || count(&r->rows, or_none(c->stage), NULL, 1) ||
          (dormant && count(&r->rows, "dormant", NULL, 1));
 }

@@ -17,12 +17,11 @@
 #include "store_internal.h"
 
 /* The newest sequence number in t (0 when nothing was ever logged). */
-static int last_seq(kehu_txn *t, MDB_cursor *cur, uint64_t *seq)
+static int last_seq(MDB_cursor *cur, uint64_t *seq)
 {
   MDB_val k, v;
   int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
   *seq = rc == 0 && k.mv_size == 8 ? kehu_key_get_u64(k.mv_data) : 0;
-  (void)t;
   return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -33,7 +32,7 @@ static int append(kehu_txn *t, uint8_t code, const void *key, size_t klen)
   if (rc != 0)
     return kehu_store_status(rc);
   uint64_t seq;
-  if ((rc = last_seq(t, cur, &seq)) == 0) {
+  if ((rc = last_seq(cur, &seq)) == 0) {
     unsigned char kb[8];
     kehu_key_put_u64(kb, seq + 1);
     MDB_val k = {8, kb}, v = {1 + klen, NULL};
@@ -95,7 +94,7 @@ int kehu_store_changes_head(kehu_txn *t, uint64_t *head, uint64_t *oldest)
     return kehu_store_status(rc);
   MDB_val k, v;
   *head = *oldest = 0;
-  rc = last_seq(t, cur, head);
+  rc = last_seq(cur, head);
   if (rc == 0 && mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
     *oldest = kehu_key_get_u64(k.mv_data);
   mdb_cursor_close(cur);
@@ -142,7 +141,7 @@ int kehu_store_changes_mark(kehu_txn *t, uint64_t seq)
   if (rc != 0)
     return kehu_store_status(rc);
   uint64_t last;
-  if ((rc = last_seq(t, cur, &last)) == 0 && last < seq) {
+  if ((rc = last_seq(cur, &last)) == 0 && last < seq) {
     unsigned char kb[8], code = 0;
     kehu_key_put_u64(kb, seq);
     MDB_val k = {8, kb}, v = {1, &code};
@@ -230,7 +229,7 @@ static int trim_some(kehu_txn *t, void *arg)
   if (rc != 0)
     return kehu_store_status(rc);
   uint64_t head;
-  rc = last_seq(t, cur, &head);
+  rc = last_seq(cur, &head);
   uint64_t below = r->below < head ? r->below : head;   /* the newest stays */
   if (rc == 0 && r->removed == 0) {
     mdb_cursor_close(cur);

@@ -185,3 +185,14 @@ grep -q '█' <<<"$OUT" || fail "no bar drawn in a UTF-8 locale: $OUT"
 LANG=C LC_ALL=C expect_exit 0 kehu_as admin report owner
 if LC_ALL=C grep -q $'[\x80-\xff]' <<<"$OUT"; then fail "non-ASCII bars in the C locale: $OUT"; fi
 expect_server_alive
+
+# --- summary's dormant follows [reminders] dormant_days, as the dormant reminder does -----
+report admin summary
+expect_eq 0 "$(row dormant)" "no customer dormant today"
+kehu_stop_server
+kehu_conf_set reminders dormant_days 3
+KEHU_CLOCK_OFFSET=$((4 * 86400))   # the server's clock 4 days on
+export KEHU_CLOCK_OFFSET
+kehu_start_server
+report admin summary
+expect_eq 5 "$(row dormant)" "customers without contact for more than dormant_days = 3"

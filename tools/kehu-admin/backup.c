@@ -154,18 +154,17 @@ static int find_base(kehu_txn *t, const char *out, kehu_manifest *base, char *wh
   }
   if (kehu_backup_join(dir, out, newest) != 0)
     return KEHU_INVALID;
-  kehu_manifest *m = base;
-  if (kehu_manifest_read(dir, m) != KEHU_OK) {
+  if (kehu_manifest_read(dir, base) != KEHU_OK) {
     snprintf(why, len, "the newest backup, %s, cannot be read", newest);
-  } else if (strcmp(m->store_id, id) != 0) {
+  } else if (strcmp(base->store_id, id) != 0) {
     snprintf(why, len, "the newest backup, %s, is %s", newest,
-             m->store_id[0] ? "of another store" : "older than the change log");
-  } else if (m->to > head) {
+             base->store_id[0] ? "of another store" : "older than the change log");
+  } else if (base->to > head) {
     snprintf(why, len,
              "the store is behind the newest backup, %s (change %llu of %llu): was it restored "
              "from an older one?",
-             newest, (unsigned long long)head, (unsigned long long)m->to);
-  } else if (m->to < head && oldest > m->to + 1) {
+             newest, (unsigned long long)head, (unsigned long long)base->to);
+  } else if (base->to < head && oldest > base->to + 1) {
     snprintf(why, len,
              "the change log no longer holds the changes after the newest backup, %s (a backup "
              "into another directory trimmed it)",
@@ -173,7 +172,7 @@ static int find_base(kehu_txn *t, const char *out, kehu_manifest *base, char *wh
   } else {
     return KEHU_OK;   /* base is it */
   }
-  m->name[0] = '\0';
+  base->name[0] = '\0';
   return KEHU_OK;
 }
 

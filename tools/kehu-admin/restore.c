@@ -259,8 +259,7 @@ int kehu_admin_restore(int argc, char **argv)
     return kehu_admin_fail(KEHU_INTERNAL, "out of memory");
   int rc = check_chain(pos, n, m);
   long holder;
-  if (rc != KEHU_OK) {
-  } else if (kehu_datadir_locked(data_dir, &holder)) {
+  if (rc == KEHU_OK && kehu_datadir_locked(data_dir, &holder)) {
     rc = holder > 0 ? kehu_admin_fail(KEHU_CONFLICT,
                                       "kehud (pid %ld) is running on %s: stop it before "
                                       "restoring into it",
