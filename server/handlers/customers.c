@@ -42,7 +42,7 @@ typedef struct {
   const Kehu__Customer *input;      /* add: the customer; update: the changes */
   const Kehu__CustomerUpdate *update;
   int deleting, restoring, force;
-  int unanswered;                 /* kehu_customer_create_in: no reply to pack */
+  int imported;                   /* kehu_customer_create_in: a row of an import */
   int purging;
   const char *reason;               /* of a stage change */
   Kehu__Customer own_changes;       /* for requests that are not updates */
@@ -163,10 +163,15 @@ static int apply_add(kehu_txn *t, void *arg)
   c.id = w->id;
   kehu_rule_ctx rules = {t, w->now, w->cfg};
   if ((rc = kehu_store_customer_put(t, w->key, NULL, &c)) != KEHU_OK ||
-      (rc = kehu_rules_dormant(&rules, NULL, &c)) != KEHU_OK ||
-      (rc = kehu_audit(t, &w->caller, w->now, "create", "customer", w->id, NULL)) != KEHU_OK)
+      (rc = kehu_rules_dormant(&rules, NULL, &c)) != KEHU_OK)
     return rc;
-  return w->unanswered ? KEHU_OK : keep_packed(w, &c);
+  /* an import's rows are neither answered nor audited one by one: the
+   * import has one audit entry with its counts (docs/architecture.md#import) */
+  if (w->imported)
+    return KEHU_OK;
+  if ((rc = kehu_audit(t, &w->caller, w->now, "create", "customer", w->id, NULL)) != KEHU_OK)
+    return rc;
+  return keep_packed(w, &c);
 }
 
 /* Custom fields after an update: changed keys take their new value, an
@@ -750,7 +755,7 @@ int kehu_customer_create_in(kehu_txn *t, const kehu_caller *who, int64_t now,
   w.now = now;
   w.cfg = cfg;
   w.input = in;
-  w.unanswered = 1;
+  w.imported = 1;
   int rc = apply_add(t, &w);
   free(w.packed);
   *key = rc == KEHU_OK ? w.key : 0;

@@ -54,11 +54,33 @@ int kehu_change_note(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen)
   return append(t, code, key, klen);
 }
 
+/* A meta key (a sequence, the audit head) is written by nearly every
+ * write; noted once per transaction it is copied all the same, as of the
+ * backup's snapshot. Returns 1 when t noted key already, else remembers it
+ * (while there is room) and returns 0. A transaction nested in t has its
+ * own kehu_txn and list, so an aborted child never hides a key from t. */
+static int meta_seen(kehu_txn *t, const void *key, size_t klen)
+{
+  if (klen >= sizeof t->meta_logged[0])
+    return 0;
+  for (unsigned i = 0; i < t->n_meta_logged && i < KEHU_META_LOGGED; i++)
+    if (t->meta_logged[i][0] == klen && memcmp(t->meta_logged[i] + 1, key, klen) == 0)
+      return 1;
+  if (t->n_meta_logged < KEHU_META_LOGGED) {
+    unsigned char *slot = t->meta_logged[t->n_meta_logged++];
+    slot[0] = (unsigned char)klen;
+    memcpy(slot + 1, key, klen);
+  }
+  return 0;
+}
+
 int kehu_logged_put(kehu_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags)
 {
   int rc = mdb_put(t->txn, dbi, k, v, flags);
   if (rc != 0)
     return kehu_store_status(rc);
+  if (dbi == t->st->meta && meta_seen(t, k->mv_data, k->mv_size))
+    return KEHU_OK;
   return kehu_change_note(t, dbi, k->mv_data, k->mv_size);
 }
 

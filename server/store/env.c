@@ -106,7 +106,7 @@ int kehu_store_table_dbi(const kehu_store *st, const char *name, MDB_dbi *dbi)
 static int rebuild_from_customers(kehu_store *st, MDB_txn *txn, MDB_dbi table,
                                   int (*each)(kehu_txn *t, uint64_t key, const Kehu__Customer *c))
 {
-  kehu_txn t = {st, txn, NULL};
+  kehu_txn t = {.st = st, .txn = txn};
   int rc = mdb_drop(txn, table, 0);
   MDB_cursor *cur;
   if (rc == 0)
@@ -375,6 +375,7 @@ static int begin_txn(kehu_store *st, unsigned flags, kehu_txn *t)
 {
   t->st = st;
   t->defer = NULL;
+  t->n_meta_logged = 0;
   pthread_rwlock_rdlock(&st->resize_lock);
   int rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
   if (rc == MDB_MAP_RESIZED) {
@@ -668,7 +669,7 @@ int kehu_store_copy_logical(kehu_store *from, kehu_store *to, size_t *entries)
   int rc = kehu_store_read_begin(from, &r);
   if (rc != KEHU_OK)
     return rc;
-  kehu_txn w = {to, NULL, NULL};
+  kehu_txn w = {.st = to};
   size_t in_txn = 0;
   int status = KEHU_OK;
   for (size_t i = 0; i < TABLE_COUNT + KEHU_KIND_COUNT && status == KEHU_OK; i++) {

@@ -24,22 +24,9 @@ static void hmac(const unsigned char *key, const void *msg, size_t n, unsigned c
 
 void kehu_index_key_ready(kehu_store *st)
 {
-  /* HMAC(K, m) = H((K ^ opad) | H((K ^ ipad) | m)), K zero-padded to a block */
-  unsigned char pad[2][64];
-  for (int i = 0; i < 64; i++) {
-    unsigned char k = i < 32 ? st->index_key[i] : 0;
-    pad[0][i] = k ^ 0x36;
-    pad[1][i] = k ^ 0x5c;
-  }
-  mbedtls_sha256_context *ctx[2] = {&st->index_inner, &st->index_outer};
-  for (int i = 0; i < 2; i++) {
-    mbedtls_sha256_free(ctx[i]);
-    mbedtls_sha256_init(ctx[i]);
-    /* SHA-256 in mbedTLS cannot fail here: no hardware, no allocation */
-    (void)mbedtls_sha256_starts_ret(ctx[i], 0);
-    (void)mbedtls_sha256_update_ret(ctx[i], pad[i], 64);
-  }
-  memset(pad, 0, sizeof pad);
+  /* nettle's SHA-256 uses the CPU's SHA instructions: the index hashes are
+   * on every write's path (a phone, its tails) */
+  hmac_sha256_set_key(&st->index_hmac, sizeof st->index_key, st->index_key);
 }
 
 /* Every generation's seal key is HMAC(its key file's bytes, this label):
@@ -198,16 +185,9 @@ static const unsigned char *generation_key(kehu_store *st, unsigned gen)
 
 void kehu_index_hmac(kehu_store *st, const char *value, unsigned char out[32])
 {
-  unsigned char inner[32];
-  mbedtls_sha256_context c;
-  mbedtls_sha256_init(&c);
-  mbedtls_sha256_clone(&c, &st->index_inner);
-  mbedtls_sha256_update_ret(&c, (const unsigned char *)value, strlen(value));
-  mbedtls_sha256_finish_ret(&c, inner);
-  mbedtls_sha256_clone(&c, &st->index_outer);
-  mbedtls_sha256_update_ret(&c, inner, sizeof inner);
-  mbedtls_sha256_finish_ret(&c, out);
-  mbedtls_sha256_free(&c);
+  struct hmac_sha256_ctx c = st->index_hmac;
+  hmac_sha256_update(&c, strlen(value), (const uint8_t *)value);
+  hmac_sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 }
 
 int kehu_seal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *plain, size_t n,

@@ -26,11 +26,17 @@ typedef struct kehu_search_defer kehu_search_defer;
 /* A transaction and the store it belongs to: every table operation takes
  * one, read-only or read-write. defer (NULL unless a write asked for it
  * with kehu_store_search_defer) gathers the customers whose search postings
- * are to be brought up to date before the transaction ends. */
+ * are to be brought up to date before the transaction ends. meta_logged
+ * holds the meta keys (sequences, the audit head) already noted in the
+ * change log by this transaction, so that a batch of writes notes each of
+ * them once (changes.c). */
+#define KEHU_META_LOGGED 6
 typedef struct {
   kehu_store *st;
   MDB_txn *txn;
   kehu_search_defer *defer;
+  unsigned n_meta_logged;
+  unsigned char meta_logged[KEHU_META_LOGGED][40];   /* [0]: the key's length */
 } kehu_txn;
 
 /* Opens (creating if needed) the environment in dir. map_size is the

@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include <mbedtls/sha256.h>
+#include <nettle/hmac.h>
 
 #include "records.h"
 #include "store.h"
@@ -64,10 +64,10 @@ struct kehu_store {
    * generation every later write seals under it. */
   _Atomic unsigned seal_gen;
   unsigned char index_key[32];  /* HMAC key for index entries of sensitive values */
-  /* SHA-256 having absorbed index_key ^ ipad and ^ opad: an index HMAC
-   * starts from copies of these, so it costs no key blocks and no malloc
-   * (seal.c). Read-only once the key is loaded: shared by every thread. */
-  mbedtls_sha256_context index_inner, index_outer;
+  /* HMAC-SHA-256 keyed with index_key: an index hash starts from a copy,
+   * so it costs no key blocks and no malloc (seal.c). Read-only once the
+   * key is loaded: shared by every thread. */
+  struct hmac_sha256_ctx index_hmac;
 };
 
 /* Sealed values: generation byte | 12-byte nonce | ciphertext | 16-byte
@@ -81,7 +81,7 @@ int kehu_unseal(kehu_store *st, const void *aad, size_t aad_len, const uint8_t *
 /* Reads meta seal:gen in txn (a write transaction just begun) into
  * st->seal_gen; nothing when the store has no key. */
 void kehu_seal_gen_refresh(kehu_store *st, MDB_txn *txn);
-/* Sets index_inner and index_outer from index_key (all zero until a data
+/* Keys index_hmac with index_key (all zero until a data
  * key is loaded, as kehu_store_open leaves it). */
 void kehu_index_key_ready(kehu_store *st);
 /* HMAC-SHA-256 under the index key: how sensitive values are indexed. */

@@ -66,7 +66,7 @@ static int apply_one(kehu_txn *parent, kehu_write_req *r)
     r->status = kehu_store_status(rc);
     return rc == MDB_MAP_FULL;
   }
-  kehu_txn t = {parent->st, child, NULL};
+  kehu_txn t = {.st = parent->st, .txn = child};
   r->status = r->apply(&t, r->arg);
   if (r->status != KEHU_OK) {
     mdb_txn_abort(child);
@@ -97,7 +97,7 @@ static int apply_batch(kehu_txn *parent, kehu_write_req *batch)
     MDB_txn *child = NULL;
     int rc = mdb_txn_begin(parent->st->env, parent->txn, 0, &child);
     kehu_write_req *failed = NULL;   /* the request that failed the group */
-    kehu_txn t = {parent->st, child, NULL};
+    kehu_txn t = {.st = parent->st, .txn = child};
     for (kehu_write_req *r = first; rc == 0 && r != end && !failed; r = r->next)
       if ((r->status = r->apply(&t, r->arg)) != KEHU_OK)
         failed = r;
@@ -142,7 +142,7 @@ static size_t fold_pending(kehu_writer *w, kehu_txn *t, size_t keep, size_t cap)
     w->grow_wanted |= rc == MDB_MAP_FULL;
     return 0;
   }
-  kehu_txn c = {t->st, child, NULL};
+  kehu_txn c = {.st = t->st, .txn = child};
   kehu_fold_pos pos = w->fold_pos;
   int status = kehu_store_search_fold(&c, want, &pos, &folded);
   if (status == KEHU_OK && (rc = mdb_txn_commit(child)) != 0)
