@@ -6,6 +6,7 @@
 #include "args.h"
 #include "cli.h"
 #include "output.h"
+#include "tui.h"
 
 static const char usage[] =
   "usage: kehu [GLOBAL OPTIONS] COMMAND [ARGS]\n"
@@ -19,6 +20,7 @@ static const char usage[] =
   "  attach add|list|get|delete\n"
   "  reminder list|add|ack|snooze\n"
   "  watch                      print each pushed event as it arrives\n"
+  "  tui                        the interactive desk (customers, reminders, reports)\n"
   "  audit                      the audit log (admin)\n"
   "  field define|list          custom fields (define: admin)\n"
   "  export customers           everything you may read, as CSV or JSON\n"
@@ -58,6 +60,7 @@ static const struct {
   {"attach", kehu_cmd_attach},
   {"reminder", kehu_cmd_reminder},
   {"watch", kehu_cmd_watch},
+  {"tui", kehu_cmd_tui},
   {"audit", kehu_cmd_audit},
   {"field", kehu_cmd_field},
 };
