@@ -127,10 +127,26 @@ elapsed_ms=$((($(wall_us) - start) / 1000))
 note "reminder on the screen ${elapsed_ms} ms after the other client's add returned"
 wait_for 'reminders: 1 new' 1 "the status line's count"
 
-# --- kehud stopped: offline, keys still answered; back: online -----------------
+# --- a terminal too small: said plainly; larger again: the screen is back -----
+tmux -S "$TMUX_SOCK" resize-window -t tui -x 60 -y 20
+wait_for 'The terminal is 60x20; kehu tui needs at least 80x24' "$(kehu_scaled 5)" "a 60x20 terminal"
+tmux -S "$TMUX_SOCK" resize-window -t tui -x 100 -y 30
+wait_for 'Follow-ups' "$(kehu_scaled 5)" "the customer after the terminal grew again"
+
+# --- kehud stopped mid-form: not saved, input kept; offline, keys answered ----
+keys Right
+keys a
+wait_for 'New follow-up' "$(kehu_scaled 5)" "the follow-up form"
+text phone
+keys Tab
+text 服务器停了也不丢
 port=$KEHU_PORT
 kehu_stop_server
 wait_for 'offline' "$(kehu_scaled 5)" "the status line after kehud stopped"
+keys C-s
+wait_for 'not saved \(.*\): your input is kept' "$(kehu_scaled 5)" "saving while offline"
+wait_for '服务器停了也不丢' 1 "the input kept in the form"
+keys Escape
 keys '?'
 wait_for 'Keys everywhere' "$(kehu_scaled 2)" "the help screen while offline"
 keys q
@@ -143,10 +159,18 @@ for ((i = 0; i < $(kehu_scaled 10) * 20; i++)); do
 done
 grep -q '^kehud listening on' "$KEHU_LOG" || fail "kehud did not start again on port $port"
 wait_for ' online *$' "$(kehu_scaled 15)" "the TUI reconnects (backoff at most 8 s)"
-keys Right
-wait_for 'FU[0-9]+ .*季度回访' "$(kehu_scaled 5)" "the follow-ups, read from the restarted kehud"
+# the reconnected TUI writes: the reminder acknowledged from its pane
+keys r
+wait_for 'manual .*提醒来自另一个客户端' "$(kehu_scaled 5)" "the reminders pane"
+keys a
+wait_for ' done' "$(kehu_scaled 5)" "the acknowledgement"
+expect_exit 0 kehu_as rep1 --json reminder list --all
+expect_eq acknowledged \
+  "$(out_jq -r '.items[] | select(.message == "提醒来自另一个客户端") | .state')" \
+  "the reminder acknowledged in the TUI after the reconnect"
+keys q
 
-# --- quit ------------------------------------------------------------------
+# --- quit, then a user without a session: told how to log in ------------------
 keys q
 keys q
 kehu_wait_file 5 "$KEHU_TMP/tui.exit" '^[0-9]+$'
@@ -154,4 +178,11 @@ expect_eq 0 "$(cat "$KEHU_TMP/tui.exit" 2>/dev/null)" "kehu tui's exit status af
 if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$KEHU_TMP/tui.err"; then
   fail "the sanitizers reported an error in kehu tui: $(cat "$KEHU_TMP/tui.err")"
 fi
+rm -f "$KEHU_TMP/tui.exit"
+tui_stop
+rm -rf "$KEHU_TMP/users/rep1"
+tui_start C.UTF-8
+wait_for 'not logged in: q, then `kehu login`' "$(kehu_scaled 10)" "a TUI without a session"
+keys q
+kehu_wait_file 5 "$KEHU_TMP/tui.exit" '^0$'
 kehu_stop_server
