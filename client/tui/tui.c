@@ -137,7 +137,9 @@ static void draw_bottom(tui *ui, int rows, int cols)
     addch(' ');
   const char *hints = ui->top && ui->top->footer ? _(ui->top->footer) : "";
   char line[512];
-  snprintf(line, sizeof line, " %s  %s", hints, _("?:help  q:back"));
+  /* in a text field letters are input: Esc is the way back */
+  snprintf(line, sizeof line, " %s  %s", hints,
+           ui->top && ui->top->takes_text ? "" : _("?:help  q:back"));
   tui_put(rows - 1, 0, line, cols, 0);
   attrset(A_NORMAL);
 }

@@ -136,12 +136,14 @@ static void draw(tui *ui, tui_screen *s, int top, int rows, int cols)
     tui_put(y, 2 + label_w + 1, v, value_w, 1);
     attrset(A_NORMAL);
     int ex = 2 + label_w + 1 + value_w + 2;
+    attrset(tui_attr(ui, TUI_C_DIM));
+    tui_put(y, ex, _(f->spec[i].hint), cols - ex - 1, 0);
     if (f->error[i][0]) {
+      /* the server's reason, on the line under the field */
+      char line[512];
+      snprintf(line, sizeof line, "^ %s", f->error[i]);
       attrset(tui_attr(ui, TUI_C_ERROR));
-      tui_put(y, ex, f->error[i], cols - ex - 1, 0);
-    } else {
-      attrset(tui_attr(ui, TUI_C_DIM));
-      tui_put(y, ex, _(f->spec[i].hint), cols - ex - 1, 0);
+      tui_put(y + 1, 2 + label_w + 1, line, cols - label_w - 4, 0);
     }
     attrset(A_NORMAL);
     if ((int)i == f->field) {

@@ -110,8 +110,11 @@ text 王经理
 keys Tab Tab
 text 1234567
 keys C-s
-wait_for 'Phones +1234567 +phone: .1234567. is not a phone number' "$(kehu_scaled 5)" \
+wait_for '\^ phone: .1234567. is not a phone number' "$(kehu_scaled 5)" \
   "the phone error next to the Phones field"
+# the reason is on the line right under the Phones field
+screen | grep -A1 -E '^ +Phones +1234567' | tail -1 | grep -q 'is not a phone number' ||
+  fail "the phone error is not under the Phones field: $(screen)"
 wait_for 'not saved' 1 "the form's not-saved line"
 expect_exit 0 kehu_as rep1 --json contact list "$CID"
 expect_eq 0 "$(out_jq '.items | length')" "contacts after the refused form"
