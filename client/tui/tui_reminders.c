@@ -75,6 +75,12 @@ void tui_reminders_take(tui *ui, const Kehu__Reminder *r, int pushed)
   }
 }
 
+static int newest_first(const void *a, const void *b)
+{
+  int64_t x = (*(Kehu__Reminder *const *)a)->due_at, y = (*(Kehu__Reminder *const *)b)->due_at;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
 static void list_reply(tui *ui, const Kehu__Response *r, const kehu_error *err, void *arg)
 {
   (void)err, (void)arg;
@@ -85,9 +91,9 @@ static void list_reply(tui *ui, const Kehu__Response *r, const kehu_error *err, 
     kehu__reminder__free_unpacked(rs->items[i], NULL);
   rs->n = 0;
   const Kehu__ReminderPage *p = r->reminder_page;
-  /* the page is oldest due first: taking each at the front keeps newest first */
   for (size_t i = 0; i < p->n_items; i++)
     tui_reminders_take(ui, p->items[i], 0);
+  qsort(rs->items, rs->n, sizeof *rs->items, newest_first);
   tui_redraw(ui);
 }
 
@@ -115,7 +121,7 @@ static void draw(tui *ui, tui_screen *s, int top, int rows, int cols)
   attrset(tui_attr(ui, TUI_C_TITLE));
   tui_put(top, 1, _("Reminders"), cols - 2, 0);
   attrset(tui_attr(ui, TUI_C_TITLE) | A_UNDERLINE);
-  int wdue = 16, wkind = 14, wcust = 14, wstate = 10;
+  int wdue = 17, wkind = 14, wcust = 14, wstate = 10;
   int wmsg = cols - 2 - wdue - wkind - wcust - wstate - 4;
   int x = 1, y = top + 1;
   move(y, 0);
