@@ -93,7 +93,8 @@ static void list_reply(tui *ui, const Kehu__Response *r, const kehu_error *err, 
   const Kehu__ReminderPage *p = r->reminder_page;
   for (size_t i = 0; i < p->n_items; i++)
     tui_reminders_take(ui, p->items[i], 0);
-  qsort(rs->items, rs->n, sizeof *rs->items, newest_first);
+  if (rs->n > 1)
+    qsort(rs->items, rs->n, sizeof *rs->items, newest_first);
   tui_redraw(ui);
 }
 
