@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "output.h"
 #include "timefmt.h"
 
@@ -29,7 +30,7 @@ static int strlist_push(kehu_strlist *list, const char *s, int argc)
 
 void kehu_print_usage(const char *usage)
 {
-  fputs(usage, stdout);
+  fputs(_(usage), stdout);
 }
 
 int kehu_usage_error(const kehu_cli *cli, const char *usage, kehu_error *err, const char *fmt, ...)
@@ -37,13 +38,18 @@ int kehu_usage_error(const kehu_cli *cli, const char *usage, kehu_error *err, co
   kehu_error e;
   kehu_error_clear(&e);
   e.status = KEHU_USAGE;
+  char human[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e.message, sizeof e.message, fmt, ap);
   va_end(ap);
+  va_start(ap, fmt);
+  vsnprintf(human, sizeof human, _(fmt), ap);
+  va_end(ap);
+  kehu_error_set_human(&e, "%s", human);
   kehu_output_error(cli, &e);
   if (!cli->json && usage)
-    fprintf(stderr, "\n%s", usage);
+    fprintf(stderr, "\n%s", _(usage));
   if (err) {
     kehu_error_clear(err);
     err->status = KEHU_USAGE;
@@ -104,7 +110,7 @@ int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **arg
     const char *a = argv[i];
     if (only_args || a[0] != '-' || a[1] == '\0') {
       if (strlist_push(args, a, argc) != 0)
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
       continue;
     }
     if (strcmp(a, "--") == 0) {
@@ -142,7 +148,7 @@ int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **arg
     if (f->kind == KEHU_FLAG_VALUE) {
       *(const char **)f->dest = value;
     } else if (strlist_push(f->dest, value, argc) != 0) {
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     }
   }
   if (args->n < cmd->min_args)
@@ -162,8 +168,8 @@ int kehu_parse_u32(const char *s, const char *field, uint32_t min, uint32_t max,
   for (; *p >= '0' && *p <= '9' && v <= max; p++)
     v = v * 10 + (uint64_t)(*p - '0');
   if (p == s || *p || v < min || v > max)
-    return kehu_fail(err, KEHU_INVALID, field, "%s must be a whole number from %u to %u, not `%s`",
-                     field, min, max, s);
+    return kehu_fail_tr(err, KEHU_INVALID, field,
+                        "%s must be a whole number from %u to %u, not `%s`", field, min, max, s);
   *out = (uint32_t)v;
   return KEHU_OK;
 }
@@ -171,8 +177,8 @@ int kehu_parse_u32(const char *s, const char *field, uint32_t min, uint32_t max,
 int kehu_parse_time_flag(const char *s, const char *field, int64_t *out, kehu_error *err)
 {
   if (kehu_time_parse(s, out) != 0)
-    return kehu_fail(err, KEHU_INVALID, field, "--%s: `%s` is not a time (YYYY-MM-DD, "
-                     "'YYYY-MM-DD HH:MM' or ISO 8601)", field, s);
+    return kehu_fail_tr(err, KEHU_INVALID, field, "--%s: `%s` is not a time (YYYY-MM-DD, "
+                        "'YYYY-MM-DD HH:MM' or ISO 8601)", field, s);
   return KEHU_OK;
 }
 

@@ -32,7 +32,7 @@ typedef struct {
 
 typedef struct {
   const char *name;    /* "customer add", for messages */
-  const char *usage;   /* the --help text */
+  const char *usage;   /* the --help text, untranslated (N_) */
   const kehu_flag *flags;
   size_t nflags;
   size_t min_args, max_args;   /* positional arguments */
@@ -51,7 +51,8 @@ int kehu_args_parse(kehu_cli *cli, const kehu_command *cmd, int argc, char **arg
                     kehu_strlist *args, kehu_error *err);
 
 /* Prints "kehu: <message>" (or the JSON error) and the usage of cmd to
- * stderr; returns KEHU_USAGE with err->message emptied. */
+ * stderr; returns KEHU_USAGE with err->message emptied. fmt is an English
+ * msgid: translated for people, as it is in JSON (i18n.h). */
 int kehu_usage_error(const kehu_cli *cli, const char *usage, kehu_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -78,7 +79,7 @@ int kehu_subcommand_run(kehu_cli *cli, const char *group, const char *usage,
                         const kehu_subcommand *subs, size_t n, int argc, char **argv,
                         kehu_error *err);
 
-/* Prints usage to stdout. */
+/* Prints usage (an N_() text) to stdout in the user's language. */
 void kehu_print_usage(const char *usage);
 
 #endif

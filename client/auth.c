@@ -14,6 +14,7 @@
 
 #include "files.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 
 #define PASSWORD_MAX 1024
@@ -65,22 +66,22 @@ static int token_save(const kehu_cli *cli, const char *token, kehu_error *err)
 {
   char path[PATH_MAX];
   if (token_path(path, sizeof path) != 0)
-    return kehu_fail(err, KEHU_INTERNAL, NULL,
-                     "logged in, but there is no directory for the session file: set HOME or XDG_CONFIG_HOME");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL,
+                        "logged in, but there is no directory for the session file: set HOME or XDG_CONFIG_HOME");
   if (strpbrk(cli->cfg.server, "\r\n") || strpbrk(cli->cfg.user, "\r\n") ||
       strpbrk(token, "\r\n"))
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "logged in, but the session cannot be stored");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "logged in, but the session cannot be stored");
   char *text = NULL;
   int n = asprintf(&text, "server=%s\nuser=%s\ntoken=%s\n", cli->cfg.server, cli->cfg.user, token);
   if (n < 0)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   int rc = kehu_file_write_private(path, text, (size_t)n);
   int saved_errno = errno;
   mbedtls_platform_zeroize(text, (size_t)n);
   free(text);
   if (rc != 0)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "logged in, but cannot write %s: %s", path,
-                     strerror(saved_errno));
+    return kehu_fail_errno(err, KEHU_INTERNAL, NULL, saved_errno, "logged in, but cannot write %s",
+                           path);
   return KEHU_OK;
 }
 
@@ -106,16 +107,23 @@ static int password_available(const kehu_cli *cli)
   return (env && env[0]) || cli->password_stdin;
 }
 
-/* Reads one line from f into buf without its line ending. */
+/* Reads one line from f into buf without its line ending. source (N_)
+ * names f in messages. */
 static int read_line(FILE *f, char *buf, size_t size, const char *source, kehu_error *err)
 {
-  if (!fgets(buf, (int)size, f))
-    return kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "no password on %s", source);
+  if (!fgets(buf, (int)size, f)) {
+    kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "no password on %s", source);
+    kehu_error_set_human(err, _("no password on %s"), _(source));
+    return KEHU_UNAUTHENTICATED;
+  }
   size_t len = strlen(buf);
-  if (len > 0 && buf[len - 1] == '\n')
+  if (len > 0 && buf[len - 1] == '\n') {
     buf[--len] = '\0';
-  else if (len == size - 1)
-    return kehu_fail(err, KEHU_INVALID, "password", "the password on %s is too long", source);
+  } else if (len == size - 1) {
+    kehu_fail(err, KEHU_INVALID, "password", "the password on %s is too long", source);
+    kehu_error_set_human(err, _("the password on %s is too long"), _(source));
+    return KEHU_INVALID;
+  }
   if (len > 0 && buf[len - 1] == '\r')
     buf[--len] = '\0';
   return KEHU_OK;
@@ -140,10 +148,10 @@ static int prompt_password(const kehu_cli *cli, char *buf, size_t size, kehu_err
   if (!tty) {
     if (fd >= 0)
       close(fd);
-    return kehu_fail(err, KEHU_UNAUTHENTICATED, NULL,
-                     "no password: set KEHU_PASSWORD or use --password-stdin (no terminal to ask on)");
+    return kehu_fail_tr(err, KEHU_UNAUTHENTICATED, NULL,
+                        "no password: set KEHU_PASSWORD or use --password-stdin (no terminal to ask on)");
   }
-  fprintf(tty, "Password for %s on %s: ", cli->cfg.user, cli->cfg.server);
+  fprintf(tty, _("Password for %s on %s: "), cli->cfg.user, cli->cfg.server);
   fflush(tty);
   static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
   enum { NSIG_CAUGHT = sizeof signals / sizeof *signals };
@@ -163,7 +171,7 @@ static int prompt_password(const kehu_cli *cli, char *buf, size_t size, kehu_err
     quiet.c_lflag |= ECHONL;
     tcsetattr(fd, TCSAFLUSH, &quiet);
   }
-  int rc = read_line(tty, buf, size, "the terminal", err);
+  int rc = read_line(tty, buf, size, N_("the terminal"), err);
   if (restore) {
     tcsetattr(fd, TCSAFLUSH, &prompt_saved);
     prompt_fd = -1;
@@ -180,15 +188,15 @@ static int get_password(const kehu_cli *cli, int may_prompt, char *buf, size_t s
   const char *env = getenv("KEHU_PASSWORD");
   if (env && env[0]) {
     if (strlen(env) >= size)
-      return kehu_fail(err, KEHU_INVALID, "password", "KEHU_PASSWORD is too long");
+      return kehu_fail_tr(err, KEHU_INVALID, "password", "KEHU_PASSWORD is too long");
     strcpy(buf, env);
     return KEHU_OK;
   }
   if (cli->password_stdin)
-    return read_line(stdin, buf, size, "stdin", err);
+    return read_line(stdin, buf, size, N_("stdin"), err);
   if (may_prompt)
     return prompt_password(cli, buf, size, err);
-  return kehu_fail(err, KEHU_UNAUTHENTICATED, NULL, "no password");
+  return kehu_fail_tr(err, KEHU_UNAUTHENTICATED, NULL, "no password");
 }
 
 /* ---- login on a connection ---- */
@@ -211,8 +219,8 @@ static int login_then(kehu_conn *conn, const kehu_cli *cli, const char *password
   uint64_t login_id = kehu_conn_queue(conn, &lr);
   uint64_t req_id = req ? kehu_conn_queue(conn, req) : 0;
   if (!login_id || (req && !req_id))
-    return kehu_fail(err, KEHU_EXHAUSTED, NULL,
-                     "the request is larger than the 4 MiB frame limit");
+    return kehu_fail_tr(err, KEHU_EXHAUSTED, NULL,
+                        "the request is larger than the 4 MiB frame limit");
 
   Kehu__Envelope *le = NULL;
   int rc = kehu_conn_wait(conn, login_id, &le, err);
@@ -238,8 +246,10 @@ static int login_then(kehu_conn *conn, const kehu_cli *cli, const char *password
       kehu_envelope_free(le);
       return src;
     }
-    if (src != KEHU_OK)
-      fprintf(stderr, "kehu: warning: %s\n", store_err.message);
+    if (src != KEHU_OK) {
+      char human[640];
+      fprintf(stderr, _("kehu: warning: %s\n"), kehu_error_human(&store_err, human, sizeof human));
+    }
   }
   if (req_id)
     rc = kehu_conn_wait(conn, req_id, resp, err);
@@ -282,9 +292,9 @@ static int session(kehu_cli *cli, const Kehu__Request *req, kehu_conn **conn_out
   if (rc != KEHU_OK)
     goto done;
   if (!token && !can_password) {
-    rc = kehu_fail(err, KEHU_UNAUTHENTICATED, NULL,
-                   "not logged in as %s on %s: run `kehu login` (or set KEHU_PASSWORD)",
-                   cli->cfg.user, cli->cfg.server);
+    rc = kehu_fail_tr(err, KEHU_UNAUTHENTICATED, NULL,
+                      "not logged in as %s on %s: run `kehu login` (or set KEHU_PASSWORD)",
+                      cli->cfg.user, cli->cfg.server);
     goto done;
   }
   if (token) {
@@ -294,7 +304,7 @@ static int session(kehu_cli *cli, const Kehu__Request *req, kehu_conn **conn_out
     token_remove(cli, token);   /* refused (expired, revoked): never offer it again */
     if (!can_password) {
       if (!strstr(err->message, "kehu login"))
-        kehu_error_append(err, " (run `kehu login`)");
+        kehu_error_append_tr(err, " (run `kehu login`)");
       goto done;
     }
     if (kehu_conn_broken(conn)) {

@@ -14,6 +14,7 @@
 
 #include <utf8proc.h>
 
+#include "i18n.h"
 #include "output.h"
 #include "sheet_neutral.h"
 #include "text_width.h"
@@ -39,7 +40,8 @@ size_t kehu_chart_columns(void)
 int kehu_chart_locale_utf8(void)
 {
   /* newlocale reads the environment as setlocale(LC_CTYPE, "") would,
-   * but leaves the process in the "C" locale its printf relies on. */
+   * whatever the process's own locale is (tests call this without
+   * setlocale). */
   locale_t loc = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
   if (loc == (locale_t)0)
     return 0;
@@ -169,7 +171,7 @@ static void draw_bars(FILE *f, const bar_item *items, size_t n, const kehu_chart
 {
   line l = {f, style_width(st), 0};
   if (n == 0) {
-    put(&l, "(nothing to show)");
+    put(&l, _("(nothing to show)"));
     end_line(&l);
     return;
   }
@@ -331,7 +333,7 @@ void kehu_chart_transitions(FILE *f, Kehu__ReportRow *const *rows, size_t n,
     from_w = from_w > room / 2 ? room / 2 : from_w;
     to_w = room - from_w < to_w ? room - from_w : to_w;
   }
-  put(&l, "transitions in the period:");
+  put(&l, _("transitions in the period:"));
   end_line(&l);
   for (size_t i = 0; i < n; i++) {
     spaces(&l, 2);
@@ -385,12 +387,13 @@ static void chart_activity(FILE *f, const Kehu__ReportResult *r, const kehu_char
   free(lens);
 }
 
-/* A KPI's figure: ratios as percentages, hours with one decimal. */
-static void kpi_text(const Kehu__ReportRow *r, char *out, size_t size)
+/* A KPI's figure: ratios as percentages, hours with one decimal; its words
+ * in the user's language when human (the terminal; not the SVG file). */
+static void kpi_text(const Kehu__ReportRow *r, int human, char *out, size_t size)
 {
   int n;
   if (!r->has_value)
-    n = snprintf(out, size, "n/a");
+    n = snprintf(out, size, "%s", human ? _("n/a") : "n/a");
   else if (r->unit && strcmp(r->unit, "ratio") == 0)
     n = snprintf(out, size, "%.1f%%", r->value * 100.0);
   else if (r->unit && strcmp(r->unit, "hours") == 0)
@@ -398,7 +401,8 @@ static void kpi_text(const Kehu__ReportRow *r, char *out, size_t size)
   else
     n = snprintf(out, size, "%g %s", r->value, r->unit ? r->unit : "");
   if (n >= 0 && (size_t)n < size)
-    snprintf(out + n, size - (size_t)n, "  (of %" PRIu64 ")", r->count);
+    snprintf(out + n, size - (size_t)n, human ? _("  (of %llu)") : "  (of %llu)",
+             (unsigned long long)r->count);
 }
 
 static void chart_kpi(FILE *f, const Kehu__ReportResult *r, const kehu_chart_style *st)
@@ -414,7 +418,7 @@ static void chart_kpi(FILE *f, const Kehu__ReportResult *r, const kehu_chart_sty
   for (size_t i = 0; i < r->n_rows; i++) {
     char label[256], value[96];
     snprintf(label, sizeof label, "%s:", r->rows[i]->key);
-    kpi_text(r->rows[i], value, sizeof value);
+    kpi_text(r->rows[i], 1, value, sizeof value);
     put_fitted(&l, label, key_w, st->utf8, 1);
     spaces(&l, 1);
     put(&l, value);
@@ -477,8 +481,9 @@ static void chart_customers(FILE *f, const Kehu__ReportResult *r, const kehu_cha
   int top = strcmp(r->kind, "top") == 0;
   int amounts = top && any_amount(r->rows, r->n_rows);
   size_t ncols = top ? (amounts ? 5 : 4) : 4;
-  const char *churn_header[] = {"CUSTOMER", "NAME", "OWNER", "REASON"};
-  const char *top_header[] = {"CUSTOMER", "NAME", "OWNER", "ORDERS", "AMOUNT"};
+  /* TRANSLATORS: the columns of `kehu report churn` and `kehu report top`. */
+  const char *churn_header[] = {_("CUSTOMER"), _("NAME"), _("OWNER"), _("REASON")};
+  const char *top_header[] = {_("CUSTOMER"), _("NAME"), _("OWNER"), _("ORDERS"), _("AMOUNT")};
   const int churn_right[] = {0, 0, 0, 0};
   const int top_right[] = {0, 0, 0, 1, 1};
   const char **cells = calloc(r->n_rows * ncols + 1, sizeof *cells);
@@ -501,7 +506,7 @@ static void chart_customers(FILE *f, const Kehu__ReportResult *r, const kehu_cha
     }
     if (r->n_rows == 0) {
       line l = {f, style_width(st), 0};
-      put(&l, "(nothing to show)");
+      put(&l, _("(nothing to show)"));
       end_line(&l);
     } else {
       draw_table(f, top ? top_header : churn_header, top ? top_right : churn_right, ncols, cells,
@@ -666,7 +671,7 @@ int kehu_chart_csv(FILE *f, const Kehu__ReportResult *r, kehu_error *err)
     rc = csv_row(f, cols, ncols, "transition", r->transitions[i], &buf, &cap, err);
   free(buf);
   if (rc == KEHU_OK && ferror(f))
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write the CSV: %s", strerror(errno));
+    rc = kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "cannot write the CSV");
   return rc;
 }
 
@@ -909,7 +914,7 @@ static int svg_churn_kpi(FILE *f, int y, const Kehu__ReportResult *r)
       if (churn) {
         c[1] = row->name, c[2] = row->owner, c[3] = row->reason;
       } else {
-        kpi_text(row, vals[i], sizeof vals[i]);
+        kpi_text(row, 0, vals[i], sizeof vals[i]);
         c[1] = vals[i];
       }
     }
@@ -961,7 +966,7 @@ int kehu_chart_svg(FILE *f, const Kehu__ReportResult *r, kehu_error *err)
   size_t len = 0;
   FILE *b = open_memstream(&body, &len);
   if (!b)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   const char *k = r->kind;
   int y = 50;
   if (r->n_rows == 0) {
@@ -979,7 +984,7 @@ int kehu_chart_svg(FILE *f, const Kehu__ReportResult *r, kehu_error *err)
   y = svg_transitions(b, y, r);
   if (fclose(b) != 0 || !body) {
     free(body);
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   }
   int height = y + 20;
   char heading[160];
@@ -998,7 +1003,7 @@ int kehu_chart_svg(FILE *f, const Kehu__ReportResult *r, kehu_error *err)
   fputs("</svg>\n", f);
   free(body);
   if (ferror(f))
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write the SVG: %s", strerror(errno));
+    return kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "cannot write the SVG");
   return KEHU_OK;
 }
 
@@ -1006,7 +1011,7 @@ int kehu_chart_svg_file(const char *path, const Kehu__ReportResult *r, kehu_erro
 {
   char tmp[4096];
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
-    return kehu_fail(err, KEHU_INVALID, "svg", "--svg: the path is too long");
+    return kehu_fail_tr(err, KEHU_INVALID, "svg", "--svg: the path is too long");
   /* O_EXCL: never write through a file or link someone left at that name */
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -1014,12 +1019,12 @@ int kehu_chart_svg_file(const char *path, const Kehu__ReportResult *r, kehu_erro
     int e = errno;
     if (fd >= 0)
       close(fd);
-    return kehu_fail(err, KEHU_INTERNAL, "svg", "cannot write %s: %s", tmp, strerror(e));
+    return kehu_fail_errno(err, KEHU_INTERNAL, "svg", e, "cannot write %s", tmp);
   }
   int rc = kehu_chart_svg(f, r, err);
   int bad_close = fclose(f) != 0;
   if (rc == KEHU_OK && (bad_close || rename(tmp, path) != 0))
-    rc = kehu_fail(err, KEHU_INTERNAL, "svg", "cannot write %s: %s", path, strerror(errno));
+    rc = kehu_fail_errno(err, KEHU_INTERNAL, "svg", errno, "cannot write %s", path);
   if (rc != KEHU_OK)
     unlink(tmp);
   return rc;

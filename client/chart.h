@@ -25,8 +25,8 @@ typedef struct {
 /* stdout's width when it is a terminal (TIOCGWINSZ, else COLUMNS), else 80. */
 size_t kehu_chart_columns(void);
 /* 1 when the user's locale (LC_ALL / LC_CTYPE / LANG) is UTF-8. Asked
- * without changing the process's locale, which the client keeps "C" so
- * that numbers print with a decimal point. */
+ * without changing the process's locale (whose LC_NUMERIC kehu keeps "C",
+ * client/i18n.h, so that numbers print with a decimal point). */
 int kehu_chart_locale_utf8(void);
 
 /* The human chart of r, by its kind: bars (summary, stage, industry,

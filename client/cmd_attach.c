@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "files.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 #include "record_view.h"
 #include "show.h"
@@ -26,7 +27,7 @@
 #define CHUNK (1024 * 1024)   /* the protocol's most per frame */
 #define WINDOW 8              /* chunks in flight: the pipe stays full, memory bounded */
 
-static const char attach_usage[] =
+static const char attach_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] attach COMMAND ...\n"
   "\n"
   "Commands:\n"
@@ -35,26 +36,27 @@ static const char attach_usage[] =
   "  get ATTACHMENT_ID -o FILE         save an attachment to FILE\n"
   "  delete ATTACHMENT_ID              remove an attachment\n"
   "\n"
-  "Run `kehu attach COMMAND --help` for the flags of a command.\n";
+  "Run `kehu attach COMMAND --help` for the flags of a command.\n");
 
-static const char add_usage[] =
+static const char add_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] attach add ID FILE [--type MEDIA_TYPE]\n"
   "\n"
   "Uploads FILE (at most the server's max_attachment, 16 MiB by default).\n"
   "  --type MEDIA_TYPE   e.g. application/pdf; guessed from the file name's\n"
-  "                      extension when not given\n";
+  "                      extension when not given\n");
 
 static const char list_usage[] =
-  "usage: kehu [GLOBAL OPTIONS] attach list ID [--limit N] [--cursor C]\n";
+  N_("usage: kehu [GLOBAL OPTIONS] attach list ID [--limit N] [--cursor C]\n");
 
-static const char get_usage[] =
+static const char get_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] attach get ATTACHMENT_ID -o FILE\n"
   "\n"
   "Downloads the attachment into FILE (replaced only once every byte has\n"
   "arrived and matches the stored SHA-256).\n"
-  "  -o, --output FILE   where to save it\n";
+  "  -o, --output FILE   where to save it\n");
 
-static const char delete_usage[] = "usage: kehu [GLOBAL OPTIONS] attach delete ATTACHMENT_ID\n";
+static const char delete_usage[] =
+  N_("usage: kehu [GLOBAL OPTIONS] attach delete ATTACHMENT_ID\n");
 
 static const char *const list_columns[] = {
   "id", "file_name:NAME", "media_type:TYPE", "size", "created_at:ADDED", "created_by:BY", NULL,
@@ -151,8 +153,7 @@ static int upload(kehu_conn *conn, kehu_send_file *f, const char *path, const ch
   if (rc != KEHU_OK)
     return rc;
   if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "no random bytes for the upload token: %s",
-                     strerror(errno));
+    return kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "no random bytes for the upload token");
   kehu_hex(random, sizeof random, token);
   const char *slash = strrchr(path, '/');
   window w = {0};
@@ -164,8 +165,8 @@ static int upload(kehu_conn *conn, kehu_send_file *f, const char *path, const ch
       if ((rc = kehu_send_next(f, 1, -1, &got, &end, NULL, err)) != KEHU_OK)
         return rc;
       if (got != want)
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "%s changed or could not be read while sending",
-                         path);
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL,
+                            "%s changed or could not be read while sending", path);
       Kehu__AttachUpload up = KEHU__ATTACH_UPLOAD__INIT;
       up.upload = token;
       up.data.data = f->buf;
@@ -185,7 +186,7 @@ static int upload(kehu_conn *conn, kehu_send_file *f, const char *path, const ch
       req.attach_upload = &up;
       uint64_t id = kehu_conn_queue(conn, &req);
       if (!id)
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory queueing a chunk");
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory queueing a chunk");
       window_push(&w, id);
       continue;
     }
@@ -244,17 +245,17 @@ static int take_piece(download *d, const Kehu__AttachData *data, kehu_error *err
 {
   if (data->offset != d->received || (data->data.len == 0 && d->received < data->meta->size) ||
       d->received + (int64_t)data->data.len > data->meta->size)
-    return kehu_fail(err, KEHU_INTERNAL, NULL,
-                     "the server sent %zu bytes at offset %lld, expected offset %lld of %lld",
-                     data->data.len, (long long)data->offset, (long long)d->received,
-                     (long long)data->meta->size);
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL,
+                        "the server sent %zu bytes at offset %lld, expected offset %lld of %lld",
+                        data->data.len, (long long)data->offset, (long long)d->received,
+                        (long long)data->meta->size);
   mbedtls_sha256_update_ret(&d->sha, data->data.data, data->data.len);
   for (size_t done = 0; done < data->data.len;) {
     ssize_t n = write(d->fd, data->data.data + done, data->data.len - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write: %s", strerror(errno));
+      return kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "cannot write");
     done += (size_t)n;
   }
   d->received += (int64_t)data->data.len;
@@ -287,7 +288,7 @@ static int fetch(kehu_conn *conn, const char *id, download *d, Kehu__Envelope **
     while ((size < 0 ? w.n == 0 : w.n < WINDOW && requested < size)) {
       uint64_t qid = queue_get(conn, id, requested);
       if (!qid)
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
       window_push(&w, qid);
       requested += CHUNK;
     }
@@ -297,7 +298,8 @@ static int fetch(kehu_conn *conn, const char *id, download *d, Kehu__Envelope **
       break;
     const Kehu__Response *r = env->response;
     if (r->result_case != KEHU__RESPONSE__RESULT_ATTACH_DATA)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no attachment data");
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL,
+                        "the server's response carries no attachment data");
     else
       rc = take_piece(d, r->attach_data, err);
     if (rc == KEHU_OK && size < 0) {
@@ -314,8 +316,10 @@ static int show_saved(const kehu_cli *cli, const Kehu__Attachment *a, const char
                       kehu_error *err)
 {
   if (!cli->json) {
-    printf("saved %s (%s, %lld bytes, SHA-256 verified) to %s\n", a->id,
-           a->file_name ? a->file_name : "", (long long)a->size, path);
+    printf(ngettext("saved %s (%s, %lld byte, SHA-256 verified) to %s",
+                    "saved %s (%s, %lld bytes, SHA-256 verified) to %s", (unsigned long)a->size),
+           a->id, a->file_name ? a->file_name : "", (long long)a->size, path);
+    putchar('\n');
     return KEHU_OK;
   }
   cJSON *o = kehu_record_json(&a->base);
@@ -344,10 +348,10 @@ static int get(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   if (rc == KEHU_OK)
     rc = kehu_resolve(cli, err);
   if (rc == KEHU_OK && snprintf(tmp, sizeof tmp, "%s.XXXXXX", out) >= (int)sizeof tmp)
-    rc = kehu_fail(err, KEHU_INVALID, "output", "the path %s is too long", out);
+    rc = kehu_fail_tr(err, KEHU_INVALID, "output", "the path %s is too long", out);
   if (rc == KEHU_OK && (d.fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-    rc = kehu_fail(err, KEHU_INTERNAL, "output", "cannot create a file beside %s: %s", out,
-                   strerror(errno));
+    rc = kehu_fail_errno(err, KEHU_INTERNAL, "output", errno, "cannot create a file beside %s",
+                         out);
   made = d.fd >= 0;
   if (rc == KEHU_OK)
     rc = kehu_session_open(cli, &conn, err);
@@ -364,12 +368,12 @@ static int get(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     mode_t mask = umask(0);
     umask(mask);
     if (!a->sha256 || strcasecmp(a->sha256, hex) != 0)
-      rc = kehu_fail(err, KEHU_INTERNAL, "sha256",
-                     "the bytes received hash to %s, not the stored %s: %s not written", hex,
-                     a->sha256 ? a->sha256 : "(none)", out);
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, "sha256",
+                        "the bytes received hash to %s, not the stored %s: %s not written", hex,
+                        a->sha256 ? a->sha256 : "(none)", out);
     else if (fchmod(d.fd, 0666 & ~mask) != 0 || fsync(d.fd) != 0 || close(d.fd) != 0 ||
              (d.fd = -1, rename(tmp, out) != 0))
-      rc = kehu_fail(err, KEHU_INTERNAL, "output", "cannot write %s: %s", out, strerror(errno));
+      rc = kehu_fail_errno(err, KEHU_INTERNAL, "output", errno, "cannot write %s", out);
     else
       made = 0;
     if (rc == KEHU_OK)

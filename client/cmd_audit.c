@@ -5,9 +5,10 @@
 
 #include "args.h"
 #include "cli.h"
+#include "i18n.h"
 #include "show.h"
 
-static const char audit_usage[] =
+static const char audit_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] audit [FLAGS]\n"
   "\n"
   "The audit log, newest first (admins only).\n"
@@ -16,7 +17,7 @@ static const char audit_usage[] =
   "  --since TIME   only entries at or after TIME (YYYY-MM-DD, 'YYYY-MM-DD HH:MM'\n"
   "                 local time, or ISO 8601)\n"
   "  --limit N      at most N entries (1-500, default 50)\n"
-  "  --cursor C     continue where a previous page stopped (its `more:` line)\n";
+  "  --cursor C     continue where a previous page stopped (its `more:` line)\n");
 
 static const char *const columns[] = {
   "seq", "at", "user", "action", "entity", "entity_id:ID", "details", NULL,
@@ -30,8 +31,8 @@ static int parse_cursor(const char *s, uint64_t *out, kehu_error *err)
   for (; *p >= '0' && *p <= '9' && v <= UINT64_MAX / 10; p++)
     v = v * 10 + (uint64_t)(*p - '0');
   if (p == s || *p || v == 0)
-    return kehu_fail(err, KEHU_INVALID, "cursor", "cursor `%s` is not one `kehu audit` printed",
-                     s);
+    return kehu_fail_tr(err, KEHU_INVALID, "cursor", "cursor `%s` is not one `kehu audit` printed",
+                        s);
   *out = v;
   return KEHU_OK;
 }

@@ -5,24 +5,25 @@
 #include "auth.h"
 #include "cli.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 
-static const char login_usage[] =
+static const char login_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] login [--password-stdin]\n"
   "\n"
   "Logs in and keeps the session token in $XDG_CONFIG_HOME/kehu/session, so later\n"
   "commands need no password. The password comes from KEHU_PASSWORD, else from the\n"
-  "first line of stdin with --password-stdin, else from a prompt on the terminal.\n";
+  "first line of stdin with --password-stdin, else from a prompt on the terminal.\n");
 
-static const char logout_usage[] =
+static const char logout_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] logout\n"
   "\n"
-  "Ends the session on the server and removes the stored token.\n";
+  "Ends the session on the server and removes the stored token.\n");
 
-static const char whoami_usage[] =
+static const char whoami_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] whoami\n"
   "\n"
-  "Shows the user the session belongs to: username, role, display name, team.\n";
+  "Shows the user the session belongs to: username, role, display name, team.\n");
 
 /* The four user fields, for both LoginResult and WhoAmIResult. */
 static int print_user(const kehu_cli *cli, const char *username, const char *role,
@@ -40,7 +41,8 @@ static int print_user(const kehu_cli *cli, const char *username, const char *rol
     return kehu_output_json(o, err);
   }
   kehu_kv rows[] = {
-    {"username", username}, {"role", role}, {"display name", display_name}, {"team", team},
+    {_("username"), username}, {_("role"), role}, {_("display name"), display_name},
+    {_("team"), team},
   };
   kehu_print_kv(stdout, rows, sizeof rows / sizeof *rows, 0);
   return KEHU_OK;
@@ -70,12 +72,13 @@ int kehu_cmd_login(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     return rc;
   const Kehu__Response *r = env->response;
   if (r->result_case != KEHU__RESPONSE__RESULT_LOGIN) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's login response carries no user");
+    rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "the server's login response carries no user");
   } else if (cli->json) {
     rc = print_user(cli, r->login->username, r->login->role, r->login->display_name,
                     r->login->team, err);
   } else {
-    printf("logged in to %s as %s (%s)\n", cli->cfg.server, r->login->username, r->login->role);
+    printf(_("logged in to %s as %s (%s)"), cli->cfg.server, r->login->username, r->login->role);
+    putchar('\n');
   }
   kehu_envelope_free(env);
   return rc;
@@ -100,9 +103,10 @@ int kehu_cmd_logout(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     return kehu_output_json(o, err);
   }
   if (had_session)
-    printf("logged out of %s\n", cli->cfg.server);
+    printf(_("logged out of %s"), cli->cfg.server);
   else
-    printf("not logged in to %s as %s\n", cli->cfg.server, cli->cfg.user);
+    printf(_("not logged in to %s as %s"), cli->cfg.server, cli->cfg.user);
+  putchar('\n');
   return KEHU_OK;
 }
 
@@ -124,7 +128,7 @@ int kehu_cmd_whoami(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   if (r->status != KEHU__STATUS__OK)
     rc = kehu_response_error(r, err);
   else if (r->result_case != KEHU__RESPONSE__RESULT_WHOAMI)
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's whoami response carries no user");
+    rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "the server's whoami response carries no user");
   else
     rc = print_user(cli, r->whoami->username, r->whoami->role, r->whoami->display_name,
                     r->whoami->team, err);

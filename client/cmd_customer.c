@@ -10,11 +10,12 @@
 #include "cli.h"
 #include "customer_view.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 #include "show.h"
 #include "validate.h"
 
-static const char customer_usage[] =
+static const char customer_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer COMMAND ...\n"
   "\n"
   "Commands:\n"
@@ -30,33 +31,35 @@ static const char customer_usage[] =
   "  dupes [--limit N]              list suspected duplicate pairs\n"
   "  merge KEEP_ID OTHER_ID         move OTHER's records to KEEP, bin OTHER\n"
   "\n"
-  "Run `kehu customer COMMAND --help` for the flags of a command.\n";
+  "Run `kehu customer COMMAND --help` for the flags of a command.\n");
 
-#define FIELD_FLAGS_HELP                                                           \
-  "  --name N             official name (required for add)\n"                     \
-  "  --short S            short name\n"                                           \
-  "  --kind K             company | individual\n"                                 \
-  "  --stage S            potential | intent | closed | lost (潜在 意向 成交 流失)\n" \
-  "  --industry I         industry\n"                                             \
-  "  --size S             employee band, e.g. 100-500\n"                          \
-  "  --region R           province / city / district\n"                           \
-  "  --address A          address\n"                                              \
-  "  --source S           where the customer came from\n"                         \
-  "  --owner USER         the rep responsible\n"                                  \
-  "  --notes TEXT         free text\n"                                            \
-  "  --external-code C    your own customer number (unique)\n"                    \
-  "  --field KEY=VALUE    a custom field (repeatable)\n"
+/* The field flags of add and update, in both --help texts (put together
+ * at run time: usage_of). */
+static const char field_flags_help[] = N_(
+  "  --name N             official name (required for add)\n"
+  "  --short S            short name\n"
+  "  --kind K             company | individual\n"
+  "  --stage S            potential | intent | closed | lost (潜在 意向 成交 流失)\n"
+  "  --industry I         industry\n"
+  "  --size S             employee band, e.g. 100-500\n"
+  "  --region R           province / city / district\n"
+  "  --address A          address\n"
+  "  --source S           where the customer came from\n"
+  "  --owner USER         the rep responsible\n"
+  "  --notes TEXT         free text\n"
+  "  --external-code C    your own customer number (unique)\n"
+  "  --field KEY=VALUE    a custom field (repeatable)\n");
 
-static const char add_usage[] =
+static const char add_usage_head[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer add --name N [FLAGS]\n"
-  "\n"
-  FIELD_FLAGS_HELP
+  "\n");
+static const char add_usage_tail[] = N_(
   "  --tag T              a tag (repeatable)\n"
-  "  --force              add even when a customer with the same name exists\n";
+  "  --force              add even when a customer with the same name exists\n");
 
-static const char get_usage[] = "usage: kehu [GLOBAL OPTIONS] customer get ID\n";
+static const char get_usage[] = N_("usage: kehu [GLOBAL OPTIONS] customer get ID\n");
 
-static const char list_usage[] =
+static const char list_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer list [FLAGS]\n"
   "\n"
   "  --stage S      only customers in this stage\n"
@@ -69,9 +72,9 @@ static const char list_usage[] =
   "  --sort FIELD   name, created, updated, last_contact or stage (the funnel's\n"
   "                 order); -FIELD the other way round: --sort -last_contact\n"
   "  --tier T       high, potential, churn_risk or normal (the value tier; customer\n"
-  "                 get shows why a customer has its tier)\n";
+  "                 get shows why a customer has its tier)\n");
 
-static const char search_usage[] =
+static const char search_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer search QUERY... [FLAGS]\n"
   "\n"
   "Finds customers by name, short name, tag, contact name, phone (whole, or its\n"
@@ -81,50 +84,58 @@ static const char search_usage[] =
   "  --stage S  --owner USER  --tag T  --industry I  --region R  --source S\n"
   "  --limit N      at most N customers (1-500, default 50)\n"
   "  --cursor C     continue where a previous page stopped\n"
-  "  --sort FIELD   the matches (500 at most) by a field, not by rank\n";
+  "  --sort FIELD   the matches (500 at most) by a field, not by rank\n");
 
-static const char update_usage[] =
+static const char update_usage_head[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer update ID [--version V] [FLAGS]\n"
   "\n"
   "Changes only the fields given.\n"
-  "  --version V          fail with a conflict unless the customer is at version V\n"
-  FIELD_FLAGS_HELP
-  "  --tag T              replaces all tags (repeatable; --tag '' removes them all)\n";
+  "  --version V          fail with a conflict unless the customer is at version V\n");
+static const char update_usage_tail[] = N_(
+  "  --tag T              replaces all tags (repeatable; --tag '' removes them all)\n");
 
-static const char delete_usage[] =
+/* The --help text of add or update in the user's language, into buf. */
+static const char *usage_of(int for_update, char *buf, size_t size)
+{
+  snprintf(buf, size, "%s%s%s", _(for_update ? update_usage_head : add_usage_head),
+           _(field_flags_help), _(for_update ? update_usage_tail : add_usage_tail));
+  return buf;
+}
+
+static const char delete_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer delete ID\n"
   "\n"
-  "Moves the customer to the recycle bin (restorable for 30 days).\n";
+  "Moves the customer to the recycle bin (restorable for 30 days).\n");
 
-static const char restore_usage[] =
+static const char restore_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer restore ID\n"
   "\n"
-  "Brings a customer back from the recycle bin.\n";
+  "Brings a customer back from the recycle bin.\n");
 
-static const char purge_usage[] =
+static const char purge_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer purge ID\n"
   "\n"
   "Erases a customer, live or binned, and everything attached to it, for\n"
-  "good (right to erasure). Admins only.\n";
+  "good (right to erasure). Admins only.\n");
 
-static const char stage_usage[] =
+static const char stage_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer stage ID STAGE [--reason R]\n"
   "\n"
   "STAGE is potential | intent | closed | lost (潜在 意向 成交 流失).\n"
-  "  --reason R     why, kept in the stage history\n";
+  "  --reason R     why, kept in the stage history\n");
 
-static const char dupes_usage[] =
+static const char dupes_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer dupes [--limit N]\n"
   "\n"
   "Lists pairs of customers that look like the same one: equal normalised\n"
   "names or a contact mobile number in common.\n"
-  "  --limit N      at most N pairs\n";
+  "  --limit N      at most N pairs\n");
 
-static const char merge_usage[] =
+static const char merge_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] customer merge KEEP_ID OTHER_ID\n"
   "\n"
   "Moves every contact, follow-up, contract, order, ticket, attachment and\n"
-  "reminder of OTHER to KEEP and moves OTHER to the recycle bin.\n";
+  "reminder of OTHER to KEEP and moves OTHER to the recycle bin.\n");
 
 /* ---- the fields of add and update ---- */
 
@@ -205,7 +216,7 @@ static int form_to_customer(customer_form *f, Kehu__Customer *c, int *any, kehu_
     *any = 1;
     f->tag_items = calloc(f->tags.n, sizeof *f->tag_items);
     if (!f->tag_items)
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     for (size_t i = 0; i < f->tags.n; i++) {
       if (f->tags.items[i][0])   /* empty tags only clear the set */
         f->tag_items[c->n_tags++] = (char *)f->tags.items[i];
@@ -219,15 +230,15 @@ static int form_to_customer(customer_form *f, Kehu__Customer *c, int *any, kehu_
     f->field_items = calloc(n, sizeof *f->field_items);
     f->field_keys = calloc(n, sizeof *f->field_keys);
     if (!f->field_structs || !f->field_items || !f->field_keys)
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     for (size_t i = 0; i < n; i++) {
       const char *arg = f->fields.items[i];
       const char *eq = strchr(arg, '=');
       if (!eq || eq == arg)
-        return kehu_fail(err, KEHU_INVALID, "fields", "--field `%s`: expected KEY=VALUE", arg);
+        return kehu_fail_tr(err, KEHU_INVALID, "fields", "--field `%s`: expected KEY=VALUE", arg);
       f->field_keys[i] = strndup(arg, (size_t)(eq - arg));
       if (!f->field_keys[i])
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
       Kehu__CustomField init = KEHU__CUSTOM_FIELD__INIT;
       f->field_structs[i] = init;
       f->field_structs[i].key = f->field_keys[i];
@@ -242,12 +253,14 @@ static int form_to_customer(customer_form *f, Kehu__Customer *c, int *any, kehu_
 
 /* ---- running a request ---- */
 
-/* {"id": id, "<done>": true} or, for people, `<done> <id><note>`. */
-static int show_done(const kehu_cli *cli, const char *id, const char *done, const char *note,
+/* {"id": id, "<done>": true} or, for people, human (a msgid with the id's
+ * %s) in the user's language. */
+static int show_done(const kehu_cli *cli, const char *id, const char *done, const char *human,
                      kehu_error *err)
 {
   if (!cli->json) {
-    printf("%s %s%s\n", done, id, note);
+    printf(_(human), id);
+    putchar('\n');
     return KEHU_OK;
   }
   cJSON *o = cJSON_CreateObject();
@@ -264,10 +277,11 @@ static int show(const kehu_cli *cli, const Kehu__Request *req, const Kehu__Respo
   Kehu__Response__ResultCase want = KEHU__RESPONSE__RESULT_CUSTOMER;
   switch (req->op_case) {
   case KEHU__REQUEST__OP_CUSTOMER_DELETE:
-    return show_done(cli, req->customer_delete->id, "deleted", " (in the recycle bin for 30 days)",
-                     err);
+    return show_done(cli, req->customer_delete->id, "deleted",
+                     N_("deleted %s (in the recycle bin for 30 days)"), err);
   case KEHU__REQUEST__OP_CUSTOMER_PURGE:
-    return show_done(cli, req->customer_purge->id, "purged", " (erased for good)", err);
+    return show_done(cli, req->customer_purge->id, "purged", N_("purged %s (erased for good)"),
+                     err);
   case KEHU__REQUEST__OP_CUSTOMER_LIST:
   case KEHU__REQUEST__OP_CUSTOMER_SEARCH:
     want = KEHU__RESPONSE__RESULT_CUSTOMER_PAGE;
@@ -282,8 +296,8 @@ static int show(const kehu_cli *cli, const Kehu__Request *req, const Kehu__Respo
     break;
   }
   if (r->result_case != want)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no %s",
-                     want == KEHU__RESPONSE__RESULT_CUSTOMER ? "customer" : "result");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "the server's response carries no %s",
+                        want == KEHU__RESPONSE__RESULT_CUSTOMER ? "customer" : "result");
   switch (want) {
   case KEHU__RESPONSE__RESULT_CUSTOMER_PAGE:
     if (cli->json)
@@ -298,11 +312,13 @@ static int show(const kehu_cli *cli, const Kehu__Request *req, const Kehu__Respo
   case KEHU__RESPONSE__RESULT_MERGE:
     if (cli->json)
       return kehu_output_json(kehu_merge_json(r->merge), err);
-    printf("merged %s into %s: %u record%s moved", req->customer_merge->other_id,
-           r->merge->kept->id, r->merge->moved, r->merge->moved == 1 ? "" : "s");
+    printf(ngettext("merged %s into %s: %u record moved", "merged %s into %s: %u records moved",
+                    r->merge->moved),
+           req->customer_merge->other_id, r->merge->kept->id, r->merge->moved);
     if (r->merge->reminders_moved)
-      printf(" (%u of them reminder%s)", r->merge->reminders_moved,
-             r->merge->reminders_moved == 1 ? "" : "s");
+      printf(ngettext(" (%u of them reminder)", " (%u of them reminders)",
+                      r->merge->reminders_moved),
+             r->merge->reminders_moved);
     printf("\n");
     kehu_customer_print(stdout, r->merge->kept);
     return KEHU_OK;
@@ -330,8 +346,9 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
 {
   customer_form f = {0};
   kehu_flag flags[N_TEXT + 3];
+  char usage[4096];
   const kehu_command cmd = {for_update ? "customer update" : "customer add",
-                            for_update ? update_usage : add_usage,
+                            usage_of(for_update, usage, sizeof usage),
                             flags, form_flags(&f, for_update, flags),
                             (size_t)for_update, (size_t)for_update, "ID"};
   kehu_strlist args = {0};
@@ -352,7 +369,7 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
   }
   rc = form_to_customer(&f, &c, &any, err);
   if (rc == KEHU_OK && for_update && !any) {
-    rc = kehu_usage_error(cli, update_usage, err, "nothing to update: give a flag such as --name");
+    rc = kehu_usage_error(cli, usage, err, "nothing to update: give a flag such as --name");
     goto done;
   }
   if (rc == KEHU_OK && kehu_check_customer(&c, !for_update, err) != 0)
@@ -380,11 +397,11 @@ static int add_or_update(kehu_cli *cli, int for_update, int argc, char **argv, k
     rc = run(cli, &req, err);
     if (rc == KEHU_CONFLICT && err->existing_id[0] && !cli->json) {
       if (!strstr(err->message, err->existing_id))
-        kehu_error_append(err, " (existing customer %s)", err->existing_id);
+        kehu_error_append_tr(err, " (existing customer %s)", err->existing_id);
       /* Only a duplicate name may be forced; a taken external code may not
        * (server/handlers/customers.c). */
       if (strcmp(err->field, "name") == 0 && !strstr(err->message, "--force"))
-        kehu_error_append(err, "; --force adds it anyway");
+        kehu_error_append_tr(err, "; --force adds it anyway");
     }
   }
 done:
@@ -398,9 +415,9 @@ static int stage_value(const char *s, char **out, kehu_error *err)
 {
   *out = (char *)kehu_stage_canonical(s);
   if (!*out)
-    return kehu_fail(err, KEHU_INVALID, "stage",
-                     "stage `%s` is not one of potential, intent, closed, lost (潜在, 意向, 成交, 流失)",
-                     s);
+    return kehu_fail_tr(err, KEHU_INVALID, "stage",
+                        "stage `%s` is not one of potential, intent, closed, lost (潜在, 意向, 成交, 流失)",
+                        s);
   return KEHU_OK;
 }
 

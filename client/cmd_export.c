@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "customer_view.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 #include "record_view.h"
 #include "records.h"
@@ -21,7 +22,7 @@
 #include "show.h"
 #include "timefmt.h"
 
-static const char export_usage[] =
+static const char export_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] export customers [OPTIONS] [--stage S] [--owner USER]\n"
   "           [--tag T] [--industry I] [--region R] [--source S] [--tier T] [--sort FIELD]\n"
   "       kehu [GLOBAL OPTIONS] export contacts|followups|contracts|orders|tickets [OPTIONS]\n"
@@ -35,7 +36,7 @@ static const char export_usage[] =
   "  -o FILE                 write FILE (whole, or not at all)\n"
   "A text cell beginning with = + - @, a tab or a CR is written with a leading ' so\n"
   "spreadsheets show it as text. Filters of customers as for `customer list`; of\n"
-  "records as for their list commands.\n";
+  "records as for their list commands.\n");
 
 #define MAX_COLS 32
 
@@ -150,16 +151,16 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     format = cli->json ? "json" : "csv";
   int json = strcmp(format, "json") == 0, xlsx = strcmp(format, "xlsx") == 0;
   if (!json && !xlsx && strcmp(format, "csv") != 0)
-    return kehu_fail(err, KEHU_INVALID, "format", "--format: '%s' is not csv, json or xlsx",
-                     format);
+    return kehu_fail_tr(err, KEHU_INVALID, "format", "--format: '%s' is not csv, json or xlsx",
+                        format);
   kehu_sheet_encoding enc;
   if (strcmp(encoding, "utf-8") == 0 || strcmp(encoding, "utf8") == 0)
     enc = KEHU_SHEET_UTF8;
   else if (strcmp(encoding, "gbk") == 0 || strcmp(encoding, "GBK") == 0)
     enc = KEHU_SHEET_GBK;
   else
-    return kehu_fail(err, KEHU_INVALID, "encoding", "--encoding: '%s' is not utf-8 or gbk",
-                     encoding);
+    return kehu_fail_tr(err, KEHU_INVALID, "encoding", "--encoding: '%s' is not utf-8 or gbk",
+                        encoding);
   if (enc != KEHU_SHEET_UTF8 && (json || xlsx))
     return kehu_usage_error(cli, export_usage, err, "--encoding applies to CSV only");
   if (xlsx && !out)
@@ -195,7 +196,7 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   if (out) {
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     if (!xlsx && !(f = fopen(tmp, "w")))
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s: %s", tmp, strerror(errno));
+      return kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "cannot write %s", tmp);
   }
   sink o = {.json = json};
   if (json)
@@ -243,7 +244,7 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
       fputc('\n', f);
       cJSON_free(s);
     } else {
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     }
   }
   cJSON_Delete(o.all);
@@ -255,14 +256,16 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   if (out) {
     int bad_close = !xlsx && fclose(f) != 0;
     if (rc == KEHU_OK && (bad_close || rename(tmp, out) != 0))
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s", out);
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot write %s", out);
     if (rc != KEHU_OK)
       unlink(tmp);
     else
-      fprintf(stderr, "exported %lu %s%s to %s\n", o.rows, kind ? kind->name : "customer",
-              o.rows == 1 ? "" : "s", out);
+      /* TRANSLATORS: the count, the kind of record ("customer", "contact",
+       * ...: msgctxt "kind"), the file. */
+      fprintf(stderr, ngettext("exported %lu %s to %s\n", "exported %lu %ss to %s\n", o.rows),
+              o.rows, kehu_kind_label(kind ? kind->name : "customer"), out);
   } else if (fflush(stdout) != 0 && rc == KEHU_OK) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write stdout: %s", strerror(errno));
+    rc = kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "cannot write stdout");
   }
   return rc;
 }

@@ -5,18 +5,19 @@
 
 #include "args.h"
 #include "cli.h"
+#include "i18n.h"
 #include "show.h"
 
-static const char field_usage[] =
+static const char field_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] field COMMAND ...\n"
   "\n"
   "Commands:\n"
   "  define ENTITY KEY --type TYPE [FLAGS]   define a custom field (admin)\n"
   "  list [ENTITY]                           the fields defined\n"
   "\n"
-  "Run `kehu field COMMAND --help` for the flags of a command.\n";
+  "Run `kehu field COMMAND --help` for the flags of a command.\n");
 
-static const char define_usage[] =
+static const char define_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] field define ENTITY KEY --type TYPE [FLAGS]\n"
   "\n"
   "Defines (or redefines) custom field KEY of ENTITY (customer), set with\n"
@@ -24,9 +25,9 @@ static const char define_usage[] =
   "  --type TYPE    text | number | date | enum | bool\n"
   "  --required     every record must have a value\n"
   "  --option O     an allowed value of an enum (repeatable)\n"
-  "  --label L      the name people see\n";
+  "  --label L      the name people see\n");
 
-static const char list_usage[] = "usage: kehu [GLOBAL OPTIONS] field list [ENTITY]\n";
+static const char list_usage[] = N_("usage: kehu [GLOBAL OPTIONS] field list [ENTITY]\n");
 
 static const char *const columns[] = {
   "entity", "key", "label", "type", "required", "options", NULL,

@@ -15,12 +15,13 @@
 #include "cli.h"
 #include "files.h"
 #include "frame.h"
+#include "i18n.h"
 #include "import_errors.h"
 #include "output.h"
 
 #define CHUNK (1024 * 1024)   /* the protocol's most per chunk */
 
-static const char import_usage[] =
+static const char import_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] import COMMAND ...\n"
   "\n"
   "Commands:\n"
@@ -29,9 +30,9 @@ static const char import_usage[] =
   "                 [--errors-out FILE.xlsx]\n"
   "                                    add the customers (and contacts) of a .csv or .xlsx;\n"
   "                                    FILE - reads standard input\n"
-  "  template [-o FILE.xlsx]           the empty template: headers and allowed values\n";
+  "  template [-o FILE.xlsx]           the empty template: headers and allowed values\n");
 
-static const char customers_usage[] =
+static const char customers_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] import customers FILE [--dry-run] [--encoding auto|utf-8|gbk]\n"
   "                 [--on-duplicate skip|update|error] [--incomplete reject|accept]\n"
   "                 [--errors-out FILE.xlsx]\n"
@@ -53,7 +54,7 @@ static const char customers_usage[] =
   "                            filled red, with a reason column: fix it, import it\n"
   "                            (from standard input, a temporary copy of what was\n"
   "                            read is kept for it)\n"
-  "Exit status 7 when some rows were rejected (the report is printed).\n";
+  "Exit status 7 when some rows were rejected (the report is printed).\n");
 
 static int is_xlsx(const char *path, const unsigned char *head, size_t n)
 {
@@ -84,14 +85,17 @@ static void show_report(const kehu_cli *cli, const Kehu__ImportResult *r)
     kehu_output_json(o, &ignored);
     return;
   }
-  printf("%s%u accepted, %u updated, %u duplicates, %u incomplete, %u rejected\n",
-         r->has_dry_run && r->dry_run ? "dry run, nothing written: " : "", r->accepted,
+  /* TRANSLATORS: the report of an import; the first %s is "dry run,
+   * nothing written: " or empty. */
+  printf(_("%s%u accepted, %u updated, %u duplicates, %u incomplete, %u rejected\n"),
+         r->has_dry_run && r->dry_run ? _("dry run, nothing written: ") : "", r->accepted,
          r->updated, r->duplicates, r->incomplete, r->rejected);
   if (r->ignored_columns && *r->ignored_columns)
-    printf("columns ignored: %s\n", r->ignored_columns);
+    printf(_("columns ignored: %s\n"), r->ignored_columns);
   if (!r->n_errors)
     return;
-  const kehu_column cols[] = {{"LINE", 0}, {"COLUMN", 30}, {"REASON", 0}};
+  /* TRANSLATORS: the columns of an import's rejected rows. */
+  const kehu_column cols[] = {{_("LINE"), 0}, {_("COLUMN"), 30}, {_("REASON"), 0}};
   const char **cells = calloc(r->n_errors * 3, sizeof *cells);
   char (*lines)[16] = calloc(r->n_errors, sizeof *lines);
   if (cells && lines) {
@@ -104,7 +108,7 @@ static void show_report(const kehu_cli *cli, const Kehu__ImportResult *r)
     printf("\n");
     kehu_print_table(stdout, cols, 3, cells, r->n_errors);
     if (r->rejected > r->n_errors)
-      printf("(%u more rejected rows not listed)\n", r->rejected - (unsigned)r->n_errors);
+      printf(_("(%u more rejected rows not listed)\n"), r->rejected - (unsigned)r->n_errors);
   }
   free(cells);
   free(lines);
@@ -117,7 +121,7 @@ static int write_errors(FILE *copy, const char *path, const char *encoding,
 {
   kehu_import_rejection *rows = calloc(r->n_errors, sizeof *rows);
   if (!rows)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   for (size_t i = 0; i < r->n_errors; i++) {
     rows[i].line = r->errors[i]->line;
     rows[i].column = r->errors[i]->column;
@@ -136,10 +140,10 @@ static int write_errors(FILE *copy, const char *path, const char *encoding,
   if (rc == KEHU_OK && !r->rejected)
     return rc;
   if (rc == KEHU_OK && r->rejected > r->n_errors)
-    fprintf(stderr, "kehu: %s holds the first %zu of %llu rejected rows\n", out, r->n_errors,
+    fprintf(stderr, _("kehu: %s holds the first %zu of %llu rejected rows\n"), out, r->n_errors,
             (unsigned long long)r->rejected);
   else if (rc == KEHU_OK)
-    fprintf(stderr, "kehu: the rejected rows are in %s, their bad cells in red\n", out);
+    fprintf(stderr, _("kehu: the rejected rows are in %s, their bad cells in red\n"), out);
   return rc;
 }
 
@@ -187,8 +191,8 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   /* --errors-out reads the input again; what cannot be read twice is kept
    * in an unnamed temporary file as it is sent */
   if (errors_out && (src.stream || src.from_stdin) && !(copy = tmpfile())) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "--errors-out: no temporary file to keep %s: %s",
-                   src.name, strerror(errno));
+    rc = kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno,
+                         "--errors-out: no temporary file to keep %s", src.name);
     goto done;
   }
   rc = kehu_resolve(cli, err);
@@ -211,8 +215,8 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
       continue;
     }
     if (copy && got && fwrite(src.buf, 1, got, copy) != got) {
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "--errors-out: cannot keep a copy of %s: %s",
-                     src.name, strerror(errno));
+      rc = kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno,
+                           "--errors-out: cannot keep a copy of %s", src.name);
       break;
     }
     sent += (long long)got;
@@ -236,7 +240,7 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
     req.import_chunk = &ch;
     uint64_t id = kehu_conn_queue(conn, &req);
     if (!id) {
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory queueing a chunk");
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory queueing a chunk");
       break;
     }
     kehu_envelope_free(env);
@@ -246,10 +250,12 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
       rc = kehu_response_error(env->response, err);
     if (rc != KEHU_OK)
       break;
+    if (progress)
+      fputc('\r', stderr);
     if (progress && src.size >= 0)
-      fprintf(stderr, "\rkehu: import: %lld of %lld bytes sent", sent, src.size);
+      fprintf(stderr, _("kehu: import: %lld of %lld bytes sent"), sent, src.size);
     else if (progress)
-      fprintf(stderr, "\rkehu: import: %lld bytes sent", sent);
+      fprintf(stderr, _("kehu: import: %lld bytes sent"), sent);
     if (last)
       break;
   }
@@ -258,7 +264,7 @@ static int customers(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   if (rc == KEHU_OK) {
     const Kehu__ImportResult *r = env->response->import_result;
     if (env->response->result_case != KEHU__RESPONSE__RESULT_IMPORT_RESULT || !r) {
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server sent no import report");
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "the server sent no import report");
     } else {
       show_report(cli, r);
       if (errors_out && r->n_errors)

@@ -7,15 +7,18 @@
 
 #include "args.h"
 #include "cli.h"
+#include "i18n.h"
 #include "import_template.h"
 #include "output.h"
 
-static const char template_usage[] =
+/* The default file is KEHU_IMPORT_TEMPLATE_DEFAULT, written out: the
+ * catalogue is made from literals alone. */
+static const char template_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] import template [-o FILE.xlsx]\n"
   "\n"
-  "Writes the customer import template (default " KEHU_IMPORT_TEMPLATE_DEFAULT "): sheet\n"
+  "Writes the customer import template (default 客户导入模板.xlsx): sheet\n"
   "客户 with the import's headers and an example row, sheet 可选值 with the values\n"
-  "import accepts. An existing FILE is not replaced (exit 6).\n";
+  "import accepts. An existing FILE is not replaced (exit 6).\n");
 
 int kehu_cmd_import_template(kehu_cli *cli, int argc, char **argv, kehu_error *err)
 {
@@ -33,13 +36,14 @@ int kehu_cmd_import_template(kehu_cli *cli, int argc, char **argv, kehu_error *e
   if (rc != KEHU_OK)
     return rc;
   if (!cli->json) {
-    printf("wrote %s\n", out);
+    printf(_("wrote %s"), out);
+    putchar('\n');
     return KEHU_OK;
   }
   cJSON *o = cJSON_CreateObject();
   if (!o || !cJSON_AddStringToObject(o, "path", out)) {
     cJSON_Delete(o);
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   }
   return kehu_output_json(o, err);
 }

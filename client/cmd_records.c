@@ -8,6 +8,7 @@
 #include "args.h"
 #include "cli.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 #include "records.h"
 #include "reflect.h"
@@ -39,7 +40,7 @@ typedef struct {
 
 static const record_flag contact_flags[] = {
   {"name", "name", V_TEXT, "N", REQ}, {"title", "title", V_TEXT, "T", OPT},
-  {"phone", "phones", V_LIST, "P (repeatable)", OPT}, {"email", "email", V_TEXT, "E", OPT},
+  {"phone", "phones", V_LIST, N_("P (repeatable)"), OPT}, {"email", "email", V_TEXT, "E", OPT},
   {"wechat", "wechat", V_TEXT, "W", OPT}, {"birthday", "birthday", V_DATE, "YYYY-MM-DD", OPT},
   {"decision-maker", "is_decision_maker", V_BOOL, "", OPT}, {"notes", "notes", V_TEXT, "TEXT", OPT},
 };
@@ -103,23 +104,26 @@ typedef struct {
   const char *version, *limit, *cursor, *status, *expiring;
 } form;
 
+/* The --help text of a kind, in the user's language. */
 static void usage_text(const record_spec *s, char *out, size_t len)
 {
   int n = snprintf(out, len,
-                   "usage: kehu [GLOBAL OPTIONS] %s add CUSTOMER_ID [FLAGS]\n"
-                   "       kehu [GLOBAL OPTIONS] %s list %s [--limit N] [--cursor C]%s\n"
-                   "       kehu [GLOBAL OPTIONS] %s update %s_ID [--version V] [FLAGS]\n"
-                   "       kehu [GLOBAL OPTIONS] %s delete %s_ID\n\nFlags:\n",
+                   _("usage: kehu [GLOBAL OPTIONS] %s add CUSTOMER_ID [FLAGS]\n"
+                     "       kehu [GLOBAL OPTIONS] %s list %s [--limit N] [--cursor C]%s\n"
+                     "       kehu [GLOBAL OPTIONS] %s update %s_ID [--version V] [FLAGS]\n"
+                     "       kehu [GLOBAL OPTIONS] %s delete %s_ID\n\nFlags:\n"),
                    s->name, s->name, s->list_across ? "[CUSTOMER_ID]" : "CUSTOMER_ID",
                    strcmp(s->name, "contract") == 0 ? " [--expiring-within DAYS] [--status S]"
                    : strcmp(s->name, "ticket") == 0 ? " [--status S]" : "",
                    s->name, s->name, s->name, s->name);
-  for (size_t i = 0; i < s->nflags && n > 0 && (size_t)n < len; i++)
-    n += snprintf(out + n, len - (size_t)n, "  --%-16s %s%s\n", s->flags[i].flag, s->flags[i].help,
-                  s->flags[i].required ? " (required for add)" : "");
+  for (size_t i = 0; i < s->nflags && n > 0 && (size_t)n < len; i++) {
+    const char *help = s->flags[i].help;
+    n += snprintf(out + n, len - (size_t)n, "  --%-16s %s%s\n", s->flags[i].flag,
+                  help[0] ? _(help) : "", s->flags[i].required ? _(" (required for add)") : "");
+  }
   if (n > 0 && (size_t)n < len)
-    snprintf(out + n, len - (size_t)n,
-             "AMOUNT is yuan (12345.67); TIME is YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or ISO 8601.\n");
+    snprintf(out + n, len - (size_t)n, "%s",
+             _("AMOUNT is yuan (12345.67); TIME is YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or ISO 8601.\n"));
 }
 
 /* The flags of the command, pointing into f. */
@@ -162,7 +166,7 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
     switch (rf->kind) {
     case V_BOOL:
       if (f->bools[i] && kehu_msg_set_int(m, rf->field, 1) != 0)
-        return kehu_fail(err, KEHU_INTERNAL, rf->flag, "cannot set %s", rf->field);
+        return kehu_fail_tr(err, KEHU_INTERNAL, rf->flag, "cannot set %s", rf->field);
       continue;
     case V_LIST: {
       if (!f->lists[i].n)
@@ -170,7 +174,7 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
       const ProtobufCFieldDescriptor *fd = kehu_msg_field(m, rf->field);
       char **arr = calloc(f->lists[i].n, sizeof *arr);
       if (!arr)
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
       for (size_t k = 0; k < f->lists[i].n; k++)
         arr[k] = strdup(f->lists[i].items[k]);
       *(char ***)((char *)m + fd->offset) = arr;   /* owned by m from here */
@@ -190,14 +194,14 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
       break;
     case V_DATE:
       if (*v && kehu_date_parse(v, &y, &mo, &d) != 0)
-        return kehu_fail(err, KEHU_INVALID, rf->flag, "--%s: '%s' is not a date (YYYY-MM-DD)",
-                         rf->flag, v);
+        return kehu_fail_tr(err, KEHU_INVALID, rf->flag, "--%s: '%s' is not a date (YYYY-MM-DD)",
+                            rf->flag, v);
       set = kehu_msg_set_string(m, rf->field, v);
       break;
     case V_AMOUNT:
       if (kehu_money_parse(v, &n) != 0)
-        return kehu_fail(err, KEHU_INVALID, rf->flag, "--%s: '%s' is not an amount of yuan "
-                         "(at most two decimals, e.g. 12345.67)", rf->flag, v);
+        return kehu_fail_tr(err, KEHU_INVALID, rf->flag, "--%s: '%s' is not an amount of yuan "
+                            "(at most two decimals, e.g. 12345.67)", rf->flag, v);
       set = kehu_msg_set_int(m, rf->field, n);
       break;
     case V_COUNT:
@@ -211,11 +215,11 @@ static int form_to_record(const record_spec *s, form *f, ProtobufCMessage *m, ke
       char **p = (char **)((char *)m + fd->offset);
       free(*p);
       if (!(*p = strdup(v)))
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     }
     }
     if (set != 0)
-      return kehu_fail(err, KEHU_INTERNAL, rf->flag, "cannot set %s", rf->field);
+      return kehu_fail_tr(err, KEHU_INTERNAL, rf->flag, "cannot set %s", rf->field);
   }
   return KEHU_OK;
 }
@@ -264,7 +268,7 @@ static int run_verb(kehu_cli *cli, const record_spec *s, const char *verb, int a
   Kehu__ChildList lst = KEHU__CHILD_LIST__INIT;
   if (rc == KEHU_OK && !is_list && strcmp(verb, "delete") != 0) {
     if (!(m = malloc(info->desc->sizeof_message))) {
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     } else {
       protobuf_c_message_init(info->desc, m);
       rc = form_to_record(s, &f, m, err);

@@ -5,10 +5,11 @@
 
 #include "args.h"
 #include "cli.h"
+#include "i18n.h"
 #include "output.h"
 #include "show.h"
 
-static const char reminder_usage[] =
+static const char reminder_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] reminder COMMAND ...\n"
   "\n"
   "Commands:\n"
@@ -18,31 +19,31 @@ static const char reminder_usage[] =
   "  snooze REMINDER_ID --until TIME           due again at TIME\n"
   "\n"
   "TIME is YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (local time) or ISO 8601.\n"
-  "Run `kehu reminder COMMAND --help` for the flags of a command.\n";
+  "Run `kehu reminder COMMAND --help` for the flags of a command.\n");
 
-static const char list_usage[] =
+static const char list_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] reminder list [--all] [--limit N] [--cursor C]\n"
   "\n"
   "Your due reminders that are not acknowledged (pending, delivered, snoozed\n"
   "and due again).\n"
   "  --all          also future and acknowledged ones\n"
   "  --limit N      at most N (1-500, default 50)\n"
-  "  --cursor C     continue where a previous page stopped (its `more:` line)\n";
+  "  --cursor C     continue where a previous page stopped (its `more:` line)\n");
 
-static const char add_usage[] =
+static const char add_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] reminder add --at TIME --message M [--customer ID]\n"
   "\n"
   "  --at TIME        when it falls due: YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (local)\n"
   "                   or ISO 8601\n"
   "  --message M      what to remind you of\n"
-  "  --customer ID    the customer it is about\n";
+  "  --customer ID    the customer it is about\n");
 
-static const char ack_usage[] = "usage: kehu [GLOBAL OPTIONS] reminder ack REMINDER_ID\n";
+static const char ack_usage[] = N_("usage: kehu [GLOBAL OPTIONS] reminder ack REMINDER_ID\n");
 
-static const char snooze_usage[] =
+static const char snooze_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] reminder snooze REMINDER_ID --until TIME\n"
   "\n"
-  "  --until TIME     when it falls due again (in the future)\n";
+  "  --until TIME     when it falls due again (in the future)\n");
 
 static const char *const columns[] = {
   "id", "due_at:DUE", "kind", "customer_id:CUSTOMER", "state", "message", NULL,

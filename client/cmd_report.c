@@ -8,11 +8,12 @@
 #include "args.h"
 #include "chart.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 #include "show.h"
 #include "timefmt.h"
 
-static const char report_usage[] =
+static const char report_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] report KIND [--since TIME] [--until TIME] [--csv]\n"
   "                                         [--svg FILE]\n"
   "\n"
@@ -38,7 +39,7 @@ static const char report_usage[] =
   "               exists)\n"
   "\n"
   "The chart fits the terminal's width; block characters when the locale is\n"
-  "UTF-8, '#' otherwise. --json: {\"kind\", \"since\", \"until\", \"rows\": [...]}.\n";
+  "UTF-8, '#' otherwise. --json: {\"kind\", \"since\", \"until\", \"rows\": [...]}.\n");
 
 static cJSON *row_json(const Kehu__ReportRow *r)
 {
@@ -96,7 +97,7 @@ static int print_json(const Kehu__ReportResult *r, kehu_error *err)
     cJSON_Delete(o);
     cJSON_Delete(rows);
     cJSON_Delete(trans);
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory formatting the output");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory formatting the output");
   }
   cJSON_AddItemToObject(o, "rows", rows);
   if (trans)
@@ -115,7 +116,7 @@ static void print_chart(const Kehu__ReportResult *r)
     kehu_format_local_time(r->until, b);
   kehu_print_text(stdout, r->kind);
   if (a[0] || b[0])
-    printf(", %s to %s", a[0] ? a : "the start", b[0] ? b : "now");
+    printf(_(", %s to %s"), a[0] ? a : _("the start"), b[0] ? b : _("now"));
   fputs("\n\n", stdout);
   kehu_chart_style st = {kehu_chart_columns(), kehu_chart_locale_utf8()};
   kehu_chart_print(stdout, r, &st);
@@ -134,8 +135,8 @@ static int parse_period(const char *since, const char *until, Kehu__ReportReques
   q->has_since = since != NULL;
   q->has_until = until != NULL;
   if (since && until && q->until < q->since)
-    return kehu_fail(err, KEHU_INVALID, "until", "--until: %s is before --since %s", until,
-                     since);
+    return kehu_fail_tr(err, KEHU_INVALID, "until", "--until: %s is before --since %s", until,
+                        since);
   return KEHU_OK;
 }
 
@@ -154,7 +155,7 @@ int kehu_cmd_report(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   if (rc == KEHU_OK && csv && cli->json)
     rc = kehu_usage_error(cli, report_usage, err, "--csv and --json: choose one");
   if (rc == KEHU_OK && svg && !svg[0])
-    rc = kehu_fail(err, KEHU_INVALID, "svg", "--svg: give a file name");
+    rc = kehu_fail_tr(err, KEHU_INVALID, "svg", "--svg: give a file name");
   if (rc == KEHU_OK) {
     q.kind = (char *)args.items[0];
     rc = parse_period(since, until, &q, err);
@@ -169,7 +170,7 @@ int kehu_cmd_report(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   if (rc == KEHU_OK) {
     const Kehu__ReportResult *r = env->response->report;
     if (!r)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "the server's answer holds no report");
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "the server's answer holds no report");
     /* the file first: a chart that cannot be written is the error, and
      * stdout then stays empty as on any other error */
     if (rc == KEHU_OK && svg)

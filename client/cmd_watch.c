@@ -11,16 +11,17 @@
 #include "auth.h"
 #include "cli.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 #include "record_view.h"
 
-static const char watch_usage[] =
+static const char watch_usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] watch\n"
   "\n"
   "Stays connected and prints each pushed event as it arrives: your due\n"
   "reminders (those not acknowledged are sent again at the start), customers\n"
   "and tickets assigned to you. With --json, one JSON object per line.\n"
-  "Stops on Ctrl-C (SIGINT) or SIGTERM.\n";
+  "Stops on Ctrl-C (SIGINT) or SIGTERM.\n");
 
 /* How often the wait wakes up to look at the signal flag. */
 #define TICK_MS 1000
@@ -52,7 +53,7 @@ static int print_event_json(const Kehu__Event *e, kehu_error *err)
   cJSON_Delete(reminder);
   cJSON_Delete(o);
   if (!text)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory formatting an event");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory formatting an event");
   puts(text);
   cJSON_free(text);
   return KEHU_OK;
@@ -87,7 +88,7 @@ static int print_event(const kehu_cli *cli, const Kehu__Event *e, kehu_error *er
   else
     print_event_human(e);
   if (rc == KEHU_OK && (fflush(stdout) != 0 || ferror(stdout)))
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write to stdout");
+    rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot write to stdout");
   return rc;
 }
 
@@ -110,13 +111,13 @@ static int watch_loop(const kehu_cli *cli, kehu_conn *conn, kehu_error *err)
 {
   uint64_t watch_id = queue_op(conn, KEHU__REQUEST__OP_WATCH);
   if (!watch_id)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   time_t last_sent = time(NULL);
   int rc = KEHU_OK;
   while (rc == KEHU_OK && !stop_requested) {
     if (time(NULL) - last_sent >= KEEPALIVE_SECONDS) {
       if (!queue_op(conn, KEHU__REQUEST__OP_WHOAMI))
-        return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+        return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
       last_sent = time(NULL);
     }
     Kehu__Envelope *env = NULL;
@@ -129,7 +130,7 @@ static int watch_loop(const kehu_cli *cli, kehu_conn *conn, kehu_error *err)
       /* the watch refused, or the session ended (revoked, user disabled) */
       rc = kehu_response_error(env->response, err);
     } else if (env->id == watch_id && !cli->json && isatty(STDERR_FILENO)) {
-      fprintf(stderr, "kehu: watching for events as %s on %s (Ctrl-C stops)\n", cli->cfg.user,
+      fprintf(stderr, _("kehu: watching for events as %s on %s (Ctrl-C stops)\n"), cli->cfg.user,
               cli->cfg.server);
     }
     kehu_envelope_free(env);
@@ -137,7 +138,7 @@ static int watch_loop(const kehu_cli *cli, kehu_conn *conn, kehu_error *err)
   if (stop_requested)
     return KEHU_OK;
   if (rc == KEHU_UNAVAILABLE)
-    kehu_error_append(err, ": no longer watching");
+    kehu_error_append_tr(err, ": no longer watching");
   return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "i18n.h"
 
 typedef struct {
   char *server;
@@ -92,11 +93,11 @@ int kehu_config_resolve(kehu_config *cfg, const char *flag_server, const char *f
   if (need_file && have_path) {
     int line = ini_parse(path, on_ini_value, &fv);
     if (line > 0) {
-      rc = kehu_fail(err, KEHU_USAGE, NULL, "%s line %d: not `key = value`", path, line);
+      rc = kehu_fail_tr(err, KEHU_USAGE, NULL, "%s line %d: not `key = value`", path, line);
       goto done;
     }
     if (line == -2) {
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory reading %s", path);
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory reading %s", path);
       goto done;
     }
     if (fv.ca) {
@@ -108,20 +109,21 @@ int kehu_config_resolve(kehu_config *cfg, const char *flag_server, const char *f
   if (take(&cfg->server, flag_server, "KEHU_SERVER", &fv.server) != 0 ||
       take(&cfg->ca, flag_ca, "KEHU_CA", &fv.ca) != 0 ||
       take(&cfg->user, flag_user, "KEHU_USER", &fv.user) != 0) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     goto done;
   }
   const char *where = have_path ? path : "$XDG_CONFIG_HOME/kehu/config";
   if (!cfg->server || !cfg->server[0])
-    rc = kehu_fail(err, KEHU_USAGE, "server",
-                   "no server given: use --server HOST:PORT, KEHU_SERVER or `server = HOST:PORT` in %s",
-                   where);
+    rc = kehu_fail_tr(err, KEHU_USAGE, "server",
+                      "no server given: use --server HOST:PORT, KEHU_SERVER or `server = HOST:PORT` in %s",
+                      where);
   else if (!cfg->ca || !cfg->ca[0])
-    rc = kehu_fail(err, KEHU_USAGE, "ca",
-                   "no CA certificate given: use --ca FILE, KEHU_CA or `ca = FILE` in %s", where);
+    rc = kehu_fail_tr(err, KEHU_USAGE, "ca",
+                      "no CA certificate given: use --ca FILE, KEHU_CA or `ca = FILE` in %s",
+                      where);
   else if (!cfg->user || !cfg->user[0])
-    rc = kehu_fail(err, KEHU_USAGE, "user",
-                   "no user given: use --user NAME, KEHU_USER or `user = NAME` in %s", where);
+    rc = kehu_fail_tr(err, KEHU_USAGE, "user",
+                      "no user given: use --user NAME, KEHU_USER or `user = NAME` in %s", where);
 done:
   free(fv.server);
   free(fv.ca);
@@ -154,9 +156,9 @@ int kehu_parse_server(const char *server, char *host, size_t host_size, char *po
       colon = NULL;   /* a bare IPv6 address needs brackets */
   }
   if (!colon || host_end == host_start)
-    return kehu_fail(err, KEHU_INVALID, "server",
-                     "server `%s` is not HOST:PORT (an IPv6 address in brackets: [::1]:7443)",
-                     server);
+    return kehu_fail_tr(err, KEHU_INVALID, "server",
+                        "server `%s` is not HOST:PORT (an IPv6 address in brackets: [::1]:7443)",
+                        server);
   const char *p = colon + 1;
   long n = 0;
   if (!*p)
@@ -164,12 +166,12 @@ int kehu_parse_server(const char *server, char *host, size_t host_size, char *po
   for (; *p && n >= 0; p++)
     n = *p >= '0' && *p <= '9' && n <= 65535 ? n * 10 + (*p - '0') : -1;
   if (n < 1 || n > 65535)
-    return kehu_fail(err, KEHU_INVALID, "server", "server `%s`: the port must be 1..65535",
-                     server);
+    return kehu_fail_tr(err, KEHU_INVALID, "server", "server `%s`: the port must be 1..65535",
+                        server);
   size_t hl = (size_t)(host_end - host_start);
   if (hl >= host_size)
-    return kehu_fail(err, KEHU_INVALID, "server", "server `%s`: the host name is too long",
-                     server);
+    return kehu_fail_tr(err, KEHU_INVALID, "server", "server `%s`: the host name is too long",
+                        server);
   memcpy(host, host_start, hl);
   host[hl] = '\0';
   snprintf(port, port_size, "%ld", n);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,6 +20,7 @@
 #include "cli.h"
 #include "config.h"
 #include "frame.h"
+#include "i18n.h"
 #include "tls.h"
 #include "tls_cache.h"
 
@@ -155,16 +157,30 @@ static int tcp_connect(kehu_conn *c, kehu_error *err)
                            .ai_flags = AI_NUMERICSERV};
   struct addrinfo *list = NULL;
   int g = getaddrinfo(c->host, c->port, &hints, &list);
-  if (g != 0)
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL, "cannot connect to %s: %s", c->server,
-                     g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+  if (g == EAI_SYSTEM)
+    return kehu_fail_errno(err, KEHU_UNAVAILABLE, NULL, errno, "cannot connect to %s", c->server);
+  if (g != 0) {
+    /* gai_strerror follows the locale: English for the message scripts read */
+    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
+    kehu_fail(err, KEHU_UNAVAILABLE, NULL, "cannot connect to %s: %s", c->server,
+              gai_strerror(g));
+    if (c_locale) {
+      uselocale(old);
+      freelocale(c_locale);
+    }
+    char what[320];
+    snprintf(what, sizeof what, _("cannot connect to %s"), c->server);
+    kehu_error_set_human(err, _("%s: %s"), what, gai_strerror(g));
+    return KEHU_UNAVAILABLE;
+  }
   int error = 0;
   for (const struct addrinfo *ai = list; ai && c->fd < 0; ai = ai->ai_next)
     c->fd = connect_one(ai, &error);
   freeaddrinfo(list);
   if (c->fd < 0)
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL, "cannot connect to %s: %s", c->server,
-                     strerror(error ? error : ECONNREFUSED));
+    return kehu_fail_errno(err, KEHU_UNAVAILABLE, NULL, error ? error : ECONNREFUSED,
+                           "cannot connect to %s", c->server);
   return KEHU_OK;
 }
 
@@ -172,36 +188,55 @@ static int tcp_connect(kehu_conn *c, kehu_error *err)
 
 static int verify_error(kehu_conn *c, uint32_t flags, kehu_error *err)
 {
-  const char *p = "TLS verification failed";
   if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL,
-                     "%s: the server's certificate is not signed by the CA in %s (--ca)", p,
-                     c->ca_file);
+    return kehu_fail_tr(err, KEHU_UNAVAILABLE, NULL,
+                        "TLS verification failed: the server's certificate is not signed by "
+                        "the CA in %s (--ca)",
+                        c->ca_file);
   if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL,
-                     "%s: the server's certificate does not name host %s", p, c->host);
+    return kehu_fail_tr(err, KEHU_UNAVAILABLE, NULL,
+                        "TLS verification failed: the server's certificate does not name "
+                        "host %s",
+                        c->host);
   if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL, "%s: the server's certificate has expired", p);
+    return kehu_fail_tr(err, KEHU_UNAVAILABLE, NULL,
+                        "TLS verification failed: the server's certificate has expired");
   if (flags & MBEDTLS_X509_BADCERT_FUTURE)
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL,
-                     "%s: the server's certificate is not valid yet (check the clock)", p);
+    return kehu_fail_tr(err, KEHU_UNAVAILABLE, NULL,
+                        "TLS verification failed: the server's certificate is not valid yet "
+                        "(check the clock)");
   char info[256] = "";
   mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
   info[strcspn(info, "\n")] = '\0';
-  return kehu_fail(err, KEHU_UNAVAILABLE, NULL, "%s for %s: %s", p, c->server,
-                   info[0] ? info : "unknown reason");
+  if (!info[0])
+    return kehu_fail_tr(err, KEHU_UNAVAILABLE, NULL,
+                        "TLS verification failed for %s: unknown reason", c->server);
+  return kehu_fail_tr(err, KEHU_UNAVAILABLE, NULL, "TLS verification failed for %s: %s",
+                      c->server, info);
 }
 
-static const char *tls_reason(kehu_conn *c, int code, char *buf, size_t len)
+/* Why a TLS connection failed: in English (human 0) or the user's
+ * language. */
+static const char *tls_reason(kehu_conn *c, int code, int human, char *buf, size_t len)
 {
   if (code == MBEDTLS_ERR_SSL_TIMEOUT)
-    return "no answer within 30 s";
+    return human ? _("no answer within 30 s") : "no answer within 30 s";
   if (code == MBEDTLS_ERR_SSL_CONN_EOF || code == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
-    return "the server closed the connection";
+    return human ? _("the server closed the connection") : "the server closed the connection";
   if ((code == MBEDTLS_ERR_NET_CONN_RESET || code == MBEDTLS_ERR_NET_SEND_FAILED ||
        code == MBEDTLS_ERR_NET_RECV_FAILED) && c->io_errno)
-    return strerror(c->io_errno);
+    return human ? strerror(c->io_errno) : kehu_strerror_en(c->io_errno);
   return kehu_tls_strerror(code, buf, len);
+}
+
+/* err: fmt (an English msgid with the server and the reason) about a TLS
+ * failure, in both languages. */
+static int tls_fail(kehu_conn *c, int code, const char *fmt, kehu_error *err)
+{
+  char buf[160];
+  kehu_fail(err, KEHU_UNAVAILABLE, NULL, fmt, c->server, tls_reason(c, code, 0, buf, sizeof buf));
+  kehu_error_set_human(err, _(fmt), c->server, tls_reason(c, code, 1, buf, sizeof buf));
+  return KEHU_UNAVAILABLE;
 }
 
 /* One handshake attempt. *retryable: it failed while offering a saved
@@ -213,7 +248,7 @@ static int tls_handshake(kehu_conn *c, int use_cache, int *retryable, kehu_error
   c->ssl_inited = 1;
   if (mbedtls_ssl_setup(&c->ssl, &c->tls.conf) != 0 ||
       (!c->host_is_ip && mbedtls_ssl_set_hostname(&c->ssl, c->host) != 0))
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory setting up TLS");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory setting up TLS");
   /* An IP literal is checked against the iPAddress entries after the
    * handshake: mbedTLS 2.28 only matches DNS names. */
   unsigned char master[48];
@@ -239,9 +274,7 @@ static int tls_handshake(kehu_conn *c, int use_cache, int *retryable, kehu_error
     return verify_error(c, mbedtls_ssl_get_verify_result(&c->ssl), err);
   if (r != 0) {
     *retryable = offered;
-    char buf[160];
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL, "TLS handshake with %s failed: %s", c->server,
-                     tls_reason(c, r, buf, sizeof buf));
+    return tls_fail(c, r, N_("TLS handshake with %s failed: %s"), err);
   }
   if (c->host_is_ip) {
     const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&c->ssl);
@@ -271,14 +304,14 @@ int kehu_conn_open(kehu_conn **out, const char *server, const char *ca_file, keh
   *out = NULL;
   kehu_conn *c = calloc(1, sizeof *c);
   if (!c)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   c->fd = -1;
   c->next_id = 1;
   int rc;
   c->server = strdup(server);
   c->ca_file = strdup(ca_file);
   if (!c->server || !c->ca_file) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     goto fail;
   }
   rc = kehu_parse_server(server, c->host, sizeof c->host, c->port, sizeof c->port, err);
@@ -288,8 +321,8 @@ int kehu_conn_open(kehu_conn **out, const char *server, const char *ca_file, keh
   c->host_is_ip = inet_pton(AF_INET, c->host, addr) == 1 || inet_pton(AF_INET6, c->host, addr) == 1;
 
   if (access(ca_file, R_OK) != 0) {
-    rc = kehu_fail(err, KEHU_UNAVAILABLE, "ca", "cannot read CA certificate %s (--ca): %s",
-                   ca_file, strerror(errno));
+    rc = kehu_fail_errno(err, KEHU_UNAVAILABLE, "ca", errno, "cannot read CA certificate %s (--ca)",
+                         ca_file);
     goto fail;
   }
   kehu_error tls_err;
@@ -299,8 +332,10 @@ int kehu_conn_open(kehu_conn **out, const char *server, const char *ca_file, keh
     if (strstr(tls_err.message, ca_file))
       rc = kehu_fail(err, KEHU_UNAVAILABLE, "ca", "%s", tls_err.message);
     else
-      rc = kehu_fail(err, KEHU_UNAVAILABLE, "ca", "CA certificate %s: %s", ca_file,
-                     tls_err.message[0] ? tls_err.message : "cannot be loaded");
+      rc = tls_err.message[0] ? kehu_fail_tr(err, KEHU_UNAVAILABLE, "ca", "CA certificate %s: %s",
+                                             ca_file, tls_err.message)
+                              : kehu_fail_tr(err, KEHU_UNAVAILABLE, "ca",
+                                             "CA certificate %s: cannot be loaded", ca_file);
     kehu_tls_client_free(&c->tls);
     goto fail;
   }
@@ -323,7 +358,7 @@ int kehu_conn_open(kehu_conn **out, const char *server, const char *ca_file, keh
     c->fd = -1;
   }
   if (queue_hello(c) != 0) {
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     goto fail;
   }
   *out = c;
@@ -379,21 +414,19 @@ uint64_t kehu_conn_queue(kehu_conn *c, const Kehu__Request *req)
 static int transport_error(kehu_conn *c, int code, kehu_error *err)
 {
   c->broken = 1;
-  char buf[160];
-  return kehu_fail(err, KEHU_UNAVAILABLE, NULL, "connection to %s failed: %s", c->server,
-                   tls_reason(c, code, buf, sizeof buf));
+  return tls_fail(c, code, N_("connection to %s failed: %s"), err);
 }
 
 static int protocol_error(kehu_conn *c, const char *what, kehu_error *err)
 {
   c->broken = 1;
-  return kehu_fail(err, KEHU_INTERNAL, NULL, "protocol error from %s: %s", c->server, what);
+  return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "protocol error from %s: %s", c->server, what);
 }
 
 static int flush(kehu_conn *c, kehu_error *err)
 {
   if (c->broken)
-    return kehu_fail(err, KEHU_UNAVAILABLE, NULL, "connection to %s was lost", c->server);
+    return kehu_fail_tr(err, KEHU_UNAVAILABLE, NULL, "connection to %s was lost", c->server);
   while (kehu_buf_size(&c->out) > 0) {
     int r = mbedtls_ssl_write(&c->ssl, kehu_buf_head(&c->out), kehu_buf_size(&c->out));
     if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -414,7 +447,7 @@ static int read_more(kehu_conn *c, kehu_error *err)
 {
   for (;;) {
     if (kehu_buf_reserve(&c->in, 16384) != 0)
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     int r = mbedtls_ssl_read(&c->ssl, c->in.data + c->in.len, c->in.cap - c->in.len);
     if (r > 0) {
       c->in.len += (size_t)r;
@@ -439,9 +472,9 @@ static int next_envelope(kehu_conn *c, Kehu__Envelope **env, kehu_error *err)
     return 0;
   if (fr == KEHU_FRAME_TOO_LARGE) {
     c->broken = 1;
-    return -kehu_fail(err, KEHU_EXHAUSTED, NULL,
-                      "the server sent a frame of %zu bytes, over the 4 MiB frame limit",
-                      payload_len);
+    return -kehu_fail_tr(err, KEHU_EXHAUSTED, NULL,
+                         "the server sent a frame of %zu bytes, over the 4 MiB frame limit",
+                         payload_len);
   }
   if (fr != KEHU_FRAME_OK)
     return -protocol_error(c, "an empty frame", err);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "output.h"
 #include "record_view.h"
 #include "timefmt.h"
@@ -220,16 +221,27 @@ static void tier_line(const Kehu__Customer *c, char *out, size_t len)
     snprintf(out, len, "%s", c->tier ? c->tier : "");
     return;
   }
-  char last[16], a3[32], a12[32], last_part[40] = "";
+  char last[16], a3[32], a12[32], last_part[80] = "", m3[80], m12[80];
   local_date(b->has_last_order_at ? b->last_order_at : 0, last);
   if (last[0])
-    snprintf(last_part, sizeof last_part, "; last order %s", last);
+    snprintf(last_part, sizeof last_part, _("; last order %s"), last);
   kehu_money_format(b->amount_3m, a3);
   kehu_money_format(b->amount_12m, a12);
-  snprintf(out, len, "%s (%s%s; 3 months: %u orders%s%s; 12 months: %u orders%s%s)", c->tier,
-           b->reason ? b->reason : "", last_part, b->orders_3m, b->has_amount_3m ? ", " : "",
-           b->has_amount_3m ? a3 : "", b->orders_12m, b->has_amount_12m ? ", " : "",
-           b->has_amount_12m ? a12 : "");
+  int n = snprintf(m3, sizeof m3,
+                   ngettext("3 months: %u order", "3 months: %u orders", b->orders_3m),
+                   b->orders_3m);
+  /* TRANSLATORS: an amount after the orders it is the sum of. */
+  if (b->has_amount_3m && n > 0 && (size_t)n < sizeof m3)
+    snprintf(m3 + n, sizeof m3 - (size_t)n, _(", %s"), a3);
+  n = snprintf(m12, sizeof m12,
+               ngettext("12 months: %u order", "12 months: %u orders", b->orders_12m),
+               b->orders_12m);
+  if (b->has_amount_12m && n > 0 && (size_t)n < sizeof m12)
+    snprintf(m12 + n, sizeof m12 - (size_t)n, _(", %s"), a12);
+  /* TRANSLATORS: the tier (the server's reason, the last order; the
+   * orders of 3 months; of 12 months). */
+  snprintf(out, len, _("%s (%s%s; %s; %s)"), c->tier, b->reason ? b->reason : "", last_part, m3,
+           m12);
 }
 
 static void tier_history_print(FILE *f, const Kehu__Customer *c)
@@ -243,11 +255,12 @@ static void tier_history_print(FILE *f, const Kehu__Customer *c)
       const Kehu__TierChange *t = c->tier_history[i];
       kehu_format_local_time(t->at, at[i]);
       snprintf(lines[i], sizeof lines[i], "%s -> %s%s%s%s",
-               t->from && t->from[0] ? t->from : "(none)", t->to, t->reason ? " (" : "",
+               t->from && t->from[0] ? t->from : _("(none)"), t->to, t->reason ? " (" : "",
                t->reason ? t->reason : "", t->reason ? ")" : "");
       rows[i] = (kehu_kv){at[i], lines[i]};
     }
-    fputs("tier history:\n", f);
+    fputs(_("tier history:"), f);
+    fputc('\n', f);
     kehu_print_kv(f, rows, n, 2);
   }
   free(rows);
@@ -268,30 +281,31 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
   tier_line(c, tier, sizeof tier);
   int deleted = c->has_deleted && c->deleted;
 
+  /* TRANSLATORS: the labels of `kehu customer get`, one a line. */
   kehu_kv rows[] = {
-    {"id", c->id},
-    {"name", c->name},
-    {"short name", c->short_name},
-    {"kind", c->kind},
-    {"stage", c->stage},
-    {"tier", tier[0] ? tier : NULL},
-    {"industry", c->industry},
-    {"size", c->size},
-    {"region", c->region},
-    {"address", c->address},
-    {"source", c->source},
-    {"owner", c->owner},
-    {"tags", tags},
-    {"external code", c->external_code},
-    {"first contact", c->first_contact_at},
-    {"last contact", last_contact},
-    {"created", created},
-    {"created by", c->created_by},
-    {"updated", updated},
-    {"version", c->has_version ? version : NULL},
-    {"deleted", deleted ? (deleted_at[0] ? deleted_at : "yes") : NULL},
-    {"merged into", c->merged_into},
-    {"notes", c->notes},
+    {_("id"), c->id},
+    {_("name"), c->name},
+    {_("short name"), c->short_name},
+    {_("kind"), c->kind},
+    {_("stage"), kehu_stage_label(c->stage)},
+    {_("tier"), tier[0] ? tier : NULL},
+    {_("industry"), c->industry},
+    {_("size"), c->size},
+    {_("region"), c->region},
+    {_("address"), c->address},
+    {_("source"), c->source},
+    {_("owner"), c->owner},
+    {_("tags"), tags},
+    {_("external code"), c->external_code},
+    {_("first contact"), c->first_contact_at},
+    {_("last contact"), last_contact},
+    {_("created"), created},
+    {_("created by"), c->created_by},
+    {_("updated"), updated},
+    {_("version"), c->has_version ? version : NULL},
+    {_("deleted"), deleted ? (deleted_at[0] ? deleted_at : _("yes")) : NULL},
+    {_("merged into"), c->merged_into},
+    {_("notes"), c->notes},
   };
   kehu_print_kv(f, rows, sizeof rows / sizeof *rows, 0);
   free(tags);
@@ -301,7 +315,8 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
     if (fields) {
       for (size_t i = 0; i < c->n_fields; i++)
         fields[i] = (kehu_kv){c->fields[i]->key, c->fields[i]->value};
-      fputs("fields:\n", f);
+      fputs(_("fields:"), f);
+      fputc('\n', f);
       kehu_print_kv(f, fields, c->n_fields, 2);
       free(fields);
     }
@@ -315,14 +330,21 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
       for (size_t i = 0; i < n; i++) {
         const Kehu__StageChange *s = c->stage_history[i];
         kehu_format_local_time(s->at, at[i]);
-        int with_reason = s->reason && s->reason[0];
-        if (asprintf(&lines[i], "%s -> %s by %s%s%s%s", s->from && s->from[0] ? s->from : "(new)",
-                     s->to, s->by, with_reason ? " (" : "", with_reason ? s->reason : "",
-                     with_reason ? ")" : "") < 0)
+        const char *from = s->from && s->from[0] ? kehu_stage_label(s->from) : _("(new)");
+        const char *to = kehu_stage_label(s->to);
+        int made;
+        if (s->reason && s->reason[0])
+          /* TRANSLATORS: a stage change: from, to, by whom (why). */
+          made = asprintf(&lines[i], _("%s -> %s by %s (%s)"), from, to, s->by, s->reason);
+        else
+          /* TRANSLATORS: a stage change: from, to, by whom. */
+          made = asprintf(&lines[i], _("%s -> %s by %s"), from, to, s->by);
+        if (made < 0)
           lines[i] = NULL;
         rows_h[i] = (kehu_kv){at[i], lines[i]};
       }
-      fputs("stage history:\n", f);
+      fputs(_("stage history:"), f);
+      fputc('\n', f);
       kehu_print_kv(f, rows_h, n, 2);
       for (size_t i = 0; i < n; i++)
         free(lines[i]);
@@ -335,15 +357,18 @@ void kehu_customer_print(FILE *f, const Kehu__Customer *c)
     tier_history_print(f, c);
   if (c->n_contacts > 0) {
     static const char *const columns[] = {"id", "name", "title", "phones", "email", NULL};
-    fputs("contacts:\n", f);
+    fputs(_("contacts:"), f);
+    fputc('\n', f);
     kehu_record_table(f, (const ProtobufCMessage *const *)c->contacts, c->n_contacts, columns, NULL);
   }
 }
 
 void kehu_customer_page_print(FILE *f, const Kehu__CustomerPage *page)
 {
-  static const kehu_column cols[] = {
-    {"ID", 0}, {"NAME", 40}, {"STAGE", 0}, {"OWNER", 0}, {"REGION", 24}, {"UPDATED", 0},
+  /* TRANSLATORS: the columns of `kehu customer list`. */
+  const kehu_column cols[] = {
+    {_("ID"), 0}, {_("NAME"), 40}, {_("STAGE"), 0}, {_("OWNER"), 0}, {_("REGION"), 24},
+    {_("UPDATED"), 0},
   };
   enum { NCOLS = sizeof cols / sizeof *cols };
   size_t n = page->n_items;
@@ -360,30 +385,36 @@ void kehu_customer_page_print(FILE *f, const Kehu__CustomerPage *page)
     const char **row = cells + i * NCOLS;
     row[0] = c->id;
     row[1] = c->name;
-    row[2] = c->stage;
+    row[2] = kehu_stage_label(c->stage);
     row[3] = c->owner;
     row[4] = c->region;
     row[5] = updated[i];
   }
-  if (n == 0)
-    fputs("no customers\n", f);
-  else
+  if (n == 0) {
+    fputs(_("no customers"), f);
+    fputc('\n', f);
+  } else {
     kehu_print_table(f, cols, NCOLS, cells, n);
-  if (page->next_cursor && page->next_cursor[0])
-    fprintf(f, "more: --cursor %s\n", page->next_cursor);
+  }
+  if (page->next_cursor && page->next_cursor[0]) {
+    fprintf(f, _("more: --cursor %s"), page->next_cursor);
+    fputc('\n', f);
+  }
   free(cells);
   free(updated);
 }
 
 void kehu_duplicates_print(FILE *f, const Kehu__DuplicateList *list)
 {
-  static const kehu_column cols[] = {
-    {"A_ID", 0}, {"A_NAME", 40}, {"B_ID", 0}, {"B_NAME", 40}, {"REASON", 0},
+  /* TRANSLATORS: the columns of `kehu customer dupes`: a pair A, B. */
+  const kehu_column cols[] = {
+    {_("A_ID"), 0}, {_("A_NAME"), 40}, {_("B_ID"), 0}, {_("B_NAME"), 40}, {_("REASON"), 0},
   };
   enum { NCOLS = sizeof cols / sizeof *cols };
   size_t n = list->n_pairs;
   if (n == 0) {
-    fputs("no suspected duplicates\n", f);
+    fputs(_("no suspected duplicates"), f);
+    fputc('\n', f);
     return;
   }
   const char **cells = calloc(n * NCOLS, sizeof *cells);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "i18n.h"
+
 static const char *home_dir(void)
 {
   const char *home = getenv("HOME");
@@ -143,22 +145,21 @@ int kehu_file_open_to_send(const char *path, size_t chunk, int flags, kehu_send_
   } else if ((s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
     /* O_NONBLOCK: a FIFO that is not to be read is refused at once, not
      * after a writer came */
-    return kehu_fail(err, KEHU_INTERNAL, "file", "cannot open %s: %s", path, strerror(errno));
+    return kehu_fail_errno(err, KEHU_INTERNAL, "file", errno, "cannot open %s", path);
   } else {
     s->own_fd = 1;
   }
   if (fstat(s->fd, &st) != 0)
-    return kehu_fail(err, KEHU_INTERNAL, "file", "cannot read %s: %s", s->name, strerror(errno));
+    return kehu_fail_errno(err, KEHU_INTERNAL, "file", errno, "cannot read %s", s->name);
   if (s->own_fd && S_ISFIFO(st.st_mode) && (flags & KEHU_SEND_STREAMS)) {
     /* a FIFO's end comes when its writer closes it: wait for the writer */
     close(s->fd);
     if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-      return kehu_fail(err, KEHU_INTERNAL, "file", "cannot open %s: %s", path, strerror(errno));
+      return kehu_fail_errno(err, KEHU_INTERNAL, "file", errno, "cannot open %s", path);
   } else if (s->own_fd) {
     int fl = fcntl(s->fd, F_GETFL);
     if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
-      return kehu_fail(err, KEHU_INTERNAL, "file", "cannot read %s: %s", s->name,
-                       strerror(errno));
+      return kehu_fail_errno(err, KEHU_INTERNAL, "file", errno, "cannot read %s", s->name);
   }
   if (S_ISREG(st.st_mode)) {
     /* standard input may have been read from already: what is left */
@@ -171,11 +172,13 @@ int kehu_file_open_to_send(const char *path, size_t chunk, int flags, kehu_send_
              (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode))) {
     s->stream = 1;
   } else {
-    return kehu_fail(err, KEHU_INVALID, "file", "%s is not a regular file%s", s->name,
-                     flags & KEHU_SEND_STREAMS ? " or a pipe" : "");
+    return flags & KEHU_SEND_STREAMS
+               ? kehu_fail_tr(err, KEHU_INVALID, "file", "%s is not a regular file or a pipe",
+                              s->name)
+               : kehu_fail_tr(err, KEHU_INVALID, "file", "%s is not a regular file", s->name);
   }
   if (!(s->buf = malloc(chunk ? chunk : 1)))
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   return KEHU_OK;
 }
 
@@ -200,7 +203,7 @@ static int read_some(kehu_send_file *s, size_t max, kehu_error *err)
       if (poll(&p, 1, -1) >= 0 || errno == EINTR)
         continue;
     }
-    kehu_fail(err, KEHU_INTERNAL, "file", "cannot read %s: %s", s->name, strerror(errno));
+    kehu_fail_errno(err, KEHU_INTERNAL, "file", errno, "cannot read %s", s->name);
     return -1;
   }
 }
@@ -247,8 +250,7 @@ int kehu_send_next(kehu_send_file *s, size_t at_least, int wake_fd, size_t *len,
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
-        return kehu_fail(err, KEHU_INTERNAL, "file", "cannot wait for %s: %s", s->name,
-                         strerror(errno));
+        return kehu_fail_errno(err, KEHU_INTERNAL, "file", errno, "cannot wait for %s", s->name);
       if (!p[0].revents && p[1].revents) {
         if (woken)
           *woken = 1;
@@ -272,7 +274,7 @@ int kehu_send_next(kehu_send_file *s, size_t at_least, int wake_fd, size_t *len,
 int kehu_send_rewind(kehu_send_file *s, kehu_error *err)
 {
   if (s->stream || s->from_stdin || lseek(s->fd, 0, SEEK_SET) != 0)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s again from its start", s->name);
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot read %s again from its start", s->name);
   s->taken = 0;
   s->fill = 0;
   s->eof = 0;

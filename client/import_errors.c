@@ -9,6 +9,7 @@
 
 #include <xlsxwriter.h>
 
+#include "i18n.h"
 #include "import_map.h"
 #include "sheet.h"
 #include "sheet_neutral.h"
@@ -38,7 +39,7 @@ typedef struct {
 
 static int oom(kehu_error *err)
 {
-  return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+  return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
 }
 
 static char **copy_cells(const kehu_sheet_row *row)
@@ -68,9 +69,9 @@ static void free_cells(char **c, size_t n)
 
 static int missing_line(state *st, size_t line, kehu_error *err)
 {
-  return kehu_fail(err, KEHU_INVALID, NULL,
-                   "line %zu is not a row of %s after its header (was the file changed?)", line,
-                   st->input);
+  return kehu_fail_tr(err, KEHU_INVALID, NULL,
+                      "line %zu is not a row of %s after its header (was the file changed?)", line,
+                      st->input);
 }
 
 static int on_row(void *ctx, const kehu_sheet_row *row, kehu_error *err)
@@ -152,8 +153,8 @@ static int read_input(state *st, FILE *f, const char *path, kehu_encoding enc, k
     while (got > 0 && !ferror(f)) {
       if (len == cap) {
         if (cap >= KEHU_XLSX_MAX_UNPACKED) {
-          rc = kehu_fail(err, KEHU_EXHAUSTED, NULL, "%s is larger than %u bytes", path,
-                         KEHU_XLSX_MAX_UNPACKED);
+          rc = kehu_fail_tr(err, KEHU_EXHAUSTED, NULL, "%s is larger than %u bytes", path,
+                            KEHU_XLSX_MAX_UNPACKED);
           break;
         }
         unsigned char *b = realloc(buf, cap * 2);
@@ -168,7 +169,7 @@ static int read_input(state *st, FILE *f, const char *path, kehu_encoding enc, k
       len += got;
     }
     if (rc == KEHU_OK && ferror(f))
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s", path);
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot read %s", path);
     if (rc == KEHU_OK)
       rc = kehu_xlsx_read(buf, len, on_row, st, err);
   } else {
@@ -181,7 +182,7 @@ static int read_input(state *st, FILE *f, const char *path, kehu_encoding enc, k
         got = fread(buf, 1, 65536, f);
     }
     if (rc == KEHU_OK && ferror(f))
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot read %s", path);
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot read %s", path);
     if (rc == KEHU_OK)
       rc = kehu_csv_finish(r, err);
     kehu_csv_free(r);
@@ -200,9 +201,9 @@ typedef struct {
 
 static int lxw_fail(lxw_error e, size_t line, const char *column, kehu_error *err)
 {
-  return kehu_fail(err, e == LXW_ERROR_MAX_STRING_LENGTH_EXCEEDED ? KEHU_INVALID : KEHU_INTERNAL,
-                   column, "line %zu, column '%s': %s", line, column ? column : "",
-                   lxw_strerror(e));
+  return kehu_fail_tr(err, e == LXW_ERROR_MAX_STRING_LENGTH_EXCEEDED ? KEHU_INVALID : KEHU_INTERNAL,
+                      column, "line %zu, column '%s': %s", line, column ? column : "",
+                      lxw_strerror(e));
 }
 
 /* A text cell, neutralised as exports are; an empty one is written only to
@@ -320,7 +321,7 @@ int kehu_import_write_errors(const char *input_path, const char *encoding,
 {
   FILE *f = fopen(input_path, "rb");
   if (!f)
-    return kehu_fail(err, KEHU_INVALID, NULL, "cannot read %s: %s", input_path, strerror(errno));
+    return kehu_fail_errno(err, KEHU_INVALID, NULL, errno, "cannot read %s", input_path);
   int rc = kehu_import_write_errors_from(f, input_path, encoding, rows, n, out_xlsx, err);
   fclose(f);
   return rc;
@@ -333,8 +334,8 @@ int kehu_import_write_errors_from(FILE *input, const char *input_name, const cha
   const char *input_path = input_name;
   kehu_encoding enc;
   if (kehu_encoding_parse(encoding ? encoding : "auto", &enc) != 0)
-    return kehu_fail(err, KEHU_INVALID, "encoding", "encoding '%s' is not auto, utf-8 or gbk",
-                     encoding);
+    return kehu_fail_tr(err, KEHU_INVALID, "encoding", "encoding '%s' is not auto, utf-8 or gbk",
+                        encoding);
   state st = {.rej = rows, .nrej = n, .input = input_path};
   int rc = KEHU_OK;
   if (n && !(st.order = malloc(n * sizeof *st.order)))
@@ -347,15 +348,15 @@ int kehu_import_write_errors_from(FILE *input, const char *input_name, const cha
 
   rc = read_input(&st, input, input_path, enc, err);
   if (rc == KEHU_OK && !st.have_header)
-    rc = kehu_fail(err, KEHU_INVALID, NULL, "%s has no header row", input_path);
+    rc = kehu_fail_tr(err, KEHU_INVALID, NULL, "%s has no header row", input_path);
   if (rc == KEHU_OK && st.pos < n)
     rc = missing_line(&st, rows[st.order[st.pos]].line, err);
   if (rc == KEHU_OK && st.nkept >= LXW_ROW_MAX)
-    rc = kehu_fail(err, KEHU_EXHAUSTED, NULL, "xlsx holds at most %lu rows",
-                   (unsigned long)LXW_ROW_MAX - 1);
+    rc = kehu_fail_tr(err, KEHU_EXHAUSTED, NULL, "xlsx holds at most %lu rows",
+                      (unsigned long)LXW_ROW_MAX - 1);
   if (rc == KEHU_OK && st.width >= LXW_COL_MAX)
-    rc = kehu_fail(err, KEHU_EXHAUSTED, NULL, "xlsx holds at most %u columns",
-                   (unsigned)LXW_COL_MAX - 1);
+    rc = kehu_fail_tr(err, KEHU_EXHAUSTED, NULL, "xlsx holds at most %u columns",
+                      (unsigned)LXW_COL_MAX - 1);
 
   /* Written beside out_xlsx, then renamed: the file appears whole or not at all. */
   char *tmp = NULL;
@@ -372,16 +373,16 @@ int kehu_import_write_errors_from(FILE *input, const char *input_name, const cha
     if (!(w.wb = workbook_new_opt(tmp, &opt)) || !(w.ws = workbook_add_worksheet(w.wb, NULL)) ||
         !(w.bold = workbook_add_format(w.wb)) || !(w.red = workbook_add_format(w.wb)) ||
         !(w.date = workbook_add_format(w.wb)) || !(w.red_date = workbook_add_format(w.wb)))
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot start the xlsx file %s", out_xlsx);
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot start the xlsx file %s", out_xlsx);
   }
   if (rc == KEHU_OK)
     rc = write_book(&st, &w, err);
   if (w.wb) {
     lxw_error e = workbook_close(w.wb);
     if (rc == KEHU_OK && e != LXW_NO_ERROR)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s: %s", out_xlsx, lxw_strerror(e));
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot write %s: %s", out_xlsx, lxw_strerror(e));
     if (rc == KEHU_OK && rename(tmp, out_xlsx) != 0)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write %s: %s", out_xlsx, strerror(errno));
+      rc = kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "cannot write %s", out_xlsx);
     if (rc != KEHU_OK)
       unlink(tmp);
   }

@@ -8,6 +8,7 @@
 
 #include <xlsxwriter.h>
 
+#include "i18n.h"
 #include "sheet_neutral.h"
 
 const char *const kehu_import_template_headers[] = {
@@ -60,7 +61,7 @@ static int text(book *b, lxw_row_t r, lxw_col_t c, const char *v, lxw_format *f,
   lxw_error e = worksheet_write_string(b->ws, r, c, b->buf, f);
   return e == LXW_NO_ERROR
              ? KEHU_OK
-             : kehu_fail(err, KEHU_INTERNAL, NULL, "template: %s", lxw_strerror(e));
+             : kehu_fail_tr(err, KEHU_INTERNAL, NULL, "template: %s", lxw_strerror(e));
 }
 
 static int fill(lxw_workbook *wb, kehu_error *err)
@@ -69,7 +70,7 @@ static int fill(lxw_workbook *wb, kehu_error *err)
   lxw_worksheet *values = workbook_add_worksheet(wb, "可选值");
   lxw_format *bold = workbook_add_format(wb);
   if (!main || !values || !bold)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "template: cannot add a sheet");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "template: cannot add a sheet");
   format_set_bold(bold);
   book b = {.ws = main};
   int rc = KEHU_OK;
@@ -91,7 +92,7 @@ static int fill(lxw_workbook *wb, kehu_error *err)
   if (rc == KEHU_OK &&
       worksheet_data_validation_range(main, 1, STAGE_COL, KEHU_TEMPLATE_ROWS, STAGE_COL, &dv) !=
           LXW_NO_ERROR)
-    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "template: cannot add the stage list");
+    rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "template: cannot add the stage list");
 
   b.ws = values;
   for (size_t c = 0; c < sizeof choices / sizeof *choices && rc == KEHU_OK; c++) {
@@ -107,27 +108,26 @@ static int fill(lxw_workbook *wb, kehu_error *err)
 int kehu_import_template_write(const char *path, kehu_error *err)
 {
   if (access(path, F_OK) == 0)
-    return kehu_fail(err, KEHU_CONFLICT, "output", "%s exists; it is not replaced", path);
+    return kehu_fail_tr(err, KEHU_CONFLICT, "output", "%s exists; it is not replaced", path);
   size_t tl = strlen(path) + 32;
   char *tmp = malloc(tl);
   if (!tmp)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   snprintf(tmp, tl, "%s.%ld.tmp", path, (long)getpid());
   lxw_workbook_options opt = {.constant_memory = LXW_FALSE, .tmpdir = NULL};
   lxw_workbook *wb = workbook_new_opt(tmp, &opt);
   int rc = wb ? fill(wb, err)
-              : kehu_fail(err, KEHU_INTERNAL, NULL, "cannot start the xlsx file %s", path);
+              : kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot start the xlsx file %s", path);
   if (wb) {
     lxw_error e = workbook_close(wb);
     if (rc == KEHU_OK && e != LXW_NO_ERROR)
-      rc = kehu_fail(err, KEHU_INTERNAL, "output", "cannot write %s: %s", path, lxw_strerror(e));
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, "output", "cannot write %s: %s", path, lxw_strerror(e));
   }
   /* link, not rename: a file that appeared meanwhile is not replaced. */
   if (rc == KEHU_OK && link(tmp, path) != 0)
     rc = errno == EEXIST
-             ? kehu_fail(err, KEHU_CONFLICT, "output", "%s exists; it is not replaced", path)
-             : kehu_fail(err, KEHU_INTERNAL, "output", "cannot write %s: %s", path,
-                         strerror(errno));
+             ? kehu_fail_tr(err, KEHU_CONFLICT, "output", "%s exists; it is not replaced", path)
+             : kehu_fail_errno(err, KEHU_INTERNAL, "output", errno, "cannot write %s", path);
   unlink(tmp);
   free(tmp);
   return rc;

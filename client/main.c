@@ -5,10 +5,12 @@
 
 #include "args.h"
 #include "cli.h"
+#include "i18n.h"
 #include "output.h"
 #include "tui.h"
 
-static const char usage[] =
+/* Translated where it is printed (args.c), as every --help text. */
+static const char usage[] = N_(
   "usage: kehu [GLOBAL OPTIONS] COMMAND [ARGS]\n"
   "\n"
   "Commands:\n"
@@ -38,7 +40,7 @@ static const char usage[] =
   "  --json               machine-readable output\n"
   "  --help, --version\n"
   "\n"
-  "Run `kehu COMMAND --help` for the arguments of a command.\n";
+  "Run `kehu COMMAND --help` for the arguments of a command.\n");
 
 static const struct {
   const char *name;
@@ -116,6 +118,7 @@ static int parse_globals(kehu_cli *cli, int argc, char **argv, kehu_error *err)
 
 int main(int argc, char **argv)
 {
+  kehu_i18n_init();
   /* A server that hangs up must show as an error, not kill us silently. */
   signal(SIGPIPE, SIG_IGN);
   kehu_cli cli = {0};

@@ -5,15 +5,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "timefmt.h"
 
 void kehu_output_error(const kehu_cli *cli, const kehu_error *err)
 {
   const char *message = err->message[0] ? err->message : kehu_status_name(err->status);
   if (!cli->json) {
-    fprintf(stderr, "kehu: %s\n", message);
+    char human[640];
+    fprintf(stderr, "kehu: %s\n", kehu_error_human(err, human, sizeof human));
     return;
   }
+  /* JSON stays in English whatever the locale: scripts read it. */
   cJSON *root = cJSON_CreateObject();
   cJSON *e = cJSON_AddObjectToObject(root, "error");
   char *text = NULL;
@@ -47,7 +50,7 @@ int kehu_output_json(cJSON *value, kehu_error *err)
   char *text = value ? cJSON_Print(value) : NULL;
   cJSON_Delete(value);
   if (!text)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory formatting the output");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory formatting the output");
   fputs(text, stdout);
   fputc('\n', stdout);
   cJSON_free(text);

@@ -14,7 +14,8 @@
 #include "cli.h"
 #include "text_width.h"
 
-/* stderr: `kehu: <message>` or, with --json, one line
+/* stderr: `kehu: <message>` in the user's language (kehu_error_human) or,
+ * with --json, one line in English
  * {"error": {"code": "NOT_FOUND", "message": "...", "field": ..., "existing_id": ...}}. */
 void kehu_output_error(const kehu_cli *cli, const kehu_error *err);
 

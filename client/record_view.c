@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "output.h"
 #include "reflect.h"
 #include "timefmt.h"
@@ -64,7 +65,7 @@ static void field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor
       snprintf(out, len, "%s", s);
   } else if (f->type == PROTOBUF_C_TYPE_BOOL) {
     if (get_int(m, f, &v) && v)
-      snprintf(out, len, "yes");
+      snprintf(out, len, "%s", _("yes"));
   } else if (get_int(m, f, &v)) {
     if (is_time(f->name))
       kehu_format_local_time(v, out);
@@ -120,9 +121,20 @@ cJSON *kehu_record_list_json(const ProtobufCMessage *const *items, size_t n, con
   return o;
 }
 
+/* The record's kind as the field labels know it ("contact", "followup"). */
+static void kind_of(const ProtobufCMessage *m, char *out, size_t len)
+{
+  size_t n = 0;
+  for (const char *p = m ? m->descriptor->short_name : ""; *p && n + 1 < len; p++)
+    out[n++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+  out[n] = '\0';
+}
+
 void kehu_record_print(FILE *f, const ProtobufCMessage *m)
 {
   const ProtobufCMessageDescriptor *d = m->descriptor;
+  char kind[32];
+  kind_of(m, kind, sizeof kind);
   kehu_kv *rows = calloc(d->n_fields, sizeof *rows);
   char (*values)[512] = calloc(d->n_fields, sizeof *values);
   size_t n = 0;
@@ -131,7 +143,7 @@ void kehu_record_print(FILE *f, const ProtobufCMessage *m)
     if (is_hidden(fd->name) || fd->type == PROTOBUF_C_TYPE_MESSAGE)
       continue;
     field_text(m, fd, values[n], sizeof values[n]);
-    rows[n].key = fd->name;
+    rows[n].key = kehu_field_label(kind, fd->name);
     rows[n].value = values[n];
     n++;
   }
@@ -152,6 +164,8 @@ void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
   char (*text)[256] = calloc(n * ncols + 1, sizeof *text);
   char (*headers)[48] = calloc(ncols, sizeof *headers);
   char (*names)[48] = calloc(ncols, sizeof *names);
+  char kind[32];
+  kind_of(n ? items[0] : NULL, kind, sizeof kind);
   if (cols && cells && text && headers && names) {
     for (size_t c = 0; c < ncols; c++) {
       /* "field:HEADER", or the field's name in capitals */
@@ -166,6 +180,10 @@ void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
         }
       }
       snprintf(names[c], sizeof names[c], "%.*s", (int)name_len, columns[c]);
+      /* translated: the field's label; in English the header above */
+      const char *label = kehu_field_label(kind, names[c]);
+      if (label != names[c])
+        snprintf(headers[c], sizeof headers[c], "%s", label);
       cols[c].header = headers[c];
       cols[c].max_width = 40;
     }
@@ -178,8 +196,10 @@ void kehu_record_table(FILE *f, const ProtobufCMessage *const *items, size_t n,
       }
     kehu_print_table(f, cols, ncols, cells, n);
   }
-  if (next)
-    fprintf(f, "more: --cursor %s\n", next);
+  if (next) {
+    fprintf(f, _("more: --cursor %s"), next);
+    fputc('\n', f);
+  }
   free(cols);
   free(cells);
   free(text);

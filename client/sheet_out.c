@@ -7,6 +7,8 @@
 
 #include <xlsxwriter.h>
 
+#include "i18n.h"
+
 struct kehu_sheet {
   kehu_sheet_format fmt;
   kehu_sheet_encoding enc;
@@ -38,7 +40,7 @@ int kehu_sheet_neutralise(const char *v, char **buf, size_t *cap, kehu_error *er
     size_t want = n + 2 < 256 ? 256 : (n + 2) * 2;
     char *b = realloc(*buf, want);
     if (!b)
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     *buf = b;
     *cap = want;
   }
@@ -53,14 +55,21 @@ static int neutralised(kehu_sheet *s, const char *v, kehu_error *err)
   return kehu_sheet_neutralise(v, &s->buf, &s->cap, err);
 }
 
+/* why: in English, and why_human in the user's language. */
 static int cell_error(kehu_sheet *s, const char *const *cells, size_t col, int status,
-                      const char *why, kehu_error *err)
+                      const char *why, const char *why_human, kehu_error *err)
 {
   const char *first = cells[0] ? cells[0] : "";
-  if (s->row == 0 && cells == s->header)
-    return kehu_fail(err, status, s->header[col], "header, column %s: %s", s->header[col], why);
-  return kehu_fail(err, status, s->header[col], "row %lu (%s), field %s: %s", s->row + 1, first,
-                   s->header[col], why);
+  if (s->row == 0 && cells == s->header) {
+    kehu_fail(err, status, s->header[col], "header, column %s: %s", s->header[col], why);
+    kehu_error_set_human(err, _("header, column %s: %s"), s->header[col], why_human);
+    return status;
+  }
+  kehu_fail(err, status, s->header[col], "row %lu (%s), field %s: %s", s->row + 1, first,
+            s->header[col], why);
+  kehu_error_set_human(err, _("row %lu (%s), field %s: %s"), s->row + 1, first, s->header[col],
+                       why_human);
+  return status;
 }
 
 /* CSV: RFC 4180 quoting of s->buf, converted to GBK if asked. */
@@ -71,17 +80,16 @@ static int csv_cell(kehu_sheet *s, const char *const *cells, size_t col, kehu_er
   if (s->enc == KEHU_SHEET_GBK) {
     size_t in_left = strlen(t), out_cap = in_left * 2 + 1, out_left = out_cap - 1;
     if (!(conv = malloc(out_cap)))
-      return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+      return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
     char *in = (char *)t, *outp = conv;
     iconv(s->cd, NULL, NULL, NULL, NULL);
     if (iconv(s->cd, &in, &in_left, &outp, &out_left) == (size_t)-1) {
       int e = errno;
       free(conv);
-      return cell_error(s, cells, col, KEHU_INVALID,
-                        e == EILSEQ || e == EINVAL
-                            ? "a character cannot be written in GBK (use --encoding utf-8)"
-                            : strerror(e),
-                        err);
+      static const char gbk[] = N_("a character cannot be written in GBK (use --encoding utf-8)");
+      int bad_char = e == EILSEQ || e == EINVAL;
+      return cell_error(s, cells, col, KEHU_INVALID, bad_char ? gbk : kehu_strerror_en(e),
+                        bad_char ? _(gbk) : strerror(e), err);
     }
     *outp = '\0';
     t = conv;
@@ -117,7 +125,7 @@ static int write_row(kehu_sheet *s, const char *const *cells, lxw_row_t xrow, lx
       if (e != LXW_NO_ERROR)
         rc = cell_error(s, cells, i, e == LXW_ERROR_MAX_STRING_LENGTH_EXCEEDED ? KEHU_INVALID
                                                                                 : KEHU_INTERNAL,
-                        lxw_strerror(e), err);
+                        lxw_strerror(e), lxw_strerror(e), err);
     }
     if (rc != KEHU_OK)
       return rc;
@@ -130,7 +138,7 @@ int kehu_sheet_open(kehu_sheet **out, kehu_sheet_format fmt, kehu_sheet_encoding
 {
   kehu_sheet *s = calloc(1, sizeof *s);
   if (!s)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   s->fmt = fmt;
   s->enc = enc;
   s->f = f;
@@ -142,12 +150,12 @@ int kehu_sheet_open(kehu_sheet **out, kehu_sheet_format fmt, kehu_sheet_encoding
     lxw_workbook_options opt = {.constant_memory = LXW_FALSE, .tmpdir = NULL};
     if (!(s->wb = workbook_new_opt(path, &opt)) || !(s->ws = workbook_add_worksheet(s->wb, NULL)) ||
         !(s->bold = workbook_add_format(s->wb)))
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot start the xlsx file %s", path);
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot start the xlsx file %s", path);
     else
       format_set_bold(s->bold);
   } else if (enc == KEHU_SHEET_GBK) {
     if ((s->cd = iconv_open("GBK", "UTF-8")) == (iconv_t)-1)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "iconv: no GBK converter: %s", strerror(errno));
+      rc = kehu_fail_errno(err, KEHU_INTERNAL, NULL, errno, "iconv: no GBK converter");
   } else {
     /* The BOM is how Excel tells UTF-8 from the system's code page. */
     fputs("\xEF\xBB\xBF", f);
@@ -168,8 +176,8 @@ int kehu_sheet_open(kehu_sheet **out, kehu_sheet_format fmt, kehu_sheet_encoding
 int kehu_sheet_row(kehu_sheet *s, const char *const *cells, kehu_error *err)
 {
   if (s->fmt == KEHU_SHEET_XLSX && s->row + 1 >= LXW_ROW_MAX)
-    return kehu_fail(err, KEHU_EXHAUSTED, NULL, "xlsx holds at most %lu rows",
-                     (unsigned long)LXW_ROW_MAX - 1);
+    return kehu_fail_tr(err, KEHU_EXHAUSTED, NULL, "xlsx holds at most %lu rows",
+                        (unsigned long)LXW_ROW_MAX - 1);
   int rc = write_row(s, cells, (lxw_row_t)(s->row + 1), NULL, err);
   if (rc == KEHU_OK)
     s->row++;
@@ -184,7 +192,8 @@ int kehu_sheet_close(kehu_sheet *s, kehu_error *err)
   if (s->wb) {
     lxw_error e = workbook_close(s->wb);
     if (e != LXW_NO_ERROR)
-      rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot write the xlsx file: %s", lxw_strerror(e));
+      rc = kehu_fail_tr(err, KEHU_INTERNAL, NULL, "cannot write the xlsx file: %s",
+                        lxw_strerror(e));
   }
   if (s->cd != (iconv_t)-1)
     iconv_close(s->cd);

@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "frame.h"
+#include "i18n.h"
 #include "output.h"
 #include "record_view.h"
 #include "records.h"
@@ -38,7 +39,7 @@ static int show_list(const kehu_cli *cli, void *const *items, size_t n, int chil
 {
   const ProtobufCMessage **records = calloc(n + 1, sizeof *records);
   if (!records)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "out of memory");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "out of memory");
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     const ProtobufCMessage *m = children ? kehu_child_record(items[i], NULL) : items[i];
@@ -86,7 +87,7 @@ int kehu_show_result(const kehu_cli *cli, const Kehu__Response *r, const char *c
     break;
   }
   if (!one)
-    return kehu_fail(err, KEHU_INTERNAL, NULL, "the server's response carries no record");
+    return kehu_fail_tr(err, KEHU_INTERNAL, NULL, "the server's response carries no record");
   return kehu_show_record(cli, one, err);
 }
 
@@ -106,6 +107,7 @@ int kehu_show_deleted(const kehu_cli *cli, const Kehu__Response *r, const char *
 {
   if (cli->json)
     return kehu_show_result(cli, r, NULL, err);
-  printf("deleted %s\n", id);
+  printf(_("deleted %s"), id);
+  putchar('\n');
   return KEHU_OK;
 }

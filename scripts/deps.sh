@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what kehu needs to build and test on Debian 12 (`--fuzz`: also
-# clang for the fuzz targets). Idempotent: when every package is already
-# installed it only asks dpkg and returns.
+# clang for the fuzz targets), and makes sure the zh_CN.UTF-8 locale exists
+# (kehu's Chinese messages are tested under it). Idempotent: when every
+# package is installed and the locale is there it only asks dpkg and
+# `locale -a` and returns.
 set -euo pipefail
 
 packages=(
@@ -15,6 +17,7 @@ packages=(
   jq openssl ca-certificates python3
   python3-protobuf protobuf-compiler python3-openpyxl python3-prometheus-client
   dpkg-dev file
+  gettext locales libncurses-dev tmux
 )
 # The tests also build the libFuzzer targets, which need clang.
 if [[ "${1:-}" == "--fuzz" ]]; then
@@ -29,15 +32,39 @@ for pkg in "${packages[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
+# `locale -a` writes zh_CN.utf8 for zh_CN.UTF-8. (Read whole first: grep -q
+# stopping early would fail the pipe under pipefail.)
+have_zh_locale() {
+  local all
+  command -v locale >/dev/null || return 1
+  all=$(locale -a 2>/dev/null) || return 1
+  grep -qix 'zh_CN\.utf-\?8' <<<"$all"
+}
+
+if ((${#missing[@]} == 0)) && have_zh_locale; then
   exit 0
 fi
 
-echo "deps.sh: installing ${missing[*]}" >&2
 sudo_cmd=()
 if [[ "$(id -u)" -ne 0 ]]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update
-"${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+if ((${#missing[@]} > 0)); then
+  echo "deps.sh: installing ${missing[*]}" >&2
+  "${sudo_cmd[@]}" apt-get update
+  "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if ! have_zh_locale; then
+  echo "deps.sh: generating the zh_CN.UTF-8 locale" >&2
+  if ! grep -qx 'zh_CN\.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+    if grep -qE '^# *zh_CN\.UTF-8 UTF-8$' /etc/locale.gen 2>/dev/null; then
+      "${sudo_cmd[@]}" sed -i -E 's/^# *(zh_CN\.UTF-8 UTF-8)$/\1/' /etc/locale.gen
+    else
+      echo 'zh_CN.UTF-8 UTF-8' | "${sudo_cmd[@]}" tee -a /etc/locale.gen >/dev/null
+    fi
+  fi
+  "${sudo_cmd[@]}" locale-gen
+  have_zh_locale || { echo "deps.sh: the zh_CN.UTF-8 locale is still missing after locale-gen" >&2; exit 1; }
+fi

@@ -84,6 +84,15 @@ export XDG_CONFIG_HOME=$KEHU_TMP/client-config
 mkdir -p "$XDG_CONFIG_HOME"
 unset KEHU_USER KEHU_PASSWORD KEHU_SERVER KEHU_CA
 export KEHU_DATA KEHU_TMP
+# kehu's human messages follow the locale (docs/architecture.md#the-clients-language):
+# the tests read them in English whatever the machine's language, keeping
+# its character set (LC_ALL's moves to LANG). t_i18n_cli.sh sets its own.
+if [[ -n "${LC_ALL:-}" ]]; then
+  export LANG=$LC_ALL
+  unset LC_ALL
+fi
+export LC_MESSAGES=C
+unset LANGUAGE KEHU_LOCALEDIR
 
 note() { printf '%s: %s\n' "$KEHU_TEST_NAME" "$*" >&2; }
 

@@ -5,7 +5,7 @@
 # $KEHU_BUILD itself is not touched), packaged with `cpack -G DEB`, then:
 #   - dpkg-deb -c: the three programs in /usr/bin, the unit in
 #     /lib/systemd/system, README.md and operations.md in /usr/share/doc/kehu,
-#     and nothing else;
+#     kehu's Chinese messages in /usr/share/locale, and nothing else;
 #   - dpkg-deb -I: Package, Version, Depends (adduser and the runtime
 #     libraries), the maintainer scripts, executable and as in
 #     packaging/debian/;
@@ -19,8 +19,10 @@
 #     systemd-analyze is installed (else that check is skipped, saying so);
 #   - `cmake --install --prefix /opt/kehu` names /opt/kehu/bin/kehud in the unit;
 #   - the package unpacked with dpkg -x: the installed programs answer
-#     --version and --help, and the installed kehu-admin, kehud and kehu init,
-#     serve and query a data directory.
+#     --version and --help (kehu's in Chinese under LANG=zh_CN.UTF-8, from the
+#     catalogue beside its bin directory, when that locale is installed), and
+#     the installed kehu-admin, kehud and kehu init, serve and query a data
+#     directory.
 # Skipped (exit 77, SKIP_RETURN_CODE in tests/CMakeLists.txt) when cmake,
 # cpack or dpkg-deb is missing.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -83,6 +85,7 @@ want=$(sort <<EOF
 -rw-r--r-- root/root ./lib/systemd/system/kehud.service
 -rw-r--r-- root/root ./usr/share/doc/kehu/README.md
 -rw-r--r-- root/root ./usr/share/doc/kehu/operations.md
+-rw-r--r-- root/root ./usr/share/locale/zh_CN/LC_MESSAGES/kehu.mo
 -rwxr-xr-x root/root ./usr/bin/kehu
 -rwxr-xr-x root/root ./usr/bin/kehu-admin
 -rwxr-xr-x root/root ./usr/bin/kehud
@@ -244,7 +247,7 @@ fi
 DESTDIR=$KEHU_TMP/opt-root timeout "$limit" cmake --install "$build" --prefix /opt/kehu \
   >"$KEHU_TMP/install.log" 2>&1 || fail "cmake --install --prefix /opt/kehu failed: $(cat "$KEHU_TMP/install.log")"
 for f in opt/kehu/bin/kehud opt/kehu/bin/kehu opt/kehu/bin/kehu-admin lib/systemd/system/kehud.service \
-         opt/kehu/share/doc/kehu/operations.md; do
+         opt/kehu/share/doc/kehu/operations.md opt/kehu/share/locale/zh_CN/LC_MESSAGES/kehu.mo; do
   [[ -f "$KEHU_TMP/opt-root/$f" ]] || fail "cmake --install --prefix /opt/kehu did not install /$f"
 done
 grep -qx 'ExecStart=/opt/kehu/bin/kehud --data /var/lib/kehu' "$KEHU_TMP/opt-root/lib/systemd/system/kehud.service" ||
@@ -258,6 +261,16 @@ expect_exit 0 timeout "$KEHU_CMD_TIMEOUT" "$bin/kehu" --version
 expect_eq "kehu $version" "$OUT" "kehu --version"
 expect_exit 0 timeout "$KEHU_CMD_TIMEOUT" "$bin/kehu-admin" --help
 expect_match '^usage: kehu-admin' "$OUT" "kehu-admin --help"
+# not /usr/share/locale (the package is not installed): ../share/locale
+# from the unpacked bin directory
+locales=$(locale -a 2>/dev/null) || true
+if grep -qix 'zh_CN\.utf-\?8' <<<"$locales"; then
+  expect_exit 0 env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=zh_CN.UTF-8 \
+    timeout "$KEHU_CMD_TIMEOUT" "$bin/kehu" --help
+  expect_match '^用法：kehu' "$OUT" "the unpacked kehu --help under LANG=zh_CN.UTF-8"
+else
+  note "SKIP (this check only): no zh_CN.UTF-8 locale (scripts/deps.sh makes it), the unpacked kehu's Chinese not checked"
+fi
 # the lib.sh helpers on the installed programs: init, serve, query, stop
 KEHU_BUILD=$bin
 kehu_start_server
