@@ -125,6 +125,10 @@ void tui_net_forget(tui *ui, void *arg);
 /* Try to connect now (a key after "logged out" or during the backoff). */
 void tui_net_retry(tui *ui);
 
+/* Why a request failed, for a person (client/i18n.h: kehu_error_human):
+ * the server's refusal r, else the transport's err. Written into buf. */
+const char *tui_why(const Kehu__Response *r, const kehu_error *err, char *buf, size_t n);
+
 /* ---- tui_text.c: text in terminal columns ---- */
 /* Columns s takes (East-Asian wide characters count 2). */
 int tui_width(const char *s);

@@ -109,8 +109,7 @@ static void customer_reply(tui *ui, const Kehu__Response *r, const kehu_error *e
 {
   detail_screen *d = arg;
   if (!r || r->status != KEHU__STATUS__OK || r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER) {
-    snprintf(d->error[TAB_INFO], sizeof d->error[0], "%s",
-             r ? (r->message ? r->message : _("the server refused")) : err->message);
+    tui_why(r, err, d->error[TAB_INFO], sizeof d->error[0]);
     tui_redraw(ui);
     return;
   }
@@ -136,13 +135,13 @@ static void list_reply(tui *ui, const Kehu__Response *r, const kehu_error *err, 
   detail_screen *d = q->d;
   int t = q->tab;
   if (!r) {
-    snprintf(d->error[t], sizeof d->error[0], "%s", err->message);
+    tui_why(NULL, err, d->error[t], sizeof d->error[0]);
   } else if (r->status == KEHU__STATUS__PERMISSION_DENIED) {
     d->denied[t] = 1;   /* the role may not see it: no tab */
     if (d->tab == t)
       d->tab = TAB_INFO;
   } else if (r->status != KEHU__STATUS__OK || r->result_case != KEHU__RESPONSE__RESULT_CHILD_PAGE) {
-    snprintf(d->error[t], sizeof d->error[0], "%s", r->message ? r->message : _("the server refused"));
+    tui_why(r, NULL, d->error[t], sizeof d->error[0]);
   } else {
     const Kehu__ChildPage *p = r->child_page;
     const ProtobufCMessage **items = calloc(p->n_items + 1, sizeof *items);

@@ -197,11 +197,12 @@ static void reply(tui *ui, const Kehu__Response *r, const kehu_error *err, void 
 {
   form_screen *f = arg;
   f->saving = 0;
+  char why[640];
   if (!r) {
     snprintf(f->general, sizeof f->general, _("not saved (%s): your input is kept, Ctrl-S to try again"),
-             err->message);
+             tui_why(NULL, err, why, sizeof why));
   } else if (r->status != KEHU__STATUS__OK) {
-    show_error(f, r->field, r->message ? r->message : _("the server refused"));
+    show_error(f, r->field, tui_why(r, NULL, why, sizeof why));
   } else {
     tui_form_done done = f->done;
     void *darg = f->arg;
@@ -256,7 +257,7 @@ static int fill(form_screen *f, ProtobufCMessage *m, int only_changed)
       if (!*v)
         continue;
       if (kehu_parse_time_flag(v, sp->field, &t, &err) != KEHU_OK) {
-        snprintf(f->error[i], sizeof f->error[0], "%s", err.message);
+        tui_why(NULL, &err, f->error[i], sizeof f->error[0]);
         f->field = (int)i;
         return -1;
       }

@@ -72,9 +72,9 @@ static void page_reply(tui *ui, const Kehu__Response *r, const kehu_error *err, 
     return;
   }
   if (!r) {
-    snprintf(l->error, sizeof l->error, "%s", err->message);
+    tui_why(NULL, err, l->error, sizeof l->error);
   } else if (r->status != KEHU__STATUS__OK || r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER_PAGE) {
-    snprintf(l->error, sizeof l->error, "%s", r->message ? r->message : _("the server refused"));
+    tui_why(r, NULL, l->error, sizeof l->error);
   } else {
     l->error[0] = '\0';
     if (l->page)

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "frame.h"
 #include "i18n.h"
+#include "output.h"
 #include "tui.h"
 
 #define BACKOFF_FIRST_MS 500
@@ -59,7 +60,10 @@ static void lost(tui *ui, const kehu_error *err)
   }
   kehu_conn_close(n->conn);
   n->conn = NULL;
-  snprintf(n->why, sizeof n->why, "%s", err->message[0] ? err->message : _("connection lost"));
+  if (err->message[0])
+    tui_why(NULL, err, n->why, sizeof n->why);
+  else
+    snprintf(n->why, sizeof n->why, "%s", _("connection lost"));
   if (err->status == KEHU_UNAUTHENTICATED) {
     n->state = NET_LOGGED_OUT;
   } else {
@@ -280,6 +284,20 @@ void tui_request(tui *ui, const Kehu__Request *req, tui_reply_fn fn, void *arg)
   p->next = n->pending;
   n->pending = p;
   drain(ui);
+}
+
+const char *tui_why(const Kehu__Response *r, const kehu_error *err, char *buf, size_t n)
+{
+  kehu_error e = {0};
+  if (r) {
+    kehu_response_error(r, &e);
+    err = &e;
+  }
+  if (!err || (!err->message[0] && err->status == KEHU_OK)) {
+    snprintf(buf, n, "%s", _("the server refused"));
+    return buf;
+  }
+  return kehu_error_human(err, buf, n);
 }
 
 void tui_net_forget(tui *ui, void *arg)

@@ -164,10 +164,9 @@ static void draw(tui *ui, tui_screen *s, int top, int rows, int cols)
 static void changed(tui *ui, const Kehu__Response *r, const kehu_error *err, void *arg)
 {
   (void)arg;
-  if (!r)
-    tui_notice(ui, 1, "%s", err->message);
-  else if (r->status != KEHU__STATUS__OK)
-    tui_notice(ui, 1, "%s", r->message ? r->message : _("the server refused"));
+  char why[640];
+  if (!r || r->status != KEHU__STATUS__OK)
+    tui_notice(ui, 1, "%s", tui_why(r, err, why, sizeof why));
   else
     tui_notice(ui, 0, "%s", _("done"));
   tui_reminders_load(ui);

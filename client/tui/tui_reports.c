@@ -34,9 +34,9 @@ static void reply(tui *ui, const Kehu__Response *r, const kehu_error *err, void 
   reports_screen *s = arg;
   s->loading = 0;
   if (!r) {
-    snprintf(s->error, sizeof s->error, "%s", err->message);
+    tui_why(NULL, err, s->error, sizeof s->error);
   } else if (r->status != KEHU__STATUS__OK || r->result_case != KEHU__RESPONSE__RESULT_REPORT) {
-    snprintf(s->error, sizeof s->error, "%s", r->message ? r->message : _("the server refused"));
+    tui_why(r, NULL, s->error, sizeof s->error);
   } else {
     s->error[0] = '\0';
     if (s->result)
