@@ -122,7 +122,7 @@ static void cmd_draw(tui *ui, tui_screen *s, int top, int rows, int cols)
   attrset(tui_attr(ui, TUI_C_TITLE));
   tui_put(top, 1, _("A kehu command (as in a shell, without `kehu`):"), cols - 2, 0);
   attrset(tui_attr(ui, TUI_C_DIM));
-  tui_put(top + 1, 1, _("e.g.  customer list --stage won    reminder list --all    report kpi"),
+  tui_put(top + 1, 1, _("e.g.  customer list --stage closed    reminder list --all    report kpi"),
           cols - 2, 0);
   attrset(A_NORMAL);
   int y = top + rows - 1;
