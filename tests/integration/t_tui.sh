@@ -9,7 +9,9 @@
 #    nothing is saved;
 #  - a reminder raised by another client is on the screen within 2 s;
 #  - kehud stopped: "offline", and keys still work; kehud back on the same
-#    port: "online" again, and the screen loads from it.
+#    port: "online" again, and the screen loads from it;
+#  - under LANG=zh_CN.UTF-8 the status line, footer, headers, forms and a
+#    field's error are in Chinese (English under C.UTF-8, above).
 # The 2 s is what a user notices and is not scaled; the waits for the rest
 # are hang guards (kehu_scaled). Holds CTest's `timing` lock.
 # shellcheck source=tests/integration/lib.sh
@@ -32,7 +34,7 @@ done
 # tui_start LANG: kehu tui as rep1 in a 100x30 tmux window.
 tui_start() {
   tmux -S "$TMUX_SOCK" new-session -d -s tui -x 100 -y 30 \
-    "env -u LC_ALL -u LANGUAGE LANG=$1 TERM=screen XDG_CONFIG_HOME=$KEHU_TMP/users/rep1 \
+    "env -u LC_ALL -u LANGUAGE -u LC_MESSAGES -u LC_CTYPE LANG=$1 TERM=screen XDG_CONFIG_HOME=$KEHU_TMP/users/rep1 \
      KEHU_SERVER=$KEHU_SERVER KEHU_CA=$KEHU_CA KEHU_USER=rep1 \
      $KEHU_BUILD/kehu tui 2>>$KEHU_TMP/tui.err; echo \$? >$KEHU_TMP/tui.exit; sleep 600"
 }
@@ -173,6 +175,9 @@ expect_eq acknowledged \
   "the reminder acknowledged in the TUI after the reconnect"
 keys q
 
+# --- English footer under C.UTF-8 (the Chinese session is below) -------------
+wait_for '\?:help  q:back' 1 "the English footer"
+
 # --- quit, then a user without a session: told how to log in ------------------
 keys q
 keys q
@@ -181,6 +186,34 @@ expect_eq 0 "$(cat "$KEHU_TMP/tui.exit" 2>/dev/null)" "kehu tui's exit status af
 if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$KEHU_TMP/tui.err"; then
   fail "the sanitizers reported an error in kehu tui: $(cat "$KEHU_TMP/tui.err")"
 fi
+# --- the same desk in Chinese (LANG=zh_CN.UTF-8): footer, a field's error ----
+rm -f "$KEHU_TMP/tui.exit"
+tui_stop
+locale -a 2>/dev/null | grep -qi '^zh_CN\.utf-\?8$' ||
+  fail "the zh_CN.UTF-8 locale is missing: run scripts/deps.sh"
+tui_start zh_CN.UTF-8
+wait_for ' 在线 *$' "$(kehu_scaled 10)" "the status line in Chinese"
+wait_for '\?:帮助  q:返回' 1 "the footer in Chinese"
+wait_for '名称' 1 "the list's headers in Chinese"
+keys /
+text 华为
+wait_for '华为云计算' "$(kehu_scaled 5)" "the search in the Chinese desk"
+keys Enter
+keys Enter
+wait_for '联系人' "$(kehu_scaled 5)" "the customer's tabs in Chinese"
+keys Right
+keys a
+wait_for '新建联系人' "$(kehu_scaled 5)" "the contact form in Chinese"
+text 李经理
+keys Tab Tab
+text 12345
+keys C-s
+wait_for '字段「电话」（phone）有误' "$(kehu_scaled 5)" "the phone error naming its field in Chinese"
+keys Escape
+keys q
+keys q
+kehu_wait_file 5 "$KEHU_TMP/tui.exit" '^0$'
+
 rm -f "$KEHU_TMP/tui.exit"
 tui_stop
 rm -rf "$KEHU_TMP/users/rep1"
