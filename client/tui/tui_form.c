@@ -137,7 +137,8 @@ static void draw(tui *ui, tui_screen *s, int top, int rows, int cols)
     attrset(A_NORMAL);
     int ex = 2 + label_w + 1 + value_w + 2;
     attrset(tui_attr(ui, TUI_C_DIM));
-    tui_put(y, ex, _(f->spec[i].hint), cols - ex - 1, 0);
+    if (f->spec[i].hint[0])   /* gettext("") is the catalogue's header */
+      tui_put(y, ex, _(f->spec[i].hint), cols - ex - 1, 0);
     if (f->error[i][0]) {
       /* the server's reason, on the line under the field */
       char line[512];

@@ -209,6 +209,8 @@ keys Tab Tab
 text 12345
 keys C-s
 wait_for '字段「电话」（phone）有误' "$(kehu_scaled 5)" "the phone error naming its field in Chinese"
+# an empty hint is no msgid: gettext("") would show the catalogue's header
+screen | grep -q 'Project-Id-Version' && fail "the catalogue's header on the form: $(screen)"
 keys Escape
 keys q
 keys q
