@@ -348,28 +348,51 @@ int kehu_rules_ticket(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Ti
                    message);
 }
 
-static int64_t dormant_base(const Kehu__Customer *c)
-{
-  return c->has_last_contact_at && c->last_contact_at ? c->last_contact_at : c->created_at;
-}
-
+/* docs/architecture.md#reminders: a customer's dormant reminder is raised
+ * when its period is over, by the write that makes it so (a follow-up
+ * recorded with --at 181 days ago, a customer restored or reassigned after
+ * it) or by the sweep below; never armed 180 days ahead. */
 int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu__Customer *c)
 {
   recipients to = {.n = 0};
   int st = kehu_access_each_reader(rc->t, c, add_reader, &to);
   char prefix[160];
   /* One reminder per dormancy period: the period starts at the last contact. */
-  if (st == KEHU_OK && old && dormant_base(old) != dormant_base(c)) {
-    snprintf(prefix, sizeof prefix, "dormant:%s:%lld", c->id, (long long)dormant_base(old));
+  if (st == KEHU_OK && old && kehu_dormant_base(old) != kehu_dormant_base(c)) {
+    snprintf(prefix, sizeof prefix, "dormant:%s:%lld", c->id, (long long)kehu_dormant_base(old));
     st = cancel_all(rc, &to, prefix);
   }
-  if (st != KEHU_OK || (c->has_deleted && c->deleted))
+  int64_t due = kehu_dormant_base(c) + (int64_t)rc->cfg->dormant_days * DAY;
+  if (st != KEHU_OK || (c->has_deleted && c->deleted) || due > rc->now)
     return st;
-  snprintf(prefix, sizeof prefix, "dormant:%s:%lld", c->id, (long long)dormant_base(c));
+  snprintf(prefix, sizeof prefix, "dormant:%s:%lld", c->id, (long long)kehu_dormant_base(c));
   char message[512];
   snprintf(message, sizeof message, "客户 %s 已 %u 天没有跟进", c->name, rc->cfg->dormant_days);
-  return raise_all(rc, &to, prefix, dormant_base(c) + (int64_t)rc->cfg->dormant_days * DAY,
-                   "dormant", c, 0, c->id, message);
+  return raise_all(rc, &to, prefix, due, "dormant", c, 0, c->id, message);
+}
+
+static int sweep_one(kehu_txn *t, uint64_t cust, int64_t base, void *arg)
+{
+  kehu_rule_ctx *rc = arg;
+  (void)t;
+  Kehu__Customer *c;
+  if (kehu_store_customer_get(rc->t, cust, &c) != KEHU_OK)
+    return KEHU_OK;   /* gone meanwhile: the index follows in the same write */
+  int st = kehu_dormant_base(c) == base ? kehu_rules_dormant(rc, NULL, c) : KEHU_OK;
+  kehu__customer__free_unpacked(c, NULL);
+  return st;
+}
+
+int kehu_rules_dormant_sweep(kehu_rule_ctx *rc, size_t max, int *more)
+{
+  int64_t upto = rc->now - (int64_t)rc->cfg->dormant_days * DAY;
+  return kehu_store_dormant_sweep(rc->t, rc->cfg->dormant_days, upto, max, sweep_one, rc, more);
+}
+
+int64_t kehu_rules_dormant_next_due(kehu_txn *t, const kehu_config *cfg)
+{
+  int64_t base = kehu_store_dormant_next(t, cfg->dormant_days);
+  return base ? base + (int64_t)cfg->dormant_days * DAY : 0;
 }
 
 int kehu_rules_churn_risk(kehu_rule_ctx *rc, const Kehu__Customer *c, const char *why)

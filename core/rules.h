@@ -31,6 +31,12 @@ int kehu_rules_ticket(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Ti
 /* The customer's dormancy reminder after its last contact moved from
  * old (NULL: new customer) to c. */
 int kehu_rules_dormant(kehu_rule_ctx *rc, const Kehu__Customer *old, const Kehu__Customer *c);
+/* The dormancy sweep (docs/architecture.md#reminders): raises the dormant
+ * reminders of at most max customers whose period ended by rc->now, in
+ * rc's transaction; *more when some were left for the next round. */
+int kehu_rules_dormant_sweep(kehu_rule_ctx *rc, size_t max, int *more);
+/* When the next dormancy period the sweep has not passed ends (0: none). */
+int64_t kehu_rules_dormant_next_due(kehu_txn *t, const kehu_config *cfg);
 /* The customer has just become churn_risk (docs/architecture.md#value-tiers):
  * its owner and the owner's team managers are told at once (流失预警), once
  * per episode: the source names the time it became so. */

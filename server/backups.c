@@ -56,6 +56,7 @@ static void arm(kehu_server *srv)
   int64_t now_ms = kehu_now_ms(srv);
   int64_t at = next_run(&srv->cfg, now_ms / 1000);
   int64_t wait = at * 1000 - now_ms;
+  srv->backup_due = at;
   uv_timer_start(&srv->backup_timer, on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
 }
 
@@ -228,6 +229,14 @@ static void on_timer(uv_timer_t *timer)
   kehu_server *srv = timer->data;
   if (srv->stopping || srv->backup_running || srv->backup_pruning)
     return;
+  /* The loop's timers run on the monotonic clock and the schedule on the
+   * (offset) wall clock: fired a moment early, wait for the rest, or the
+   * next arm would find the same time still ahead and run twice. */
+  int64_t early_ms = srv->backup_due * 1000 - kehu_now_ms(srv);
+  if (early_ms > 0) {
+    uv_timer_start(&srv->backup_timer, on_timer, (uint64_t)early_ms, 0);
+    return;
+  }
   /* kehu-admin from kehud's own directory */
   char self[PATH_MAX], admin[PATH_MAX + 16];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

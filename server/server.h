@@ -64,6 +64,7 @@ typedef struct kehu_server {
   uv_work_t scrub_work;
   int scrubbing;
   uv_timer_t backup_timer;       /* scheduled backups (backups.c) */
+  int64_t backup_due;             /* when the timer is for, server time (seconds) */
   uv_process_t backup_proc;
   uv_work_t backup_prune;
   uv_pipe_t backup_err_pipe;

@@ -12,6 +12,8 @@
 #include "writes.h"
 
 #define MAX_FIRE 1024
+/* customers the dormancy sweep takes in one round (one write) */
+#define MAX_SWEEP 512
 
 static void on_timer(uv_timer_t *timer);
 
@@ -21,7 +23,11 @@ static void arm(kehu_server *srv)
   if (srv->stopping || kehu_store_read_begin(srv->store, &t) != KEHU_OK)
     return;
   int64_t due = kehu_store_reminder_next_due(&t);
+  /* the next customer to fall dormant: the sweep raises its reminder */
+  int64_t dormant = kehu_rules_dormant_next_due(&t, &srv->cfg);
   kehu_store_read_end(&t);
+  if (dormant && (!due || dormant < due))
+    due = dormant;
   if (!due) {
     uv_timer_stop(&srv->sched_timer);
     return;
@@ -98,6 +104,7 @@ typedef struct {
   uint64_t seqs[MAX_FIRE];
   Kehu__Reminder *fired[MAX_FIRE];   /* fire: copies for the loop to push */
   size_t system;                     /* the server's own done (a purge, a contract's end) */
+  int sweep_more;                    /* customers left that fell dormant: another round */
 } batch;
 
 static void batch_free(batch *b)
@@ -118,11 +125,16 @@ static int apply_fire(kehu_txn *t, void *arg)
       kehu__reminder__free_unpacked(b->fired[i], NULL);
       b->fired[i] = NULL;
     }
+  /* customers whose dormancy period ended get their reminder first, due
+   * now, so that this round fires it (docs/architecture.md#reminders) */
+  int st = kehu_rules_dormant_sweep(&rc, MAX_SWEEP, &b->sweep_more);
+  if (st != KEHU_OK)
+    return st;
   b->n = kehu_store_reminder_due(t, b->now, b->seqs, MAX_FIRE);
   b->system = 0;
   for (size_t i = 0; i < b->n; i++) {
     Kehu__Reminder *r;
-    int st = kehu_store_reminder_get(t, b->seqs[i], &r);
+    st = kehu_store_reminder_get(t, b->seqs[i], &r);
     if (st != KEHU_OK)
       return st;
     /* the server's own (a contract's end) is done here, not pushed; and
@@ -184,7 +196,7 @@ static void fired(kehu_call *call, int status, void *arg)
   /* the recycle bin may have purged a customer: its freed pages get zeroed */
   if (status == KEHU_OK && b->system)
     kehu_server_scrub_soon(srv);
-  int more = status == KEHU_OK && b->n == MAX_FIRE;
+  int more = status == KEHU_OK && (b->n == MAX_FIRE || b->sweep_more);
   batch_free(b);
   if (more)
     on_timer(&srv->sched_timer);

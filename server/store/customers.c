@@ -112,6 +112,8 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
   if (rc == KEHU_OK)
     rc = kehu_store_counts_move(t, old, c);
   if (rc == KEHU_OK)
+    rc = kehu_store_dormant_move(t, key, old, c);
+  if (rc == KEHU_OK)
     rc = reindex(t, st->cust_owner, key, old ? old->owner : NULL, c->owner);
   if (rc == KEHU_OK)
     rc = reindex(t, st->cust_stage, key, old ? old->stage : NULL, c->stage);
@@ -138,6 +140,8 @@ int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *
 {
   kehu_store *st = t->st;
   int rc = kehu_store_counts_move(t, c, NULL);
+  if (rc == KEHU_OK)
+    rc = kehu_store_dormant_move(t, key, c, NULL);
   if (rc == KEHU_OK)
     rc = reindex(t, st->cust_owner, key, c->owner, NULL);
   if (rc == KEHU_OK)
@@ -310,6 +314,8 @@ int kehu_store_customers_reindex(kehu_txn *t, size_t *n)
       break;
     }
     status = kehu_store_counts_move(t, NULL, c);
+    if (status == KEHU_OK)
+      status = kehu_store_dormant_move(t, key, NULL, c);
     if (status == KEHU_OK)
       status = reindex(t, st->cust_owner, key, NULL, c->owner);
     if (status == KEHU_OK)

@@ -60,6 +60,7 @@ static const table_def tables[] = {
   TABLE(scrub, MDB_INTEGERKEY, 0),
   TABLE(changes, 0, 0),
   TABLE(cust_counts, 0, 0),
+  TABLE(cust_dormant, 0, 0),
 };
 #undef TABLE
 #define TABLE_COUNT (sizeof tables / sizeof *tables)
@@ -147,6 +148,14 @@ static int count_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 {
   (void)key;
   return kehu_store_counts_move(t, NULL, c);
+}
+
+/* Format 5: the dormancy index (dormant.c), from every customer. The
+ * dormant reminders stores of format 4 armed for later stay and fire as
+ * they did; the sweep's raise of the same period finds them and adds none. */
+static int dormant_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
+{
+  return kehu_store_dormant_move(t, key, NULL, c);
 }
 
 static const char store_id_key[] = "store:id";
@@ -280,6 +289,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
     rc = rebuild_from_customers(st, txn, st->cust_name, index_name);
   if (rc == 0 && found < 4)
     rc = rebuild_from_customers(st, txn, st->cust_counts, count_customer);
+  if (rc == 0 && found < 5)
+    rc = rebuild_from_customers(st, txn, st->cust_dormant, dormant_customer);
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

@@ -17,7 +17,7 @@
 /* The layout of the tables (env.c): 2 added the pending search table;
  * 3 keys the name index by the symmetric legal-form stripping of
  * common/normalize.c (an older store has its name index rebuilt). */
-#define KEHU_STORE_FORMAT 4
+#define KEHU_STORE_FORMAT 5
 
 typedef struct kehu_store kehu_store;
 
@@ -63,6 +63,19 @@ int kehu_store_counts_each(kehu_txn *t, const char *field,
                            int (*each)(const char *value, const char *owner, uint64_t n,
                                        void *arg),
                            void *arg);
+/* Dormancy (dormant.c, docs/storage.md#dormancy): when a customer's
+ * dormancy period started (its last contact, else its creation). */
+int64_t kehu_dormant_base(const Kehu__Customer *c);
+/* The start of the first dormancy period the sweep has not yet passed
+ * (taken with dormant_days = days), 0 when none. */
+int64_t kehu_store_dormant_next(kehu_txn *t, unsigned days);
+/* The sweep: each(cust, base) for the entries after the marker whose
+ * period started at or before upto, oldest first, at most max of them;
+ * then the marker moves to the last. *more: entries were left for later. */
+int kehu_store_dormant_sweep(kehu_txn *t, unsigned days, int64_t upto, size_t max,
+                             int (*each)(kehu_txn *t, uint64_t cust, int64_t base, void *arg),
+                             void *arg, int *more);
+
 /* The customers table, for scans that read every customer (reports). */
 const MDB_dbi *kehu_store_customers_dbi(kehu_store *st);
 

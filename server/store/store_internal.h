@@ -46,6 +46,7 @@ struct kehu_store {
   MDB_dbi scrub;          /* n -> a page of zeros, only while free pages are scrubbed */
   MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
   MDB_dbi cust_counts;    /* field | value | 0 | owner -> live customers (counts.c) */
+  MDB_dbi cust_dormant;   /* dormancy start | customer -> nothing (dormant.c) */
   uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
   /* The key ring (docs/storage.md#key-generations): the AES-256-GCM key of
@@ -145,6 +146,15 @@ int kehu_change_note(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
 int kehu_logged_put(kehu_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
 int kehu_logged_del(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
 int kehu_logged_cursor_del(kehu_txn *t, MDB_cursor *cur);
+
+/* ---- the dormancy index (dormant.c) ---- */
+/* Moves a customer's entry from old to c (either NULL: added, removed). */
+int kehu_store_dormant_move(kehu_txn *t, uint64_t cust, const Kehu__Customer *old,
+                            const Kehu__Customer *c);
+/* 1 when the index holds (base, cust). */
+int kehu_store_dormant_has(kehu_txn *t, uint64_t cust, int64_t base);
+/* verify's check of every entry against its customer. */
+int kehu_store_dormant_check(kehu_txn *t, kehu_findings *f);
 
 /* ---- report counts (counts.c) ---- */
 /* Moves a customer's counts from old to c (either may be NULL: added,

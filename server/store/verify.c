@@ -333,6 +333,8 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
   check_index(t, st->cust_extcode, "external code index", code_of, &f);
   check_index(t, st->cust_name, "name index", name_key_of, &f);
   int crc = kehu_store_counts_check(t, &f);
+  if (crc == KEHU_OK)
+    crc = kehu_store_dormant_check(t, &f);
   if (crc != KEHU_OK)
     return crc;
 
@@ -361,6 +363,8 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
     if (c->external_code && *c->external_code &&
         kehu_store_customer_by_external_code(t, c->external_code) != key)
       kehu_finding(&f, "customer %s: missing from the external code index\n", id);
+    if (!kehu_store_dormant_has(t, key, kehu_dormant_base(c)))
+      kehu_finding(&f, "customer %s: missing from the dormancy index\n", id);
     kehu__customer__free_unpacked(c, NULL);
   }
   mdb_cursor_close(cur);
