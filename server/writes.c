@@ -11,8 +11,23 @@ typedef struct {
   void *arg;
 } pending_write;
 
+static void submit(kehu_server *srv, kehu_call *call, kehu_write_fn apply, kehu_write_done done,
+                   void *arg, int solo);
+
 void kehu_writes_submit(kehu_server *srv, kehu_call *call, kehu_write_fn apply,
                         kehu_write_done done, void *arg)
+{
+  submit(srv, call, apply, done, arg, 0);
+}
+
+void kehu_writes_submit_solo(kehu_server *srv, kehu_call *call, kehu_write_fn apply,
+                             kehu_write_done done, void *arg)
+{
+  submit(srv, call, apply, done, arg, 1);
+}
+
+static void submit(kehu_server *srv, kehu_call *call, kehu_write_fn apply, kehu_write_done done,
+                   void *arg, int solo)
 {
   /* After shutdown began (a password check finishing late) nothing is
    * written any more: a request is told the server is going away. */
@@ -23,6 +38,7 @@ void kehu_writes_submit(kehu_server *srv, kehu_call *call, kehu_write_fn apply,
   }
   p->req.apply = apply;
   p->req.arg = arg;
+  p->req.solo = solo;
   p->call = call;
   p->done = done;
   p->arg = arg;

@@ -12,6 +12,10 @@ typedef void (*kehu_write_done)(kehu_call *call, int status, void *arg);
  * (NULL for a write no request waits for). */
 void kehu_writes_submit(kehu_server *srv, kehu_call *call, kehu_write_fn apply,
                         kehu_write_done done, void *arg);
+/* The same in a transaction of its own, not nested (kehu_write_req.solo):
+ * for a write of thousands of records at once, an import's batch. */
+void kehu_writes_submit_solo(kehu_server *srv, kehu_call *call, kehu_write_fn apply,
+                             kehu_write_done done, void *arg);
 /* A write no request waits for (an audit entry, the scheduler's). */
 void kehu_submit_write_detached(kehu_server *srv, kehu_write_fn apply, kehu_write_done done,
                                 void *arg);

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "complete.h"
 #include "handlers.h"
+#include "writes.h"
 #include "import_map.h"
 #include "pool_work.h"
 #include "records.h"
@@ -741,7 +742,7 @@ static void chunk_answer(kehu_call *call, kehu_import *im)
     b->now = kehu_now(call->srv);
     b->n = im->n_rows < BATCH_ROWS ? im->n_rows : BATCH_ROWS;
     b->audit = im->last && b->n == im->n_rows;
-    kehu_submit_write(call, apply_batch, batch_written, b);
+    kehu_writes_submit_solo(call->srv, call, apply_batch, batch_written, b);
     return;
   }
   if (im->last) {

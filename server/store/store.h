@@ -140,6 +140,10 @@ struct kehu_write_req {
                           * afresh and touch nothing outside the txn */
   void *arg;
   int status;            /* apply's result, or the commit's failure */
+  int solo;              /* runs alone, in the write transaction itself rather
+                          * than a nested one: an import's batch of thousands of
+                          * rows, whose pages a nested transaction would copy and
+                          * merge again; failing, it undoes its own transaction */
   kehu_write_req *next;  /* owned by the writer while queued */
 };
 

@@ -2,7 +2,8 @@
  * queue up while a commit is being synced go into the next transaction
  * together (group commit: one fsync for many clients); they run in nested
  * transactions, a few at a time, so one that fails leaves the others' work
- * intact (apply_batch). */
+ * intact (apply_batch). A solo request (an import's batch) has a
+ * transaction of its own and runs in it directly. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -218,7 +219,18 @@ static void run_batch(kehu_writer *w, kehu_write_req *batch)
       set_all(batch, KEHU_OK, kehu_store_status(rc));
       return;
     }
-    int full = apply_batch(&t, batch);
+    int full;
+    if (batch->solo) {
+      /* alone in the transaction (the dequeue saw to it): no nesting */
+      batch->status = batch->apply(&t, batch->arg);
+      full = batch->status == KEHU_EXHAUSTED;
+      if (batch->status != KEHU_OK && !full) {
+        kehu_store_write_abort(&t);
+        return;
+      }
+    } else {
+      full = apply_batch(&t, batch);
+    }
     if (!full) {
       fold_pending(w, &t, FOLD_HIGH, 0);
       rc = kehu_store_write_commit(&t);
@@ -274,7 +286,8 @@ static void *writer_main(void *arg)
       break;
     kehu_write_req *batch = w->queue_head, *last = batch;
     size_t n = 1;
-    while (last->next && n < MAX_BATCH) {
+    /* a solo request goes alone; the others up to the next solo one */
+    while (!batch->solo && last->next && !last->next->solo && n < MAX_BATCH) {
       last = last->next;
       n++;
     }
