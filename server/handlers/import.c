@@ -618,9 +618,12 @@ static int apply_batch(kehu_txn *t, void *arg)
   b->undone = 0;
   memset(&b->counts, 0, sizeof b->counts);
   errors_free(&b->errors);
-  int rc = KEHU_OK;
   /* each new customer is indexed for search once, with its contact, at
    * the end of the batch (docs/architecture.md#import) */
+  /* the report counts of the batch's customers, written once per key */
+  int rc = kehu_store_counts_batch_begin(t);
+  if (rc != KEHU_OK)
+    return rc;
   kehu_search_defer defer;
   kehu_store_search_defer(t, &defer);
   struct timespec start;
@@ -633,6 +636,9 @@ static int apply_batch(kehu_txn *t, void *arg)
       break;
   }
   int frc = kehu_store_search_flush(t);
+  if (rc == KEHU_OK)
+    rc = frc;
+  frc = kehu_store_counts_batch_end(t, rc == KEHU_OK);
   if (rc == KEHU_OK)
     rc = frc;
   if (rc == KEHU_OK && b->im->dry_run) {

@@ -4,6 +4,7 @@
  * counts of the owners the caller may see instead of reading every
  * customer. Key: field code (1 byte) | value | 0x00 | owner; value: the
  * count (u64, native order). A count that falls to zero is removed. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -49,11 +50,108 @@ static size_t count_key(unsigned char out[511], uint8_t code, const char *value,
   return 2 + vl + ol;
 }
 
+/* ---- a batch's counts, gathered in memory ---- */
+#define BATCH_SLOTS 4096   /* open addressing; at 3/4 full, counts go straight in */
+
+typedef struct {
+  size_t len;
+  int64_t delta;
+  unsigned char key[];
+} batch_entry;
+
+struct kehu_counts_batch {
+  size_t used;
+  batch_entry *slot[BATCH_SLOTS];
+};
+
+static size_t hash_key(const unsigned char *k, size_t n)
+{
+  size_t h = 1469598103934665603u;   /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ k[i]) * 1099511628211u;
+  return h;
+}
+
+/* 1 when the batch took the change, 0 when it is to be written now. */
+static int batch_add(struct kehu_counts_batch *b, const unsigned char *k, size_t n, int delta)
+{
+  size_t i = hash_key(k, n) % BATCH_SLOTS;
+  for (; b->slot[i]; i = (i + 1) % BATCH_SLOTS)
+    if (b->slot[i]->len == n && memcmp(b->slot[i]->key, k, n) == 0) {
+      b->slot[i]->delta += delta;
+      return 1;
+    }
+  if (b->used >= BATCH_SLOTS * 3 / 4)
+    return 0;
+  batch_entry *e = malloc(sizeof *e + n);
+  if (!e)
+    return 0;
+  e->len = n;
+  e->delta = delta;
+  memcpy(e->key, k, n);
+  b->slot[i] = e;
+  b->used++;
+  return 1;
+}
+
+/* count + delta at key k, written; never below zero (verify reports a
+ * mismatch), and a count of zero removed. */
+static int apply_delta(kehu_txn *t, const unsigned char *kb, size_t n, int64_t delta)
+{
+  MDB_val k = {n, (void *)kb}, v;
+  uint64_t count = 0;
+  int rc = mdb_get(t->txn, t->st->cust_counts, &k, &v);
+  if (rc == 0 && v.mv_size == sizeof count)
+    memcpy(&count, v.mv_data, sizeof count);
+  else if (rc != 0 && rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  if (delta == 0)
+    return KEHU_OK;
+  count = delta < 0 && (uint64_t)-delta > count ? 0 : count + (uint64_t)delta;
+  if (count == 0) {
+    rc = mdb_del(t->txn, t->st->cust_counts, &k, NULL);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+  } else {
+    v = (MDB_val){sizeof count, &count};
+    rc = mdb_put(t->txn, t->st->cust_counts, &k, &v, 0);
+  }
+  return kehu_store_status(rc);
+}
+
+int kehu_store_counts_batch_begin(kehu_txn *t)
+{
+  if (t->counts)
+    return KEHU_OK;
+  t->counts = calloc(1, sizeof *t->counts);
+  return t->counts ? KEHU_OK : KEHU_EXHAUSTED;
+}
+
+int kehu_store_counts_batch_end(kehu_txn *t, int apply)
+{
+  struct kehu_counts_batch *b = t->counts;
+  t->counts = NULL;
+  if (!b)
+    return KEHU_OK;
+  int rc = KEHU_OK;
+  for (size_t i = 0; i < BATCH_SLOTS; i++) {
+    batch_entry *e = b->slot[i];
+    if (!e)
+      continue;
+    if (apply && rc == KEHU_OK)
+      rc = apply_delta(t, e->key, e->len, e->delta);
+    free(e);
+  }
+  free(b);
+  return rc;
+}
+
 static int bump(kehu_txn *t, uint8_t code, const char *value, const char *owner, int delta)
 {
   unsigned char kb[511];
   size_t n = count_key(kb, code, text(value), text(owner));
   if (!n)
+    return KEHU_OK;
+  if (t->counts && batch_add(t->counts, kb, n, delta))
     return KEHU_OK;
   MDB_val k = {n, kb}, v;
   uint64_t count = 0;

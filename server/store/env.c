@@ -387,6 +387,7 @@ static int begin_txn(kehu_store *st, unsigned flags, kehu_txn *t)
   t->st = st;
   t->defer = NULL;
   t->n_meta_logged = 0;
+  t->counts = NULL;
   pthread_rwlock_rdlock(&st->resize_lock);
   int rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
   if (rc == MDB_MAP_RESIZED) {

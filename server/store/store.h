@@ -37,6 +37,7 @@ typedef struct {
   kehu_search_defer *defer;
   unsigned n_meta_logged;
   unsigned char meta_logged[KEHU_META_LOGGED][40];   /* [0]: the key's length */
+  struct kehu_counts_batch *counts;   /* report counts gathered, not yet written */
 } kehu_txn;
 
 /* Opens (creating if needed) the environment in dir. map_size is the
@@ -75,6 +76,13 @@ int64_t kehu_store_dormant_next(kehu_txn *t, unsigned days);
 int kehu_store_dormant_sweep(kehu_txn *t, unsigned days, int64_t upto, size_t max,
                              int (*each)(kehu_txn *t, uint64_t cust, int64_t base, void *arg),
                              void *arg, int *more);
+
+/* Report counts for a write of many customers (an import's batch): from
+ * kehu_store_counts_batch_begin on, t's count changes gather in memory,
+ * one per key, and kehu_store_counts_batch_end writes them (apply) or
+ * drops them (the write failed), each key once. */
+int kehu_store_counts_batch_begin(kehu_txn *t);
+int kehu_store_counts_batch_end(kehu_txn *t, int apply);
 
 /* The customers table, for scans that read every customer (reports). */
 const MDB_dbi *kehu_store_customers_dbi(kehu_store *st);
