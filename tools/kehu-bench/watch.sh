@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# P1 (BENCH-RESULTS.md has the figures): N connections watching as one user
+# (kehu-bench --op watch: the first logs in with the password, the others
+# with its session token, over resumed TLS), then one reminder for that
+# user, due 2 s after all are subscribed. Prints how long the subscriptions
+# took, the fan-out (first to last arrival), the last arrival after the due
+# time, and kehud's resident memory per idle TLS connection (VmRSS with the
+# N connections up, less VmRSS before, over N).
+#   tools/kehu-bench/watch.sh            # N=10000
+#   N=2000 tools/kehu-bench/watch.sh
+# Needs a normal build in build/ (scripts/run.sh or cmake).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+: "${N:=10000}"
+ulimit -n "$((N + 1024))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-watch-bench.XXXXXX")
+pid="" bench=""
+trap '[[ -n "$bench" ]] && kill "$bench" 2>/dev/null; [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
+printf 'benchpass\n' | build/kehu-admin init "$data/d" >/dev/null
+printf 'rep1-pass\n' | build/kehu-admin user add "$data/d" rep1 --role sales >/dev/null
+# room for the N watchers and the connection that adds the reminder
+sed -i "s/^max_connections = .*/max_connections = $((N + 16))/" "$data/d/kehud.conf"
+grep -q "^max_connections = $((N + 16))$" "$data/d/kehud.conf" || {
+  echo "cannot set [server] max_connections in kehud.conf" >&2
+  exit 1
+}
+build/kehud --data "$data/d" --listen 127.0.0.1:0 >"$data/out" 2>"$data/kehud.log" &
+pid=$!
+for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
+server=$(sed -n 's/^kehud listening on //p' "$data/out")
+[[ -n "$server" ]] || { echo "kehud did not start" >&2; exit 1; }
+grep -i 'open files\|file limit' "$data/kehud.log" || true
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
+export XDG_CONFIG_HOME=$data/config KEHU_PASSWORD=rep1-pass
+kehu() { build/kehu --server "$server" --ca "$data/d/tls/ca.crt" --user rep1 "$@"; }
+kehu whoami >/dev/null
+sleep 0.5
+before=$(rss)
+
+start=$(date +%s.%N)
+build/kehu-bench --server "$server" --ca "$data/d/tls/ca.crt" --user rep1 --op watch \
+  --connections "$N" --duration 120 --json >"$data/bench.out" 2>"$data/bench.err" </dev/null &
+bench=$!
+for _ in $(seq 1200); do
+  grep -q '^watching ' "$data/bench.out" && break
+  kill -0 "$bench" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q '^watching ' "$data/bench.out" || {
+  echo "not every connection subscribed: $(head -c 400 "$data/bench.err")" >&2
+  exit 1
+}
+subscribed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+sleep 1
+with=$(rss)
+echo "subscribed: $(grep '^watching ' "$data/bench.out") in ${subscribed} s"
+echo "kehud RSS: ${before} KiB before, ${with} KiB with $N watchers:" \
+  "$(awk -v a="$before" -v b="$with" -v n="$N" 'BEGIN { printf "%.1f", (b - a) / n }') KiB per connection"
+
+due=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+kehu reminder add --at "$due" --message "P1 fan-out" >/dev/null
+wait "$bench" || true
+bench=""
+report=$(grep '^{' "$data/bench.out" | tail -n 1)
+echo "reminder due $due: $(jq -c '{received, fanout_ms, from_due_ms, errors}' <<<"$report")"
