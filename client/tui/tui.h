@@ -136,6 +136,9 @@ int tui_width(const char *s);
  * padded with spaces to cols when pad. Control characters show as spaces.
  * Returns the columns drawn. */
 int tui_put(int y, int x, const char *s, int cols, int pad);
+/* Draws the lines of text from line skip on, at rows y .. y + rows - 1,
+ * each cut to cols columns at column x. */
+void tui_put_lines(const char *text, int skip, int y, int rows, int x, int cols);
 /* Removes the last character of the UTF-8 text buf. */
 void tui_text_backspace(char *buf);
 /* Appends the character ch (UTF-8) to buf of size n; 0 when it fits. */

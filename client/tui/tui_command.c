@@ -29,19 +29,7 @@ static void pager_draw(tui *ui, tui_screen *s, int top, int rows, int cols)
   attrset(A_NORMAL);
   if (p->scroll > p->lines - 1)
     p->scroll = p->lines > 0 ? p->lines - 1 : 0;
-  const char *t = p->text;
-  for (int i = 0; i < p->scroll && *t; i++) {
-    const char *nl = strchr(t, '\n');
-    t = nl ? nl + 1 : t + strlen(t);
-  }
-  for (int i = 0; i < rows - 1 && *t; i++) {
-    const char *nl = strchr(t, '\n');
-    size_t n = nl ? (size_t)(nl - t) : strlen(t);
-    char line[2048];
-    snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), t);
-    tui_put(top + 1 + i, 1, line, cols - 2, 0);
-    t = nl ? nl + 1 : t + n;
-  }
+  tui_put_lines(p->text, p->scroll, top + 1, rows - 1, 1, cols - 2);
 }
 
 static int pager_key(tui *ui, tui_screen *s, tui_key k)

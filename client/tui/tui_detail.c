@@ -253,22 +253,7 @@ static void draw(tui *ui, tui_screen *s, int top, int rows, int cols)
     tui_put(y, 1, _("loading…"), cols - 2, 0);
     return;
   }
-  /* skip the scrolled-off lines, then draw what fits */
-  int line = 0;
-  const char *p = text;
-  while (*p && line < d->scroll[d->tab]) {
-    const char *nl = strchr(p, '\n');
-    p = nl ? nl + 1 : p + strlen(p);
-    line++;
-  }
-  for (int i = 0; i < body && *p; i++) {
-    const char *nl = strchr(p, '\n');
-    size_t len = nl ? (size_t)(nl - p) : strlen(p);
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), p);
-    tui_put(y + i, 1, buf, cols - 2, 0);
-    p = nl ? nl + 1 : p + len;
-  }
+  tui_put_lines(text, d->scroll[d->tab], y, body, 1, cols - 2);
 }
 
 static void saved(tui *ui, const Kehu__Response *r, void *arg)

@@ -49,10 +49,8 @@ static void schedule_retry(tui *ui)
   uv_timer_start(&n->retry, retry_cb, ms, 0);
 }
 
-/* The connection is gone: everything waiting is answered with why. */
-static void lost(tui *ui, const kehu_error *err)
+static void close_conn(tui_net *n)
 {
-  tui_net *n = &ui->net;
   if (n->polling) {
     uv_poll_stop(&n->poll);
     uv_close((uv_handle_t *)&n->poll, NULL);
@@ -60,6 +58,13 @@ static void lost(tui *ui, const kehu_error *err)
   }
   kehu_conn_close(n->conn);
   n->conn = NULL;
+}
+
+/* The connection is gone: everything waiting is answered with why. */
+static void lost(tui *ui, const kehu_error *err)
+{
+  tui_net *n = &ui->net;
+  close_conn(n);
   if (err->message[0])
     tui_why(NULL, err, n->why, sizeof n->why);
   else
@@ -249,13 +254,7 @@ void tui_net_stop(tui *ui)
   tui_net *n = &ui->net;
   uv_timer_stop(&n->retry);
   uv_close((uv_handle_t *)&n->retry, NULL);
-  if (n->polling) {
-    uv_poll_stop(&n->poll);
-    uv_close((uv_handle_t *)&n->poll, NULL);
-    n->polling = 0;
-  }
-  kehu_conn_close(n->conn);
-  n->conn = NULL;
+  close_conn(n);
   kehu_error err = {.status = KEHU_UNAVAILABLE};
   fail_pending(ui, &err);
 }

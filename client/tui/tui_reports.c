@@ -96,19 +96,7 @@ static void draw(tui *ui, tui_screen *base, int top, int rows, int cols)
   kehu_chart_style st = {(size_t)cols - 2, kehu_chart_locale_utf8()};
   kehu_chart_print(f, s->result, &st);
   fclose(f);
-  const char *p = text;
-  for (int skip = 0; skip < s->scroll && *p; skip++) {
-    const char *nl = strchr(p, '\n');
-    p = nl ? nl + 1 : p + strlen(p);
-  }
-  for (int i = 0; i < rows - 2 && *p; i++) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    char line[1024];
-    snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
-    tui_put(y + i, 1, line, cols - 2, 0);
-    p = nl ? nl + 1 : p + n;
-  }
+  tui_put_lines(text, s->scroll, y, rows - 2, 1, cols - 2);
   free(text);
 }
 

@@ -3,6 +3,7 @@
  * width: a Chinese name takes two columns a character, and a cut never
  * falls inside one. */
 #include <curses.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <wchar.h>
@@ -72,6 +73,23 @@ int tui_put(int y, int x, const char *s, int cols, int pad)
     for (; used < cols; used++)
       addch(' ');
   return used;
+}
+
+void tui_put_lines(const char *text, int skip, int y, int rows, int x, int cols)
+{
+  const char *p = text ? text : "";
+  for (int i = 0; i < skip && *p; i++) {
+    const char *nl = strchr(p, '\n');
+    p = nl ? nl + 1 : p + strlen(p);
+  }
+  for (int i = 0; i < rows && *p; i++) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    char line[2048];
+    snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
+    tui_put(y + i, x, line, cols, 0);
+    p = nl ? nl + 1 : p + n;
+  }
 }
 
 void tui_text_backspace(char *buf)

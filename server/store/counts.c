@@ -153,23 +153,7 @@ static int bump(kehu_txn *t, uint8_t code, const char *value, const char *owner,
     return KEHU_OK;
   if (t->counts && batch_add(t->counts, kb, n, delta))
     return KEHU_OK;
-  MDB_val k = {n, kb}, v;
-  uint64_t count = 0;
-  int rc = mdb_get(t->txn, t->st->cust_counts, &k, &v);
-  if (rc == 0 && v.mv_size == sizeof count)
-    memcpy(&count, v.mv_data, sizeof count);
-  else if (rc != 0 && rc != MDB_NOTFOUND)
-    return kehu_store_status(rc);
-  if (delta < 0 && count == 0)
-    return KEHU_OK;   /* never below zero; verify reports the mismatch */
-  count = delta < 0 ? count - 1 : count + 1;
-  if (count == 0)
-    rc = mdb_del(t->txn, t->st->cust_counts, &k, NULL);
-  else {
-    v = (MDB_val){sizeof count, &count};
-    rc = mdb_put(t->txn, t->st->cust_counts, &k, &v, 0);
-  }
-  return kehu_store_status(rc);
+  return apply_delta(t, kb, n, delta);
 }
 
 int kehu_store_counts_move(kehu_txn *t, const Kehu__Customer *old, const Kehu__Customer *c)
