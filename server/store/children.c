@@ -51,12 +51,131 @@ uint64_t kehu_store_contract_by_number(kehu_txn *t, const char *number)
   return kehu_key_get_u64((unsigned char *)v.mv_data + 8);
 }
 
-/* Index entries of one record: phones of contacts (as keyed hashes) and the
- * unique contract number. add: 1 to add, 0 to remove. */
+/* A follow-up's entry in fu_time (docs/storage.md#follow-ups-by-time):
+ * at | customer | follow-up, each 8 bytes big-endian; the value is its
+ * author, a 0 byte, its method. */
+static void followup_time_key(unsigned char out[24], const Kehu__FollowUp *f, uint64_t cust,
+                              uint64_t seq)
+{
+  kehu_key_put_u64(out, (uint64_t)(f->at < 0 ? 0 : f->at));
+  kehu_key_put_u64(out + 8, cust);
+  kehu_key_put_u64(out + 16, seq);
+}
+
+static int index_followup_time(kehu_txn *t, const Kehu__FollowUp *f, uint64_t cust,
+                               uint64_t seq, int add)
+{
+  unsigned char kb[24];
+  followup_time_key(kb, f, cust, seq);
+  MDB_val key = {24, kb};
+  if (!add) {
+    int rc = mdb_del(t->txn, t->st->fu_time, &key, NULL);
+    return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  }
+  const char *author = f->author ? f->author : "", *method = f->method ? f->method : "";
+  size_t al = strlen(author), ml = strlen(method);
+  if (al + ml + 1 > 400)
+    al = ml = 0;   /* never from the server's own checks; kept as an entry */
+  MDB_val v = {al + 1 + ml, NULL};
+  int rc = mdb_put(t->txn, t->st->fu_time, &key, &v, MDB_RESERVE);
+  if (rc == 0) {
+    char *p = v.mv_data;
+    memcpy(p, author, al);
+    p[al] = '\0';
+    memcpy(p + al + 1, method, ml);
+  }
+  return kehu_store_status(rc);
+}
+
+int kehu_store_followups_between(kehu_txn *t, int64_t since, int64_t until,
+                                 int (*each)(uint64_t cust, const char *author, size_t author_len,
+                                             const char *method, size_t method_len, void *arg),
+                                 void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->fu_time, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  unsigned char start[8];
+  kehu_key_put_u64(start, (uint64_t)(since < 0 ? 0 : since));
+  MDB_val k = {8, start}, v;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 24)
+      continue;
+    if ((int64_t)kehu_key_get_u64(k.mv_data) >= until)
+      break;
+    const char *p = v.mv_data;
+    const char *nul = v.mv_size ? memchr(p, 0, v.mv_size) : NULL;
+    if (!nul)
+      continue;
+    size_t al = (size_t)(nul - p);
+    status = each(kehu_key_get_u64((const unsigned char *)k.mv_data + 8), p, al, nul + 1,
+                  v.mv_size - al - 1, arg);
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status;
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_followup_time_check(kehu_txn *t, kehu_findings *f)
+{
+  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_FOLLOWUP);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->fu_time, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val key, v;
+  size_t entries = 0;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    entries++;
+    if (key.mv_size != 24) {
+      kehu_finding(f, "follow-up time index: malformed entry\n");
+      continue;
+    }
+    const unsigned char *kb = key.mv_data;
+    uint64_t cust = kehu_key_get_u64(kb + 8), seq = kehu_key_get_u64(kb + 16);
+    unsigned char ck[16];
+    child_key(ck, cust, seq);
+    ProtobufCMessage *m = NULL;
+    if (kehu_get_record(t, t->st->children[k->kind], ck, 16, k->desc, k->sealed, &m) != KEHU_OK) {
+      kehu_finding(f, "follow-up time index -> FU%llu: no such follow-up\n",
+                   (unsigned long long)seq);
+      continue;
+    }
+    const Kehu__FollowUp *fu = (const Kehu__FollowUp *)m;
+    unsigned char want[24];
+    followup_time_key(want, fu, cust, seq);
+    const char *p = v.mv_data;
+    const char *author = fu->author ? fu->author : "", *method = fu->method ? fu->method : "";
+    size_t al = strlen(author), ml = strlen(method);
+    if (memcmp(want, kb, 24) != 0 || v.mv_size != al + 1 + ml || memcmp(p, author, al) != 0 ||
+        p[al] != '\0' || memcmp(p + al + 1, method, ml) != 0)
+      kehu_finding(f, "follow-up time index -> FU%llu: not the follow-up's time, author or "
+                      "method\n", (unsigned long long)seq);
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  MDB_stat s;
+  if (mdb_stat(t->txn, t->st->children[k->kind], &s) == 0 && s.ms_entries != entries)
+    kehu_finding(f, "follow-up time index: %zu entries for %zu follow-ups\n", entries,
+                 (size_t)s.ms_entries);
+  return KEHU_OK;
+}
+
+/* Index entries of one record: phones of contacts (as keyed hashes), the
+ * unique contract number, a follow-up's time. add: 1 to add, 0 to remove. */
 static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
                        const ProtobufCMessage *m, int add)
 {
   kehu_store *st = t->st;
+  if (k->kind == KEHU_KIND_FOLLOWUP)
+    return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add);
   if (k->kind == KEHU_KIND_CONTACT) {
     /* one entry per contact (customer | contact), so two contacts sharing
      * a number each keep theirs */
@@ -91,6 +210,12 @@ static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint
     return kehu_store_status(mdb_put(t->txn, st->contract_number, &key, &v, 0));
   }
   return KEHU_OK;
+}
+
+int kehu_store_followups_index(kehu_txn *t, uint64_t cust, uint64_t seq,
+                               const Kehu__FollowUp *f)
+{
+  return index_followup_time(t, f, cust, seq, 1);
 }
 
 int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,

@@ -61,6 +61,7 @@ static const table_def tables[] = {
   TABLE(changes, 0, 0),
   TABLE(cust_counts, 0, 0),
   TABLE(cust_dormant, 0, 0),
+  TABLE(fu_time, 0, 0),
 };
 #undef TABLE
 #define TABLE_COUNT (sizeof tables / sizeof *tables)
@@ -156,6 +157,35 @@ static int count_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 static int dormant_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 {
   return kehu_store_dormant_move(t, key, NULL, c);
+}
+
+/* Format 6: the follow-ups' time index (children.c), from every follow-up. */
+static int index_followups(kehu_store *st, MDB_txn *txn)
+{
+  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_FOLLOWUP);
+  kehu_txn t = {.st = st, .txn = txn};
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, st->children[k->kind], &cur);
+  if (rc != 0)
+    return rc;
+  MDB_val key, v;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    if (key.mv_size != 16)
+      continue;
+    ProtobufCMessage *m = kehu_decode_record(st, &key, &v, k->desc, k->sealed);
+    if (!m)
+      continue;   /* verify names a record that does not decode */
+    const unsigned char *kb = key.mv_data;
+    status = kehu_store_followups_index(&t, kehu_key_get_u64(kb), kehu_key_get_u64(kb + 8),
+                                        (const Kehu__FollowUp *)m);
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static const char store_id_key[] = "store:id";
@@ -291,6 +321,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
     rc = rebuild_from_customers(st, txn, st->cust_counts, count_customer);
   if (rc == 0 && found < 5)
     rc = rebuild_from_customers(st, txn, st->cust_dormant, dormant_customer);
+  if (rc == 0 && found < 6)
+    rc = index_followups(st, txn);
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

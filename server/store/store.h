@@ -17,7 +17,7 @@
 /* The layout of the tables (env.c): 2 added the pending search table;
  * 3 keys the name index by the symmetric legal-form stripping of
  * common/normalize.c (an older store has its name index rebuilt). */
-#define KEHU_STORE_FORMAT 5
+#define KEHU_STORE_FORMAT 6
 
 typedef struct kehu_store kehu_store;
 
@@ -83,6 +83,14 @@ int kehu_store_dormant_sweep(kehu_txn *t, unsigned days, int64_t upto, size_t ma
  * drops them (the write failed), each key once. */
 int kehu_store_counts_batch_begin(kehu_txn *t);
 int kehu_store_counts_batch_end(kehu_txn *t, int apply);
+
+/* Follow-ups whose time (`at`) is in [since, until), oldest first, from
+ * the time index (docs/storage.md#follow-ups-by-time): each(customer key,
+ * author, method) with the texts as stored (not 0-terminated). */
+int kehu_store_followups_between(kehu_txn *t, int64_t since, int64_t until,
+                                 int (*each)(uint64_t cust, const char *author, size_t author_len,
+                                             const char *method, size_t method_len, void *arg),
+                                 void *arg);
 
 /* The customers table, for scans that read every customer (reports). */
 const MDB_dbi *kehu_store_customers_dbi(kehu_store *st);

@@ -47,6 +47,7 @@ struct kehu_store {
   MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
   MDB_dbi cust_counts;    /* field | value | 0 | owner -> live customers (counts.c) */
   MDB_dbi cust_dormant;   /* dormancy start | customer -> nothing (dormant.c) */
+  MDB_dbi fu_time;        /* at | customer | follow-up -> author 0 method (children.c) */
   uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
   /* The key ring (docs/storage.md#key-generations): the AES-256-GCM key of
@@ -146,6 +147,13 @@ int kehu_change_note(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
 int kehu_logged_put(kehu_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
 int kehu_logged_del(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen);
 int kehu_logged_cursor_del(kehu_txn *t, MDB_cursor *cur);
+
+/* ---- follow-ups by time (children.c) ---- */
+/* Adds f's entry (the format 6 upgrade; writes go through child put). */
+int kehu_store_followups_index(kehu_txn *t, uint64_t cust, uint64_t seq,
+                               const Kehu__FollowUp *f);
+/* verify's check of the index against the follow-ups. */
+int kehu_store_followup_time_check(kehu_txn *t, kehu_findings *f);
 
 /* ---- the dormancy index (dormant.c) ---- */
 /* Moves a customer's entry from old to c (either NULL: added, removed). */

@@ -335,6 +335,8 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
   int crc = kehu_store_counts_check(t, &f);
   if (crc == KEHU_OK)
     crc = kehu_store_dormant_check(t, &f);
+  if (crc == KEHU_OK)
+    crc = kehu_store_followup_time_check(t, &f);
   if (crc != KEHU_OK)
     return crc;
 

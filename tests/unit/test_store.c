@@ -19,6 +19,7 @@
 
 #include <lmdb.h>
 
+#include "records.h"
 #include "store.h"
 
 #define TINY_MAP (256u * 1024)
@@ -1206,6 +1207,109 @@ static void test_newer_store_format_refused(void **state)
   tmpdir_remove(&d);
 }
 
+/* Follow-ups by time (docs/storage.md#follow-ups-by-time) and the
+ * dormancy index are derived: a store of format 4 (neither table) gets
+ * both built when it is opened, verify passes, and the time index answers
+ * a period; an entry removed behind the store's back is found by verify. */
+typedef struct {
+  uint64_t cust;
+  int n;
+} followup_arg;
+
+static int add_followups(kehu_txn *t, void *arg)
+{
+  followup_arg *a = arg;
+  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_FOLLOWUP);
+  for (int i = 0; i < a->n; i++) {
+    uint64_t seq;
+    int rc = kehu_store_child_new_seq(t, k, &seq);
+    if (rc != KEHU_OK)
+      return rc;
+    char id[24];
+    kehu_child_id_format(k, seq, id);
+    Kehu__FollowUp f = KEHU__FOLLOW_UP__INIT;
+    f.id = id;
+    f.has_at = 1;
+    f.at = 1700000000 + (int64_t)i * 3600;
+    f.method = i % 2 ? "phone" : "visit";
+    f.author = "rep1";
+    f.summary = "回访";
+    if ((rc = kehu_store_child_put(t, k, a->cust, seq, NULL, &f.base)) != KEHU_OK)
+      return rc;
+  }
+  return KEHU_OK;
+}
+
+static int count_entry(uint64_t cust, const char *author, size_t author_len, const char *method,
+                       size_t method_len, void *arg)
+{
+  (void)cust;
+  (void)method;
+  (void)method_len;
+  assert_int_equal(author_len, 4);
+  assert_memory_equal(author, "rep1", 4);
+  (*(int *)arg)++;
+  return KEHU_OK;
+}
+
+static int followups_between(kehu_store *st, int64_t since, int64_t until)
+{
+  kehu_txn t;
+  int n = 0;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_followups_between(&t, since, until, count_entry, &n), KEHU_OK);
+  kehu_store_read_end(&t);
+  return n;
+}
+
+static void test_format_4_gets_time_and_dormancy_indexes(void **state)
+{
+  (void)state;
+  tmpdir d;
+  uint64_t keys[3];
+  kehu_store *st = small_store(&d, keys, 3);
+  followup_arg a = {keys[0], 5}, b = {keys[1], 3};
+  assert_int_equal(kehu_store_write(st, add_followups, &a), KEHU_OK);
+  assert_int_equal(kehu_store_write(st, add_followups, &b), KEHU_OK);
+  assert_int_equal(followups_between(st, 0, INT64_MAX), 8);
+  /* [first, first + 2 h): the first two of each customer */
+  assert_int_equal(followups_between(st, 1700000000, 1700000000 + 2 * 3600), 4);
+  kehu_store_close(st);
+
+  const char *derived[] = {"fu_time", "cust_dormant"};
+  for (size_t i = 0; i < 2; i++) {
+    MDB_env *env;
+    MDB_dbi dbi;
+    MDB_txn *txn = raw_begin(d.db, derived[i], 0, &env, &dbi);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    raw_end(env, txn);
+  }
+  raw_put_u64(d.db, "store:format", 4);
+  st = open_store(d.db, TINY_MAP);
+  assert_int_equal(verify_problems(st, NULL, 0), 0);
+  assert_int_equal(followups_between(st, 0, INT64_MAX), 8);
+  assert_int_equal(followups_between(st, 1700000000 + 4 * 3600, INT64_MAX), 1);
+  kehu_store_close(st);
+
+  /* one entry gone: verify says so */
+  MDB_env *env;
+  MDB_dbi dbi;
+  MDB_txn *txn = raw_begin(d.db, "fu_time", 0, &env, &dbi);
+  MDB_cursor *cur;
+  MDB_val k, v;
+  assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+  assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+  assert_int_equal(mdb_cursor_del(cur, 0), 0);
+  mdb_cursor_close(cur);
+  raw_end(env, txn);
+  st = open_store(d.db, TINY_MAP);
+  char report[4096];
+  assert_true(verify_problems(st, report, sizeof report) > 0);
+  assert_non_null(strstr(report, "follow-up time index"));
+  kehu_store_close(st);
+  tmpdir_remove(&d);
+}
+
 /* A store of format 2 has its name index keyed by the old legal-form
  * stripping (上海华东制造集团 kept its 集团): opening it rebuilds the index,
  * so what the old form left behind goes and every customer is found by
@@ -1268,6 +1372,7 @@ int main(void)
       cmocka_unit_test(test_writer_grows_the_map),
       cmocka_unit_test(test_writer_stop_finishes_queue),
       cmocka_unit_test(test_newer_store_format_refused),
+      cmocka_unit_test(test_format_4_gets_time_and_dormancy_indexes),
       cmocka_unit_test(test_format_2_name_index_rebuilt),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
