@@ -95,8 +95,8 @@ static char *history_text(const Kehu__Customer *c)
     const Kehu__StageChange *s = c->stage_history[i];
     char at[32];
     tui_time(s->at, at);
-    fprintf(f, "%s  %s → %s  %s %s", at, s->from && *s->from ? tui_stage_label(s->from) : _("(new)"),
-            tui_stage_label(s->to), _("by"), s->by);
+    const char *from = s->from && *s->from ? tui_stage_label(s->from) : _("(new)");
+    fprintf(f, "%s  %s → %s  %s %s", at, from, tui_stage_label(s->to), _("by"), s->by);
     if (s->reason && *s->reason)
       fprintf(f, "  (%s)", s->reason);
     fputc('\n', f);
@@ -117,7 +117,11 @@ static void customer_reply(tui *ui, const Kehu__Response *r, const kehu_error *e
     kehu__customer__free_unpacked(d->c, NULL);
   size_t n = kehu__customer__get_packed_size(r->customer);
   uint8_t *buf = malloc(n ? n : 1);
-  d->c = buf ? (kehu__customer__pack(r->customer, buf), kehu__customer__unpack(NULL, n, buf)) : NULL;
+  d->c = NULL;
+  if (buf) {
+    kehu__customer__pack(r->customer, buf);
+    d->c = kehu__customer__unpack(NULL, n, buf);
+  }
   free(buf);
   d->error[TAB_INFO][0] = '\0';
   if (d->c) {

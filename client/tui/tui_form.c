@@ -200,7 +200,8 @@ static void reply(tui *ui, const Kehu__Response *r, const kehu_error *err, void 
   f->saving = 0;
   char why[640];
   if (!r) {
-    snprintf(f->general, sizeof f->general, _("not saved (%s): your input is kept, Ctrl-S to try again"),
+    snprintf(f->general, sizeof f->general,
+             _("not saved (%s): your input is kept, Ctrl-S to try again"),
              tui_why(NULL, err, why, sizeof why));
   } else if (r->status != KEHU__STATUS__OK) {
     show_error(f, r->field, tui_why(r, NULL, why, sizeof why));
@@ -476,29 +477,21 @@ tui_screen *tui_form_new(tui *ui, tui_form_kind kind, const Kehu__Customer *c,
   f->kind = kind;
   f->done = done;
   f->arg = arg;
-  switch (kind) {
-  case TUI_FORM_CUSTOMER_ADD:
-  case TUI_FORM_CUSTOMER_EDIT:
-    f->spec = customer_fields;
-    f->n = sizeof customer_fields / sizeof *customer_fields;
-    break;
-  case TUI_FORM_CONTACT:
-    f->spec = contact_fields;
-    f->n = sizeof contact_fields / sizeof *contact_fields;
-    break;
-  case TUI_FORM_FOLLOWUP:
-    f->spec = followup_fields;
-    f->n = sizeof followup_fields / sizeof *followup_fields;
-    break;
-  case TUI_FORM_TICKET:
-    f->spec = ticket_fields;
-    f->n = sizeof ticket_fields / sizeof *ticket_fields;
-    break;
-  case TUI_FORM_REMINDER:
-    f->spec = reminder_fields;
-    f->n = sizeof reminder_fields / sizeof *reminder_fields;
-    break;
-  }
+  static const struct {
+    const field_spec *spec;
+    size_t n;
+  } specs[] = {
+#define SPEC(a) {a, sizeof a / sizeof *a}
+    [TUI_FORM_CUSTOMER_ADD] = SPEC(customer_fields),
+    [TUI_FORM_CUSTOMER_EDIT] = SPEC(customer_fields),
+    [TUI_FORM_CONTACT] = SPEC(contact_fields),
+    [TUI_FORM_FOLLOWUP] = SPEC(followup_fields),
+    [TUI_FORM_TICKET] = SPEC(ticket_fields),
+    [TUI_FORM_REMINDER] = SPEC(reminder_fields),
+#undef SPEC
+  };
+  f->spec = specs[kind].spec;
+  f->n = specs[kind].n;
   if (c) {
     snprintf(f->customer_id, sizeof f->customer_id, "%s", c->id);
     f->version = c->version;

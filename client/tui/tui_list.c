@@ -73,7 +73,8 @@ static void page_reply(tui *ui, const Kehu__Response *r, const kehu_error *err, 
   }
   if (!r) {
     tui_why(NULL, err, l->error, sizeof l->error);
-  } else if (r->status != KEHU__STATUS__OK || r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER_PAGE) {
+  } else if (r->status != KEHU__STATUS__OK ||
+             r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER_PAGE) {
     tui_why(r, NULL, l->error, sizeof l->error);
   } else {
     l->error[0] = '\0';

@@ -30,6 +30,13 @@ dormant() {
   expect_exit 0 kehu_as "$1" --json reminder list --all --limit 500
   out_jq --arg c "$2" '[.items[] | select(.customer_id == $c and .kind == "dormant")] | length'
 }
+# wait_dormant USER CUSTOMER: until USER has one about CUSTOMER (bounded)
+wait_dormant() {
+  for ((i = 0; i < $(kehu_scaled 10) * 10; i++)); do
+    [[ "$(dormant "$1" "$2")" == 1 ]] && return 0
+    sleep 0.1
+  done
+}
 expect_eq 0 "$(dormant rep1 "$A")" "a customer contacted today has no dormant reminder waiting"
 expect_eq 0 "$(dormant rep1 "$B")" "nor one contacted 100 days ago"
 
@@ -37,10 +44,7 @@ expect_eq 0 "$(dormant rep1 "$B")" "nor one contacted 100 days ago"
 kehu_stop_server
 export KEHU_CLOCK_OFFSET=$((90 * DAY))
 kehu_start_server
-for ((i = 0; i < $(kehu_scaled 10) * 10; i++)); do
-  [[ "$(dormant rep1 "$B")" == 1 ]] && break
-  sleep 0.1
-done
+wait_dormant rep1 "$B"
 expect_eq 1 "$(dormant rep1 "$B")" "B's dormant reminder, 190 days after its last contact"
 expect_eq 1 "$(dormant mgr1 "$B")" "and its manager's"
 expect_eq 0 "$(dormant rep1 "$A")" "A, 90 days old, is not dormant"
@@ -59,10 +63,7 @@ expect_eq 1 "$(dormant rep1 "$B")" "B's reminder after a restart (once per dorma
 kehu_stop_server
 kehu_conf_set reminders dormant_days 60
 kehu_start_server
-for ((i = 0; i < $(kehu_scaled 10) * 10; i++)); do
-  [[ "$(dormant rep1 "$A")" == 1 ]] && break
-  sleep 0.1
-done
+wait_dormant rep1 "$A"
 expect_eq 1 "$(dormant rep1 "$A")" "A dormant once dormant_days is 60"
 expect_eq 1 "$(dormant rep1 "$B")" "B still has one reminder for its period"
 kehu_stop_server
