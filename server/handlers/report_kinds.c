@@ -357,81 +357,29 @@ static void each_record(kehu_report *r, kehu_kind kind,
 }
 
 /* activity: the follow-ups of the period from the time index
- * (docs/storage.md#follow-ups-by-time), not every follow-up; each
- * customer's "live and visible" asked once (a small open-addressing map
- * of customer key -> 1 visible, 2 not). */
-typedef struct {
-  kehu_report *r;
-  uint64_t *keys;
-  unsigned char *seen;
-  size_t cap, used;
-} activity_walk;
-
-static int customer_counts(activity_walk *w, uint64_t cust)
+ * (docs/storage.md#follow-ups-by-time), which holds only live customers'
+ * and names each one's owner: visibility is asked once per owner, as for
+ * the counts, and no customer is read. */
+static int activity_one(uint64_t cust, const char *owner, const char *author, const char *method,
+                        void *arg)
 {
-  if ((w->used + 1) * 2 > w->cap) {
-    size_t cap = w->cap ? w->cap * 2 : 4096;
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    unsigned char *seen = calloc(cap, 1);
-    if (!keys || !seen) {
-      free(keys);
-      free(seen);
-      return -1;
-    }
-    for (size_t i = 0; i < w->cap; i++)
-      if (w->seen[i]) {
-        size_t j = (size_t)(w->keys[i] * 11400714819323198485ull) & (cap - 1);
-        while (seen[j])
-          j = (j + 1) & (cap - 1);
-        keys[j] = w->keys[i];
-        seen[j] = w->seen[i];
-      }
-    free(w->keys);
-    free(w->seen);
-    w->keys = keys;
-    w->seen = seen;
-    w->cap = cap;
-  }
-  size_t j = (size_t)(cust * 11400714819323198485ull) & (w->cap - 1);
-  while (w->seen[j] && w->keys[j] != cust)
-    j = (j + 1) & (w->cap - 1);
-  if (!w->seen[j]) {
-    Kehu__Customer *c = NULL;
-    int visible = kehu_store_customer_get(w->r->t, cust, &c) == KEHU_OK && live_and_visible(w->r, c);
-    if (c)
-      kehu__customer__free_unpacked(c, NULL);
-    w->keys[j] = cust;
-    w->seen[j] = visible ? 1 : 2;
-    w->used++;
-  }
-  return w->seen[j] == 1;
-}
-
-static int activity_one(uint64_t cust, const char *author, size_t author_len, const char *method,
-                        size_t method_len, void *arg)
-{
-  activity_walk *w = arg;
-  int counts = customer_counts(w, cust);
-  if (counts < 0)
+  (void)cust;
+  counted *s = arg;
+  int visible = owner_visible(s, owner);
+  if (visible < 0)
     return KEHU_EXHAUSTED;
-  if (!counts)
+  if (!visible)
     return KEHU_OK;
-  char a[256], m[128];
-  snprintf(a, sizeof a, "%.*s", (int)author_len, author);
-  snprintf(m, sizeof m, "%.*s", (int)method_len, method);
-  return count(&w->r->rows, or_none(*a ? a : NULL), or_none(*m ? m : NULL), 1) == 0
-             ? KEHU_OK
-             : KEHU_EXHAUSTED;
+  return count(&s->r->rows, or_none(author), or_none(method), 1) == 0 ? KEHU_OK : KEHU_EXHAUSTED;
 }
 
 static void activity(kehu_report *r)
 {
-  activity_walk w = {r, NULL, NULL, 0, 0};
-  int rc = kehu_store_followups_between(r->t, r->since, r->until, activity_one, &w);
+  counted s = {r, {0}};
+  int rc = kehu_store_followups_between(r->t, r->since, r->until, activity_one, &s);
   if (r->status == KEHU_OK)
     r->status = rc;
-  free(w.keys);
-  free(w.seen);
+  kehu_row_map_free(&s.owners);
 }
 
 static int64_t order_time(const Kehu__Order *o)

@@ -53,7 +53,10 @@ uint64_t kehu_store_contract_by_number(kehu_txn *t, const char *number)
 
 /* A follow-up's entry in fu_time (docs/storage.md#follow-ups-by-time):
  * at | customer | follow-up, each 8 bytes big-endian; the value is its
- * author, a 0 byte, its method. */
+ * customer's owner, its author and its method, each ended by a 0 byte.
+ * Only follow-ups of live customers have one: binning a customer removes
+ * its follow-ups' entries, restoring it puts them back, and a new owner
+ * rewrites them (kehu_store_followups_customer_moved). */
 static void followup_time_key(unsigned char out[24], const Kehu__FollowUp *f, uint64_t cust,
                               uint64_t seq)
 {
@@ -62,34 +65,90 @@ static void followup_time_key(unsigned char out[24], const Kehu__FollowUp *f, ui
   kehu_key_put_u64(out + 16, seq);
 }
 
+static int customer_live(const Kehu__Customer *c)
+{
+  return c && !(c->has_deleted && c->deleted);
+}
+
+/* The entry's value into out (size n): its length, 0 when too long. */
+static size_t followup_time_value(char *out, size_t n, const Kehu__Customer *c,
+                                  const Kehu__FollowUp *f)
+{
+  const char *parts[3] = {c->owner ? c->owner : "", f->author ? f->author : "",
+                          f->method ? f->method : ""};
+  size_t used = 0;
+  for (int i = 0; i < 3; i++) {
+    size_t l = strlen(parts[i]);
+    if (used + l + 1 > n)
+      return 0;
+    memcpy(out + used, parts[i], l);
+    out[used + l] = '\0';
+    used += l + 1;
+  }
+  return used;
+}
+
+/* Adds (c live) or removes f's entry; c NULL: read the customer. */
 static int index_followup_time(kehu_txn *t, const Kehu__FollowUp *f, uint64_t cust,
-                               uint64_t seq, int add)
+                               uint64_t seq, int add, const Kehu__Customer *c)
 {
   unsigned char kb[24];
   followup_time_key(kb, f, cust, seq);
   MDB_val key = {24, kb};
-  if (!add) {
-    int rc = mdb_del(t->txn, t->st->fu_time, &key, NULL);
-    return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  Kehu__Customer *read = NULL;
+  if (add && !c && kehu_store_customer_get(t, cust, &read) == KEHU_OK)
+    c = read;
+  int rc;
+  char value[400];
+  size_t n = add && customer_live(c) ? followup_time_value(value, sizeof value, c, f) : 0;
+  if (n) {
+    MDB_val v = {n, value};
+    rc = mdb_put(t->txn, t->st->fu_time, &key, &v, 0);
+  } else {
+    rc = mdb_del(t->txn, t->st->fu_time, &key, NULL);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
   }
-  const char *author = f->author ? f->author : "", *method = f->method ? f->method : "";
-  size_t al = strlen(author), ml = strlen(method);
-  if (al + ml + 1 > 400)
-    al = ml = 0;   /* never from the server's own checks; kept as an entry */
-  MDB_val v = {al + 1 + ml, NULL};
-  int rc = mdb_put(t->txn, t->st->fu_time, &key, &v, MDB_RESERVE);
-  if (rc == 0) {
-    char *p = v.mv_data;
-    memcpy(p, author, al);
-    p[al] = '\0';
-    memcpy(p + al + 1, method, ml);
-  }
+  if (read)
+    kehu__customer__free_unpacked(read, NULL);
   return kehu_store_status(rc);
 }
 
+int kehu_store_followups_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__Customer *old,
+                                        const Kehu__Customer *c)
+{
+  int was = customer_live(old), is = customer_live(c);
+  if (!was && !is)
+    return KEHU_OK;
+  if (was && is && strcmp(old->owner ? old->owner : "", c->owner ? c->owner : "") == 0)
+    return KEHU_OK;
+  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_FOLLOWUP);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  unsigned char start[16];
+  child_key(start, cust, 0);
+  MDB_val key = {16, start}, v;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+       rc == 0 && status == KEHU_OK && key.mv_size == 16 && kehu_key_get_u64(key.mv_data) == cust;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    ProtobufCMessage *m = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+    if (!m)
+      continue;   /* verify names a record that does not decode */
+    uint64_t seq = kehu_key_get_u64((const unsigned char *)key.mv_data + 8);
+    status = index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, is, c);
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status;
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
 int kehu_store_followups_between(kehu_txn *t, int64_t since, int64_t until,
-                                 int (*each)(uint64_t cust, const char *author, size_t author_len,
-                                             const char *method, size_t method_len, void *arg),
+                                 int (*each)(uint64_t cust, const char *owner, const char *author,
+                                             const char *method, void *arg),
                                  void *arg)
 {
   MDB_cursor *cur;
@@ -106,13 +165,19 @@ int kehu_store_followups_between(kehu_txn *t, int64_t since, int64_t until,
       continue;
     if ((int64_t)kehu_key_get_u64(k.mv_data) >= until)
       break;
-    const char *p = v.mv_data;
-    const char *nul = v.mv_size ? memchr(p, 0, v.mv_size) : NULL;
-    if (!nul)
+    /* three 0-ended texts: copied out, the page is the map's */
+    char value[400];
+    if (v.mv_size == 0 || v.mv_size > sizeof value)
       continue;
-    size_t al = (size_t)(nul - p);
-    status = each(kehu_key_get_u64((const unsigned char *)k.mv_data + 8), p, al, nul + 1,
-                  v.mv_size - al - 1, arg);
+    memcpy(value, v.mv_data, v.mv_size);
+    if (value[v.mv_size - 1] != '\0')
+      continue;
+    const char *owner = value, *author = memchr(value, 0, v.mv_size);
+    const char *method = author ? memchr(author + 1, 0, v.mv_size - (size_t)(author + 1 - value)) : NULL;
+    if (!author || !method || method == value + v.mv_size - 1)
+      continue;
+    status = each(kehu_key_get_u64((const unsigned char *)k.mv_data + 8), owner, author + 1,
+                  method + 1, arg);
   }
   mdb_cursor_close(cur);
   if (status != KEHU_OK)
@@ -141,30 +206,55 @@ int kehu_store_followup_time_check(kehu_txn *t, kehu_findings *f)
     unsigned char ck[16];
     child_key(ck, cust, seq);
     ProtobufCMessage *m = NULL;
-    if (kehu_get_record(t, t->st->children[k->kind], ck, 16, k->desc, k->sealed, &m) != KEHU_OK) {
-      kehu_finding(f, "follow-up time index -> FU%llu: no such follow-up\n",
+    Kehu__Customer *c = NULL;
+    if (kehu_get_record(t, t->st->children[k->kind], ck, 16, k->desc, k->sealed, &m) != KEHU_OK ||
+        kehu_store_customer_get(t, cust, &c) != KEHU_OK || !customer_live(c)) {
+      kehu_finding(f, "follow-up time index -> FU%llu: no such follow-up of a live customer\n",
                    (unsigned long long)seq);
-      continue;
+    } else {
+      const Kehu__FollowUp *fu = (const Kehu__FollowUp *)m;
+      unsigned char want[24];
+      char value[400];
+      followup_time_key(want, fu, cust, seq);
+      size_t n = followup_time_value(value, sizeof value, c, fu);
+      if (memcmp(want, kb, 24) != 0 || v.mv_size != n || memcmp(v.mv_data, value, n) != 0)
+        kehu_finding(f, "follow-up time index -> FU%llu: not the follow-up's time, owner, "
+                        "author or method\n", (unsigned long long)seq);
     }
-    const Kehu__FollowUp *fu = (const Kehu__FollowUp *)m;
-    unsigned char want[24];
-    followup_time_key(want, fu, cust, seq);
-    const char *p = v.mv_data;
-    const char *author = fu->author ? fu->author : "", *method = fu->method ? fu->method : "";
-    size_t al = strlen(author), ml = strlen(method);
-    if (memcmp(want, kb, 24) != 0 || v.mv_size != al + 1 + ml || memcmp(p, author, al) != 0 ||
-        p[al] != '\0' || memcmp(p + al + 1, method, ml) != 0)
-      kehu_finding(f, "follow-up time index -> FU%llu: not the follow-up's time, author or "
-                      "method\n", (unsigned long long)seq);
-    protobuf_c_message_free_unpacked(m, NULL);
+    if (m)
+      protobuf_c_message_free_unpacked(m, NULL);
+    if (c)
+      kehu__customer__free_unpacked(c, NULL);
   }
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND)
     return kehu_store_status(rc);
-  MDB_stat s;
-  if (mdb_stat(t->txn, t->st->children[k->kind], &s) == 0 && s.ms_entries != entries)
-    kehu_finding(f, "follow-up time index: %zu entries for %zu follow-ups\n", entries,
-                 (size_t)s.ms_entries);
+  /* as many entries as follow-ups of live customers */
+  size_t want = 0;
+  uint64_t last = 0;
+  int last_live = 0;
+  if ((rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur)) != 0)
+    return kehu_store_status(rc);
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    if (key.mv_size != 16)
+      continue;
+    uint64_t cust = kehu_key_get_u64(key.mv_data);
+    if (cust != last || !want) {
+      Kehu__Customer *c = NULL;
+      last_live = kehu_store_customer_get(t, cust, &c) == KEHU_OK && customer_live(c);
+      if (c)
+        kehu__customer__free_unpacked(c, NULL);
+      last = cust;
+    }
+    want += last_live;
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  if (entries != want)
+    kehu_finding(f, "follow-up time index: %zu entries for %zu follow-ups of live customers\n",
+                 entries, want);
   return KEHU_OK;
 }
 
@@ -175,7 +265,7 @@ static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint
 {
   kehu_store *st = t->st;
   if (k->kind == KEHU_KIND_FOLLOWUP)
-    return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add);
+    return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add, NULL);
   if (k->kind == KEHU_KIND_CONTACT) {
     /* one entry per contact (customer | contact), so two contacts sharing
      * a number each keep theirs */
@@ -215,7 +305,7 @@ static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint
 int kehu_store_followups_index(kehu_txn *t, uint64_t cust, uint64_t seq,
                                const Kehu__FollowUp *f)
 {
-  return index_followup_time(t, f, cust, seq, 1);
+  return index_followup_time(t, f, cust, seq, 1, NULL);
 }
 
 int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,

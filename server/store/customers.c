@@ -113,6 +113,8 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
     rc = kehu_store_counts_move(t, old, c);
   if (rc == KEHU_OK)
     rc = kehu_store_dormant_move(t, key, old, c);
+  if (rc == KEHU_OK && old)
+    rc = kehu_store_followups_customer_moved(t, key, old, c);
   if (rc == KEHU_OK)
     rc = reindex(t, st->cust_owner, key, old ? old->owner : NULL, c->owner);
   if (rc == KEHU_OK)

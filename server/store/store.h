@@ -84,12 +84,12 @@ int kehu_store_dormant_sweep(kehu_txn *t, unsigned days, int64_t upto, size_t ma
 int kehu_store_counts_batch_begin(kehu_txn *t);
 int kehu_store_counts_batch_end(kehu_txn *t, int apply);
 
-/* Follow-ups whose time (`at`) is in [since, until), oldest first, from
- * the time index (docs/storage.md#follow-ups-by-time): each(customer key,
- * author, method) with the texts as stored (not 0-terminated). */
+/* Follow-ups of live customers whose time (`at`) is in [since, until),
+ * oldest first, from the time index (docs/storage.md#follow-ups-by-time):
+ * each(customer key, its owner, author, method). */
 int kehu_store_followups_between(kehu_txn *t, int64_t since, int64_t until,
-                                 int (*each)(uint64_t cust, const char *author, size_t author_len,
-                                             const char *method, size_t method_len, void *arg),
+                                 int (*each)(uint64_t cust, const char *owner, const char *author,
+                                             const char *method, void *arg),
                                  void *arg);
 
 /* The customers table, for scans that read every customer (reports). */

@@ -47,7 +47,7 @@ struct kehu_store {
   MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
   MDB_dbi cust_counts;    /* field | value | 0 | owner -> live customers (counts.c) */
   MDB_dbi cust_dormant;   /* dormancy start | customer -> nothing (dormant.c) */
-  MDB_dbi fu_time;        /* at | customer | follow-up -> author 0 method (children.c) */
+  MDB_dbi fu_time;        /* at | customer | follow-up -> owner 0 author 0 method 0 */
   uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
   /* The key ring (docs/storage.md#key-generations): the AES-256-GCM key of
@@ -152,6 +152,10 @@ int kehu_logged_cursor_del(kehu_txn *t, MDB_cursor *cur);
 /* Adds f's entry (the format 6 upgrade; writes go through child put). */
 int kehu_store_followups_index(kehu_txn *t, uint64_t cust, uint64_t seq,
                                const Kehu__FollowUp *f);
+/* A customer's follow-ups' entries after the customer changed from old
+ * to c (a new owner, binned, restored), in t. */
+int kehu_store_followups_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__Customer *old,
+                                        const Kehu__Customer *c);
 /* verify's check of the index against the follow-ups. */
 int kehu_store_followup_time_check(kehu_txn *t, kehu_findings *f);
 
