@@ -338,7 +338,7 @@ static int finish_record(kehu_txn *t, child_write *w, Kehu__Customer *c, Protobu
   const kind_hooks *h = &hooks[w->kind->kind];
   int rc = h->before_put ? h->before_put(t, w, c, m, old) : KEHU_OK;
   if (rc == KEHU_OK)
-    rc = kehu_store_child_put(t, w->kind, w->cust, w->seq, old, m);
+    rc = kehu_store_child_put_for(t, w->kind, c, w->cust, w->seq, old, m);
   if (rc == KEHU_OK)
     rc = record_rules(t, w, c, old, m);
   /* An import's new records are not audited one by one, nor answered:

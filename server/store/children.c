@@ -261,11 +261,11 @@ int kehu_store_followup_time_check(kehu_txn *t, kehu_findings *f)
 /* Index entries of one record: phones of contacts (as keyed hashes), the
  * unique contract number, a follow-up's time. add: 1 to add, 0 to remove. */
 static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
-                       const ProtobufCMessage *m, int add)
+                       const ProtobufCMessage *m, int add, const Kehu__Customer *c)
 {
   kehu_store *st = t->st;
   if (k->kind == KEHU_KIND_FOLLOWUP)
-    return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add, NULL);
+    return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add, c);
   if (k->kind == KEHU_KIND_CONTACT) {
     /* one entry per contact (customer | contact), so two contacts sharing
      * a number each keep theirs */
@@ -311,10 +311,17 @@ int kehu_store_followups_index(kehu_txn *t, uint64_t cust, uint64_t seq,
 int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
                          const ProtobufCMessage *old, const ProtobufCMessage *m)
 {
+  return kehu_store_child_put_for(t, k, NULL, cust, seq, old, m);
+}
+
+int kehu_store_child_put_for(kehu_txn *t, const kehu_kind_info *k, const Kehu__Customer *c,
+                             uint64_t cust, uint64_t seq, const ProtobufCMessage *old,
+                             const ProtobufCMessage *m)
+{
   int rc;
-  if (old && (rc = index_child(t, k, cust, seq, old, 0)) != KEHU_OK)
+  if (old && (rc = index_child(t, k, cust, seq, old, 0, NULL)) != KEHU_OK)
     return rc;
-  if ((rc = index_child(t, k, cust, seq, m, 1)) != KEHU_OK)
+  if ((rc = index_child(t, k, cust, seq, m, 1, c)) != KEHU_OK)
     return rc;
   unsigned char ck[16], pk[9], cb[8];
   child_key(ck, cust, seq);
@@ -337,7 +344,7 @@ int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, ui
 static int unlink_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
                         const ProtobufCMessage *old)
 {
-  int rc = index_child(t, k, cust, seq, old, 0);
+  int rc = index_child(t, k, cust, seq, old, 0, NULL);
   if (rc != KEHU_OK)
     return rc;
   unsigned char ck[16], pk[9];
@@ -497,7 +504,7 @@ int kehu_store_children_reindex(kehu_txn *t, size_t *n)
         status = KEHU_INTERNAL;
         break;
       }
-      status = index_child(t, k, cust, seq, m, 1);
+      status = index_child(t, k, cust, seq, m, 1, NULL);
       protobuf_c_message_free_unpacked(m, NULL);
       unsigned char pk[9], cb[8];
       parent_key(pk, k, seq);

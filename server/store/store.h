@@ -387,6 +387,11 @@ int kehu_store_child_get(kehu_txn *t, const kehu_kind_info *k, uint64_t seq, uin
  * a unique value (contract number) belongs to another record. */
 int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
                          const ProtobufCMessage *old, const ProtobufCMessage *m);
+/* The same, given the record's customer as it is in t (its owner and bin
+ * state go into a follow-up's time entry without reading it again). */
+int kehu_store_child_put_for(kehu_txn *t, const kehu_kind_info *k, const Kehu__Customer *c,
+                             uint64_t cust, uint64_t seq, const ProtobufCMessage *old,
+                             const ProtobufCMessage *m);
 int kehu_store_child_delete(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
                             const ProtobufCMessage *old);
 /* Records of one customer (cust != 0) or of all, newest first, below the

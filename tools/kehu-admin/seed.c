@@ -94,7 +94,7 @@ static int seed_children(kehu_txn *t, const seed_batch *b, const kehu_seed_custo
     f.created_at = f.updated_at = b->now;
     f.created_by = c->owner;
     f.version = 1;
-    st = kehu_store_child_put(t, fk, key, seq, NULL, &f.base);
+    st = kehu_store_child_put_for(t, fk, c, key, seq, NULL, &f.base);
   }
   return st == KEHU_OK ? kehu_rules_dormant(&rc, NULL, c) : st;
 }
