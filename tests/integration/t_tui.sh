@@ -21,7 +21,8 @@ command -v tmux >/dev/null || fail "tmux is required (scripts/deps.sh installs i
 
 TMUX_SOCK=$KEHU_TMP/tmux.sock
 tui_stop() { tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true; }
-trap 'rc=$?; tui_stop; (exit $rc); kehu_cleanup' EXIT
+# set +e: the test's status is handed to kehu_cleanup, not taken as a failure of the trap
+trap 'rc=$?; set +e; tui_stop; (exit $rc); kehu_cleanup' EXIT
 
 kehu_init_data
 kehu_add_user rep1 sales
