@@ -1,7 +1,6 @@
 /* `kehu tui`: the loop, the frame (status line above, notice and key hints
  * below) and the keys every screen shares. docs/architecture.md#the-tui */
 #include <curses.h>
-#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,8 +336,7 @@ int kehu_cmd_tui(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   exe[n > 0 ? n : 0] = '\0';
   ui.exe = exe;
 
-  /* the terminal speaks the user's character set (ncursesw: wide chars) */
-  setlocale(LC_CTYPE, "");
+  /* LC_CTYPE is the user's (kehu_i18n_init, in main): ncursesw draws wide characters */
   if (!initscr())
     return kehu_fail(err, KEHU_INTERNAL, NULL, "%s", _("cannot start the terminal screen"));
   raw();

@@ -71,7 +71,6 @@ typedef struct {
   int open_rc;
   tui_pending *pending;     /* requests sent, waiting for their answers */
   char why[400];            /* why offline or logged out, for the status line */
-  int64_t retry_at_ms;
 } tui_net;
 
 /* Reminders the user has been told about: pushed or listed, newest first. */

@@ -45,7 +45,6 @@ static void schedule_retry(tui *ui)
   tui_net *n = &ui->net;
   unsigned ms = n->backoff_ms ? n->backoff_ms : BACKOFF_FIRST_MS;
   n->backoff_ms = ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
-  n->retry_at_ms = (int64_t)uv_now(ui->loop) + ms;
   uv_timer_start(&n->retry, retry_cb, ms, 0);
 }
 

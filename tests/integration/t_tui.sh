@@ -118,7 +118,7 @@ wait_for '\^ phone: .1234567. is not a phone number' "$(kehu_scaled 5)" \
 # the reason is on the line right under the Phones field
 screen | grep -A1 -E '^ +Phones +1234567' | tail -1 | grep -q 'is not a phone number' ||
   fail "the phone error is not under the Phones field: $(screen)"
-wait_for 'not saved' 1 "the form's not-saved line"
+wait_for 'not saved' "$(kehu_scaled 2)" "the form's not-saved line"
 expect_exit 0 kehu_as rep1 --json contact list "$CID"
 expect_eq 0 "$(out_jq '.items | length')" "contacts after the refused form"
 keys Escape
@@ -131,7 +131,7 @@ wait_for '提醒来自另一个客户端' 3 "the pushed reminder"
 elapsed_ms=$((($(wall_us) - start) / 1000))
 ((elapsed_ms <= 2000)) || fail "the reminder took ${elapsed_ms} ms to show (at most 2000)"
 note "reminder on the screen ${elapsed_ms} ms after the other client's add returned"
-wait_for 'reminders: 1 new' 1 "the status line's count"
+wait_for 'reminders: 1 new' "$(kehu_scaled 2)" "the status line's count"
 
 # --- a terminal too small: said plainly; larger again: the screen is back -----
 tmux -S "$TMUX_SOCK" resize-window -t tui -x 60 -y 20
@@ -151,7 +151,7 @@ kehu_stop_server
 wait_for 'offline' "$(kehu_scaled 5)" "the status line after kehud stopped"
 keys C-s
 wait_for 'not saved \(.*\): your input is kept' "$(kehu_scaled 5)" "saving while offline"
-wait_for '服务器停了也不丢' 1 "the input kept in the form"
+wait_for '服务器停了也不丢' "$(kehu_scaled 2)" "the input kept in the form"
 keys Escape
 keys '?'
 wait_for 'Keys everywhere' "$(kehu_scaled 2)" "the help screen while offline"
@@ -177,7 +177,7 @@ expect_eq acknowledged \
 keys q
 
 # --- English footer under C.UTF-8 (the Chinese session is below) -------------
-wait_for '\?:help  q:back' 1 "the English footer"
+wait_for '\?:help  q:back' "$(kehu_scaled 2)" "the English footer"
 
 # --- quit, then a user without a session: told how to log in ------------------
 keys q
@@ -194,8 +194,8 @@ locale -a 2>/dev/null | grep -qi '^zh_CN\.utf-\?8$' ||
   fail "the zh_CN.UTF-8 locale is missing: run scripts/deps.sh"
 tui_start zh_CN.UTF-8
 wait_for ' 在线 *$' "$(kehu_scaled 10)" "the status line in Chinese"
-wait_for '\?:帮助  q:返回' 1 "the footer in Chinese"
-wait_for '名称' 1 "the list's headers in Chinese"
+wait_for '\?:帮助  q:返回' "$(kehu_scaled 2)" "the footer in Chinese"
+wait_for '名称' "$(kehu_scaled 2)" "the list's headers in Chinese"
 keys /
 text 华为
 wait_for '华为云计算' "$(kehu_scaled 5)" "the search in the Chinese desk"
