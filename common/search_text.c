@@ -248,6 +248,24 @@ void kehu_search_query_tokens(const char *term, int keep_weak, kehu_token_fn emi
   shape->exact = q.count == 1 && !dropped;
 }
 
+size_t kehu_search_head_token(const char *folded, char out[KEHU_TOKEN_MAX])
+{
+  size_t len = strlen(folded), at = 0;
+  for (int chars = 0; chars < 2; chars++) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t step =
+        at < len ? utf8proc_iterate((const utf8proc_uint8_t *)folded + at, (utf8proc_ssize_t)(len - at), &cp) : 0;
+    if (step <= 0)
+      return 0;
+    at += (size_t)step;
+  }
+  if (at + 1 > KEHU_TOKEN_MAX)
+    return 0;
+  out[0] = KEHU_HEAD_MARK;
+  memcpy(out + 1, folded, at);
+  return at + 1;
+}
+
 kehu_term_kind kehu_search_term_kind(const char *term, char *normal, size_t len)
 {
   char digits[32];

@@ -41,6 +41,14 @@ typedef enum {
 } kehu_term_kind;
 kehu_term_kind kehu_search_term_kind(const char *term, char *normal, size_t len);
 
+/* The head token of a folded name or query (docs/architecture.md#search):
+ * KEHU_HEAD_MARK and the text's first two characters, whatever they are.
+ * A name that starts with a query has the query's head token, so the names
+ * a query is a prefix of are found from the posting lists. Returns its
+ * length, 0 when the text has fewer than two characters. */
+#define KEHU_HEAD_MARK 0x02
+size_t kehu_search_head_token(const char *folded, char out[KEHU_TOKEN_MAX]);
+
 /* The normalised form of text (NFKC, case-folded) used to verify a match
  * and rank it; caller frees. NULL for invalid UTF-8. */
 char *kehu_search_fold(const char *text);

@@ -48,7 +48,25 @@ typedef struct {
   kehu_customer_order order;
   match *matches;
   size_t n;
+  /* the ranked walk (docs/architecture.md#search): a page at a time */
+  int ranked;                    /* the query has a head token: walk the phases */
+  char head[KEHU_TOKEN_MAX];
+  size_t head_len;
+  const char *walk_owner;        /* a rep's own customers, checked in the index */
+  int phase;                     /* 0 exact, 1 prefix, 2 contains */
+  uint64_t below;                /* the cursor: the phase goes on below this key */
+  size_t examined;               /* candidates decoded for this page */
+  int stop;                      /* the page is decided */
+  int last_phase;                /* the last match kept: where the next page starts */
+  uint64_t last_key;
+  int partial;                   /* the budget ran out: the page ends at last_* */
 } search_state;
+
+/* A page reads at most this many candidates (decoded), and the index walk
+ * of one phase at most INDEX_BUDGET postings; then the page ends where the
+ * walk stopped, and its cursor goes on from there. */
+#define DECODE_BUDGET 4096
+#define INDEX_BUDGET 262144
 
 /* The customer's own text as search knows it, folded. */
 static char *customer_text(const Kehu__Customer *c)
@@ -186,6 +204,78 @@ static int consider(uint64_t key, void *arg)
   return s->n < RANK_WINDOW;
 }
 
+/* One candidate of a ranked phase: kept when it passes and its rank is
+ * the phase's; the page is full at limit, and one more decides whether
+ * there is a next page. */
+static int consider_ranked(uint64_t key, void *arg)
+{
+  search_state *s = arg;
+  s->examined++;
+  if (s->n > s->limit) {
+    s->stop = 1;
+    return 0;
+  }
+  Kehu__Customer *c;
+  kehu_arena_mark before = kehu_arena_here(&s->arena);
+  int keep = 0;
+  if (kehu_store_customer_get_in(s->t, key, &s->arena.alloc, &c) == KEHU_OK &&
+      filters_pass(&s->f, c) && kehu_access_customer_visible(s->t, s->who, c) &&
+      verified(s, c, key)) {
+    int rank = rank_of(s, c);
+    /* an exact match is shown by phase 0, a prefix one by phase 1: each
+     * once (phase 0's list is the name index, phase 1's the head token's
+     * list, which every exact and prefix match is in) */
+    keep = rank == s->phase;
+  }
+  if (!keep) {
+    kehu_arena_reset(&s->arena, before);
+  } else if (s->n == s->limit) {
+    /* one more than the page: there is a next page */
+    kehu_arena_reset(&s->arena, before);
+    s->stop = 1;
+    return 0;
+  } else {
+    s->matches[s->n++] = (match){c, s->phase, 0, {0}};
+    s->last_phase = s->phase;
+    s->last_key = key;
+  }
+  if (s->examined >= DECODE_BUDGET) {
+    s->partial = 1;
+    s->last_phase = s->phase;
+    s->last_key = key;
+    return 0;
+  }
+  return 1;
+}
+
+/* The ranked page: exact matches, then prefix, then contains, each newest
+ * first, from the phase and key the cursor names. */
+static int run_ranked(search_state *s, kehu_txn *t)
+{
+  int status = KEHU_OK;
+  for (; s->phase <= 2 && !s->stop && !s->partial && status == KEHU_OK; s->phase++, s->below = 0) {
+    if (s->phase == 0) {
+      status = kehu_store_search_exact(t, s->folded_query, s->below, consider_ranked, s);
+      continue;
+    }
+    /* a query of two characters is all its head: a name under the head
+     * starts with the query, so phase 2 leaves those out unread */
+    kehu_search_walk w = {.head = s->head,
+                          .head_len = s->phase == 1 || s->head_len == strlen(s->folded_query) + 1
+                                          ? s->head_len : 0,
+                          .without_head = s->phase == 2 && s->head_len == strlen(s->folded_query) + 1,
+                          .owner = s->walk_owner, .below = s->below, .budget = INDEX_BUDGET};
+    status = kehu_store_search_walk(t, (const char *const *)s->q->terms, s->q->n_terms, &w,
+                                    consider_ranked, s);
+    if (status == KEHU_OK && w.stopped && !s->stop && !s->partial) {
+      s->partial = 1;
+      s->last_phase = s->phase;
+      s->last_key = w.stopped;
+    }
+  }
+  return status;
+}
+
 static int by_field(const void *a, const void *b, void *arg)
 {
   const match *x = a, *y = b;
@@ -228,9 +318,24 @@ static void run_search(uv_work_t *work)
   const char *owner = s->f.owner;
   if (!owner && kehu_role_of(s->who->role) == KEHU_ROLE_SALES)
     owner = s->who->username;
-  s->status = kehu_store_search(&t, (const char *const *)s->q->terms, s->q->n_terms, owner,
-                                consider, s);
+  if (s->ranked) {
+    s->walk_owner = owner;
+    s->status = run_ranked(s, &t);
+    if (s->status == KEHU_INVALID) {
+      /* nothing exact to walk: the window below */
+      s->ranked = 0;
+      s->status = KEHU_OK;
+      s->n = 0;
+      kehu_arena_free(&s->arena);
+      kehu_arena_init(&s->arena);
+    }
+  }
+  if (!s->ranked)
+    s->status = kehu_store_search(&t, (const char *const *)s->q->terms, s->q->n_terms, owner,
+                                  consider, s);
   kehu_store_read_end(&t);
+  if (s->ranked)
+    return;
   s->t = NULL;
   if (s->sorted)
     qsort_r(s->matches, s->n, sizeof *s->matches, by_field, &s->order);
@@ -246,6 +351,17 @@ static void search_done(uv_work_t *work, int status)
   if (status != 0 || s->status != KEHU_OK) {
     int rc = s->status != KEHU_OK ? s->status : KEHU_INTERNAL;
     kehu_reply_status(call, rc, "search failed: %s", kehu_status_name(rc));
+  } else if (s->ranked) {
+    Kehu__Customer **items = calloc(s->n + 1, sizeof *items);
+    char cursor[40];
+    snprintf(cursor, sizeof cursor, "r%d-%016llx", s->last_phase, (unsigned long long)s->last_key);
+    for (size_t i = 0; items && i < s->n; i++)
+      items[i] = s->matches[i].c;
+    if (!items)
+      kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");
+    else
+      kehu_reply_customer_page(call, items, s->n, s->stop || s->partial ? cursor : NULL);
+    free(items);
   } else {
     size_t from = s->offset < s->n ? s->offset : s->n;
     size_t count = s->n - from < s->limit ? s->n - from : s->limit;
@@ -276,7 +392,18 @@ void kehu_handle_customer_search(kehu_call *call)
     kehu_reply_status(call, KEHU_INVALID, "terms: give 1 to 16 search terms");
     return;
   }
-  if (q->cursor && *q->cursor && kehu_position_cursor_parse(q->cursor, 's', &offset) != 0) {
+  int phase = 0;
+  unsigned long long below = 0;
+  int ranked_cursor = q->cursor && q->cursor[0] == 'r';
+  if (ranked_cursor) {
+    int used = 0;
+    if (sscanf(q->cursor, "r%1d-%16llx%n", &phase, &below, &used) != 2 || phase < 0 ||
+        phase > 2 || (size_t)used != strlen(q->cursor) || strlen(q->cursor) != 19) {
+      kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
+                        q->cursor);
+      return;
+    }
+  } else if (q->cursor && *q->cursor && kehu_position_cursor_parse(q->cursor, 's', &offset) != 0) {
     kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
                       q->cursor);
     return;
@@ -325,7 +452,7 @@ void kehu_handle_customer_search(kehu_call *call)
                                 .tier = tier};
   s->folded_terms = calloc(q->n_terms, sizeof *s->folded_terms);
   s->verify_term = calloc(q->n_terms, 1);
-  s->matches = calloc(RANK_WINDOW, sizeof *s->matches);
+  s->matches = calloc(RANK_WINDOW + 1, sizeof *s->matches);
   size_t qlen = 1;
   for (size_t i = 0; s->folded_terms && s->verify_term && i < q->n_terms; i++) {
     s->folded_terms[i] = kehu_search_fold(q->terms[i]);
@@ -339,6 +466,8 @@ void kehu_handle_customer_search(kehu_call *call)
                             KEHU_TERM_TEXT &&
                         (!shape.exact || shape.single_char);
   }
+  s->phase = phase;
+  s->below = below;
   char *query = malloc(qlen);
   if (query) {
     query[0] = '\0';
@@ -346,6 +475,17 @@ void kehu_handle_customer_search(kehu_call *call)
       strcat(strcat(query, i ? " " : ""), q->terms[i]);
     s->folded_query = kehu_search_fold(query);
     free(query);
+  }
+  /* unsorted, with a head token to find the prefix matches by: the ranked
+   * walk; else (or with a position cursor) the window of the newest */
+  if (s->folded_query && !s->sorted && (!q->cursor || !*q->cursor || ranked_cursor))
+    s->head_len = kehu_search_head_token(s->folded_query, s->head);
+  s->ranked = s->head_len > 0;
+  if (ranked_cursor && !s->ranked) {
+    kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
+                      q->cursor);
+    search_free(s);
+    return;
   }
   if (!s->folded_terms || !s->verify_term || !s->matches || !s->folded_query) {
     kehu_reply_status(call, KEHU_EXHAUSTED, "server out of memory");

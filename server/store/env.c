@@ -274,6 +274,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
   mdb_reader_check(st->env, &dead);
 
   MDB_txn *txn;
+  int grown = 0;
+again:   /* after an upgrade that needed a bigger map */
   if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
     kehu_store_close(st);
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the database in %s: %s", dir,
@@ -323,12 +325,26 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
     rc = rebuild_from_customers(st, txn, st->cust_dormant, dormant_customer);
   if (rc == 0 && found < 6)
     rc = index_followups(st, txn);
+  if (rc == 0 && found < 9) {
+    /* Format 9: the names' head tokens (search.c). A store of an older
+     * format gets them here; a new one is empty. */
+    kehu_txn ht = {.st = st, .txn = txn};
+    int hrc = kehu_store_search_add_heads(&ht);
+    rc = hrc == KEHU_OK ? 0 : hrc == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
+  }
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};
     rc = mdb_put(txn, st->meta, &fk, &fv, 0);
   }
   rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+  /* An upgrade rewrites whole indexes in this one transaction: the old
+   * pages stay until it commits, so it may need a bigger map. */
+  if (rc == MDB_MAP_FULL && grown < 4 && mdb_env_set_mapsize(st->env, st->map_size * 2) == 0) {
+    st->map_size *= 2;
+    grown++;
+    goto again;
+  }
   if (rc != 0) {
     kehu_store_close(st);
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot open the tables in %s: %s", dir,

@@ -149,6 +149,18 @@ static int add_contacts(kehu_txn *t, uint64_t cust, token_set *set)
   return status;
 }
 
+/* The name's head token: the names a query is a prefix of are found in
+ * its list (docs/architecture.md#search). */
+static void add_head(token_set *set, const char *name)
+{
+  char *folded = name ? kehu_search_fold(name) : NULL;
+  char head[KEHU_TOKEN_MAX];
+  size_t n = folded ? kehu_search_head_token(folded, head) : 0;
+  if (n)
+    add_token(head, n, set);
+  free(folded);
+}
+
 /* What a customer is found by, now: its names and tags, and every
  * contact's name, phones and email. */
 static int current_tokens(kehu_txn *t, uint64_t cust, token_set *set)
@@ -163,6 +175,7 @@ static int current_tokens(kehu_txn *t, uint64_t cust, token_set *set)
   if (rc != KEHU_OK)
     return rc;
   kehu_search_index_tokens(c->name, add_token, set);
+  add_head(set, c->name);
   kehu_search_index_tokens(c->short_name, add_token, set);
   for (size_t i = 0; i < c->n_tags; i++)
     kehu_search_index_tokens(c->tags[i], add_token, set);
@@ -296,6 +309,62 @@ static int reindex(kehu_txn *t, uint64_t cust, int direct)
 int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
 {
   return reindex(t, cust, 0);
+}
+
+/* Store format 9: every customer gets its name's head token, posted
+ * straight into the posting lists and added to its recorded tokens. */
+int kehu_store_search_add_heads(kehu_txn *t)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->customers, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val k, v;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8)
+      continue;
+    uint64_t cust = kehu_key_get_u64(k.mv_data);
+    Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
+    token_set head = {0}, doc = {0};
+    if (c) {
+      add_head(&head, c->name);
+      kehu__customer__free_unpacked(c, NULL);
+    }
+    if (head.n == 0)
+      continue;
+    status = stored_tokens(t, cust, &doc);
+    int has = 0;   /* already recorded (and posted in one of the two tables) */
+    for (size_t i = 0; i < doc.n && !has; i++)
+      has = token_cmp(&doc.items[i], &head.items[0]) == 0;
+    if (status == KEHU_OK && !has)
+      status = posting(t, t->st->search, &head.items[0], cust, 1);
+    if (status == KEHU_OK && !has) {
+      add_token((const char *)head.items[0].bytes, head.items[0].len, &doc);
+      sort_unique(&doc);
+      status = doc.overflow ? KEHU_EXHAUSTED : write_doc(t, cust, &doc);
+    }
+    free(head.items);
+    free(doc.items);
+  }
+  mdb_cursor_close(cur);
+  return status != KEHU_OK ? status : rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_search_doc_current(kehu_txn *t, uint64_t cust, int *current)
+{
+  token_set now = {0}, before = {0};
+  int rc = current_tokens(t, cust, &now);
+  if (rc == KEHU_OK)
+    rc = stored_tokens(t, cust, &before);
+  sort_unique(&before);
+  *current = rc == KEHU_OK && now.n == before.n;
+  for (size_t i = 0; *current && i < now.n; i++)
+    *current = token_cmp(&now.items[i], &before.items[i]) == 0;
+  free(now.items);
+  free(before.items);
+  return rc;
 }
 
 /* ---- deferred reindexing ---- */
@@ -505,6 +574,32 @@ static void walk_start(newest_first *w, const token *tok)
   }
 }
 
+/* The same, from the newest key below `below` (all of them when 0). */
+static void walk_start_below(newest_first *w, const token *tok, uint64_t below)
+{
+  if (!below) {
+    walk_start(w, tok);
+    return;
+  }
+  unsigned char b[8];
+  kehu_key_put_u64(b, below);
+  for (int i = 0; i < 2; i++) {
+    w->key[i] = (MDB_val){tok->len, (void *)tok->bytes};
+    w->v[i] = (MDB_val){8, b};
+    /* the first posting at or above below, then the one before it; none
+     * at or above: the list's last */
+    w->rc[i] = mdb_cursor_get(w->cur[i], &w->key[i], &w->v[i], MDB_GET_BOTH_RANGE);
+    if (w->rc[i] == 0) {
+      w->rc[i] = mdb_cursor_get(w->cur[i], &w->key[i], &w->v[i], MDB_PREV_DUP);
+    } else {
+      w->key[i] = (MDB_val){tok->len, (void *)tok->bytes};
+      w->rc[i] = mdb_cursor_get(w->cur[i], &w->key[i], &w->v[i], MDB_SET_KEY);
+      if (w->rc[i] == 0)
+        w->rc[i] = mdb_cursor_get(w->cur[i], &w->key[i], &w->v[i], MDB_LAST_DUP);
+    }
+  }
+}
+
 /* The next customer key, newest first; 0 when both lists are done. */
 static uint64_t walk_next(newest_first *w)
 {
@@ -610,8 +705,8 @@ static int every_customer(kehu_txn *t, const char *owner, int (*each)(uint64_t k
   return KEHU_OK;
 }
 
-int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms, const char *owner,
-                      int (*each)(uint64_t key, void *arg), void *arg)
+/* The probes of a query's terms into l; a deferring write's changes first. */
+static int query_probes(kehu_txn *t, const char *const *terms, size_t nterms, probe_list *l)
 {
   if (t->defer) {
     /* a search inside a deferring write sees the write's changes */
@@ -621,64 +716,258 @@ int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms, cons
       return rc;
     t->defer = d;
   }
+  /* the starts of stop words ("li", "co") only when nothing else is there */
+  for (int keep_weak = 0; keep_weak < 2 && l->n == 0; keep_weak++)
+    for (size_t i = 0; i < nterms; i++) {
+      if (secret_probe(t->st, terms[i], l))
+        continue;
+      size_t before = l->n;
+      kehu_query_shape shape;
+      kehu_search_query_tokens(terms[i], keep_weak, add_probe, &shape, l);
+      if (shape.single_char && l->n == before + 1)
+        l->items[before].prefix = 1;
+    }
+  return KEHU_OK;
+}
+
+typedef struct {
+  MDB_cursor *cur[2], *probe_cur[2];
+} walk_cursors;
+
+static int cursors_open(kehu_txn *t, walk_cursors *c)
+{
+  MDB_dbi dbi[2] = {t->st->search, t->st->search_pend};
+  memset(c, 0, sizeof *c);
+  for (int i = 0; i < 2; i++)
+    if (mdb_cursor_open(t->txn, dbi[i], &c->cur[i]) != 0 ||
+        mdb_cursor_open(t->txn, dbi[i], &c->probe_cur[i]) != 0)
+      return KEHU_INTERNAL;
+  return KEHU_OK;
+}
+
+static void cursors_close(walk_cursors *c)
+{
+  for (int i = 0; i < 2; i++) {
+    if (c->cur[i])
+      mdb_cursor_close(c->cur[i]);
+    if (c->probe_cur[i])
+      mdb_cursor_close(c->probe_cur[i]);
+  }
+}
+
+/* The rarest exact probe, its count set; NULL when there is none. *none:
+ * some exact token has no posting (nothing matches). */
+static probe *driving_probe(MDB_cursor *const cur[2], probe_list *l, int *none)
+{
+  probe *drive = NULL;
+  *none = 0;
+  for (size_t i = 0; i < l->n && !*none; i++) {
+    probe *p = &l->items[i];
+    if (p->prefix)
+      continue;
+    p->count = posting_count(cur, &p->tok);
+    *none = p->count == 0;
+    if (!drive || p->count < drive->count)
+      drive = p;
+  }
+  return drive;
+}
+
+/* A query of legal forms alone ("有限公司", "Ltd") has no token: its
+ * phase of names that merely contain it reads the newest customers (of
+ * w->owner only when given), each checked against the text by the caller. */
+static int newest_customers(kehu_txn *t, kehu_search_walk *w, int (*each)(uint64_t key, void *arg),
+                            void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, w->owner ? t->st->cust_owner : t->st->customers, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  token head = {0};
+  if (w->head_len && w->head_len <= KEHU_TOKEN_MAX && w->without_head) {
+    head.len = (unsigned char)w->head_len;
+    memcpy(head.bytes, w->head, w->head_len);
+  }
+  MDB_cursor *hc[2] = {NULL, NULL};
+  if (head.len && (mdb_cursor_open(t->txn, t->st->search, &hc[0]) != 0 ||
+                   mdb_cursor_open(t->txn, t->st->search_pend, &hc[1]) != 0))
+    rc = MDB_PANIC;
+  unsigned char b[8];
+  kehu_key_put_u64(b, w->below);
+  MDB_val key = {w->owner ? strlen(w->owner) : 0, (void *)w->owner}, v = {8, b};
+  if (rc != 0) {
+    /* cursors failed above */
+  } else if (w->owner) {
+    /* the owner index: the owner's keys, a dup list */
+    rc = w->below ? mdb_cursor_get(cur, &key, &v, MDB_GET_BOTH_RANGE) : MDB_NOTFOUND;
+    if (rc == 0) {
+      rc = mdb_cursor_get(cur, &key, &v, MDB_PREV_DUP);
+    } else {
+      key = (MDB_val){strlen(w->owner), (void *)w->owner};
+      rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
+      if (rc == 0)
+        rc = mdb_cursor_get(cur, &key, &v, MDB_LAST_DUP);
+    }
+  } else {
+    /* the table: its keys */
+    key = (MDB_val){8, b};
+    rc = w->below ? mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
+    rc = rc == 0 ? mdb_cursor_get(cur, &key, &v, MDB_PREV) : mdb_cursor_get(cur, &key, &v, MDB_LAST);
+  }
+  size_t read = 0;
+  for (; rc == 0; rc = mdb_cursor_get(cur, &key, &v, w->owner ? MDB_PREV_DUP : MDB_PREV)) {
+    const MDB_val *k = w->owner ? &v : &key;
+    if (k->mv_size != 8)
+      continue;
+    uint64_t cust = kehu_key_get_u64(k->mv_data);
+    if ((!head.len || !posted(hc, &head, cust)) && !each(cust, arg))
+      break;
+    if (w->budget && ++read == w->budget) {
+      w->stopped = cust;
+      break;
+    }
+  }
+  for (int i = 0; i < 2; i++)
+    if (hc[i])
+      mdb_cursor_close(hc[i]);
+  mdb_cursor_close(cur);
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_search_walk(kehu_txn *t, const char *const *terms, size_t nterms, kehu_search_walk *w,
+                           int (*each)(uint64_t key, void *arg), void *arg)
+{
+  probe items[65];
+  probe_list l = {items, 0, 64, 0};
+  w->stopped = 0;
+  int status = query_probes(t, terms, nterms, &l);
+  if (status != KEHU_OK)
+    return status;
+  int exact = 0;
+  for (size_t i = 0; i < l.n; i++)
+    exact |= !l.items[i].prefix;
+  if (!exact && l.n)
+    return KEHU_INVALID;   /* single characters: kehu_store_search's key prefixes */
+  if (l.n == 0 && (!w->head_len || w->without_head))
+    return newest_customers(t, w, each, arg);   /* legal forms alone: no token to look up */
+  token head = {0};
+  if (w->head_len && w->head_len <= KEHU_TOKEN_MAX) {
+    head.len = (unsigned char)w->head_len;
+    memcpy(head.bytes, w->head, w->head_len);
+    if (!w->without_head) {
+      l.cap = 65;
+      add_probe(w->head, w->head_len, &l);
+    }
+  }
+  walk_cursors c;
+  MDB_cursor *owner_cur = NULL;
+  status = cursors_open(t, &c);
+  if (status == KEHU_OK && w->owner && mdb_cursor_open(t->txn, t->st->cust_owner, &owner_cur) != 0)
+    status = KEHU_INTERNAL;
+  int none = 0;
+  probe *drive = status == KEHU_OK ? driving_probe(c.cur, &l, &none) : NULL;
+  if (status == KEHU_OK && !none && drive) {
+    newest_first nf = {{c.cur[0], c.cur[1]}, {{0}}, {{0}}, {0}};
+    walk_start_below(&nf, &drive->tok, w->below);
+    MDB_val ok = {w->owner ? strlen(w->owner) : 0, (void *)w->owner};
+    size_t read = 0;
+    for (uint64_t cust; (cust = walk_next(&nf)) != 0;) {
+      int all = 1;
+      for (size_t i = 0; i < l.n && all; i++) {
+        probe *p = &l.items[i];
+        if (p == drive)
+          continue;
+        /* a single character's term is checked against the text by the
+         * caller, as in kehu_store_search */
+        all = p->prefix || posted(c.probe_cur, &p->tok, cust);
+      }
+      if (all && head.len && w->without_head)
+        all = !posted(c.probe_cur, &head, cust);
+      if (all && owner_cur) {
+        unsigned char kb[8];
+        kehu_key_put_u64(kb, cust);
+        MDB_val k = ok, v = {8, kb};
+        all = mdb_cursor_get(owner_cur, &k, &v, MDB_GET_BOTH) == 0;
+      }
+      if (all && !each(cust, arg))
+        break;
+      if (w->budget && ++read == w->budget) {
+        w->stopped = cust;
+        break;
+      }
+    }
+  }
+  cursors_close(&c);
+  if (owner_cur)
+    mdb_cursor_close(owner_cur);
+  return status;
+}
+
+int kehu_store_search(kehu_txn *t, const char *const *terms, size_t nterms, const char *owner,
+                      int (*each)(uint64_t key, void *arg), void *arg)
+{
   probe items[64];
   probe_list l = {items, 0, 64, 0};
-  /* the starts of stop words ("li", "co") only when nothing else is there */
-  for (int keep_weak = 0; keep_weak < 2 && l.n == 0; keep_weak++)
-    for (size_t i = 0; i < nterms; i++) {
-      if (secret_probe(t->st, terms[i], &l))
-        continue;
-      size_t before = l.n;
-      kehu_query_shape shape;
-      kehu_search_query_tokens(terms[i], keep_weak, add_probe, &shape, &l);
-      if (shape.single_char && l.n == before + 1)
-        l.items[before].prefix = 1;
-    }
+  int status = query_probes(t, terms, nterms, &l);
+  if (status != KEHU_OK)
+    return status;
   if (l.n == 0)
     return every_customer(t, owner, each, arg);   /* only legal forms: no token to look up */
   /* cur: the two tables, for counts and the driving list; probe: the two
    * tables again, for the other tokens of each candidate. */
-  MDB_cursor *cur[2] = {NULL, NULL}, *probe_cur[2] = {NULL, NULL};
-  MDB_dbi dbi[2] = {t->st->search, t->st->search_pend};
-  int status = KEHU_OK;
-  for (int i = 0; i < 2 && status == KEHU_OK; i++)
-    if (mdb_cursor_open(t->txn, dbi[i], &cur[i]) != 0 ||
-        mdb_cursor_open(t->txn, dbi[i], &probe_cur[i]) != 0)
-      status = KEHU_INTERNAL;
+  walk_cursors c;
+  status = cursors_open(t, &c);
   /* The rarest exact token drives; the others are probed per candidate. */
-  probe *drive = NULL;
-  int none = 0;   /* a token nobody has: no match */
-  for (size_t i = 0; i < l.n && status == KEHU_OK && !none; i++) {
-    probe *p = &l.items[i];
-    if (p->prefix)
-      continue;
-    p->count = posting_count(cur, &p->tok);
-    none = p->count == 0;
-    if (!drive || p->count < drive->count)
-      drive = p;
-  }
+  int none = 0;
+  probe *drive = status == KEHU_OK ? driving_probe(c.cur, &l, &none) : NULL;
   if (status != KEHU_OK || none) {
     /* nothing to read */
   } else if (drive) {
-    newest_first w = {{cur[0], cur[1]}, {{0}}, {{0}}, {0}};
+    newest_first w = {{c.cur[0], c.cur[1]}, {{0}}, {{0}}, {0}};
     walk_start(&w, &drive->tok);
     for (uint64_t cust; (cust = walk_next(&w)) != 0;) {
       int all = 1;
       for (size_t i = 0; i < l.n && all; i++)
         if (&l.items[i] != drive && !l.items[i].prefix)
-          all = posted(probe_cur, &l.items[i].tok, cust);
+          all = posted(c.probe_cur, &l.items[i].tok, cust);
       if (all && !each(cust, arg))
         break;
     }
   } else {
     /* Only single characters: every key that starts with the first. */
-    status = prefix_matches(cur, &l.items[0].tok, each, arg);
+    status = prefix_matches(c.cur, &l.items[0].tok, each, arg);
   }
-  for (int i = 0; i < 2; i++) {
-    if (cur[i])
-      mdb_cursor_close(cur[i]);
-    if (probe_cur[i])
-      mdb_cursor_close(probe_cur[i]);
-  }
+  cursors_close(&c);
   return status;
+}
+
+int kehu_store_search_exact(kehu_txn *t, const char *name, uint64_t below,
+                            int (*each)(uint64_t key, void *arg), void *arg)
+{
+  char name_key[512];
+  if (kehu_customer_name_key(name, name_key, sizeof name_key) != 0)
+    return KEHU_OK;   /* no key (all punctuation, a legal form): no exact match either */
+  size_t len = strlen(name_key);
+  if (len == 0 || len > 511)
+    return KEHU_OK;
+  MDB_cursor *cur;
+  if (mdb_cursor_open(t->txn, t->st->cust_name, &cur) != 0)
+    return KEHU_INTERNAL;
+  unsigned char b[8];
+  kehu_key_put_u64(b, below);
+  MDB_val k = {len, (void *)name_key}, v = {8, b};
+  int rc = below ? mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE) : MDB_NOTFOUND;
+  if (rc == 0) {
+    rc = mdb_cursor_get(cur, &k, &v, MDB_PREV_DUP);
+  } else {
+    k = (MDB_val){len, (void *)name_key};
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc == 0)
+      rc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
+  }
+  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV_DUP))
+    if (v.mv_size == 8 && !each(kehu_key_get_u64(v.mv_data), arg))
+      break;
+  mdb_cursor_close(cur);
+  return KEHU_OK;
 }

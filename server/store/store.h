@@ -17,7 +17,7 @@
 /* The layout of the tables (env.c): 2 added the pending search table;
  * 3 keys the name index by the symmetric legal-form stripping of
  * common/normalize.c (an older store has its name index rebuilt). */
-#define KEHU_STORE_FORMAT 6
+#define KEHU_STORE_FORMAT 9
 
 typedef struct kehu_store kehu_store;
 
@@ -278,6 +278,36 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
  * the newest customers (of owner, when not NULL) instead, 20,000 at most. */
 int kehu_store_search(kehu_txn *t, const char *const *terms, size_t n, const char *owner,
                       int (*each)(uint64_t key, void *arg), void *arg);
+/* A ranked search walks the posting lists a phase at a time
+ * (docs/architecture.md#search): the candidates of terms, newest first,
+ * with the name's head token too when head is given (the names the query
+ * may be a prefix of; with without_head, only those not under it), of owner only when given (checked in the owner
+ * index, before anything is decoded), with keys below `below` when not 0.
+ * At most `budget` candidates are read from the driving list when not 0:
+ * when it runs out, *stopped is the last key read (0 when the walk ended),
+ * and the next walk starts below it. KEHU_INVALID: the terms have no exact
+ * token to walk (legal forms alone, one Chinese character, ...); such a
+ * query is served by kehu_store_search. */
+typedef struct {
+  const char *head;
+  size_t head_len;
+  int without_head;   /* instead: only candidates that are not under head */
+  const char *owner;
+  uint64_t below;
+  size_t budget;
+  uint64_t stopped;
+} kehu_search_walk;
+int kehu_store_search_walk(kehu_txn *t, const char *const *terms, size_t n, kehu_search_walk *w,
+                           int (*each)(uint64_t key, void *arg), void *arg);
+/* The customers whose name has the duplicate-detection key of name
+ * (docs/architecture.md#duplicates), newest first, below `below` when not
+ * 0: a query's exact matches are among them. */
+int kehu_store_search_exact(kehu_txn *t, const char *name, uint64_t below,
+                            int (*each)(uint64_t key, void *arg), void *arg);
+/* Store format 9: every customer's head token posted and recorded. */
+int kehu_store_search_add_heads(kehu_txn *t);
+/* The tokens recorded for cust are the ones its text gives now (verify). */
+int kehu_store_search_doc_current(kehu_txn *t, uint64_t cust, int *current);
 /* The most search tokens one customer is indexed under (its names, tags and
  * all its contacts' names, phones and emails, before duplicates go): a
  * write that would need more is refused with RESOURCE_EXHAUSTED rather than

@@ -367,6 +367,10 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
       kehu_finding(&f, "customer %s: missing from the external code index\n", id);
     if (!kehu_store_dormant_has(t, key, kehu_dormant_base(c)))
       kehu_finding(&f, "customer %s: missing from the dormancy index\n", id);
+    int current = 1;
+    if (kehu_store_search_doc_current(t, key, &current) == KEHU_OK && !current)
+      kehu_finding(&f, "customer %s: its search tokens are not the ones its names and contacts "
+                       "give (kehu-admin reindex)\n", id);
     kehu__customer__free_unpacked(c, NULL);
   }
   mdb_cursor_close(cur);
