@@ -692,9 +692,44 @@ static int scrub_give_back(kehu_txn *t, void *arg)
   return kehu_store_status(mdb_drop(t->txn, t->st->scrub, 0));
 }
 
+static uint64_t meta_u64(kehu_txn *t, const char *name)
+{
+  MDB_val k = {strlen(name), (void *)name}, v;
+  if (mdb_get(t->txn, t->st->meta, &k, &v) != 0 || v.mv_size != 8)
+    return 0;
+  return kehu_key_get_u64(v.mv_data);
+}
+
+static int meta_put_u64(kehu_txn *t, const char *name, uint64_t n)
+{
+  unsigned char b[8];
+  kehu_key_put_u64(b, n);
+  return kehu_store_meta_put(t, name, b, sizeof b);
+}
+
+int kehu_store_scrub_note_purge(kehu_txn *t)
+{
+  return meta_put_u64(t, "scrub:purges", meta_u64(t, "scrub:purges") + 1);
+}
+
+static int scrub_mark_done(kehu_txn *t, void *arg)
+{
+  return meta_put_u64(t, "scrub:done", *(const uint64_t *)arg);
+}
+
 int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages)
 {
   *pages = 0;
+  /* the purges this scrub covers: every one noted by now */
+  kehu_txn rt;
+  int brc = kehu_store_read_begin(st, &rt);
+  if (brc != KEHU_OK)
+    return brc;
+  uint64_t purges = meta_u64(&rt, "scrub:purges"), done = meta_u64(&rt, "scrub:done");
+  kehu_store_read_end(&rt);
+  if (purges == done)
+    return KEHU_OK;   /* no purge since the last scrub: nothing of a record to zero */
+  size_t first_free = 0;
   /* Rounds: LMDB reuses no page freed by the transaction just before (a
    * reader may still be on it), so the pages a purge freed are taken from
    * the second round on; each round's own frees (pages it copied on write)
@@ -714,10 +749,16 @@ int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages)
     if (rc != KEHU_OK)
       return rc;
     *pages += r.taken;
-    if (round >= 1 && r.taken < SCRUB_MAX_PAGES)
+    if (round == 0)
+      first_free = r.free_pages;
+    /* LMDB hands out the oldest free pages first, and the ones given back
+     * here are the newest: once the rounds took as many as were free at
+     * the start, plus a round for what round 0 could not reuse yet, every
+     * page free at the start was zeroed */
+    if (round >= 1 && (r.taken < SCRUB_MAX_PAGES || *pages >= first_free + SCRUB_MAX_PAGES))
       break;
   }
-  return KEHU_OK;
+  return kehu_store_write(st, scrub_mark_done, &purges);
 }
 
 #define COPY_BATCH 100000   /* entries per transaction of the new store */

@@ -28,6 +28,8 @@ int kehu_store_customer_purge(kehu_txn *t, uint64_t key)
   if (rc == KEHU_OK)
     rc = kehu_store_customer_remove(t, key, c);
   kehu__customer__free_unpacked(c, NULL);
+  if (rc == KEHU_OK)
+    rc = kehu_store_scrub_note_purge(t);
   return rc;
 }
 

@@ -252,6 +252,11 @@ int kehu_store_reindex(kehu_txn *t, kehu_reindex_counts *counts);
  * taken yet (the file grows by as many instead); a later run gets them.
  * *pages says how many were scrubbed. Safe while kehud runs. */
 int kehu_store_scrub_free_pages(kehu_store *st, size_t *pages);
+/* A purge notes itself (meta scrub:purges, in its transaction); the scrub
+ * runs only when a purge came after the last one it finished (meta
+ * scrub:done), so a start after a crash still zeroes what a purge freed,
+ * and every other start writes nothing. */
+int kehu_store_scrub_note_purge(kehu_txn *t);
 
 /* Every entry of every table of from, as of one snapshot, put into to (a
  * new, empty store opened by this process), table by table in key order,
