@@ -121,7 +121,7 @@ step_peer() {
   local t
   t=$(echo 'CREATE INDEX customers_name_id_idx ON customers (name, id);' | peer_timed)
   fig l1.index_build_ms "$t"
-  peer_l1 indexed
+  peer_l1 indexed "first next"
   say "peer: pg_stop"
   PEER_PG_BASE=$peer_base "$peers/pg_stop.sh" >>"$dir/pg_setup.log" 2>&1 || true
   rm -rf "$peer_base"
@@ -131,7 +131,7 @@ step_peer() {
 # L1's queries: the first page by name, a later page by keyset from the middle
 # of the table, and stage intent (2 in the peer's generator) by last contact,
 # which the peer has as its follow-ups' latest time. Median of 5 each.
-peer_l1() { # SUFFIX
+peer_l1() { # SUFFIX [QUERIES: default "first next stage"]
   local deep
   deep=$(peer_psql -F $'\t' -c "SELECT quote_literal(name), id FROM customers ORDER BY name, id OFFSET $((N / 2)) LIMIT 1")
   local q1='SELECT id, code, name FROM customers ORDER BY name, id LIMIT 50;'
@@ -139,7 +139,7 @@ peer_l1() { # SUFFIX
   local q3='SELECT c.id, c.code, c.name FROM customers c WHERE c.stage = 2
             ORDER BY (SELECT max(f.at) FROM followups f WHERE f.customer_id = c.id) DESC NULLS LAST, c.id LIMIT 50;'
   local name q
-  for name in first next stage; do
+  for name in ${2:-first next stage}; do
     case $name in first) q=$q1 ;; next) q=$q2 ;; stage) q=$q3 ;; esac
     repeat 5 "$q" | peer_timed >"$out/peer/l1-$name.$1.ms"
     fig "l1.${name}_ms.$1" "$(bench_median <"$out/peer/l1-$name.$1.ms")"

@@ -130,7 +130,9 @@ def fmt_bytes(v):
         return "—"
     if v >= 1 << 30:
         return f"{v / (1 << 30):.2f} GiB"
-    return f"{v / (1 << 20):.0f} MiB"
+    if v >= 100 << 20:
+        return f"{v / (1 << 20):.0f} MiB"
+    return f"{v / (1 << 20):.1f} MiB"
 
 
 def per_round(f):
@@ -352,8 +354,9 @@ def i1_cell(r):
     s = fig(i1, "i1.s", r)
     if s is None:
         return None
-    acc = i1.get(f"i1.accepted.r{r}")
-    return f"{fmt_s(s)}" + (f" ({int(num(acc)):,} accepted)" if acc else "")
+    acc, verify = i1.get(f"i1.accepted.r{r}"), i1.get(f"i1.verify.r{r}", "")
+    return (f"{fmt_s(s)}" + (f" ({int(num(acc)):,} accepted" if acc else " (")
+            + (", verify ok)" if verify.startswith("ok") else f", verify: {verify})"))
 
 
 table.append(("I1", "import a CSV of N rows (one contact each) into a fresh kehud", "—", per_round(i1_cell), "—",
@@ -445,7 +448,7 @@ for row in table:
 print()
 if seed.get("seed_s") or peer.get("load_s"):
     print(f"Loading N: kehu `kehu-admin seed` {seed.get('seed_s', '—')} s; the peer's pg_setup load "
-          f"(tables, indexes, vacuum) {peer.get('load_s', '—')} s.")
+          f"(tables, indexes, vacuum) {peer.get('load_s', '—')} s.".replace("— s", "—"))
     print()
 tables = read_tsv(os.path.join(out, "kehu", "d1-tables.tsv"))
 if tables:
