@@ -4,6 +4,7 @@
 # shellcheck shell=bash
 
 KEHU_BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck disable=SC2034  # set here, read by the scripts that source this
 KEHUD_PID="" KEHUD_SERVER="" KEHUD_OUT_FD="" KEHUD_LISTEN_MS=""
 
 # Wall clock in microseconds, without starting a process (a `date` costs
@@ -39,6 +40,7 @@ kehud_start() {
     kehud_stop
     return 1
   fi
+  # shellcheck disable=SC2034  # read by the caller
   KEHUD_LISTEN_MS=$(bench_ms_since "$start")
   KEHUD_SERVER=${line#kehud listening on }
 }

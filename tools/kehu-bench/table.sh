@@ -86,12 +86,12 @@ say "results in $out ($cmdline; $(nproc) cores shared by the bench clients and t
 # ---------------------------------------------------------------- the peer
 # psql over TLS with the benchmark's password, as pgbench connects
 peer_psql() {
-  (PEER_PG_BASE=$peer_base . "$peers/pg_env.sh" && bench_client_env &&
+  (export PEER_PG_BASE=$peer_base && . "$peers/pg_env.sh" && bench_client_env &&
     "$PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 "$@")
 }
 # peer_timed FILE SQL: runs SQL (psql's \timing on) and prints each statement's time in ms
 peer_timed() {
-  { echo '\timing on'; echo '\o /dev/null'; cat; } | peer_psql -f - 2>&1 |
+  { printf '%s\n' '\timing on' '\o /dev/null'; cat; } | peer_psql -f - 2>&1 |
     sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }
 repeat() { local i; for ((i = 0; i < $1; i++)); do printf '%s\n' "$2"; done; }
@@ -166,7 +166,7 @@ peer_queries() { # ROUND
   done
   # C1: pg_bench.sh's a (a customer with its contacts) by `psql -c`, a new process each time
   q=$(grep -v '^\\\|^--' "$peers/pgbench/a_read.sql" | sed "s/:id/$id/")
-  (PEER_PG_BASE=$peer_base . "$peers/pg_env.sh" && bench_client_env && for ((i = 0; i < C1_RUNS; i++)); do
+  (export PEER_PG_BASE=$peer_base && . "$peers/pg_env.sh" && bench_client_env && for ((i = 0; i < C1_RUNS; i++)); do
      start=$(bench_now_us)
      "$PG_BINDIR/psql" -X -q -At -c "$q" >/dev/null
      bench_ms_since "$start"; echo
