@@ -6,23 +6,30 @@
 # against the same mix alone.
 #   tools/kehu-bench/backup.sh              # N=1000000 DURATION=60
 #   N=100000 DURATION=10 tools/kehu-bench/backup.sh
+#   STORE=DATADIR tools/kehu-bench/backup.sh   # an existing store (admin
+#                                              # password benchpass), no seed
 # Needs a normal build in build/ and mdb_copy (Debian: lmdb-utils).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 : "${N:=1000000}" "${DURATION:=60}"
 data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-backup-bench.XXXXXX")
 pid=""
-trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
-printf 'benchpass\n' | build/kehu-admin init "$data/d" >/dev/null
-/usr/bin/time -f "seed: %e s" build/kehu-admin seed "$data/d" --customers "$N" >/dev/null
-echo "store: $(du -sh "$data/d/db/data.mdb" | cut -f1)"
+trap '[[ -n "$pid" ]] && { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; rm -rf "$data"' EXIT
+if [[ -n "${STORE:-}" ]]; then
+  store=$STORE
+else
+  store=$data/d
+  printf 'benchpass\n' | build/kehu-admin init "$store" >/dev/null
+  /usr/bin/time -f "seed: %e s" build/kehu-admin seed "$store" --customers "$N" >/dev/null
+fi
+echo "store: $(du -sh "$store/db/data.mdb" | cut -f1)"
 
 # mdb_copy -c of the same store, the server stopped (twice: the second is the
 # one with a warm page cache, as the backup under load will have)
 for i in 1 2; do
   rm -f "$data/copy.mdb"
   start=$(date +%s.%N)
-  mdb_copy -c -n "$data/d/db/data.mdb" "$data/copy.mdb"
+  mdb_copy -c -n "$store/db/data.mdb" "$data/copy.mdb"
   end=$(date +%s.%N)
 done
 copy=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
@@ -34,7 +41,7 @@ rm -f "$data/copy.mdb"
 
 # the backup in the same conditions as mdb_copy -c: kehud stopped
 start=$(date +%s.%N)
-build/kehu-admin backup "$data/d" "$data/backups" >/dev/null
+build/kehu-admin backup "$store" "$data/backups" >/dev/null
 end=$(date +%s.%N)
 stopped=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 echo "backup, kehud stopped: $stopped s, \
@@ -42,12 +49,12 @@ $(awk -v b="$stopped" -v c="$copy" 'BEGIN { printf "%.2f", b / c }')x mdb_copy -
 $(awk -v b="$stopped" -v c="$synced" 'BEGIN { printf "%.2f", b / c }')x mdb_copy -c synced"
 rm -rf "$data/backups"
 
-build/kehud --data "$data/d" --listen 127.0.0.1:0 >"$data/out" 2>"$data/kehud.log" &
+build/kehud --data "$store" --listen 127.0.0.1:0 >"$data/out" 2>"$data/kehud.log" &
 pid=$!
 for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
 server=$(sed -n 's/^kehud listening on //p' "$data/out")
 mix() {
-  KEHU_PASSWORD=benchpass build/kehu-bench --server "$server" --ca "$data/d/tls/ca.crt" \
+  KEHU_PASSWORD=benchpass build/kehu-bench --server "$server" --ca "$store/tls/ca.crt" \
     --user admin --op mix --connections 32 --depth 8 --duration "${DURATION}" --json \
     --server-pid "$pid" | jq -r 'select(.op == "mix") | .ops_per_s' | head -n 1
 }
@@ -56,7 +63,7 @@ DURATION=10 mix >/dev/null   # warm-up: the page cache and the server's
 # the backup with kehud running but serving nobody (after a seed it works
 # through the due reminders meanwhile)
 start=$(date +%s.%N)
-build/kehu-admin backup "$data/d" "$data/backups" >/dev/null
+build/kehu-admin backup "$store" "$data/backups" >/dev/null
 end=$(date +%s.%N)
 idle=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 echo "backup, kehud serving nobody: $idle s, \
@@ -73,7 +80,7 @@ backups=0 total=0
 end_at=$((SECONDS + DURATION))
 while ((SECONDS < end_at)) && kill -0 "$mix_pid" 2>/dev/null; do
   start=$(date +%s.%N)
-  build/kehu-admin backup "$data/d" "$data/backups" >/dev/null
+  build/kehu-admin backup "$store" "$data/backups" >/dev/null
   end=$(date +%s.%N)
   total=$(awk -v t="$total" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t + b - a }')
   backups=$((backups + 1))
@@ -88,4 +95,4 @@ $(awk -v b="$each" -v c="$copy" 'BEGIN { printf "%.2f", b / c }')x mdb_copy -c"
 echo "mix: $before ops/s alone before, $during during the backups, $after alone after \
 ($(awk -v a="$before" -v c="$after" -v d="$during" 'BEGIN { printf "%+.1f", (d - (a + c) / 2) / ((a + c) / 2) * 100 }') %)"
 kill -TERM "$pid"; wait "$pid" || true; pid=""
-build/kehu-admin verify "$data/d" | tail -1
+build/kehu-admin verify "$store" | tail -1

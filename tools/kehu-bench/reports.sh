@@ -7,32 +7,27 @@
 # is printed.
 #   tools/kehu-bench/reports.sh              # N=1000000
 #   N=100000 tools/kehu-bench/reports.sh
+#   STORE=DATADIR tools/kehu-bench/reports.sh   # an existing store (admin
+#                                               # password benchpass), no seed
 # Needs a normal build in build/ (scripts/run.sh or cmake).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+. tools/kehu-bench/lib.sh
 : "${N:=1000000}"
 data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-report-bench.XXXXXX")
-pid=""
-trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
-printf 'benchpass\n' | build/kehu-admin init "$data/d" >/dev/null
-/usr/bin/time -f "seed: %e s" build/kehu-admin seed "$data/d" --customers "$N" >/dev/null
-build/kehud --data "$data/d" --listen 127.0.0.1:0 >"$data/out" 2>"$data/kehud.log" &
-pid=$!
-for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
-server=$(sed -n 's/^kehud listening on //p' "$data/out")
-[[ -n "$server" ]] || { echo "kehud did not start" >&2; exit 1; }
-export KEHU_SERVER=$server KEHU_CA=$data/d/tls/ca.crt KEHU_USER=admin KEHU_PASSWORD=benchpass
+trap 'kehud_stop; rm -rf "$data"' EXIT
+if [[ -n "${STORE:-}" ]]; then
+  store=$STORE
+else
+  store=$data/d
+  printf 'benchpass\n' | build/kehu-admin init "$store" >/dev/null
+  /usr/bin/time -f "seed: %e s" build/kehu-admin seed "$store" --customers "$N" >/dev/null
+fi
+kehud_start "$store" "$data/kehud.log"
+export KEHU_SERVER=$KEHUD_SERVER KEHU_CA=$store/tls/ca.crt KEHU_USER=admin KEHU_PASSWORD=benchpass
 export XDG_CONFIG_HOME=$data/config
 build/kehu whoami >/dev/null
-ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 printf '%-9s %8s %8s %8s %8s\n' kind run1 run2 run3 median
-for kind in summary stage industry region size source owner funnel tiers churn activity top kpi; do
-  times=()
-  for _ in 1 2 3; do
-    start=$(date +%s%N)
-    build/kehu --json report "$kind" >/dev/null
-    times+=("$(ms "$start")")
-  done
-  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
-  printf '%-9s %6s ms %5s ms %5s ms %5s ms\n' "$kind" "${times[@]}" "$median"
+RUNS=3 bench_report_times | while read -r kind t1 t2 t3 median; do
+  printf '%-9s %6.0f ms %5.0f ms %5.0f ms %5.0f ms\n' "$kind" "$t1" "$t2" "$t3" "$median"
 done

@@ -26,32 +26,17 @@ if [[ -z "${SKIP_PEER:-}" ]]; then   # SKIP_PEER=1: kehu only (the peer ran earl
 fi
 
 echo "== kehu: kehud + kehu-bench"
+. tools/kehu-bench/lib.sh
 data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-bench-data.XXXXXX")
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kehud_stop; rm -rf "$data"' EXIT
 printf 'benchpass\n' | build/kehu-admin init "$data/d" >/dev/null
 /usr/bin/time -f "seed: %e s" build/kehu-admin seed "$data/d" --customers "$N"
-build/kehud --data "$data/d" --listen 127.0.0.1:0 >"$data/out" 2>"$out/kehud.log" &
-pid=$!
-for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
-server=$(sed -n 's/^kehud listening on //p' "$data/out")
-bench() { KEHU_PASSWORD=benchpass build/kehu-bench --server "$server" --ca "$data/d/tls/ca.crt" \
-            --user admin --json --server-pid "$pid" --duration "$DURATION" "$@"; }
+kehud_start "$data/d" "$out/kehud.log"
 # e3: the peer's own terms of 3+ characters (pg_bench.sh's SEARCH_TERMS_3)
-terms3=$(sed -n 's/^: "${SEARCH_TERMS_3:=\(.*\)}"$/\1/p' "$peers/pg_bench.sh")
-[[ -n "$terms3" ]] || terms3='星河信息|深圳市宏达|华东医疗|杭州Nova|Pacific Ro|robot|nova|生物科技|信息技术有限|有限公司'
-tr '|' '\n' <<<"$terms3" >"$out/terms3.txt"
+bench_e3_terms "$peers" "$out/terms3.txt"
+DATADIR=$data/d TERMS3=$out/terms3.txt
 for r in $(seq 1 "$ROUNDS"); do
   echo "-- round $r"
-  {
-    # the peer's letters (docs/architecture.md#performance-design): a, a, b, c, d, e, e3, mix, f
-    bench --op get --connections 1 --depth 1
-    bench --op get --connections 32 --depth 8
-    bench --op add --connections 32 --depth 8
-    bench --op update --connections 32 --depth 8
-    bench --op followup --connections 32 --depth 8
-    bench --op search --connections 1 --depth 1
-    bench --op search --connections 32 --depth 1 --terms "$out/terms3.txt"
-    bench --op mix --connections 32 --depth 8
-    bench --op connect --connections 1 --depth 1
-  } 2>&1 | tee "$out/kehu-round$r.jsonl"
+  # the peer's letters (docs/architecture.md#performance-design): a, a, b, c, d, e, e3, mix, f
+  kehu_bench_round 2>&1 | tee "$out/kehu-round$r.jsonl"
 done
