@@ -198,14 +198,16 @@ static void on_sighup(uv_signal_t *sig, int signum)
 /* docs/operations.md#monitoring: what only the running server knows, for
  * kehu-admin stats, in DATADIR/kehud.stats every STATS_EVERY_MS (written
  * whole under another name, then renamed: a reader never sees half). */
-#define STATS_EVERY_MS 5000
+#define STATS_EVERY_MS 1000
 
 static void write_stats(uv_timer_t *timer)
 {
   kehu_server *srv = timer->data;
-  uint64_t commits = 0, writes = 0;
-  if (srv->writer)
+  uint64_t commits = 0, writes = 0, commit_ns = 0;
+  if (srv->writer) {
     kehu_writer_counts(srv->writer, &commits, &writes);
+    commit_ns = kehu_writer_commit_ns(srv->writer);
+  }
   char path[700], tmp[720];
   snprintf(path, sizeof path, "%s/kehud.stats", srv->cfg.data_dir);
   snprintf(tmp, sizeof tmp, "%s.new", path);
@@ -214,10 +216,10 @@ static void write_stats(uv_timer_t *timer)
     return;
   fprintf(f,
           "{\"pid\": %ld, \"started_at\": %lld, \"written_at\": %lld, \"connections\": %zu, "
-          "\"requests\": %llu, \"writes\": %llu, \"commits\": %llu}\n",
+          "\"requests\": %llu, \"writes\": %llu, \"commits\": %llu, \"commit_ms\": %.1f}\n",
           (long)getpid(), (long long)srv->started_at, (long long)time(NULL), srv->nconns,
           (unsigned long long)srv->requests, (unsigned long long)writes,
-          (unsigned long long)commits);
+          (unsigned long long)commits, (double)commit_ns / 1e6);
   if (fclose(f) == 0)
     rename(tmp, path);
   else

@@ -178,6 +178,9 @@ void kehu_writer_free(kehu_writer *w);
 /* Commits of requests (not those of idle search folds) and requests so far
  * (for stats and benchmarks). */
 void kehu_writer_counts(kehu_writer *w, uint64_t *commits, uint64_t *requests);
+/* Time spent committing those transactions (writing their pages and
+ * syncing), in nanoseconds since start. */
+uint64_t kehu_writer_commit_ns(kehu_writer *w);
 
 /* ---- keys ---- */
 /* Customer ids C + YYYYMMDD + sequence (>= 3 digits) map to 8-byte keys:

@@ -42,6 +42,7 @@ struct kehu_writer {
   void (*notify)(void *ctx);
   void *ctx;
   uint64_t commits, requests;
+  uint64_t commit_ns;   /* time in the commits of requests: pages written, then synced */
   /* writer thread only: */
   kehu_fold_pos fold_pos;   /* where the last committed fold stopped */
   size_t pending;           /* postings left pending after the last commit */
@@ -233,8 +234,14 @@ static void run_batch(kehu_writer *w, kehu_write_req *batch)
     }
     if (!full) {
       fold_pending(w, &t, FOLD_HIGH, 0);
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
       rc = kehu_store_write_commit(&t);
+      clock_gettime(CLOCK_MONOTONIC, &t1);
       if (rc == 0) {
+        pthread_mutex_lock(&w->mu);
+        w->commit_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+        pthread_mutex_unlock(&w->mu);
         fold_done(w, 1);
         grow_if_wanted(w);
         return;
@@ -380,6 +387,14 @@ void kehu_writer_free(kehu_writer *w)
   pthread_cond_destroy(&w->cv);
   pthread_mutex_destroy(&w->mu);
   free(w);
+}
+
+uint64_t kehu_writer_commit_ns(kehu_writer *w)
+{
+  pthread_mutex_lock(&w->mu);
+  uint64_t ns = w->commit_ns;
+  pthread_mutex_unlock(&w->mu);
+  return ns;
 }
 
 void kehu_writer_counts(kehu_writer *w, uint64_t *commits, uint64_t *requests)

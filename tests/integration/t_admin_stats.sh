@@ -19,7 +19,7 @@ expect_exit 0 kehu_as s1 contact add "$(out_jq -r .id)" --name 赵敏 --phone 13
 expect_exit 0 kehu_admin backup "$KEHU_DATA" "$KEHU_TMP/backups"
 backup=${OUT%/}
 
-# kehud rewrites its figures every 5 s: wait (bounded) until they count our requests
+# kehud rewrites its figures every second: wait (bounded) until they count our requests
 limit=$(kehu_scaled 30)
 for ((i = 0; i < limit * 4; i++)); do
   kehu_admin stats "$KEHU_DATA" --json >"$KEHU_TMP/stats.json" 2>/dev/null &&

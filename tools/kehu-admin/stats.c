@@ -178,6 +178,9 @@ static void print_prometheus(const table_list *l, const kehu_store_env_stats *e,
     printf("# HELP kehu_commits_total Commits since kehud started.\n"
            "# TYPE kehu_commits_total counter\nkehu_commits_total %.0f\n",
            live_number(o, "commits"));
+    printf("# HELP kehu_commit_seconds_total Time spent committing (pages written, then synced).\n"
+           "# TYPE kehu_commit_seconds_total counter\nkehu_commit_seconds_total %.3f\n",
+           live_number(o, "commit_ms") / 1000.0);
     printf("# HELP kehu_start_time_seconds When kehud started.\n"
            "# TYPE kehu_start_time_seconds gauge\nkehu_start_time_seconds %.0f\n",
            live_number(o, "started_at"));
@@ -229,7 +232,8 @@ static void print_json(const char *data_dir, const table_list *l, const kehu_sto
     cJSON *k = cJSON_AddObjectToObject(j, "kehud");
     cJSON_AddNumberToObject(k, "pid", (double)o->pid);
     if (o->live) {
-      static const char *const keys[] = {"connections", "requests", "writes", "commits"};
+      static const char *const keys[] = {"connections", "requests", "writes", "commits",
+                                          "commit_ms"};
       for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         cJSON_AddNumberToObject(k, keys[i], live_number(o, keys[i]));
       char at[32];

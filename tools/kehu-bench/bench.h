@@ -159,6 +159,12 @@ typedef struct {
   int server_cpu_known;
   long server_pid;
   double client_cpu_start_s, client_cpu_end_s;
+  /* what the server wrote (/proc/PID/io wchar: LMDB's pages go out by
+   * pwrite) and its commits and time committing (DATADIR/kehud.stats,
+   * rewritten every second) */
+  int server_io_known, server_stats_known;
+  uint64_t wchar_start, wchar_end;
+  double commits_start, commits_end, commit_ms_start, commit_ms_end;
 } bench_cpu;
 
 /* watch: when the pushed reminder reached the connections. */

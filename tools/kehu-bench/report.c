@@ -173,8 +173,91 @@ static long long process_ticks(long pid)
   return (long long)(ut + st);
 }
 
+/* wchar of /proc/PID/io: bytes the process wrote by system calls. */
+static int process_wchar(long pid, uint64_t *out)
+{
+  char path[64], line[128];
+  snprintf(path, sizeof path, "/proc/%ld/io", pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  int found = -1;
+  unsigned long long n;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "wchar: %llu", &n) == 1) {
+      *out = n;
+      found = 0;
+    }
+  fclose(f);
+  return found;
+}
+
+/* The server's data directory: the argument after --data on its command
+ * line, relative to its working directory. */
+static int server_data_dir(long pid, char *out, size_t len)
+{
+  char path[64], buf[4096];
+  snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+    if (strcmp(buf + i, "--data") == 0 && i + 7 < n) {
+      const char *dir = buf + i + 7;
+      if (dir[0] == '/')
+        snprintf(out, len, "%s", dir);
+      else
+        snprintf(out, len, "/proc/%ld/cwd/%s", pid, dir);
+      return 0;
+    }
+  return -1;
+}
+
+/* commits and commit_ms from DATADIR/kehud.stats. */
+static int server_commits(long pid, double *commits, double *commit_ms)
+{
+  char dir[3000], path[3100], buf[512];
+  if (server_data_dir(pid, dir, sizeof dir) != 0)
+    return -1;
+  snprintf(path, sizeof path, "%s/kehud.stats", dir);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *c = strstr(buf, "\"commits\": "), *m = strstr(buf, "\"commit_ms\": ");
+  if (!c || !m)
+    return -1;
+  *commits = strtod(c + 11, NULL);
+  *commit_ms = strtod(m + 13, NULL);
+  return 0;
+}
+
 void bench_cpu_sample(bench_cpu *cpu, int end)
 {
+  if (cpu->server_pid) {
+    uint64_t w = 0;
+    double c = 0, ms = 0;
+    int io = process_wchar(cpu->server_pid, &w) == 0;
+    int st = server_commits(cpu->server_pid, &c, &ms) == 0;
+    if (!end) {
+      cpu->server_io_known = io;
+      cpu->server_stats_known = st;
+      cpu->wchar_start = w;
+      cpu->commits_start = c;
+      cpu->commit_ms_start = ms;
+    } else {
+      cpu->server_io_known &= io;
+      cpu->server_stats_known &= st;
+      cpu->wchar_end = w;
+      cpu->commits_end = c;
+      cpu->commit_ms_end = ms;
+    }
+  }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double self = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -268,6 +351,14 @@ static void print_json_row(const bench_report *r, const row *w, FILE *out)
               r->cpu.server_pid);
     if (client >= 0)
       fprintf(out, ", \"client_cpu_ms_per_op\": %.4f", client);
+    uint64_t ops = total_ops(r);
+    if (r->cpu.server_io_known && ops)
+      fprintf(out, ", \"server_kib_written_per_op\": %.2f",
+              (double)(r->cpu.wchar_end - r->cpu.wchar_start) / 1024.0 / (double)ops);
+    double commits = r->cpu.commits_end - r->cpu.commits_start;
+    if (r->cpu.server_stats_known && commits > 0)
+      fprintf(out, ", \"commits\": %.0f, \"commit_ms_mean\": %.3f", commits,
+              (r->cpu.commit_ms_end - r->cpu.commit_ms_start) / commits);
     if (r->unfinished)
       fprintf(out, ", \"unfinished\": %llu", (unsigned long long)r->unfinished);
     if (r->timed_out)

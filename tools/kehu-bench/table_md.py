@@ -186,7 +186,12 @@ def rate_row(tag, what, pg_op, pg_c, k_op, k_c, ratio_min, p99_max, target):
         cpu = k.get("server_cpu_ms_per_op")
         cpu = f", {cpu:.3f} ms CPU/op" if cpu is not None else ""
         err = f", {k['errors']} errors" if k.get("errors") else ""
-        return f"{fmt_rate(k['ops_per_s'])} (p99 {fmt_ms(k['p99_ms'])}{cpu}{err})"
+        # what bounds a write: the pages it writes and the commit (write + sync)
+        io = ""
+        if k.get("commits") and k.get("server_kib_written_per_op") is not None and k_op in ("add", "update", "followup", "mix"):
+            io = (f", {k['server_kib_written_per_op'] / 4:.1f} pages/op, "
+                  f"{k['ops'] / k['commits']:.0f} ops/commit, commit {k['commit_ms_mean']:.1f} ms")
+        return f"{fmt_rate(k['ops_per_s'])} (p99 {fmt_ms(k['p99_ms'])}{cpu}{io}{err})"
 
     def ok(r):
         q, k = ratio(r), kv(r)
