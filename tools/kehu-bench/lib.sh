@@ -62,6 +62,23 @@ kehud_stop() {
   KEHUD_PID="" KEHUD_SERVER="" KEHUD_OUT_FD=""
 }
 
+# kehud_settle: waits until the kehud kehud_start started has stopped writing
+# on its own (after a seed, it raises the reminders of every customer due
+# or dormant, a sweep at a time): less than 1 MiB written in 2 s, at most
+# SETTLE_MAX seconds (600). Prints the seconds it waited.
+kehud_settle() {
+  local start w0 w1 i
+  start=$(bench_now_us)
+  w0=$(awk '/^wchar:/ { print $2 }' "/proc/$KEHUD_PID/io" 2>/dev/null || echo 0)
+  for ((i = 0; i < ${SETTLE_MAX:-600} / 2; i++)); do
+    sleep 2
+    w1=$(awk '/^wchar:/ { print $2 }' "/proc/$KEHUD_PID/io" 2>/dev/null || echo 0)
+    ((w1 - w0 < 1048576)) && break
+    w0=$w1
+  done
+  awk -v ms="$(bench_ms_since "$start")" 'BEGIN { printf "%.0f\n", ms / 1000 }'
+}
+
 # The peer's e3 terms (pg_bench.sh's SEARCH_TERMS_3), one a line, into FILE.
 bench_e3_terms() { # PEERS_DIR FILE
   local terms3
