@@ -162,6 +162,112 @@ static void test_counts_follow_writes(void **state)
   assert_int_equal(counted("owner", "zhao.qiang", NULL), 2);
 }
 
+/* A count set to n (0: removed) behind the store's back. */
+typedef struct {
+  uint8_t code;
+  const char *value, *owner;
+  uint64_t n;
+} poke_arg;
+
+static int poke(kehu_txn *t, void *arg)
+{
+  poke_arg *p = arg;
+  unsigned char kb[511];
+  size_t len = kehu_counts_key(kb, p->code, p->value, p->owner);
+  MDB_val k = {len, kb}, v = {sizeof p->n, &p->n};
+  int rc = p->n ? mdb_put(t->txn, t->st->cust_counts, &k, &v, 0)
+                : mdb_del(t->txn, t->st->cust_counts, &k, NULL);
+  return kehu_store_status(rc);
+}
+
+static int unlist_churn(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  return kehu_store_status(mdb_drop(t->txn, t->st->cust_churn, 0));
+}
+
+static char last_report[4096];
+static unsigned long verify_report(void)
+{
+  kehu_txn t;
+  unsigned long n = 0;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_verify(&t, last_report, sizeof last_report, &n), KEHU_OK);
+  kehu_store_read_end(&t);
+  return n;
+}
+
+static int churn_count(const char *owner, void *arg)
+{
+  (void)owner;
+  (void)arg;
+  return 1;
+}
+
+/* Tiers, stage history (the funnel, transitions, lost) and the churn list
+ * follow a customer's writes; verify names a count that differs. */
+static void test_counts_of_every_report(void **state)
+{
+  (void)state;
+  assert_int_equal(kehu_store_write(st, add_all, NULL), KEHU_OK);
+  Kehu__StageChange h1 = KEHU__STAGE_CHANGE__INIT, h2 = KEHU__STAGE_CHANGE__INIT;
+  h1.from = "potential", h1.to = "closed", h1.at = 1732090000;
+  h2.from = "closed", h2.to = "lost", h2.at = 1732095000;
+  Kehu__StageChange *hist[] = {&h1, &h2};
+  Kehu__TierChange t1 = KEHU__TIER_CHANGE__INIT;
+  t1.from = "normal", t1.to = "churn_risk", t1.at = 1732096000, t1.reason = "no order";
+  Kehu__TierChange *thist[] = {&t1};
+  change c = {0, saved[0]};
+  c.to.stage = "lost";
+  c.to.stage_history = hist;
+  c.to.n_stage_history = 2;
+  c.to.tier = "churn_risk";
+  c.to.tier_history = thist;
+  c.to.n_tier_history = 1;
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  assert_int_equal(counted("tier", "churn_risk", "li.lei"), 1);
+  assert_int_equal(counted("tier", "normal", NULL), 3);
+  assert_int_equal(counted("funnel", "closed", "li.lei"), 1);   /* it reached closed */
+  assert_int_equal(counted("lost", "lost", "li.lei"), 1);
+  assert_int_equal(counted("stage_change", "closed\x01lost", NULL), 1);
+  assert_int_equal(counted("tier_change", "normal\x01" "churn_risk", NULL), 1);
+  kehu_txn t;
+  uint64_t first[4];
+  size_t n = 0;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_churn_first(&t, churn_count, NULL, 4, first, &n), KEHU_OK);
+  kehu_store_read_end(&t);
+  assert_int_equal(n, 1);
+  assert_true(first[0] == keys[0]);
+  assert_int_equal(verify_report(), 0);
+
+  /* reassigned: every count moves to the new owner */
+  c = (change){0, saved[0]};
+  c.to.owner = "zhao.qiang";
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  assert_int_equal(counted("tier", "churn_risk", "li.lei"), 0);
+  assert_int_equal(counted("tier", "churn_risk", "zhao.qiang"), 1);
+  assert_int_equal(counted("funnel", "closed", "zhao.qiang"), 1);
+  assert_int_equal(verify_report(), 0);
+
+  /* a count changed, one removed, the churn list emptied: each named */
+  poke_arg p = {KEHU_COUNT_TIER, "churn_risk", "zhao.qiang", 7};
+  assert_int_equal(kehu_store_write(st, poke, &p), KEHU_OK);
+  assert_int_equal(verify_report(), 1);
+  assert_non_null(strstr(last_report, "tier=churn_risk owner zhao.qiang: 7 stored, 1 counted"));
+  p = (poke_arg){KEHU_COUNT_STAGE_CHANGE, "closed\x01lost", "zhao.qiang", 0};
+  assert_int_equal(kehu_store_write(st, poke, &p), KEHU_OK);
+  assert_int_equal(verify_report(), 2);
+  assert_non_null(strstr(last_report, "stage_change=closed->lost owner zhao.qiang: not stored"));
+  assert_int_equal(kehu_store_write(st, unlist_churn, NULL), KEHU_OK);
+  assert_int_equal(verify_report(), 3);
+  assert_non_null(strstr(last_report, "not in the churn list"));
+  kehu_reindex_counts r;
+  assert_int_equal(kehu_store_write(st, reindex, &r), KEHU_OK);
+  assert_int_equal(verify_report(), 0);
+  assert_int_equal(counted("tier", "churn_risk", "zhao.qiang"), 1);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -187,6 +293,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_counts_follow_writes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_counts_of_every_report, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
