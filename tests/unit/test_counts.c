@@ -268,6 +268,110 @@ static void test_counts_of_every_report(void **state)
   assert_int_equal(counted("tier", "churn_risk", "zhao.qiang"), 1);
 }
 
+/* ---- the upgrade to format 8 ---- */
+
+static char keyfile[96], dbdir[96];
+
+static int add_records(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  const kehu_kind_info *ko = kehu_kind_get(KEHU_KIND_ORDER), *kt = kehu_kind_get(KEHU_KIND_TICKET);
+  /* customer 0: two orders; customer 1: one dated ahead; customer 2: an answered ticket */
+  const struct {
+    size_t cust;
+    int64_t at;
+  } orders[] = {{0, 1732100000}, {0, 1732200000}, {1, 4102444800}};
+  for (size_t i = 0; i < 3; i++) {
+    uint64_t seq;
+    int rc = kehu_store_child_new_seq(t, ko, &seq);
+    if (rc != KEHU_OK)
+      return rc;
+    Kehu__Order o = KEHU__ORDER__INIT;
+    o.customer_id = ids[orders[i].cust];
+    o.has_at = 1;
+    o.at = orders[i].at;
+    o.amount = 100;
+    if ((rc = kehu_store_child_put(t, ko, keys[orders[i].cust], seq, NULL, &o.base)) != KEHU_OK)
+      return rc;
+  }
+  uint64_t seq;
+  int rc = kehu_store_child_new_seq(t, kt, &seq);
+  if (rc != KEHU_OK)
+    return rc;
+  Kehu__Ticket k = KEHU__TICKET__INIT;
+  k.customer_id = ids[2];
+  k.subject = "无法登录";
+  k.has_created_at = 1;
+  k.created_at = 1732100000;
+  k.has_responded_at = 1;
+  k.responded_at = 1732103600;
+  k.has_response_due = 1;
+  k.response_due = 1732186400;
+  return kehu_store_child_put(t, kt, keys[2], seq, NULL, &k.base);
+}
+
+static void load_key(void)
+{
+  kehu_error err = {0};
+  assert_int_equal(kehu_store_load_key(st, keyfile, &err), KEHU_OK);
+}
+
+static int ready(void)
+{
+  kehu_txn t;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  int r = kehu_store_counts_records_ready(&t);
+  kehu_store_read_end(&t);
+  return r;
+}
+
+/* A format-6 store (no counts but the six fields', no churn list): opened,
+ * its customers' counts are made; once the data key is loaded, its orders'
+ * and tickets' too, and verify passes. */
+static void test_format_6_gets_every_count(void **state)
+{
+  (void)state;
+  load_key();
+  assert_true(ready());   /* a new store's step ran at once */
+  assert_int_equal(kehu_store_write(st, add_all, NULL), KEHU_OK);
+  assert_int_equal(kehu_store_write(st, add_records, NULL), KEHU_OK);
+  assert_int_equal(counted("buyers", "buyers", NULL), 2);
+  assert_int_equal(counted("buyers", "repeat", "li.lei"), 1);
+  assert_int_equal(counted("tickets", "within_sla", NULL), 1);
+  assert_int_equal(counted("tickets", "response_seconds", NULL), 3600);
+  assert_int_equal(verify_report(), 0);
+  kehu_store_close(st);
+
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+  assert_int_equal(mdb_env_open(env, dbdir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, "cust_churn", 0, &dbi), 0);
+  assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+  assert_int_equal(mdb_dbi_open(txn, "cust_counts", 0, &dbi), 0);
+  assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  unsigned char six[8] = {0, 0, 0, 0, 0, 0, 0, 6};
+  MDB_val k = {12, "store:format"}, v = {8, six};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+
+  kehu_error err;
+  assert_int_equal(kehu_store_open(&st, dbdir, 64 << 20, &err), KEHU_OK);
+  assert_false(ready());
+  assert_int_equal(counted("stage", "potential", NULL), 3);
+  assert_int_equal(counted("buyers", "buyers", NULL), 0);   /* not yet: orders are sealed */
+  load_key();
+  assert_true(ready());
+  assert_int_equal(counted("buyers", "buyers", NULL), 2);
+  assert_int_equal(counted("tickets", "responded", "zhao.qiang"), 1);
+  assert_int_equal(verify_report(), 0);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -277,6 +381,13 @@ static int setup(void **state)
   char db[96];
   snprintf(db, sizeof db, "%s/db", dir);
   assert_int_equal(kehu_store_open(&st, db, 64 << 20, &err), KEHU_OK);
+  snprintf(dbdir, sizeof dbdir, "%s", db);
+  snprintf(keyfile, sizeof keyfile, "%s/data.key", dir);
+  FILE *f = fopen(keyfile, "wb");
+  assert_non_null(f);
+  for (int i = 0; i < 32; i++)
+    fputc(i * 7 + 1, f);
+  fclose(f);
   return 0;
 }
 
@@ -294,6 +405,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_counts_follow_writes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_counts_of_every_report, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_format_6_gets_every_count, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
