@@ -1,6 +1,8 @@
 /* Each kind of report over what the caller may see, in one read
- * transaction on the thread pool (docs/architecture.md#reports). Customers
- * and records are read in full: a report costs time in proportion to the
+ * transaction on the thread pool (docs/architecture.md#reports). Over all
+ * time (no --since, no --until) every kind but top and activity is
+ * answered from the maintained counts (report_counts.c); with a period,
+ * customers and records are read in full, at a cost in proportion to the
  * archive. A period [since, until) chooses the customers created in it
  * (counts by a field, the funnel, conversion), the events in it (stage and
  * tier changes, follow-ups, orders, tickets), or, for top, the orders. */
@@ -100,14 +102,18 @@ void kehu_row_map_free(kehu_row_map *m)
   m->n = m->cap = 0;
 }
 
-/* Adds n to the row of key (and key2); 0 or -1 when out of memory. */
-static int count(kehu_row_map *m, const char *key, const char *key2, uint64_t n)
+int kehu_report_count(kehu_row_map *m, const char *key, const char *key2, uint64_t n)
 {
   kehu_report_row *row = kehu_report_row_for(m, key, key2);
   if (!row)
     return -1;
   row->count += n;
   return 0;
+}
+
+static int count(kehu_row_map *m, const char *key, const char *key2, uint64_t n)
+{
+  return kehu_report_count(m, key, key2, n);
 }
 
 static int in_period(const kehu_report *r, int64_t at)
@@ -171,15 +177,9 @@ static int chosen(const kehu_report *r, const Kehu__Customer *c)
 }
 
 /* All time, by a field: the maintained counts (counts.c) of the owners the
- * caller may see, instead of every customer. Whether an owner's customers
- * are visible is asked once per owner (a manager's answer reads the
- * owner's user record). */
-typedef struct {
-  kehu_report *r;
-  kehu_row_map owners;   /* owner -> count 1: visible, 2: not */
-} counted;
+ * caller may see, instead of every customer. */
 
-static int owner_visible(counted *s, const char *owner)
+int kehu_report_owner_visible(kehu_owner_cache *s, const char *owner)
 {
   kehu_report_row *o = kehu_report_row_for(&s->owners, owner, NULL);
   if (!o)
@@ -194,8 +194,8 @@ static int owner_visible(counted *s, const char *owner)
 
 static int add_count(const char *value, const char *owner, uint64_t n, void *arg)
 {
-  counted *s = arg;
-  int visible = owner_visible(s, owner);
+  kehu_owner_cache *s = arg;
+  int visible = kehu_report_owner_visible(s, owner);
   if (visible < 0 || (visible && count(&s->r->rows, or_none(value), NULL, n) != 0))
     return KEHU_EXHAUSTED;
   return KEHU_OK;
@@ -203,7 +203,7 @@ static int add_count(const char *value, const char *owner, uint64_t n, void *arg
 
 static void by_field_counts(kehu_report *r)
 {
-  counted s = {r, {0}};
+  kehu_owner_cache s = {r, {0}};
   r->status = kehu_store_counts_each(r->t, r->kind, add_count, &s);
   kehu_row_map_free(&s.owners);
 }
@@ -364,8 +364,8 @@ static int activity_one(uint64_t cust, const char *owner, const char *author, co
                         void *arg)
 {
   (void)cust;
-  counted *s = arg;
-  int visible = owner_visible(s, owner);
+  kehu_owner_cache *s = arg;
+  int visible = kehu_report_owner_visible(s, owner);
   if (visible < 0)
     return KEHU_EXHAUSTED;
   if (!visible)
@@ -375,7 +375,7 @@ static int activity_one(uint64_t cust, const char *owner, const char *author, co
 
 static void activity(kehu_report *r)
 {
-  counted s = {r, {0}};
+  kehu_owner_cache s = {r, {0}};
   int rc = kehu_store_followups_between(r->t, r->since, r->until, activity_one, &s);
   if (r->status == KEHU_OK)
     r->status = rc;
@@ -408,26 +408,22 @@ static int top(kehu_report *r, const Kehu__Customer *c, const ProtobufCMessage *
 /* ---- KPIs ---- */
 
 typedef struct {
-  uint64_t reached, closed;        /* customers first reached in the period; closed now */
-  uint64_t customers, lost;        /* customers by the period's end; lost in it */
-  uint64_t buyers, repeat;         /* customers with an order in the period; with two */
+  kehu_kpi_figures f;
   uint64_t cust_orders, cust;      /* orders of the customer being walked */
-  uint64_t tickets, responded, within_sla;
-  double response_hours;
 } kpi_sums;
 
 static int kpi_customer(kehu_report *r, const Kehu__Customer *c, void *arg)
 {
   kpi_sums *k = arg;
   if (chosen(r, c)) {
-    k->reached++;
-    k->closed += c->stage && strcmp(c->stage, "closed") == 0;
+    k->f.reached++;
+    k->f.closed += c->stage && strcmp(c->stage, "closed") == 0;
   }
   if (c->created_at < r->until) {
-    k->customers++;
+    k->f.customers++;
     for (size_t i = 0; i < c->n_stage_history; i++)
       if (strcmp(c->stage_history[i]->to, "lost") == 0 && in_period(r, c->stage_history[i]->at)) {
-        k->lost++;
+        k->f.lost++;
         break;
       }
   }
@@ -436,8 +432,8 @@ static int kpi_customer(kehu_report *r, const Kehu__Customer *c, void *arg)
 
 static void buyer_done(kpi_sums *k)
 {
-  k->buyers += k->cust_orders >= 1;
-  k->repeat += k->cust_orders >= 2;
+  k->f.buyers += k->cust_orders >= 1;
+  k->f.repeat += k->cust_orders >= 2;
   k->cust_orders = 0;
 }
 
@@ -465,14 +461,14 @@ static int kpi_ticket(kehu_report *r, const Kehu__Customer *c, const ProtobufCMe
   if (!in_period(r, t->created_at))
     return 0;
   if (t->has_responded_at) {
-    k->responded++;
-    k->response_hours += (double)(t->responded_at - t->created_at) / 3600.0;
+    k->f.responded++;
+    k->f.response_seconds += t->responded_at - t->created_at;
   }
   /* a ticket counts toward the SLA share once it was answered or its time ran out */
   int due_passed = t->has_response_due && t->response_due <= r->now;
   if (t->has_responded_at || due_passed) {
-    k->tickets++;
-    k->within_sla += t->has_responded_at && (!t->has_response_due || t->responded_at <= t->response_due);
+    k->f.tickets++;
+    k->f.within_sla += t->has_responded_at && (!t->has_response_due || t->responded_at <= t->response_due);
   }
   return 0;
 }
@@ -489,22 +485,26 @@ static int kpi_row(kehu_report *r, const char *name, double num, uint64_t den, c
   return 0;
 }
 
-static void kpi(kehu_report *r)
+static void kpi(kehu_report *r, int from_counts)
 {
   kpi_sums k = {0};
-  each_customer(r, kpi_customer, &k);
-  if (r->status == KEHU_OK)
-    each_record(r, KEHU_KIND_ORDER, kpi_order, &k);
-  buyer_done(&k);
-  if (r->status == KEHU_OK)
-    each_record(r, KEHU_KIND_TICKET, kpi_ticket, &k);
+  if (!from_counts || kehu_report_kpi_counts(r, &k.f) != 0) {
+    each_customer(r, kpi_customer, &k);
+    if (r->status == KEHU_OK)
+      each_record(r, KEHU_KIND_ORDER, kpi_order, &k);
+    buyer_done(&k);
+    if (r->status == KEHU_OK)
+      each_record(r, KEHU_KIND_TICKET, kpi_ticket, &k);
+  }
   if (r->status != KEHU_OK)
     return;
-  if (kpi_row(r, "conversion_rate", (double)k.closed, k.reached, "ratio") ||
-      kpi_row(r, "repurchase_rate", (double)k.repeat, k.buyers, "ratio") ||
-      kpi_row(r, "churn_rate", (double)k.lost, k.customers, "ratio") ||
-      kpi_row(r, "avg_response_hours", k.response_hours, k.responded, "hours") ||
-      kpi_row(r, "within_sla", (double)k.within_sla, k.tickets, "ratio"))
+  const kehu_kpi_figures *f = &k.f;
+  if (kpi_row(r, "conversion_rate", (double)f->closed, f->reached, "ratio") ||
+      kpi_row(r, "repurchase_rate", (double)f->repeat, f->buyers, "ratio") ||
+      kpi_row(r, "churn_rate", (double)f->lost, f->customers, "ratio") ||
+      kpi_row(r, "avg_response_hours", (double)f->response_seconds / 3600.0, f->responded,
+              "hours") ||
+      kpi_row(r, "within_sla", (double)f->within_sla, f->tickets, "ratio"))
     r->status = KEHU_EXHAUSTED;
 }
 
@@ -533,7 +533,10 @@ void kehu_report_compute(kehu_report *r)
   r->status = KEHU_OK;
   r->order = KEHU_ROWS_BY_COUNT;
   const char *kind = r->kind;
-  if (strcmp(kind, "summary") == 0) {
+  int from_counts = r->all_time && r->open_end;
+  if (strcmp(kind, "summary") == 0 && from_counts) {
+    kehu_report_summary_counts(r);
+  } else if (strcmp(kind, "summary") == 0) {
     each_customer(r, summary, NULL);
   } else if (is_field_kind(kind) && r->all_time) {
     by_field_counts(r);
@@ -541,11 +544,19 @@ void kehu_report_compute(kehu_report *r)
     each_customer(r, by_field, NULL);
   } else if (strcmp(kind, "funnel") == 0) {
     fixed_rows(r, steps, NSTEPS);
-    each_customer(r, funnel, NULL);
+    if (from_counts)
+      kehu_report_funnel_counts(r, steps, NSTEPS);
+    else
+      each_customer(r, funnel, NULL);
     funnel_rates(r);
   } else if (strcmp(kind, "tiers") == 0) {
     fixed_rows(r, tiers, sizeof tiers / sizeof *tiers);
-    each_customer(r, tier_counts, NULL);
+    if (from_counts)
+      kehu_report_tiers_counts(r);
+    else
+      each_customer(r, tier_counts, NULL);
+  } else if (strcmp(kind, "churn") == 0 && from_counts) {
+    kehu_report_churn_counts(r, CHURN_ROWS, churn);
   } else if (strcmp(kind, "churn") == 0) {
     each_customer(r, churn, NULL);
   } else if (strcmp(kind, "activity") == 0) {
@@ -555,7 +566,7 @@ void kehu_report_compute(kehu_report *r)
     r->limit = TOP_ROWS;
   } else if (strcmp(kind, "kpi") == 0) {
     r->order = KEHU_ROWS_AS_MADE;
-    kpi(r);
+    kpi(r, from_counts);
   } else {
     r->status = KEHU_INVALID;
   }

@@ -183,6 +183,7 @@ void kehu_handle_report(kehu_call *call)
   r->until = q->has_until ? q->until : r->now + 1;   /* the period includes this second */
   int64_t span = kehu_report_default_span(kind);
   r->all_time = !q->has_since && !span;
+  r->open_end = !q->has_until;
   r->since = q->has_since ? q->since : span ? r->until - span : 0;
   kehu_read_work_queue(call->srv, &j->work, j, run_report, report_done);
 }

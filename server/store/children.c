@@ -314,9 +314,29 @@ int kehu_store_child_put(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, ui
   return kehu_store_child_put_for(t, k, NULL, cust, seq, old, m);
 }
 
+static int child_put(kehu_txn *t, const kehu_kind_info *k, const Kehu__Customer *c,
+                     uint64_t cust, uint64_t seq, const ProtobufCMessage *old,
+                     const ProtobufCMessage *m);
+
+/* An order's or a ticket's report counts move with it
+ * (docs/storage.md#report-counts): the customer's figures of that kind
+ * before the write, and after. */
 int kehu_store_child_put_for(kehu_txn *t, const kehu_kind_info *k, const Kehu__Customer *c,
                              uint64_t cust, uint64_t seq, const ProtobufCMessage *old,
                              const ProtobufCMessage *m)
+{
+  kehu_tally *before;
+  int rc = kehu_store_counts_kind_before(t, k->kind, cust, &before);
+  if (rc == KEHU_OK && (rc = child_put(t, k, c, cust, seq, old, m)) != KEHU_OK)
+    kehu_tally_free(before);
+  else if (rc == KEHU_OK)
+    rc = kehu_store_counts_kind_after(t, k->kind, cust, before);
+  return rc;
+}
+
+static int child_put(kehu_txn *t, const kehu_kind_info *k, const Kehu__Customer *c,
+                     uint64_t cust, uint64_t seq, const ProtobufCMessage *old,
+                     const ProtobufCMessage *m)
 {
   int rc;
   if (old && (rc = index_child(t, k, cust, seq, old, 0, NULL)) != KEHU_OK)
@@ -341,8 +361,23 @@ int kehu_store_child_put_for(kehu_txn *t, const kehu_kind_info *k, const Kehu__C
 
 /* Removes the record and its index entries, leaving an attachment's bytes
  * (a merge moves the record and keeps them). */
+static int unlink_record(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                         const ProtobufCMessage *old);
+
 static int unlink_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
                         const ProtobufCMessage *old)
+{
+  kehu_tally *before;
+  int rc = kehu_store_counts_kind_before(t, k->kind, cust, &before);
+  if (rc == KEHU_OK && (rc = unlink_record(t, k, cust, seq, old)) != KEHU_OK)
+    kehu_tally_free(before);
+  else if (rc == KEHU_OK)
+    rc = kehu_store_counts_kind_after(t, k->kind, cust, before);
+  return rc;
+}
+
+static int unlink_record(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
+                         const ProtobufCMessage *old)
 {
   int rc = index_child(t, k, cust, seq, old, 0, NULL);
   if (rc != KEHU_OK)

@@ -111,6 +111,8 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
   int rc = kehu_put_message(t, st->customers, kb, 8, &c->base);
   if (rc == KEHU_OK)
     rc = kehu_store_counts_move(t, old, c);
+  if (rc == KEHU_OK && old)
+    rc = kehu_store_counts_records_moved(t, key, old, c);
   if (rc == KEHU_OK)
     rc = kehu_store_dormant_move(t, key, old, c);
   if (rc == KEHU_OK && old)
@@ -142,6 +144,8 @@ int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *
 {
   kehu_store *st = t->st;
   int rc = kehu_store_counts_move(t, c, NULL);
+  if (rc == KEHU_OK)
+    rc = kehu_store_counts_records_moved(t, key, c, NULL);
   if (rc == KEHU_OK)
     rc = kehu_store_dormant_move(t, key, c, NULL);
   if (rc == KEHU_OK)
@@ -316,6 +320,8 @@ int kehu_store_customers_reindex(kehu_txn *t, size_t *n)
       break;
     }
     status = kehu_store_counts_move(t, NULL, c);
+    if (status == KEHU_OK)
+      status = kehu_store_counts_records_add(t, key, c);
     if (status == KEHU_OK)
       status = kehu_store_dormant_move(t, key, NULL, c);
     if (status == KEHU_OK)

@@ -178,3 +178,29 @@ int kehu_store_dormant_check(kehu_txn *t, kehu_findings *f)
   mdb_cursor_close(cur);
   return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
+
+int kehu_store_dormant_between(kehu_txn *t, int64_t from, int64_t until,
+                               int (*each)(uint64_t cust, int64_t base, void *arg), void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->cust_dormant, &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  unsigned char start[16];
+  entry_key(start, from, 0);
+  MDB_val k = {16, start}, v;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 16)
+      continue;
+    int64_t base = (int64_t)kehu_key_get_u64(k.mv_data);
+    if (base >= until)
+      break;
+    status = each(kehu_key_get_u64((const unsigned char *)k.mv_data + 8), base, arg);
+  }
+  mdb_cursor_close(cur);
+  if (status == KEHU_OK && rc != 0 && rc != MDB_NOTFOUND)
+    status = kehu_store_status(rc);
+  return status;
+}

@@ -62,6 +62,7 @@ static const table_def tables[] = {
   TABLE(cust_counts, 0, 0),
   TABLE(cust_dormant, 0, 0),
   TABLE(fu_time, 0, 0),
+  TABLE(cust_churn, 0, 0),
 };
 #undef TABLE
 #define TABLE_COUNT (sizeof tables / sizeof *tables)
@@ -149,6 +150,22 @@ static int count_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 {
   (void)key;
   return kehu_store_counts_move(t, NULL, c);
+}
+
+/* Format 8: the report counts of every report kind and the churn list
+ * (counts.c), from every customer; the counts of orders and tickets wait
+ * for the data key (orders are sealed): kehu_store_load_key fills them
+ * (counts_records.c), and until then the reports that need them read the
+ * records. */
+static int count_customers_v8(kehu_store *st, MDB_txn *txn)
+{
+  int rc = mdb_drop(txn, st->cust_churn, 0);
+  if (rc == 0)
+    rc = rebuild_from_customers(st, txn, st->cust_counts, count_customer);
+  kehu_txn t = {.st = st, .txn = txn};
+  if (rc == 0 && kehu_store_counts_records_pending(&t) != KEHU_OK)
+    rc = MDB_PANIC;
+  return rc;
 }
 
 /* Format 5: the dormancy index (dormant.c), from every customer. The
@@ -325,6 +342,8 @@ again:   /* after an upgrade that needed a bigger map */
     rc = rebuild_from_customers(st, txn, st->cust_dormant, dormant_customer);
   if (rc == 0 && found < 6)
     rc = index_followups(st, txn);
+  if (rc == 0 && found < 8)
+    rc = count_customers_v8(st, txn);
   if (rc == 0 && found < 9) {
     /* Format 9: the names' head tokens (search.c). A store of an older
      * format gets them here; a new one is empty. */

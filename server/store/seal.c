@@ -150,7 +150,12 @@ int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err)
   snprintf(st->key_dir, sizeof st->key_dir, "%.*s/keys", dir_len, slash ? path : ".");
   atomic_store_explicit(&st->seal_gen, 1, memory_order_relaxed);
   st->has_key = 1;
-  return load_key_dir(st, err);
+  int rc = load_key_dir(st, err);
+  /* an upgraded store's counts of orders and tickets need the key
+   * (docs/storage.md#meta-and-format-versions) */
+  if (rc == KEHU_OK && kehu_store_counts_records_fill(st) != KEHU_OK)
+    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot count the orders and tickets of the store");
+  return rc;
 }
 
 void kehu_seal_gen_refresh(kehu_store *st, MDB_txn *txn)

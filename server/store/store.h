@@ -37,7 +37,7 @@ typedef struct {
   kehu_search_defer *defer;
   unsigned n_meta_logged;
   unsigned char meta_logged[KEHU_META_LOGGED][40];   /* [0]: the key's length */
-  struct kehu_counts_batch *counts;   /* report counts gathered, not yet written */
+  struct kehu_tally *counts;   /* report counts gathered, not yet written */
 } kehu_txn;
 
 /* Opens (creating if needed) the environment in dir. map_size is the
@@ -64,12 +64,35 @@ int kehu_store_counts_each(kehu_txn *t, const char *field,
                            int (*each)(const char *value, const char *owner, uint64_t n,
                                        void *arg),
                            void *arg);
+/* The same for any report count (docs/storage.md#report-counts): tier,
+ * funnel, stage_change, tier_change, lost, dormant_day, first_order,
+ * second_order, buyers, tickets, ticket_due; only values in [from, until)
+ * (NULL: unbounded). A change's value is from, KEHU_COUNT_SEP, to; a
+ * time's is kehu_store_counts_time's text. */
+#define KEHU_COUNT_SEP '\x01'
+int kehu_store_counts_range(kehu_txn *t, const char *name, const char *from, const char *until,
+                            int (*each)(const char *value, const char *owner, uint64_t n,
+                                        void *arg),
+                            void *arg);
+/* A time as a count's value: 16 hex digits that sort as the times do. */
+void kehu_store_counts_time(char out[17], int64_t at);
+int64_t kehu_store_counts_time_parse(const char *value);
+/* Whether the counts of orders and tickets are whole (an upgraded store
+ * fills them once the data key is loaded). */
+int kehu_store_counts_records_ready(kehu_txn *t);
+/* The churn list: the keys of the first max live churn_risk customers (in
+ * key order) of the owners for whom visible(owner) is 1 (-1: out of memory). */
+int kehu_store_churn_first(kehu_txn *t, int (*visible)(const char *owner, void *arg), void *arg,
+                           size_t max, uint64_t *keys, size_t *n);
 /* Dormancy (dormant.c, docs/storage.md#dormancy): when a customer's
  * dormancy period started (its last contact, else its creation). */
 int64_t kehu_dormant_base(const Kehu__Customer *c);
 /* The start of the first dormancy period the sweep has not yet passed
  * (taken with dormant_days = days), 0 when none. */
 int64_t kehu_store_dormant_next(kehu_txn *t, unsigned days);
+/* each(cust, base) for every entry whose period started in [from, until). */
+int kehu_store_dormant_between(kehu_txn *t, int64_t from, int64_t until,
+                               int (*each)(uint64_t cust, int64_t base, void *arg), void *arg);
 /* The sweep: each(cust, base) for the entries after the marker whose
  * period started at or before upto, oldest first, at most max of them;
  * then the marker moves to the last. *more: entries were left for later. */

@@ -47,6 +47,7 @@ struct kehu_store {
   MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
   MDB_dbi cust_counts;    /* field | value | 0 | owner -> live customers (counts.c) */
   MDB_dbi cust_dormant;   /* dormancy start | customer -> nothing (dormant.c) */
+  MDB_dbi cust_churn;     /* owner | 0 | customer -> nothing: live churn_risk customers (counts.c) */
   MDB_dbi fu_time;        /* at | customer | follow-up -> owner 0 author 0 method 0 */
   uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
@@ -130,6 +131,55 @@ int kehu_store_children_reindex(kehu_txn *t, size_t *n);
 int kehu_store_reminders_reindex(kehu_txn *t, size_t *n);
 /* The same at once, or noted for kehu_store_search_flush when t defers. */
 int kehu_store_search_changed(kehu_txn *t, uint64_t cust);
+
+/* ---- report counts (counts.c, counts_records.c; docs/storage.md#report-counts) ---- */
+enum {
+  KEHU_COUNT_STAGE = 1, KEHU_COUNT_INDUSTRY, KEHU_COUNT_REGION, KEHU_COUNT_SIZE,
+  KEHU_COUNT_SOURCE, KEHU_COUNT_OWNER, KEHU_COUNT_TIER, KEHU_COUNT_FUNNEL,
+  KEHU_COUNT_STAGE_CHANGE, KEHU_COUNT_TIER_CHANGE, KEHU_COUNT_LOST, KEHU_COUNT_DORMANT_DAY,
+  KEHU_COUNT_FIRST_ORDER, KEHU_COUNT_SECOND_ORDER, KEHU_COUNT_BUYERS, KEHU_COUNT_TICKETS,
+  KEHU_COUNT_TICKET_DUE,
+};
+/* Keys and deltas gathered in memory (limit: at most that many keys, 0: no limit). */
+typedef struct kehu_tally kehu_tally;
+kehu_tally *kehu_tally_new(size_t limit);
+void kehu_tally_free(kehu_tally *tl);
+/* 1 when taken, 0 when the tally is full or out of memory. */
+int kehu_tally_add(kehu_tally *tl, const unsigned char *k, size_t n, int64_t delta);
+/* Adds delta at (code, value, owner); KEHU_EXHAUSTED when it could not. */
+int kehu_tally_emit(kehu_tally *tl, uint8_t code, const char *value, const char *owner,
+                    int64_t delta);
+int kehu_tally_each(const kehu_tally *tl,
+                    int (*each)(const unsigned char *k, size_t n, int64_t delta, void *arg),
+                    void *arg);
+int64_t kehu_tally_get(const kehu_tally *tl, const unsigned char *k, size_t n);
+/* The count key of (code, value, owner); 0 when too long to count. */
+size_t kehu_counts_key(unsigned char out[511], uint8_t code, const char *value, const char *owner);
+const char *kehu_counts_code_name(uint8_t code);
+/* What live customer c contributes, times d (nothing when binned). */
+int kehu_counts_customer(kehu_tally *tl, const Kehu__Customer *c, int64_t d);
+/* What the orders and tickets of customer cust contribute while c is its
+ * record, times d (nothing when c is NULL or binned). */
+int kehu_counts_records(kehu_txn *t, kehu_tally *tl, uint64_t cust, const Kehu__Customer *c,
+                        int64_t d);
+/* The tally's deltas written to the counts (or t's batch). */
+int kehu_store_counts_apply(kehu_txn *t, const kehu_tally *tl);
+/* The customer's records as they stand added to the counts (reindex, upgrade). */
+int kehu_store_counts_records_add(kehu_txn *t, uint64_t cust, const Kehu__Customer *c);
+/* The customer's owner or liveness changed: its records' counts move with it. */
+int kehu_store_counts_records_moved(kehu_txn *t, uint64_t cust, const Kehu__Customer *old,
+                                    const Kehu__Customer *c);
+/* Around a write of an order or a ticket of cust: what its kind contributed
+ * before (taken into *before), then the difference written. */
+int kehu_store_counts_kind_before(kehu_txn *t, int kind, uint64_t cust, kehu_tally **before);
+int kehu_store_counts_kind_after(kehu_txn *t, int kind, uint64_t cust, kehu_tally *before);
+/* Whether customer cust of owner is in the churn list. */
+int kehu_store_churn_has(kehu_txn *t, const char *owner, uint64_t cust);
+/* The store upgraded to format 8 counts orders and tickets once the data key
+ * is loaded (orders are sealed): runs that step when it is pending. */
+int kehu_store_counts_records_fill(kehu_store *st);
+/* Marks that step pending (the upgrade to format 8). */
+int kehu_store_counts_records_pending(kehu_txn *t);
 
 /* Problems a check finds: counted, and the first ones written to report. */
 typedef struct {

@@ -162,6 +162,216 @@ static void test_counts_follow_writes(void **state)
   assert_int_equal(counted("owner", "zhao.qiang", NULL), 2);
 }
 
+/* A count set to n (0: removed) behind the store's back. */
+typedef struct {
+  uint8_t code;
+  const char *value, *owner;
+  uint64_t n;
+} poke_arg;
+
+static int poke(kehu_txn *t, void *arg)
+{
+  poke_arg *p = arg;
+  unsigned char kb[511];
+  size_t len = kehu_counts_key(kb, p->code, p->value, p->owner);
+  MDB_val k = {len, kb}, v = {sizeof p->n, &p->n};
+  int rc = p->n ? mdb_put(t->txn, t->st->cust_counts, &k, &v, 0)
+                : mdb_del(t->txn, t->st->cust_counts, &k, NULL);
+  return kehu_store_status(rc);
+}
+
+static int unlist_churn(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  return kehu_store_status(mdb_drop(t->txn, t->st->cust_churn, 0));
+}
+
+static char last_report[4096];
+static unsigned long verify_report(void)
+{
+  kehu_txn t;
+  unsigned long n = 0;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_verify(&t, last_report, sizeof last_report, &n), KEHU_OK);
+  kehu_store_read_end(&t);
+  return n;
+}
+
+static int churn_count(const char *owner, void *arg)
+{
+  (void)owner;
+  (void)arg;
+  return 1;
+}
+
+/* Tiers, stage history (the funnel, transitions, lost) and the churn list
+ * follow a customer's writes; verify names a count that differs. */
+static void test_counts_of_every_report(void **state)
+{
+  (void)state;
+  assert_int_equal(kehu_store_write(st, add_all, NULL), KEHU_OK);
+  Kehu__StageChange h1 = KEHU__STAGE_CHANGE__INIT, h2 = KEHU__STAGE_CHANGE__INIT;
+  h1.from = "potential", h1.to = "closed", h1.at = 1732090000;
+  h2.from = "closed", h2.to = "lost", h2.at = 1732095000;
+  Kehu__StageChange *hist[] = {&h1, &h2};
+  Kehu__TierChange t1 = KEHU__TIER_CHANGE__INIT;
+  t1.from = "normal", t1.to = "churn_risk", t1.at = 1732096000, t1.reason = "no order";
+  Kehu__TierChange *thist[] = {&t1};
+  change c = {0, saved[0]};
+  c.to.stage = "lost";
+  c.to.stage_history = hist;
+  c.to.n_stage_history = 2;
+  c.to.tier = "churn_risk";
+  c.to.tier_history = thist;
+  c.to.n_tier_history = 1;
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  assert_int_equal(counted("tier", "churn_risk", "li.lei"), 1);
+  assert_int_equal(counted("tier", "normal", NULL), 3);
+  assert_int_equal(counted("funnel", "closed", "li.lei"), 1);   /* it reached closed */
+  assert_int_equal(counted("lost", "lost", "li.lei"), 1);
+  assert_int_equal(counted("stage_change", "closed\x01lost", NULL), 1);
+  assert_int_equal(counted("tier_change", "normal\x01" "churn_risk", NULL), 1);
+  kehu_txn t;
+  uint64_t first[4];
+  size_t n = 0;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_churn_first(&t, churn_count, NULL, 4, first, &n), KEHU_OK);
+  kehu_store_read_end(&t);
+  assert_int_equal(n, 1);
+  assert_true(first[0] == keys[0]);
+  assert_int_equal(verify_report(), 0);
+
+  /* reassigned: every count moves to the new owner */
+  c = (change){0, saved[0]};
+  c.to.owner = "zhao.qiang";
+  assert_int_equal(kehu_store_write(st, put_change, &c), KEHU_OK);
+  assert_int_equal(counted("tier", "churn_risk", "li.lei"), 0);
+  assert_int_equal(counted("tier", "churn_risk", "zhao.qiang"), 1);
+  assert_int_equal(counted("funnel", "closed", "zhao.qiang"), 1);
+  assert_int_equal(verify_report(), 0);
+
+  /* a count changed, one removed, the churn list emptied: each named */
+  poke_arg p = {KEHU_COUNT_TIER, "churn_risk", "zhao.qiang", 7};
+  assert_int_equal(kehu_store_write(st, poke, &p), KEHU_OK);
+  assert_int_equal(verify_report(), 1);
+  assert_non_null(strstr(last_report, "tier=churn_risk owner zhao.qiang: 7 stored, 1 counted"));
+  p = (poke_arg){KEHU_COUNT_STAGE_CHANGE, "closed\x01lost", "zhao.qiang", 0};
+  assert_int_equal(kehu_store_write(st, poke, &p), KEHU_OK);
+  assert_int_equal(verify_report(), 2);
+  assert_non_null(strstr(last_report, "stage_change=closed->lost owner zhao.qiang: not stored"));
+  assert_int_equal(kehu_store_write(st, unlist_churn, NULL), KEHU_OK);
+  assert_int_equal(verify_report(), 3);
+  assert_non_null(strstr(last_report, "not in the churn list"));
+  kehu_reindex_counts r;
+  assert_int_equal(kehu_store_write(st, reindex, &r), KEHU_OK);
+  assert_int_equal(verify_report(), 0);
+  assert_int_equal(counted("tier", "churn_risk", "zhao.qiang"), 1);
+}
+
+/* ---- the upgrade to format 8 ---- */
+
+static char keyfile[96], dbdir[96];
+
+static int add_records(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  const kehu_kind_info *ko = kehu_kind_get(KEHU_KIND_ORDER), *kt = kehu_kind_get(KEHU_KIND_TICKET);
+  /* customer 0: two orders; customer 1: one dated ahead; customer 2: an answered ticket */
+  const struct {
+    size_t cust;
+    int64_t at;
+  } orders[] = {{0, 1732100000}, {0, 1732200000}, {1, 4102444800}};
+  for (size_t i = 0; i < 3; i++) {
+    uint64_t seq;
+    int rc = kehu_store_child_new_seq(t, ko, &seq);
+    if (rc != KEHU_OK)
+      return rc;
+    Kehu__Order o = KEHU__ORDER__INIT;
+    o.customer_id = ids[orders[i].cust];
+    o.has_at = 1;
+    o.at = orders[i].at;
+    o.amount = 100;
+    if ((rc = kehu_store_child_put(t, ko, keys[orders[i].cust], seq, NULL, &o.base)) != KEHU_OK)
+      return rc;
+  }
+  uint64_t seq;
+  int rc = kehu_store_child_new_seq(t, kt, &seq);
+  if (rc != KEHU_OK)
+    return rc;
+  Kehu__Ticket k = KEHU__TICKET__INIT;
+  k.customer_id = ids[2];
+  k.subject = "无法登录";
+  k.has_created_at = 1;
+  k.created_at = 1732100000;
+  k.has_responded_at = 1;
+  k.responded_at = 1732103600;
+  k.has_response_due = 1;
+  k.response_due = 1732186400;
+  return kehu_store_child_put(t, kt, keys[2], seq, NULL, &k.base);
+}
+
+static void load_key(void)
+{
+  kehu_error err = {0};
+  assert_int_equal(kehu_store_load_key(st, keyfile, &err), KEHU_OK);
+}
+
+static int ready(void)
+{
+  kehu_txn t;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  int r = kehu_store_counts_records_ready(&t);
+  kehu_store_read_end(&t);
+  return r;
+}
+
+/* A format-6 store (no counts but the six fields', no churn list): opened,
+ * its customers' counts are made; once the data key is loaded, its orders'
+ * and tickets' too, and verify passes. */
+static void test_format_6_gets_every_count(void **state)
+{
+  (void)state;
+  load_key();
+  assert_true(ready());   /* a new store's step ran at once */
+  assert_int_equal(kehu_store_write(st, add_all, NULL), KEHU_OK);
+  assert_int_equal(kehu_store_write(st, add_records, NULL), KEHU_OK);
+  assert_int_equal(counted("buyers", "buyers", NULL), 2);
+  assert_int_equal(counted("buyers", "repeat", "li.lei"), 1);
+  assert_int_equal(counted("tickets", "within_sla", NULL), 1);
+  assert_int_equal(counted("tickets", "response_seconds", NULL), 3600);
+  assert_int_equal(verify_report(), 0);
+  kehu_store_close(st);
+
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+  assert_int_equal(mdb_env_open(env, dbdir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, "cust_churn", 0, &dbi), 0);
+  assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+  assert_int_equal(mdb_dbi_open(txn, "cust_counts", 0, &dbi), 0);
+  assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  unsigned char six[8] = {0, 0, 0, 0, 0, 0, 0, 6};
+  MDB_val k = {12, "store:format"}, v = {8, six};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+
+  kehu_error err;
+  assert_int_equal(kehu_store_open(&st, dbdir, 64 << 20, &err), KEHU_OK);
+  assert_false(ready());
+  assert_int_equal(counted("stage", "potential", NULL), 3);
+  assert_int_equal(counted("buyers", "buyers", NULL), 0);   /* not yet: orders are sealed */
+  load_key();
+  assert_true(ready());
+  assert_int_equal(counted("buyers", "buyers", NULL), 2);
+  assert_int_equal(counted("tickets", "responded", "zhao.qiang"), 1);
+  assert_int_equal(verify_report(), 0);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -171,6 +381,13 @@ static int setup(void **state)
   char db[96];
   snprintf(db, sizeof db, "%s/db", dir);
   assert_int_equal(kehu_store_open(&st, db, 64 << 20, &err), KEHU_OK);
+  snprintf(dbdir, sizeof dbdir, "%s", db);
+  snprintf(keyfile, sizeof keyfile, "%s/data.key", dir);
+  FILE *f = fopen(keyfile, "wb");
+  assert_non_null(f);
+  for (int i = 0; i < 32; i++)
+    fputc(i * 7 + 1, f);
+  fclose(f);
   return 0;
 }
 
@@ -187,6 +404,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_counts_follow_writes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_counts_of_every_report, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_format_6_gets_every_count, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
