@@ -106,14 +106,13 @@ int kehu_store_table_dbi(const kehu_store *st, const char *name, MDB_dbi *dbi)
 
 /* An upgrade's walk: table emptied, then each(t, key, customer) for every
  * customer, in the opening transaction. */
-static int rebuild_from_customers(kehu_store *st, MDB_txn *txn, MDB_dbi table,
-                                  int (*each)(kehu_txn *t, uint64_t key, const Kehu__Customer *c))
+/* each(customer) for every customer, in the opening transaction. */
+static int each_customer(kehu_store *st, MDB_txn *txn,
+                         int (*each)(kehu_txn *t, uint64_t key, const Kehu__Customer *c))
 {
   kehu_txn t = {.st = st, .txn = txn};
-  int rc = mdb_drop(txn, table, 0);
   MDB_cursor *cur;
-  if (rc == 0)
-    rc = mdb_cursor_open(txn, st->customers, &cur);
+  int rc = mdb_cursor_open(txn, st->customers, &cur);
   if (rc != 0)
     return rc;
   MDB_val k, v;
@@ -132,6 +131,14 @@ static int rebuild_from_customers(kehu_store *st, MDB_txn *txn, MDB_dbi table,
   if (st_rc != KEHU_OK)
     return st_rc == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
   return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* table emptied, then made again from every customer. */
+static int rebuild_from_customers(kehu_store *st, MDB_txn *txn, MDB_dbi table,
+                                  int (*each)(kehu_txn *t, uint64_t key, const Kehu__Customer *c))
+{
+  int rc = mdb_drop(txn, table, 0);
+  return rc == 0 ? each_customer(st, txn, each) : rc;
 }
 
 /* Format 3: the name index from the names as common/normalize.c forms them
@@ -344,13 +351,8 @@ again:   /* after an upgrade that needed a bigger map */
     rc = index_followups(st, txn);
   if (rc == 0 && found < 8)
     rc = count_customers_v8(st, txn);
-  if (rc == 0 && found < 9) {
-    /* Format 9: the names' head tokens (search.c). A store of an older
-     * format gets them here; a new one is empty. */
-    kehu_txn ht = {.st = st, .txn = txn};
-    int hrc = kehu_store_search_add_heads(&ht);
-    rc = hrc == KEHU_OK ? 0 : hrc == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
-  }
+  if (rc == 0 && found < 9)
+    rc = each_customer(st, txn, kehu_store_search_add_head);   /* format 9: head tokens */
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

@@ -311,45 +311,28 @@ int kehu_store_search_reindex(kehu_txn *t, uint64_t cust)
   return reindex(t, cust, 0);
 }
 
-/* Store format 9: every customer gets its name's head token, posted
- * straight into the posting lists and added to its recorded tokens. */
-int kehu_store_search_add_heads(kehu_txn *t)
+/* Store format 9: a customer gets its name's head token, posted straight
+ * into the posting lists and added to its recorded tokens. */
+int kehu_store_search_add_head(kehu_txn *t, uint64_t cust, const Kehu__Customer *c)
 {
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(t->txn, t->st->customers, &cur);
-  if (rc != 0)
-    return kehu_store_status(rc);
-  MDB_val k, v;
-  int status = KEHU_OK;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != 8)
-      continue;
-    uint64_t cust = kehu_key_get_u64(k.mv_data);
-    Kehu__Customer *c = kehu__customer__unpack(NULL, v.mv_size, v.mv_data);
-    token_set head = {0}, doc = {0};
-    if (c) {
-      add_head(&head, c->name);
-      kehu__customer__free_unpacked(c, NULL);
-    }
-    if (head.n == 0)
-      continue;
-    status = stored_tokens(t, cust, &doc);
-    int has = 0;   /* already recorded (and posted in one of the two tables) */
-    for (size_t i = 0; i < doc.n && !has; i++)
-      has = token_cmp(&doc.items[i], &head.items[0]) == 0;
-    if (status == KEHU_OK && !has)
-      status = posting(t, t->st->search, &head.items[0], cust, 1);
-    if (status == KEHU_OK && !has) {
-      add_token((const char *)head.items[0].bytes, head.items[0].len, &doc);
-      sort_unique(&doc);
-      status = doc.overflow ? KEHU_EXHAUSTED : write_doc(t, cust, &doc);
-    }
-    free(head.items);
-    free(doc.items);
+  token_set head = {0}, doc = {0};
+  add_head(&head, c->name);
+  if (head.n == 0)
+    return KEHU_OK;
+  int status = stored_tokens(t, cust, &doc);
+  int has = 0;   /* already recorded (and posted in one of the two tables) */
+  for (size_t i = 0; i < doc.n && !has; i++)
+    has = token_cmp(&doc.items[i], &head.items[0]) == 0;
+  if (status == KEHU_OK && !has)
+    status = posting(t, t->st->search, &head.items[0], cust, 1);
+  if (status == KEHU_OK && !has) {
+    add_token((const char *)head.items[0].bytes, head.items[0].len, &doc);
+    sort_unique(&doc);
+    status = doc.overflow ? KEHU_EXHAUSTED : write_doc(t, cust, &doc);
   }
-  mdb_cursor_close(cur);
-  return status != KEHU_OK ? status : rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  free(head.items);
+  free(doc.items);
+  return status;
 }
 
 int kehu_store_search_doc_current(kehu_txn *t, uint64_t cust, int *current)

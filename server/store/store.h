@@ -335,8 +335,8 @@ int kehu_store_search_walk(kehu_txn *t, const char *const *terms, size_t n, kehu
  * 0: a query's exact matches are among them. */
 int kehu_store_search_exact(kehu_txn *t, const char *name, uint64_t below,
                             int (*each)(uint64_t key, void *arg), void *arg);
-/* Store format 9: every customer's head token posted and recorded. */
-int kehu_store_search_add_heads(kehu_txn *t);
+/* Store format 9: a customer's head token posted and recorded. */
+int kehu_store_search_add_head(kehu_txn *t, uint64_t cust, const Kehu__Customer *c);
 /* The tokens recorded for cust are the ones its text gives now (verify). */
 int kehu_store_search_doc_current(kehu_txn *t, uint64_t cust, int *current);
 /* The most search tokens one customer is indexed under (its names, tags and
