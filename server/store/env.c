@@ -62,6 +62,7 @@ static const table_def tables[] = {
   TABLE(cust_counts, 0, 0),
   TABLE(cust_dormant, 0, 0),
   TABLE(fu_time, 0, 0),
+  TABLE(cust_sort, 0, 0),
 };
 #undef TABLE
 #define TABLE_COUNT (sizeof tables / sizeof *tables)
@@ -157,6 +158,12 @@ static int count_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 static int dormant_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 {
   return kehu_store_dormant_move(t, key, NULL, c);
+}
+
+/* Format 7: the sort index (sort.c), from every customer. */
+static int sort_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
+{
+  return kehu_store_sort_move(t, key, NULL, c);
 }
 
 /* Format 6: the follow-ups' time index (children.c), from every follow-up. */
@@ -323,6 +330,8 @@ int kehu_store_open(kehu_store **out, const char *dir, size_t map_size, kehu_err
     rc = rebuild_from_customers(st, txn, st->cust_dormant, dormant_customer);
   if (rc == 0 && found < 6)
     rc = index_followups(st, txn);
+  if (rc == 0 && found < 7)
+    rc = rebuild_from_customers(st, txn, st->cust_sort, sort_customer);
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};
