@@ -14,10 +14,12 @@
 #include "pool_work.h"
 #include "search_text.h"
 
-/* A sorted page looks at this many index entries at most: a rare filter
- * gets a short page and a cursor rather than holding the snapshot while it
- * walks the whole list (docs/architecture.md#sorted-lists). */
+/* A sorted page looks at this many index entries at most, for this long
+ * at most: a rare filter gets a short page and a cursor rather than
+ * holding the snapshot while it walks the whole list
+ * (docs/architecture.md#sorted-lists). */
 #define SORT_LOOK_MAX 20000
+#define SORT_LOOK_MS 25
 
 enum {
   SORT_NAME = KEHU_SORT_NAME,
@@ -221,7 +223,7 @@ static void run_sorted(uv_work_t *work)
   s->f.visible_ctx = s;
   s->status = kehu_store_customer_sorted(&t, &s->f, s->order.field, s->order.desc,
                                          s->has_after ? &s->after : NULL, SORT_LOOK_MAX,
-                                         owner_visible, s, take_row, s, &s->next);
+                                         SORT_LOOK_MS, owner_visible, s, take_row, s, &s->next);
   kehu_store_read_end(&t);
   s->t = NULL;
 }

@@ -15,7 +15,9 @@
  * and a step per row, whatever the number of customers. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "arena.h"
 #include "search_text.h"
 #include "store_internal.h"
 
@@ -363,8 +365,16 @@ static int open_streams(merge *m, const kehu_customer_filter *f, int bin,
   return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
 
+static unsigned long ms_since(const struct timespec *start)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (unsigned long)((now.tv_sec - start->tv_sec) * 1000 +
+                         (now.tv_nsec - start->tv_nsec) / 1000000);
+}
+
 int kehu_store_customer_sorted(kehu_txn *t, const kehu_customer_filter *f, int field, int desc,
-                               const kehu_sort_pos *after, size_t max_look,
+                               const kehu_sort_pos *after, size_t max_look, unsigned max_ms,
                                int (*owner_visible)(const char *owner, int binned, void *ctx),
                                void *ctx, int (*each)(Kehu__Customer *c, void *arg), void *arg,
                                kehu_sort_pos *next)
@@ -383,6 +393,13 @@ int kehu_store_customer_sorted(kehu_txn *t, const kehu_customer_filter *f, int f
   unsigned count = 0;
   size_t looked = 0;
   kehu_sort_pos last = {0};
+  /* each customer looked at is decoded into the arena and let go at once
+   * unless it is shown: a rare filter reads many for a few */
+  kehu_arena arena;
+  kehu_arena_init(&arena);
+  kehu_arena_mark empty = kehu_arena_here(&arena);
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   while (rc == KEHU_OK) {
     stream *best = NULL;
     for (size_t i = 0; i < m.n; i++)
@@ -390,7 +407,7 @@ int kehu_store_customer_sorted(kehu_txn *t, const kehu_customer_filter *f, int f
         best = &m.s[i];
     if (!best)
       break;   /* the end of the list */
-    if (looked == max_look) {
+    if (looked == max_look || (max_ms && looked % 64 == 63 && ms_since(&start) >= max_ms)) {
       /* far enough for one request: the next goes on after the last
        * entry looked at, whether it was shown or not */
       *next = last;
@@ -399,18 +416,19 @@ int kehu_store_customer_sorted(kehu_txn *t, const kehu_customer_filter *f, int f
     looked++;
     uint64_t cust = ~kehu_key_get_u64(best->head + best->hlen - 8);
     Kehu__Customer *c;
-    if ((rc = kehu_store_customer_get(t, cust, &c)) != KEHU_OK) {
+    kehu_arena_reset(&arena, empty);
+    if ((rc = kehu_store_customer_get_in(t, cust, &arena.alloc, &c)) != KEHU_OK) {
       if (rc == KEHU_NOT_FOUND)
         rc = KEHU_INTERNAL;   /* an entry without its customer */
       break;
     }
-    if (!kehu_store_customer_matches(c, f)) {
-      kehu__customer__free_unpacked(c, NULL);
-    } else if (count == f->limit) {
-      kehu__customer__free_unpacked(c, NULL);
-      *next = last;   /* one more exists: the page gets a cursor */
-      break;
-    } else {
+    if (kehu_store_customer_matches(c, f)) {
+      if (count == f->limit) {
+        *next = last;   /* one more exists: the page gets a cursor */
+        break;
+      }
+      if ((rc = kehu_store_customer_get(t, cust, &c)) != KEHU_OK)
+        break;
       if (!each(c, arg))
         kehu__customer__free_unpacked(c, NULL);
       count++;
@@ -421,6 +439,7 @@ int kehu_store_customer_sorted(kehu_txn *t, const kehu_customer_filter *f, int f
     if (mrc != 0)
       rc = kehu_store_status(mrc);
   }
+  kehu_arena_free(&arena);
   for (size_t i = 0; i < m.n; i++)
     mdb_cursor_close(m.s[i].cur);
   free(m.s);

@@ -247,11 +247,12 @@ typedef struct {
  * (NULL: from the first), until f->limit were given to each (which keeps
  * c by returning 1, like kehu_store_customer_list's). Only the entries of
  * owners owner_visible(owner or NULL, binned, ctx) accepts are read. At
- * most max_look entries are looked at: a page that stops short has
- * next set even when it holds fewer than f->limit. next->len is 0 at the
- * end of the list; otherwise the place to go on after. */
+ * most max_look entries are looked at, for about max_ms milliseconds at
+ * most (0: no time bound): a page that stops short has next set even when
+ * it holds fewer than f->limit. next->len is 0 at the end of the list;
+ * otherwise the place to go on after. */
 int kehu_store_customer_sorted(kehu_txn *t, const kehu_customer_filter *f, int field, int desc,
-                               const kehu_sort_pos *after, size_t max_look,
+                               const kehu_sort_pos *after, size_t max_look, unsigned max_ms,
                                int (*owner_visible)(const char *owner, int binned, void *ctx),
                                void *ctx, int (*each)(Kehu__Customer *c, void *arg), void *arg,
                                kehu_sort_pos *next);

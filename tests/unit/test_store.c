@@ -1512,7 +1512,7 @@ static size_t sorted_walk(kehu_store *st, int field, int desc, unsigned limit,
     kehu_customer_filter f = {.limit = limit, .stage = stage};
     sorted_rows r = {.n = 0};
     assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
-    assert_int_equal(kehu_store_customer_sorted(&t, &f, field, desc, pages ? &pos : NULL, 5,
+    assert_int_equal(kehu_store_customer_sorted(&t, &f, field, desc, pages ? &pos : NULL, 5, 0,
                                                 vis, NULL, keep_row, &r, &next),
                      KEHU_OK);
     kehu_store_read_end(&t);
@@ -1653,8 +1653,8 @@ static void test_sorted_pages_keyset(void **state)
   sorted_rows r = {.n = 0};
   kehu_sort_pos next;
   assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
-  assert_int_equal(kehu_store_customer_sorted(&t, &f, KEHU_SORT_NAME, 0, NULL, 100, every_owner,
-                                              NULL, keep_row, &r, &next),
+  assert_int_equal(kehu_store_customer_sorted(&t, &f, KEHU_SORT_NAME, 0, NULL, 100, 0,
+                                              every_owner, NULL, keep_row, &r, &next),
                    KEHU_OK);
   kehu_store_read_end(&t);
   assert_int_equal(r.n, 5);
@@ -1669,7 +1669,7 @@ static void test_sorted_pages_keyset(void **state)
   kehu_sort_pos pos = next;
   for (int pages = 0; pages < 10 && pos.len; pages++) {
     assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
-    assert_int_equal(kehu_store_customer_sorted(&t, &f, KEHU_SORT_NAME, 0, &pos, 100,
+    assert_int_equal(kehu_store_customer_sorted(&t, &f, KEHU_SORT_NAME, 0, &pos, 100, 0,
                                                 every_owner, NULL, keep_row, &r, &next),
                      KEHU_OK);
     kehu_store_read_end(&t);
