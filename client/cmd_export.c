@@ -204,7 +204,7 @@ int kehu_cmd_export(kehu_cli *cli, int argc, char **argv, kehu_error *err)
   else
     rc = kehu_sheet_open(&o.sheet, xlsx ? KEHU_SHEET_XLSX : KEHU_SHEET_CSV, enc, f, tmp, header,
                          ncols, err);
-  char cursor[64] = "";
+  char cursor[640] = "";   /* a sorted list's key cursor has up to 261 characters */
   while (rc == KEHU_OK) {
     Kehu__Request req = KEHU__REQUEST__INIT;
     if (kind) {

@@ -1,5 +1,6 @@
-/* Sorting customers by a field: the order itself, and `customer list
- * --sort`, which must read every match before it can show the first page. */
+/* Sorting customers by a field: the order itself (search sorts its ranked
+ * matches in memory with it), and `customer list --sort`, which walks the
+ * sort index instead (docs/architecture.md#sorted-lists). */
 #include "customer_sort.h"
 
 #include <errno.h>
@@ -13,11 +14,20 @@
 #include "pool_work.h"
 #include "search_text.h"
 
-/* At most this many customers are sorted; a list with more matches asks
- * for a filter. */
-#define SORT_MAX 200000
+/* A sorted page looks at this many index entries at most, for this long
+ * at most: a rare filter gets a short page and a cursor rather than
+ * holding the snapshot while it walks the whole list
+ * (docs/architecture.md#sorted-lists). */
+#define SORT_LOOK_MAX 20000
+#define SORT_LOOK_MS 25
 
-enum { SORT_NAME, SORT_CREATED, SORT_UPDATED, SORT_LAST_CONTACT, SORT_STAGE };
+enum {
+  SORT_NAME = KEHU_SORT_NAME,
+  SORT_CREATED = KEHU_SORT_CREATED,
+  SORT_UPDATED = KEHU_SORT_UPDATED,
+  SORT_LAST_CONTACT = KEHU_SORT_LAST_CONTACT,
+  SORT_STAGE = KEHU_SORT_STAGE,
+};
 
 static const char *const field_names[] = {
   [SORT_NAME] = "name",           [SORT_CREATED] = "created", [SORT_UPDATED] = "updated",
@@ -102,48 +112,81 @@ void kehu_sort_entries(const kehu_customer_order *o, kehu_sort_entry *e, size_t 
 
 /* ---- customer list --sort ---- */
 
+/* A key cursor: "k", then in hex the field, 1 for descending, and the
+ * place (order key and inverted customer key) of the last entry a page
+ * looked at. */
+static void cursor_format(const kehu_customer_order *o, const kehu_sort_pos *pos, char *out)
+{
+  static const char hex[] = "0123456789abcdef";
+  unsigned char head[2] = {(unsigned char)o->field, (unsigned char)o->desc};
+  char *p = out;
+  *p++ = 'k';
+  for (size_t i = 0; i < 2 + pos->len; i++) {
+    unsigned char b = i < 2 ? head[i] : pos->bytes[i - 2];
+    *p++ = hex[b >> 4];
+    *p++ = hex[b & 15];
+  }
+  *p = '\0';
+}
+
+static int hex_digit(char c)
+{
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int kehu_sort_cursor_parse(const char *cursor, const kehu_customer_order *o, kehu_sort_pos *pos,
+                           kehu_error *err)
+{
+  size_t n = strlen(cursor);
+  unsigned char b[2 + KEHU_SORT_POS_MAX];
+  int ok = cursor[0] == 'k' && n % 2 == 1 && (n - 1) / 2 >= 2 + 9 &&
+           (n - 1) / 2 <= sizeof b;
+  for (size_t i = 0; ok && i < (n - 1) / 2; i++) {
+    int hi = hex_digit(cursor[1 + 2 * i]), lo = hex_digit(cursor[2 + 2 * i]);
+    ok = hi >= 0 && lo >= 0;
+    b[i] = (unsigned char)(hi << 4 | lo);
+  }
+  if (!ok) {
+    unsigned long old;
+    if (kehu_position_cursor_parse(cursor, 'o', &old) == 0)
+      return kehu_fail(err, KEHU_INVALID, "cursor",
+                       "cursor: '%s' is a position from an older server; sorted lists now go "
+                       "on from a key cursor: list the first page again",
+                       cursor);
+    return kehu_fail(err, KEHU_INVALID, "cursor",
+                     "cursor: '%s' is not a cursor from a previous page", cursor);
+  }
+  if (b[0] != o->field || b[1] != o->desc)
+    return kehu_fail(err, KEHU_INVALID, "cursor",
+                     "cursor: '%s' continues a list sorted by %s%s, not by %s%s: give the same "
+                     "--sort as its first page",
+                     cursor, b[1] ? "-" : "", b[0] < KEHU_SORT_FIELDS ? field_names[b[0]] : "?",
+                     o->desc ? "-" : "", field_names[o->field]);
+  pos->len = (n - 1) / 2 - 2;
+  memcpy(pos->bytes, b + 2, pos->len);
+  return KEHU_OK;
+}
+
 typedef struct {
   kehu_pool_work work;          /* on the thread pool (pool_work.h) */
   kehu_call *call;
   kehu_customer_filter f;
   kehu_customer_order order;
-  unsigned long offset;
-  unsigned limit;
+  kehu_sort_pos after;
+  int has_after;
   int exporting;
   int status;
-  int too_many;
   kehu_txn *t;
-  kehu_sort_entry *entries;
-  size_t n, cap;
   Kehu__Customer **page;
   size_t page_n;
-  int more;
+  kehu_sort_pos next;
 } sorted_list;
 
-static int take_entry(Kehu__Customer *c, void *arg)
+static int take_row(Kehu__Customer *c, void *arg)
 {
   sorted_list *s = arg;
-  if (s->status != KEHU_OK)
-    return 0;
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 1024;
-    kehu_sort_entry *more = realloc(s->entries, cap * sizeof *more);
-    if (!more) {
-      s->status = KEHU_EXHAUSTED;
-      return 0;
-    }
-    s->entries = more;
-    s->cap = cap;
-  }
-  uint64_t key;
-  if (kehu_customer_id_parse(c->id, &key) != 0) {
-    s->status = KEHU_INTERNAL;
-    return 0;
-  }
-  s->status = kehu_sort_entry_make(&s->order, c, key, &s->entries[s->n]);
-  if (s->status == KEHU_OK)
-    s->n++;
-  return 0;   /* the store frees c: only its sort entry is kept */
+  s->page[s->page_n++] = c;
+  return 1;
 }
 
 static int visible(const Kehu__Customer *c, void *arg)
@@ -152,35 +195,35 @@ static int visible(const Kehu__Customer *c, void *arg)
   return kehu_access_customer_visible(s->t, &s->call->caller, c);
 }
 
+/* Who may see a customer depends on its owner and bin state alone
+ * (core/access.h): each owner's part of the index is asked once, with a
+ * customer holding nothing else. Every row is still asked (visible). */
+static int owner_visible(const char *owner, int binned, void *arg)
+{
+  sorted_list *s = arg;
+  Kehu__Customer c = KEHU__CUSTOMER__INIT;
+  c.owner = (char *)owner;
+  c.has_deleted = c.deleted = binned != 0;
+  return kehu_access_customer_visible(s->t, &s->call->caller, &c);
+}
+
 static void run_sorted(uv_work_t *work)
 {
   sorted_list *s = work->data;
   kehu_txn t;
+  s->page = calloc(s->f.limit + 1, sizeof *s->page);
+  if (!s->page) {
+    s->status = KEHU_EXHAUSTED;
+    return;
+  }
   if ((s->status = kehu_store_read_begin(s->call->srv->store, &t)) != KEHU_OK)
     return;
   s->t = &t;
   s->f.visible = visible;
   s->f.visible_ctx = s;
-  s->f.limit = SORT_MAX;
-  s->f.before = 0;
-  uint64_t next = 0;
-  int rc = kehu_store_customer_list(&t, &s->f, take_entry, s, &next);
-  if (s->status == KEHU_OK)
-    s->status = rc;
-  s->too_many = next != 0;
-  if (s->status == KEHU_OK && !s->too_many) {
-    kehu_sort_entries(&s->order, s->entries, s->n);
-    size_t from = s->offset < s->n ? s->offset : s->n;
-    size_t count = s->n - from < s->limit ? s->n - from : s->limit;
-    s->page = calloc(count + 1, sizeof *s->page);
-    if (!s->page)
-      s->status = KEHU_EXHAUSTED;
-    for (size_t i = 0; s->page && i < count && s->status == KEHU_OK; i++)
-      if ((s->status = kehu_store_customer_get(&t, s->entries[from + i].key,
-                                               &s->page[s->page_n])) == KEHU_OK)
-        s->page_n++;
-    s->more = from + count < s->n;
-  }
+  s->status = kehu_store_customer_sorted(&t, &s->f, s->order.field, s->order.desc,
+                                         s->has_after ? &s->after : NULL, SORT_LOOK_MAX,
+                                         SORT_LOOK_MS, owner_visible, s, take_row, s, &s->next);
   kehu_store_read_end(&t);
   s->t = NULL;
 }
@@ -190,36 +233,31 @@ static void sorted_done(uv_work_t *work, int status)
   sorted_list *s = work->data;
   kehu_call *call = s->call;
   kehu_server *srv = call->srv;
-  if (status == 0 && s->status == KEHU_OK && s->too_many) {
-    kehu_reply_status(call, KEHU_EXHAUSTED,
-                      "sort: more than %d customers match; narrow the list with a filter "
-                      "(--stage, --owner, --region...) to sort it",
-                      SORT_MAX);
-  } else if (status != 0 || s->status != KEHU_OK) {
+  if (status != 0 || s->status != KEHU_OK) {
     int rc = s->status != KEHU_OK ? s->status : KEHU_INTERNAL;
     kehu_reply_status(call, rc, "cannot list customers: %s", kehu_status_name(rc));
   } else {
-    char cursor[32];
-    snprintf(cursor, sizeof cursor, "o%lu", s->offset + s->page_n);
+    char cursor[2 + 2 * (2 + KEHU_SORT_POS_MAX)];
+    if (s->next.len)
+      cursor_format(&s->order, &s->next, cursor);
     if (s->exporting) {
       char details[160];
-      snprintf(details, sizeof details, "%zu customers sorted by %s%s from %lu", s->page_n,
-               s->order.desc ? "-" : "", field_names[s->order.field], s->offset);
+      snprintf(details, sizeof details, "%zu customers sorted by %s%s%s", s->page_n,
+               s->order.desc ? "-" : "", field_names[s->order.field],
+               s->has_after ? " after a cursor" : "");
       kehu_audit_later(srv, &call->caller, "export", "customer", NULL, details);
     }
-    kehu_reply_customer_page(call, s->page, s->page_n, s->more ? cursor : NULL);
+    kehu_reply_customer_page(call, s->page, s->page_n, s->next.len ? cursor : NULL);
   }
   for (size_t i = 0; i < s->page_n; i++)
     kehu__customer__free_unpacked(s->page[i], NULL);
   free(s->page);
-  for (size_t i = 0; i < s->n; i++)
-    free(s->entries[i].text);
-  free(s->entries);
   free(s);
 }
 
 void kehu_customer_list_sorted(kehu_call *call, const kehu_customer_filter *f,
-                               const kehu_customer_order *o, unsigned long offset, int exporting)
+                               const kehu_customer_order *o, const kehu_sort_pos *after,
+                               int exporting)
 {
   sorted_list *s = calloc(1, sizeof *s);
   if (!s) {
@@ -229,8 +267,10 @@ void kehu_customer_list_sorted(kehu_call *call, const kehu_customer_filter *f,
   s->call = call;
   s->f = *f;
   s->order = *o;
-  s->offset = offset;
-  s->limit = f->limit;
+  if (after) {
+    s->after = *after;
+    s->has_after = 1;
+  }
   s->exporting = exporting;
   kehu_read_work_queue(call->srv, &s->work, s, run_sorted, sorted_done);
 }

@@ -35,10 +35,18 @@ int kehu_sort_entry_cmp(const kehu_customer_order *o, const kehu_sort_entry *a,
                         const kehu_sort_entry *b);
 void kehu_sort_entries(const kehu_customer_order *o, kehu_sort_entry *e, size_t n);
 
-/* customer list --sort: every customer the filter and the caller's role
- * let through, sorted, a page of them from the cursor on; on the thread
- * pool. exporting: audited as an export with its row count. */
+/* A sorted list's cursor ("k" and hex, docs/architecture.md#sorted-lists)
+ * for order o: INVALID naming "cursor" when it is not one, is an older
+ * server's position cursor ("o120"), or continues another order. */
+int kehu_sort_cursor_parse(const char *cursor, const kehu_customer_order *o, kehu_sort_pos *pos,
+                           kehu_error *err);
+
+/* customer list --sort: a page of the customers the filter and the
+ * caller's role let through, in o's order, after the place `after` (NULL:
+ * the first page), from the sort index; on the thread pool. exporting:
+ * audited as an export with its row count. */
 void kehu_customer_list_sorted(kehu_call *call, const kehu_customer_filter *f,
-                               const kehu_customer_order *o, unsigned long offset, int exporting);
+                               const kehu_customer_order *o, const kehu_sort_pos *after,
+                               int exporting);
 
 #endif

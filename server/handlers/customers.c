@@ -692,15 +692,19 @@ void kehu_handle_customer_list(kehu_call *call)
     return;
   }
   kehu_customer_order order;
-  unsigned long offset = 0;
+  kehu_sort_pos after;
+  int has_cursor = q->cursor && *q->cursor;
   if (q->sort && kehu_customer_order_parse(q->sort, &order, &err) != KEHU_OK) {
     kehu_reply_error(call, &err);
     return;
   }
-  /* a sorted list's cursor is a position (o120), a plain one's an id */
-  if (q->cursor && *q->cursor &&
-      (q->sort ? kehu_position_cursor_parse(q->cursor, 'o', &offset) != 0
-               : kehu_customer_id_parse(q->cursor, &f.before) != 0)) {
+  /* a sorted list's cursor is a place in its order (k...), a plain one's
+   * an id */
+  if (has_cursor && q->sort && kehu_sort_cursor_parse(q->cursor, &order, &after, &err) != KEHU_OK) {
+    kehu_reply_error(call, &err);
+    return;
+  }
+  if (has_cursor && !q->sort && kehu_customer_id_parse(q->cursor, &f.before) != 0) {
     kehu_reply_status(call, KEHU_INVALID, "cursor: '%s' is not a cursor from a previous page",
                       q->cursor);
     return;
@@ -709,7 +713,7 @@ void kehu_handle_customer_list(kehu_call *call)
   if (kehu_role_of(who->role) == KEHU_ROLE_SALES && !f.owner)
     f.owner = who->username;
   if (q->sort) {
-    kehu_customer_list_sorted(call, &f, &order, offset, exporting);
+    kehu_customer_list_sorted(call, &f, &order, has_cursor ? &after : NULL, exporting);
     return;
   }
   kehu_txn t;

@@ -115,6 +115,8 @@ int kehu_store_customer_put(kehu_txn *t, uint64_t key, const Kehu__Customer *old
     rc = kehu_store_counts_records_moved(t, key, old, c);
   if (rc == KEHU_OK)
     rc = kehu_store_dormant_move(t, key, old, c);
+  if (rc == KEHU_OK)
+    rc = kehu_store_sort_move(t, key, old, c);
   if (rc == KEHU_OK && old)
     rc = kehu_store_followups_customer_moved(t, key, old, c);
   if (rc == KEHU_OK)
@@ -149,6 +151,8 @@ int kehu_store_customer_remove(kehu_txn *t, uint64_t key, const Kehu__Customer *
   if (rc == KEHU_OK)
     rc = kehu_store_dormant_move(t, key, c, NULL);
   if (rc == KEHU_OK)
+    rc = kehu_store_sort_move(t, key, c, NULL);
+  if (rc == KEHU_OK)
     rc = reindex(t, st->cust_owner, key, c->owner, NULL);
   if (rc == KEHU_OK)
     rc = reindex(t, st->cust_stage, key, c->stage, NULL);
@@ -177,7 +181,7 @@ static int has_tag(const Kehu__Customer *c, const char *tag)
   return 0;
 }
 
-static int matches(const Kehu__Customer *c, const kehu_customer_filter *f)
+int kehu_store_customer_matches(const Kehu__Customer *c, const kehu_customer_filter *f)
 {
   if ((c->has_deleted && c->deleted) != (f->deleted != 0))
     return 0;
@@ -278,7 +282,7 @@ int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
         status = KEHU_INTERNAL;   /* an index entry without its record */
       break;
     }
-    if (!matches(c, f)) {
+    if (!kehu_store_customer_matches(c, f)) {
       kehu__customer__free_unpacked(c, NULL);
       continue;
     }
@@ -324,6 +328,8 @@ int kehu_store_customers_reindex(kehu_txn *t, size_t *n)
       status = kehu_store_counts_records_add(t, key, c);
     if (status == KEHU_OK)
       status = kehu_store_dormant_move(t, key, NULL, c);
+    if (status == KEHU_OK)
+      status = kehu_store_sort_move(t, key, NULL, c);
     if (status == KEHU_OK)
       status = reindex(t, st->cust_owner, key, NULL, c->owner);
     if (status == KEHU_OK)

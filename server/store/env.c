@@ -63,6 +63,7 @@ static const table_def tables[] = {
   TABLE(cust_dormant, 0, 0),
   TABLE(fu_time, 0, 0),
   TABLE(cust_churn, 0, 0),
+  TABLE(cust_sort, 0, 0),
 };
 #undef TABLE
 #define TABLE_COUNT (sizeof tables / sizeof *tables)
@@ -104,9 +105,7 @@ int kehu_store_table_dbi(const kehu_store *st, const char *name, MDB_dbi *dbi)
   return KEHU_NOT_FOUND;
 }
 
-/* An upgrade's walk: table emptied, then each(t, key, customer) for every
- * customer, in the opening transaction. */
-/* each(customer) for every customer, in the opening transaction. */
+/* each(t, key, customer) for every customer, in the opening transaction. */
 static int each_customer(kehu_store *st, MDB_txn *txn,
                          int (*each)(kehu_txn *t, uint64_t key, const Kehu__Customer *c))
 {
@@ -181,6 +180,12 @@ static int count_customers_v8(kehu_store *st, MDB_txn *txn)
 static int dormant_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
 {
   return kehu_store_dormant_move(t, key, NULL, c);
+}
+
+/* Format 7: the sort index (sort.c), from every customer. */
+static int sort_customer(kehu_txn *t, uint64_t key, const Kehu__Customer *c)
+{
+  return kehu_store_sort_move(t, key, NULL, c);
 }
 
 /* Format 6: the follow-ups' time index (children.c), from every follow-up. */
@@ -349,6 +354,8 @@ again:   /* after an upgrade that needed a bigger map */
     rc = rebuild_from_customers(st, txn, st->cust_dormant, dormant_customer);
   if (rc == 0 && found < 6)
     rc = index_followups(st, txn);
+  if (rc == 0 && found < 7)
+    rc = rebuild_from_customers(st, txn, st->cust_sort, sort_customer);
   if (rc == 0 && found < 8)
     rc = count_customers_v8(st, txn);
   if (rc == 0 && found < 9)

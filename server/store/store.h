@@ -249,6 +249,39 @@ uint64_t kehu_store_customer_by_external_code(kehu_txn *t, const char *code);
 int kehu_store_customer_list(kehu_txn *t, const kehu_customer_filter *f,
                              int (*each)(Kehu__Customer *c, void *arg), void *arg,
                              uint64_t *next);
+/* Does c pass f (its fields, bin state and visible callback)? */
+int kehu_store_customer_matches(const Kehu__Customer *c, const kehu_customer_filter *f);
+
+/* ---- sorted lists (sort.c, docs/storage.md#sort-index) ---- */
+enum { KEHU_SORT_NAME, KEHU_SORT_CREATED, KEHU_SORT_UPDATED, KEHU_SORT_LAST_CONTACT,
+       KEHU_SORT_STAGE, KEHU_SORT_FIELDS };
+/* An order key: the folded name (its first 120 bytes) and a 0x00; a time
+ * (8 bytes, big-endian, sign bit flipped); a stage's place in the funnel
+ * (1 byte). Byte order is the list's order. */
+#define KEHU_SORT_ORDER_MAX 121
+size_t kehu_sort_order_key(int field, const Kehu__Customer *c,
+                           unsigned char out[KEHU_SORT_ORDER_MAX]);
+/* A place in a sorted list: an order key and the customer key inverted
+ * (8 bytes, big-endian), as in the index. */
+#define KEHU_SORT_POS_MAX (KEHU_SORT_ORDER_MAX + 8)
+typedef struct {
+  size_t len;
+  unsigned char bytes[KEHU_SORT_POS_MAX];
+} kehu_sort_pos;
+/* The customers f lets through in field's order (desc: the other way
+ * round; equal values newest first either way), after the place `after`
+ * (NULL: from the first), until f->limit were given to each (which keeps
+ * c by returning 1, like kehu_store_customer_list's). Only the entries of
+ * owners owner_visible(owner or NULL, binned, ctx) accepts are read. At
+ * most max_look entries are looked at, for about max_ms milliseconds at
+ * most (0: no time bound): a page that stops short has next set even when
+ * it holds fewer than f->limit. next->len is 0 at the end of the list;
+ * otherwise the place to go on after. */
+int kehu_store_customer_sorted(kehu_txn *t, const kehu_customer_filter *f, int field, int desc,
+                               const kehu_sort_pos *after, size_t max_look, unsigned max_ms,
+                               int (*owner_visible)(const char *owner, int binned, void *ctx),
+                               void *ctx, int (*each)(Kehu__Customer *c, void *arg), void *arg,
+                               kehu_sort_pos *next);
 /* Each table of the store (kehu-admin stats): its name, entries and pages
  * (branch, leaf and overflow), as of t. */
 int kehu_store_tables(kehu_txn *t,

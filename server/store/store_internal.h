@@ -49,6 +49,7 @@ struct kehu_store {
   MDB_dbi cust_dormant;   /* dormancy start | customer -> nothing (dormant.c) */
   MDB_dbi cust_churn;     /* owner | 0 | customer -> nothing: live churn_risk customers (counts.c) */
   MDB_dbi fu_time;        /* at | customer | follow-up -> owner 0 author 0 method 0 */
+  MDB_dbi cust_sort;      /* field | bin | owner 0 | order key | ~customer -> nothing (sort.c) */
   uint8_t log_code[KEHU_MAX_DBI];   /* by dbi: its change-log code, 0 when not logged */
   int has_key;
   /* The key ring (docs/storage.md#key-generations): the AES-256-GCM key of
@@ -217,6 +218,15 @@ int kehu_store_dormant_move(kehu_txn *t, uint64_t cust, const Kehu__Customer *ol
 int kehu_store_dormant_has(kehu_txn *t, uint64_t cust, int64_t base);
 /* verify's check of every entry against its customer. */
 int kehu_store_dormant_check(kehu_txn *t, kehu_findings *f);
+
+/* ---- the sort index (sort.c) ---- */
+/* Moves a customer's entries from old to c (either NULL: added, removed). */
+int kehu_store_sort_move(kehu_txn *t, uint64_t cust, const Kehu__Customer *old,
+                         const Kehu__Customer *c);
+/* *missing: how many of c's entries the index lacks. */
+int kehu_store_sort_has(kehu_txn *t, uint64_t cust, const Kehu__Customer *c, int *missing);
+/* verify's check of every entry against its customer. */
+int kehu_store_sort_check(kehu_txn *t, kehu_findings *f);
 
 /* ---- report counts (counts.c) ---- */
 /* Moves a customer's counts from old to c (either may be NULL: added,

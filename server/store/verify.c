@@ -337,6 +337,8 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
     crc = kehu_store_dormant_check(t, &f);
   if (crc == KEHU_OK)
     crc = kehu_store_followup_time_check(t, &f);
+  if (crc == KEHU_OK)
+    crc = kehu_store_sort_check(t, &f);
   if (crc != KEHU_OK)
     return crc;
 
@@ -371,6 +373,10 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
     if (kehu_store_search_doc_current(t, key, &current) == KEHU_OK && !current)
       kehu_finding(&f, "customer %s: its search tokens are not the ones its names and contacts "
                        "give (kehu-admin reindex)\n", id);
+    int missing = 0;
+    if (kehu_store_sort_has(t, key, c, &missing) != KEHU_OK || missing)
+      kehu_finding(&f, "customer %s: %d of its %d entries missing from the sort index\n", id,
+                   missing ? missing : KEHU_SORT_FIELDS, KEHU_SORT_FIELDS);
     kehu__customer__free_unpacked(c, NULL);
   }
   mdb_cursor_close(cur);

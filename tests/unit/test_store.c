@@ -1402,6 +1402,291 @@ static void test_format_2_name_index_rebuilt(void **state)
   tmpdir_remove(&d);
 }
 
+/* ---- the sort index (docs/storage.md#sort-index) ---- */
+
+static int key_cmp(int field, const Kehu__Customer *a, const Kehu__Customer *b)
+{
+  unsigned char ka[KEHU_SORT_ORDER_MAX], kb[KEHU_SORT_ORDER_MAX];
+  size_t la = kehu_sort_order_key(field, a, ka), lb = kehu_sort_order_key(field, b, kb);
+  int c = memcmp(ka, kb, la < lb ? la : lb);
+  return c ? c : (la > lb) - (la < lb);
+}
+
+static Kehu__Customer named(const char *name)
+{
+  Kehu__Customer c = KEHU__CUSTOMER__INIT;
+  c.name = (char *)name;
+  return c;
+}
+
+static Kehu__Customer at(int64_t created, int has_contact, int64_t contact, const char *stage)
+{
+  Kehu__Customer c = KEHU__CUSTOMER__INIT;
+  c.has_created_at = c.has_updated_at = 1;
+  c.created_at = c.updated_at = created;
+  c.has_last_contact_at = has_contact;
+  c.last_contact_at = contact;
+  c.stage = (char *)stage;
+  return c;
+}
+
+/* Byte order of the order keys is the list's order: names by their
+ * folded form (case and width folded, then code point order), shorter
+ * before longer; times signed; never contacted before every contact; the
+ * funnel's order of stages, unknown ones last. */
+static void test_sort_order_keys(void **state)
+{
+  (void)state;
+  Kehu__Customer a = named("abc Trading"), A = named("ABC TRADING"), w = named("ＡＢＣ Trading"),
+                 z = named("Zeta"), ab = named("ab"), cn = named("上海星河"), none = named(NULL);
+  assert_int_equal(key_cmp(KEHU_SORT_NAME, &a, &A), 0);
+  assert_int_equal(key_cmp(KEHU_SORT_NAME, &a, &w), 0);
+  assert_true(key_cmp(KEHU_SORT_NAME, &a, &z) < 0);
+  assert_true(key_cmp(KEHU_SORT_NAME, &ab, &a) < 0);
+  assert_true(key_cmp(KEHU_SORT_NAME, &z, &cn) < 0);
+  assert_true(key_cmp(KEHU_SORT_NAME, &none, &ab) < 0);
+  char longer[400];
+  memset(longer, 'x', sizeof longer - 1);
+  longer[sizeof longer - 1] = '\0';
+  Kehu__Customer l = named(longer);
+  unsigned char k[KEHU_SORT_ORDER_MAX];
+  assert_int_equal(kehu_sort_order_key(KEHU_SORT_NAME, &l, k), KEHU_SORT_ORDER_MAX);
+  assert_int_equal(k[KEHU_SORT_ORDER_MAX - 1], 0);
+
+  Kehu__Customer neg = at(-5, 1, -86400, "intent"), zero = at(0, 1, 0, "potential"),
+                 pos = at(5, 1, 5, "lost"), never = at(INT64_MAX, 0, 0, "won"),
+                 late = at(INT64_MAX, 1, INT64_MAX, NULL), closed = at(1, 1, 1, "closed");
+  assert_true(key_cmp(KEHU_SORT_CREATED, &neg, &zero) < 0);
+  assert_true(key_cmp(KEHU_SORT_CREATED, &zero, &pos) < 0);
+  assert_true(key_cmp(KEHU_SORT_UPDATED, &pos, &never) < 0);
+  assert_true(key_cmp(KEHU_SORT_LAST_CONTACT, &never, &neg) < 0);
+  assert_true(key_cmp(KEHU_SORT_LAST_CONTACT, &neg, &zero) < 0);
+  assert_true(key_cmp(KEHU_SORT_LAST_CONTACT, &pos, &late) < 0);
+  assert_true(key_cmp(KEHU_SORT_STAGE, &zero, &neg) < 0);
+  assert_true(key_cmp(KEHU_SORT_STAGE, &neg, &closed) < 0);
+  assert_true(key_cmp(KEHU_SORT_STAGE, &closed, &pos) < 0);
+  assert_true(key_cmp(KEHU_SORT_STAGE, &pos, &never) < 0);
+  assert_int_equal(key_cmp(KEHU_SORT_STAGE, &never, &late), 0);
+}
+
+static int every_owner(const char *owner, int binned, void *ctx)
+{
+  (void)owner, (void)binned, (void)ctx;
+  return 1;
+}
+
+static int rep1_only(const char *owner, int binned, void *ctx)
+{
+  (void)binned, (void)ctx;
+  return owner && strcmp(owner, "rep1") == 0;
+}
+
+typedef struct {
+  Kehu__Customer *rows[64];
+  size_t n;
+} sorted_rows;
+
+static int keep_row(Kehu__Customer *c, void *arg)
+{
+  sorted_rows *r = arg;
+  r->rows[r->n++] = c;
+  return 1;
+}
+
+static void rows_free(sorted_rows *r)
+{
+  for (size_t i = 0; i < r->n; i++)
+    kehu__customer__free_unpacked(r->rows[i], NULL);
+  r->n = 0;
+}
+
+/* Walks a whole sorted list in pages of `limit`; keys[] in order. */
+static size_t sorted_walk(kehu_store *st, int field, int desc, unsigned limit,
+                          int (*vis)(const char *, int, void *), const char *stage,
+                          uint64_t *keys, size_t max)
+{
+  kehu_sort_pos pos = {0}, next;
+  size_t n = 0;
+  for (int pages = 0; pages < 1000; pages++) {
+    kehu_txn t;
+    kehu_customer_filter f = {.limit = limit, .stage = stage};
+    sorted_rows r = {.n = 0};
+    assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+    assert_int_equal(kehu_store_customer_sorted(&t, &f, field, desc, pages ? &pos : NULL, 5, 0,
+                                                vis, NULL, keep_row, &r, &next),
+                     KEHU_OK);
+    kehu_store_read_end(&t);
+    assert_true(r.n <= limit);
+    for (size_t i = 0; i < r.n && n < max; i++)
+      keys[n++] = key_of(r.rows[i]);
+    rows_free(&r);
+    if (!next.len)
+      return n;
+    pos = next;
+  }
+  fail_msg("a sorted walk that does not end");
+  return n;
+}
+
+typedef struct {
+  uint64_t key;
+  const char *name;
+  const char *stage;
+} renamed;
+
+static int rename_customer(kehu_txn *t, void *arg)
+{
+  renamed *r = arg;
+  Kehu__Customer *old;
+  int rc = kehu_store_customer_get(t, r->key, &old);
+  if (rc != KEHU_OK)
+    return rc;
+  Kehu__Customer c = *old;
+  c.name = (char *)r->name;
+  if (r->stage)
+    c.stage = (char *)r->stage;
+  rc = kehu_store_customer_put(t, r->key, old, &c);
+  kehu__customer__free_unpacked(old, NULL);
+  return rc;
+}
+
+/* A store of format 6 gets the sort index when opened; a page of it walks
+ * the customers in order, either way, ties newest first, per visible
+ * owner, with filters, in pages smaller than the walk's bound; a changed
+ * customer moves its entries; verify finds an entry gone and a stray one. */
+static void test_format_6_gets_sort_index(void **state)
+{
+  (void)state;
+  tmpdir d;
+  uint64_t keys[21];
+  kehu_store *st = small_store(&d, keys, 21);
+  kehu_store_close(st);
+  MDB_env *env;
+  MDB_dbi dbi;
+  MDB_txn *txn = raw_begin(d.db, "cust_sort", 0, &env, &dbi);
+  assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+  raw_end(env, txn);
+  raw_put_u64(d.db, "store:format", 6);
+  st = open_store(d.db, TINY_MAP);
+  assert_int_equal(verify_problems(st, NULL, 0), 0);
+
+  uint64_t got[64];
+  /* names 测试客户0000..0020: by name is key order */
+  assert_int_equal(sorted_walk(st, KEHU_SORT_NAME, 0, 4, every_owner, NULL, got, 64), 21);
+  for (int i = 0; i < 21; i++)
+    assert_true(got[i] == keys[i]);
+  assert_int_equal(sorted_walk(st, KEHU_SORT_NAME, 1, 3, every_owner, NULL, got, 64), 21);
+  for (int i = 0; i < 21; i++)
+    assert_true(got[i] == keys[20 - i]);
+  /* one created_at for all: ties newest first, both ways */
+  for (int desc = 0; desc < 2; desc++) {
+    assert_int_equal(sorted_walk(st, KEHU_SORT_CREATED, desc, 2, every_owner, NULL, got, 64), 21);
+    for (int i = 0; i < 21; i++)
+      assert_true(got[i] == keys[20 - i]);
+  }
+  /* stages by the funnel (i % 4: potential, intent, closed, lost), each
+   * newest first; the other way round the groups turn, ties do not */
+  for (int desc = 0; desc < 2; desc++) {
+    assert_int_equal(sorted_walk(st, KEHU_SORT_STAGE, desc, 5, every_owner, NULL, got, 64), 21);
+    size_t n = 0;
+    for (int g = 0; g < 4; g++) {
+      int stage = desc ? 3 - g : g;
+      for (int i = 20; i >= 0; i--)
+        if (i % 4 == stage)
+          assert_true(got[n++] == keys[i]);
+    }
+  }
+  /* one owner's part (rep1: 1, 8, 15), and a filter the walk's bound of 5
+   * entries makes come back in short pages */
+  assert_int_equal(sorted_walk(st, KEHU_SORT_NAME, 0, 2, rep1_only, NULL, got, 64), 3);
+  assert_true(got[0] == keys[1] && got[1] == keys[8] && got[2] == keys[15]);
+  assert_int_equal(sorted_walk(st, KEHU_SORT_NAME, 1, 2, every_owner, "lost", got, 64), 5);
+  assert_true(got[0] == keys[19] && got[4] == keys[3]);
+
+  /* renamed to sort first, and a stage change: the entries move */
+  renamed r = {keys[20], "Aardvark Ltd", "won"};
+  assert_int_equal(kehu_store_write(st, rename_customer, &r), KEHU_OK);
+  assert_int_equal(verify_problems(st, NULL, 0), 0);
+  assert_int_equal(sorted_walk(st, KEHU_SORT_NAME, 0, 4, every_owner, NULL, got, 64), 21);
+  assert_true(got[0] == keys[20] && got[1] == keys[0]);
+  assert_int_equal(sorted_walk(st, KEHU_SORT_STAGE, 1, 4, every_owner, NULL, got, 64), 21);
+  assert_true(got[0] == keys[20]);
+  kehu_store_close(st);
+
+  /* the first entry gone, and a stray one for a customer under another
+   * owner: verify reports both */
+  txn = raw_begin(d.db, "cust_sort", 0, &env, &dbi);
+  MDB_cursor *cur;
+  MDB_val k, v;
+  assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+  assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+  unsigned char stray[512];
+  size_t slen = k.mv_size;
+  memcpy(stray, k.mv_data, slen);
+  assert_int_equal(mdb_cursor_del(cur, 0), 0);
+  mdb_cursor_close(cur);
+  stray[2] = 'x';   /* first byte of the owner: "xep..." */
+  k = (MDB_val){slen, stray};
+  v = (MDB_val){0, NULL};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  raw_end(env, txn);
+  st = open_store(d.db, TINY_MAP);
+  char report[4096];
+  assert_int_equal(verify_problems(st, report, sizeof report), 2);
+  assert_non_null(strstr(report, "missing from the sort index"));
+  assert_non_null(strstr(report, "sort index ->"));
+  kehu_store_close(st);
+  tmpdir_remove(&d);
+}
+
+/* Keyset pages: a customer added before the cursor's place, or one moved
+ * across it, between two pages neither repeats a row nor skips one that
+ * stayed where it was. */
+static void test_sorted_pages_keyset(void **state)
+{
+  (void)state;
+  tmpdir d;
+  uint64_t keys[12];
+  kehu_store *st = small_store(&d, keys, 12);
+  kehu_txn t;
+  kehu_customer_filter f = {.limit = 5};
+  sorted_rows r = {.n = 0};
+  kehu_sort_pos next;
+  assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+  assert_int_equal(kehu_store_customer_sorted(&t, &f, KEHU_SORT_NAME, 0, NULL, 100, 0,
+                                              every_owner, NULL, keep_row, &r, &next),
+                   KEHU_OK);
+  kehu_store_read_end(&t);
+  assert_int_equal(r.n, 5);
+  assert_true(next.len > 0);
+  rows_free(&r);
+  /* 0000..0004 shown; 0002 renamed past the end, 0009 to the front */
+  renamed a = {keys[2], "测试客户9999", NULL}, b = {keys[9], "Aardvark", NULL};
+  assert_int_equal(kehu_store_write(st, rename_customer, &a), KEHU_OK);
+  assert_int_equal(kehu_store_write(st, rename_customer, &b), KEHU_OK);
+  uint64_t seen[16];
+  size_t n = 0;
+  kehu_sort_pos pos = next;
+  for (int pages = 0; pages < 10 && pos.len; pages++) {
+    assert_int_equal(kehu_store_read_begin(st, &t), KEHU_OK);
+    assert_int_equal(kehu_store_customer_sorted(&t, &f, KEHU_SORT_NAME, 0, &pos, 100, 0,
+                                                every_owner, NULL, keep_row, &r, &next),
+                     KEHU_OK);
+    kehu_store_read_end(&t);
+    for (size_t i = 0; i < r.n; i++)
+      seen[n++] = key_of(r.rows[i]);
+    rows_free(&r);
+    pos = next;
+  }
+  /* 0005..0008, 0010, 0011, then 0002 under its new name */
+  uint64_t want[] = {keys[5], keys[6], keys[7], keys[8], keys[10], keys[11], keys[2]};
+  assert_int_equal(n, sizeof want / sizeof *want);
+  for (size_t i = 0; i < n; i++)
+    assert_true(seen[i] == want[i]);
+  kehu_store_close(st);
+  tmpdir_remove(&d);
+}
+
 int main(void)
 {
   setenv("TZ", "UTC", 1);
@@ -1434,6 +1719,9 @@ int main(void)
       cmocka_unit_test(test_newer_store_format_refused),
       cmocka_unit_test(test_format_4_gets_time_and_dormancy_indexes),
       cmocka_unit_test(test_format_2_name_index_rebuilt),
+      cmocka_unit_test(test_sort_order_keys),
+      cmocka_unit_test(test_format_6_gets_sort_index),
+      cmocka_unit_test(test_sorted_pages_keyset),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

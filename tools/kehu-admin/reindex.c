@@ -7,7 +7,8 @@
 static const char reindex_usage[] =
   "usage: kehu-admin reindex DATADIR\n"
   "  Rebuilds every derived index (owner, stage, name, external code, contract number,\n"
-  "  contact phone, reminders, search) from the records in one transaction, then checks\n"
+  "  contact phone, reminders, report counts, dormancy, follow-ups by time, sort, search)\n"
+  "  from the records in one transaction, then checks\n"
   "  them as verify does. Safe while kehud runs: it sees the old indexes until the new\n"
   "  ones are committed, and its writes wait meanwhile.\n";
 
