@@ -19,11 +19,14 @@ expect_exit 0 kehu_as s1 contact add "$(out_jq -r .id)" --name 赵敏 --phone 13
 expect_exit 0 kehu_admin backup "$KEHU_DATA" "$KEHU_TMP/backups"
 backup=${OUT%/}
 
-# kehud rewrites its figures every second: wait (bounded) until they count our requests
+# kehud rewrites its figures every second: wait (bounded) until they count our
+# requests and their writes (a request is counted when it arrives, its write
+# when it commits)
 limit=$(kehu_scaled 30)
 for ((i = 0; i < limit * 4; i++)); do
   kehu_admin stats "$KEHU_DATA" --json >"$KEHU_TMP/stats.json" 2>/dev/null &&
-    [[ "$(jq '.kehud.requests // 0' "$KEHU_TMP/stats.json")" -ge 7 ]] && break
+    [[ "$(jq '.kehud.requests // 0' "$KEHU_TMP/stats.json")" -ge 7 &&
+       "$(jq '.kehud.writes // 0' "$KEHU_TMP/stats.json")" -ge 6 ]] && break
   sleep 0.25
 done
 expect_exit 0 kehu_admin stats "$KEHU_DATA" --json
@@ -34,6 +37,8 @@ expect_eq "$backup" "$(out_jq -r .last_backup.path)" "the last backup"
 expect_eq "$KEHU_PID" "$(out_jq .kehud.pid)" "kehud's pid"
 [[ "$(out_jq .kehud.requests)" -ge 7 ]] || fail "kehud's requests: $(out_jq .kehud)"
 [[ "$(out_jq .kehud.writes)" -ge 6 ]] || fail "kehud's writes: $(out_jq .kehud)"
+# the time its commits took (pages written and synced): some, for 6 writes
+out_jq -e '.kehud.commit_ms > 0' >/dev/null || fail "kehud's commit time: $(out_jq .kehud)"
 [[ "$(out_jq .audit_entries)" -ge 6 ]] || fail "audit entries: $(out_jq .audit_entries)"
 expect_eq 5 "$(out_jq '.tables[] | select(.name == "customers") | .entries')" "the customers table"
 [[ "$(out_jq .store.used)" -gt 0 && "$(out_jq .store.used)" -le "$(out_jq .store.map_size)" ]] ||
