@@ -74,6 +74,8 @@ typedef struct kehu_server {
   uv_work_t archive_work;
   int archiving;
   uint64_t requests;             /* requests received since start */
+  uint64_t tls_full, tls_resumed; /* TLS handshakes completed since start, by kind */
+  uint64_t tls_tickets_refused;  /* tickets offered but not taken (expired, unknown key, forged) */
   int64_t started_at;
   int trim_armed;
 } kehu_server;

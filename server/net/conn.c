@@ -640,6 +640,12 @@ static void on_timer(uv_timer_t *t)
 static void handshake_done(kehu_conn *c)
 {
   kehu_server *srv = c->srv;
+  if (c->tls.resumed)
+    srv->tls_resumed++;
+  else
+    srv->tls_full++;
+  if (c->tls.ticket_refused)
+    srv->tls_tickets_refused++;
   send_hello(c);
   if (!c->refusing)
     return;   /* the handshake timer runs on: Hello is due within it */
