@@ -183,6 +183,8 @@ typedef struct {
   double drop_to_all_s;      /* first drop seen -> the last watcher subscribed again */
   double up_to_all_s;        /* first connection accepted again -> the same */
   uint64_t attempts, failed_attempts;
+  uint64_t failed_connect;   /* of those: the TCP connection refused (server not up yet) */
+  uint64_t failed_cap;       /* ... told "over a cap" (max_unauthenticated, max_connections) */
   uint64_t resumed, full;    /* TLS handshakes since the drop, by kind */
   bench_cpu cpu;             /* the restarted server, first connection back -> the end */
   bench_hist probe_before;   /* the probe's gets before the drop */

@@ -358,9 +358,10 @@ static void print_storm_report(const bench_report *r, FILE *out)
               s->up_to_all_s);
     else
       fprintf(out, "\"drop_to_all_s\": null, \"up_to_all_s\": null, ");
-    fprintf(out, "\"attempts\": %llu, \"failed_attempts\": %llu, \"resumed\": %llu, "
-            "\"full_handshakes\": %llu, ",
+    fprintf(out, "\"attempts\": %llu, \"failed_attempts\": %llu, \"failed_connect\": %llu, "
+            "\"failed_cap\": %llu, \"resumed\": %llu, \"full_handshakes\": %llu, ",
             (unsigned long long)s->attempts, (unsigned long long)s->failed_attempts,
+            (unsigned long long)s->failed_connect, (unsigned long long)s->failed_cap,
             (unsigned long long)s->resumed, (unsigned long long)s->full);
     if (cpu)
       fprintf(out, "\"server_cpu_s\": %.2f, \"server_cpu_since_start_s\": %.2f, ", storm_cpu,
@@ -385,8 +386,10 @@ static void print_storm_report(const bench_report *r, FILE *out)
   if (all)
     fprintf(out, ", %.3f s after the first drop, %.3f s after the server took the first "
             "connection back", s->drop_to_all_s, s->up_to_all_s);
-  fprintf(out, "\nattempts: %llu (%llu failed); TLS handshakes: %llu resumed, %llu full\n",
+  fprintf(out, "\nattempts: %llu (%llu failed: %llu not accepted, %llu over a cap); "
+          "TLS handshakes: %llu resumed, %llu full\n",
           (unsigned long long)s->attempts, (unsigned long long)s->failed_attempts,
+          (unsigned long long)s->failed_connect, (unsigned long long)s->failed_cap,
           (unsigned long long)s->resumed, (unsigned long long)s->full);
   if (cpu)
     fprintf(out, "restarted server CPU: %.2f s while they came back (%.2f s since it started)\n",

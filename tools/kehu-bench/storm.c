@@ -144,11 +144,17 @@ void bench_storm_dropped(worker *w, bench_conn *c)
 {
   bench_ctx *b = w->b;
   storm_begins(b);
-  (void)c;
   if (w->reconnecting && !w->resubscribed) {
     /* An attempt that failed: refusals over a cap and connections closed
      * unanswered are what a storm brings; counted, not reported one by one. */
-    b->rep->storm.failed_attempts++;
+    bench_storm_result *st = &b->rep->storm;
+    int status = 0;
+    const char *why = bench_conn_failure(c, &status);
+    st->failed_attempts++;
+    if (status == KEHU_EXHAUSTED)
+      st->failed_cap++;
+    else if (why && strncmp(why, "cannot connect", 14) == 0)
+      st->failed_connect++;
     w->failures++;
   } else {
     if (w->resubscribed) {   /* came back, then dropped again */
