@@ -192,6 +192,7 @@ static void reload(kehu_server *srv)
   srv->cfg.max_connections = cfg.max_connections;
   srv->cfg.max_unauthenticated = cfg.max_unauthenticated;
   srv->cfg.max_write_queue = cfg.max_write_queue;
+  srv->cfg.handshake_budget_us = cfg.handshake_budget_us;
   memcpy(srv->cfg.backup_dir, cfg.backup_dir, sizeof cfg.backup_dir);
   srv->cfg.backup_minute = cfg.backup_minute;
   srv->cfg.backup_weekday = cfg.backup_weekday;

@@ -45,11 +45,6 @@
  * more, as often as needed: password checks wait their turn
  * (max_login_work), which is not the client's fault. */
 #define LOGIN_GRACE_MS 1000
-/* TLS handshake steps run on the loop for at most about this long per loop
- * turn; connections whose turn has not come wait in the server's handshake
- * queue, so a reconnect storm cannot hold up the connections already in
- * (docs/architecture.md#performance-design). */
-#define HANDSHAKE_BUDGET_NS (2 * 1000 * 1000)
 
 struct kehu_conn {
   uv_tcp_t tcp;
@@ -691,8 +686,19 @@ static void read_frames(kehu_conn *c)
   process_frames(c);
 }
 
+/* TLS handshake steps run on the loop for at most about [server]
+ * handshake_budget_us per loop turn (0: no bound); connections whose turn
+ * has not come wait in the server's handshake queue, so a reconnect storm
+ * cannot hold up the connections already in
+ * (docs/architecture.md#performance-design). */
+static int handshake_budget_spent(const kehu_server *srv)
+{
+  uint64_t budget = (uint64_t)srv->cfg.handshake_budget_us * 1000;
+  return budget && srv->handshake_spent_ns >= budget;
+}
+
 /* One step of c's TLS handshake with what it sent so far, counted against
- * the loop turn's HANDSHAKE_BUDGET_NS. */
+ * the loop turn's budget. */
 static void handshake_step(kehu_conn *c)
 {
   uint64_t start = uv_hrtime();
@@ -718,7 +724,7 @@ static void keep_awake(uv_idle_t *idle)
   (void)idle;
 }
 
-/* c's handshake waits for its turn (HANDSHAKE_BUDGET_NS): first come,
+/* c's handshake waits for its turn (the budget): first come,
  * first served, at the end of this loop turn or in the next ones. */
 static void queue_handshake(kehu_conn *c)
 {
@@ -740,7 +746,7 @@ static void queue_handshake(kehu_conn *c)
 static void run_queued_handshakes(uv_check_t *check)
 {
   kehu_server *srv = check->data;
-  while (srv->handshake_head && srv->handshake_spent_ns < HANDSHAKE_BUDGET_NS) {
+  while (srv->handshake_head && !handshake_budget_spent(srv)) {
     kehu_conn *c = srv->handshake_head;
     srv->handshake_head = c->handshake_next;
     if (!srv->handshake_head)
@@ -775,7 +781,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     kehu_server *srv = c->srv;
     if (c->handshake_queued)
       return;   /* its turn comes with what it sent */
-    if (srv->handshake_head || srv->handshake_spent_ns >= HANDSHAKE_BUDGET_NS)
+    if (srv->handshake_head || handshake_budget_spent(srv))
       queue_handshake(c);
     else
       handshake_step(c);

@@ -30,16 +30,9 @@ typedef struct {
   unsigned failures;         /* --reconnect: attempts failed since the drop */
 } worker;
 
-/* --reconnect: one more connection, not a watcher, doing a get every
- * PROBE_EVERY_MS, as a user at work would while the watchers come back. */
-typedef struct {
-  bench_conn *conn;
-  uv_timer_t timer;
-  char id[24];               /* the customer it reads (added by it) */
-  int ready;
-  uint64_t t0;               /* the get in flight, sent at */
-  uint64_t down_since;       /* its connection dropped at (0: up) */
-} bench_probe;
+/* --reconnect: one more connection, not a watcher, in a thread of its own
+ * (storm.c). */
+typedef struct bench_probe bench_probe;
 
 typedef struct { char id[24]; } customer_id;
 
@@ -68,7 +61,7 @@ struct bench_ctx {
   uint64_t t_drop, t_back;   /* the first drop, the first connection back */
   unsigned resubscribed;
   uint64_t hs_full0, hs_resumed0;
-  bench_probe probe;
+  bench_probe *probe;
 };
 
 /* One operation in flight. */

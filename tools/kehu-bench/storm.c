@@ -11,10 +11,10 @@
  * of it at random). Measured: how long until every watcher is subscribed
  * again, the handshakes by kind, the restarted server's CPU time, and the
  * latency of a probe's gets (one more connection, a get every
- * PROBE_EVERY_MS) before the drop and while the watchers come back. The
- * probe shares this process's loop with the watchers, so its latency also
- * holds this process's own handshake work: an upper bound on what the
- * server makes a connected user wait. */
+ * PROBE_EVERY_MS, in a thread of its own so that this process's work for
+ * the watchers does not delay it) before its connection dropped and, once
+ * it is back, until the last watcher is back. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,14 +39,14 @@ static double seconds(uint64_t from_ns, uint64_t to_ns)
   return to_ns > from_ns ? (double)(to_ns - from_ns) / 1e9 : 0;
 }
 
+static void probe_end(bench_ctx *b);
+
 void bench_storm_init(bench_ctx *b)
 {
   for (unsigned i = 0; i < b->opt->connections; i++) {
     uv_timer_init(b->loop, &b->workers[i].retry);
     b->workers[i].retry.data = &b->workers[i];
   }
-  uv_timer_init(b->loop, &b->probe.timer);
-  b->probe.timer.data = b;
 }
 
 void bench_storm_stop(bench_ctx *b, int close_all)
@@ -56,15 +56,8 @@ void bench_storm_stop(bench_ctx *b, int close_all)
     if (close_all)
       uv_close((uv_handle_t *)&b->workers[i].retry, NULL);
   }
-  uv_timer_stop(&b->probe.timer);
-  if (close_all) {
-    uv_close((uv_handle_t *)&b->probe.timer, NULL);
-    return;
-  }
-  bench_conn *c = b->probe.conn;
-  b->probe.conn = NULL;
-  if (c)
-    bench_conn_close(c);
+  if (!close_all)
+    probe_end(b);
 }
 
 void bench_storm_fanout_done(bench_ctx *b)
@@ -202,121 +195,251 @@ void bench_storm_watch_reply(worker *w, const Kehu__Response *r, const char *fai
     storm_ends(b);
 }
 
-/* ---- the probe ---- */
+/* ---- the probe: its own thread and loop, so that what it measures is
+ * the server's doing, not this process's work for the watchers ---- */
+
+struct bench_probe {
+  bench_net net;             /* its own loop, TLS configuration, token, saved session */
+  uv_loop_t loop;
+  uv_async_t stop;           /* the main thread: the run is over */
+  uv_timer_t timer;
+  uv_thread_t thread;
+  bench_conn *conn;
+  char id[24];               /* the customer it reads (added by it) */
+  int ready, dropped, stopping;
+  uint64_t t0;               /* the get in flight, sent at */
+  uint64_t down_since;       /* its connection dropped at (0: up) */
+  atomic_int storm_over;     /* set by the main thread: every watcher is back */
+  /* read by the main thread once this one has ended */
+  bench_hist before, storm;
+  double down_s;
+  uint64_t errors;
+  char first_error[200];
+};
 
 static const bench_conn_events probe_events;
 
-static void probe_open(bench_ctx *b)
+static void probe_error(bench_probe *p, const char *what, const Kehu__Response *r)
 {
-  b->probe.conn = bench_conn_open(b->net, &probe_events, b, 0);
+  if (p->errors++ == 0)
+    snprintf(p->first_error, sizeof p->first_error, "%s: %s: %s", what,
+             kehu_status_name((int)r->status), r->message ? r->message : "");
 }
 
 static void probe_next(uv_timer_t *t);
 
-static void probe_later(bench_ctx *b, uint64_t ms)
+static void probe_later(bench_probe *p, uint64_t ms)
 {
-  if (b->phase == PHASE_RUNNING)
-    uv_timer_start(&b->probe.timer, probe_next, ms, 0);
+  if (!p->stopping)
+    uv_timer_start(&p->timer, probe_next, ms, 0);
 }
 
 static void on_probe_got(bench_conn *c, void *arg, const Kehu__Response *r, const char *failure)
 {
   (void)c;
-  bench_ctx *b = arg;
-  bench_storm_result *s = &b->rep->storm;
+  bench_probe *p = arg;
   if (failure)
     return;   /* closing: probe_closed reconnects */
-  uint64_t ns = uv_hrtime() - b->probe.t0;
-  if (r->status != KEHU__STATUS__OK) {
-    s->probe_errors++;
-    bench_error(b->rep, "probe", "%s: %s", kehu_status_name((int)r->status),
-                r->message ? r->message : "");
-  } else if (!b->storm) {
-    bench_hist_add(&s->probe_before, ns);
-  } else if (b->t_back) {
-    bench_hist_add(&s->probe_storm, ns);
-  }
-  probe_later(b, PROBE_EVERY_MS);
+  uint64_t ns = uv_hrtime() - p->t0;
+  if (r->status != KEHU__STATUS__OK)
+    probe_error(p, "get", r);
+  else if (!p->dropped)
+    bench_hist_add(&p->before, ns);
+  else if (!atomic_load(&p->storm_over))
+    bench_hist_add(&p->storm, ns);
+  probe_later(p, PROBE_EVERY_MS);
 }
 
-static void probe_get(bench_ctx *b)
+static void probe_get(bench_probe *p)
 {
   Kehu__CustomerGet get = KEHU__CUSTOMER_GET__INIT;
-  get.id = b->probe.id;
+  get.id = p->id;
   Kehu__Request req = KEHU__REQUEST__INIT;
   req.op_case = KEHU__REQUEST__OP_CUSTOMER_GET;
   req.customer_get = &get;
-  b->probe.t0 = uv_hrtime();
-  if (bench_conn_request(b->probe.conn, &req, on_probe_got, b) == 0)
-    bench_conn_flush(b->probe.conn);
+  p->t0 = uv_hrtime();
+  if (bench_conn_request(p->conn, &req, on_probe_got, p) == 0)
+    bench_conn_flush(p->conn);
 }
 
 static void on_probe_added(bench_conn *c, void *arg, const Kehu__Response *r,
                            const char *failure)
 {
   (void)c;
-  bench_ctx *b = arg;
+  bench_probe *p = arg;
   if (failure)
     return;
   if (r->status != KEHU__STATUS__OK || r->result_case != KEHU__RESPONSE__RESULT_CUSTOMER) {
-    b->rep->storm.probe_errors++;
-    bench_error(b->rep, "probe", "adding its customer: %s: %s",
-                kehu_status_name((int)r->status), r->message ? r->message : "");
+    probe_error(p, "adding its customer", r);
     return;
   }
-  snprintf(b->probe.id, sizeof b->probe.id, "%s", r->customer->id);
-  probe_get(b);
+  snprintf(p->id, sizeof p->id, "%s", r->customer->id);
+  probe_get(p);
+}
+
+static void probe_add(bench_probe *p)
+{
+  Kehu__Customer cu = KEHU__CUSTOMER__INIT;
+  cu.name = "深圳市探针信息技术有限公司";
+  Kehu__CustomerAdd add = KEHU__CUSTOMER_ADD__INIT;
+  add.customer = &cu;
+  add.has_force = add.force = 1;
+  Kehu__Request req = KEHU__REQUEST__INIT;
+  req.op_case = KEHU__REQUEST__OP_CUSTOMER_ADD;
+  req.customer_add = &add;
+  if (bench_conn_request(p->conn, &req, on_probe_added, p) == 0)
+    bench_conn_flush(p->conn);
 }
 
 static void probe_next(uv_timer_t *t)
 {
-  bench_ctx *b = t->data;
-  if (b->phase != PHASE_RUNNING)
+  bench_probe *p = t->data;
+  if (p->stopping)
     return;
-  if (!b->probe.conn) {
-    probe_open(b);
+  if (!p->conn) {
+    p->conn = bench_conn_open(&p->net, &probe_events, p, 0);
     return;
   }
-  if (!b->probe.ready)
+  if (!p->ready)
     return;
-  if (b->probe.id[0]) {
-    probe_get(b);
-  } else if (bench_send_add(b, b->probe.conn, on_probe_added, b) == 0) {
-    bench_conn_flush(b->probe.conn);
-  }
+  if (p->id[0])
+    probe_get(p);
+  else
+    probe_add(p);
 }
 
 static void probe_ready(bench_conn *c)
 {
-  bench_ctx *b = bench_conn_owner(c);
-  b->probe.ready = 1;
-  if (b->probe.down_since) {
-    server_back(b);
-    b->rep->storm.probe_down_s += seconds(b->probe.down_since, uv_hrtime());
-    b->probe.down_since = 0;
+  bench_probe *p = bench_conn_owner(c);
+  p->ready = 1;
+  if (p->down_since) {
+    p->down_s += seconds(p->down_since, uv_hrtime());
+    p->down_since = 0;
   }
-  probe_next(&b->probe.timer);
+  probe_next(&p->timer);
 }
 
 static void probe_closed(bench_conn *c)
 {
-  bench_ctx *b = bench_conn_owner(c);
-  if (b->probe.conn != c || b->phase != PHASE_RUNNING)
+  bench_probe *p = bench_conn_owner(c);
+  if (p->conn != c || p->stopping)
     return;
-  b->probe.conn = NULL;
-  if (b->probe.ready && b->fanout_reported) {
-    storm_begins(b);
-    b->probe.down_since = uv_hrtime();
+  p->conn = NULL;
+  if (p->ready) {
+    p->dropped = 1;
+    p->down_since = uv_hrtime();
   }
-  b->probe.ready = 0;
+  p->ready = 0;
   /* A user at work tries again at once; the watchers wait their turn. */
-  probe_later(b, PROBE_RETRY_MS);
+  probe_later(p, PROBE_RETRY_MS);
 }
 
 static const bench_conn_events probe_events = {probe_ready, probe_closed, NULL};
 
+static void on_probe_stop(uv_async_t *a)
+{
+  bench_probe *p = a->data;
+  p->stopping = 1;
+  uv_timer_stop(&p->timer);
+  bench_conn *c = p->conn;
+  p->conn = NULL;
+  if (c)
+    bench_conn_close(c);
+  uv_close((uv_handle_t *)&p->timer, NULL);
+  uv_close((uv_handle_t *)&p->stop, NULL);
+}
+
+static void probe_main(void *arg)
+{
+  bench_probe *p = arg;
+  p->conn = bench_conn_open(&p->net, &probe_events, p, 0);
+  uv_run(&p->loop, UV_RUN_DEFAULT);
+}
+
+/* A copy of the main thread's session for the probe's own TLS configuration. */
+static int copy_session(const mbedtls_ssl_session *from, mbedtls_ssl_session *to)
+{
+  size_t n = 0;
+  if (mbedtls_ssl_session_save(from, NULL, 0, &n) != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL)
+    return -1;
+  unsigned char *buf = malloc(n);
+  int rc = buf && mbedtls_ssl_session_save(from, buf, n, &n) == 0 &&
+                   mbedtls_ssl_session_load(to, buf, n) == 0 ? 0 : -1;
+  free(buf);
+  return rc;
+}
+
 void bench_storm_probe_start(bench_ctx *b)
 {
-  if (!b->probe.conn && b->phase == PHASE_RUNNING)
-    probe_open(b);
+  if (b->probe || b->phase != PHASE_RUNNING)
+    return;
+  bench_probe *p = calloc(1, sizeof *p);
+  if (!p)
+    return;
+  const bench_net *from = b->net;
+  bench_net *net = &p->net;
+  uv_loop_init(&p->loop);
+  net->loop = &p->loop;
+  memcpy(&net->addr, &from->addr, sizeof net->addr);
+  net->server = from->server;
+  net->host = from->host;
+  net->host_is_ip = from->host_is_ip;
+  net->user = from->user;
+  net->password = from->password;
+  net->token = from->token ? strdup(from->token) : NULL;
+  net->full_handshake = from->full_handshake;
+  mbedtls_ssl_session_init(&net->saved);
+  if (from->have_saved && copy_session(&from->saved, &net->saved) == 0)
+    net->have_saved = 1;
+  kehu_error err;
+  kehu_error_clear(&err);
+  if (kehu_tls_client_init(&net->tls, b->opt->ca, &err) != 0) {
+    bench_error(b->rep, "probe", "%s", err.message);
+    kehu_tls_client_free(&net->tls);
+    mbedtls_ssl_session_free(&net->saved);
+    free(net->token);
+    uv_loop_close(&p->loop);
+    free(p);
+    return;
+  }
+  uv_async_init(&p->loop, &p->stop, on_probe_stop);
+  p->stop.data = p;
+  uv_timer_init(&p->loop, &p->timer);
+  p->timer.data = p;
+  if (uv_thread_create(&p->thread, probe_main, p) != 0) {
+    bench_error(b->rep, "probe", "%s", "cannot start its thread");
+    on_probe_stop(&p->stop);
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&p->loop);
+    kehu_tls_client_free(&net->tls);
+    mbedtls_ssl_session_free(&net->saved);
+    free(net->token);
+    free(p);
+    return;
+  }
+  b->probe = p;
+}
+
+/* Ends the probe's thread and takes its figures. */
+static void probe_end(bench_ctx *b)
+{
+  bench_probe *p = b->probe;
+  if (!p)
+    return;
+  b->probe = NULL;
+  atomic_store(&p->storm_over, 1);
+  uv_async_send(&p->stop);
+  uv_thread_join(&p->thread);
+  uv_loop_close(&p->loop);
+  bench_storm_result *s = &b->rep->storm;
+  s->probe_before = p->before;
+  s->probe_storm = p->storm;
+  s->probe_down_s = p->down_s;
+  s->probe_errors = p->errors;
+  if (p->errors)
+    bench_error(b->rep, "probe", "%s", p->first_error);
+  kehu_tls_client_free(&p->net.tls);
+  mbedtls_ssl_session_free(&p->net.saved);
+  free(p->net.token);
+  free(p);
 }

@@ -15,6 +15,8 @@
 # jitter), while one more connection does a get every 10 ms. Prints how
 # long until all were subscribed again, the handshakes resumed and full, the
 # restarted kehud's CPU time, and the gets' latency before and meanwhile.
+# HANDSHAKE_BUDGET_US sets kehud's [server] handshake_budget_us (0: every
+# handshake runs the moment its data arrives).
 # FRESH_TICKET_KEY=1 deletes tls/ticket.key before the restart: every
 # ticket is then refused and every watcher does a full handshake (how
 # kehud behaved when its ticket key lived in memory only).
@@ -22,7 +24,7 @@
 # Needs a normal build in build/ (scripts/run.sh or cmake).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-: "${N:=10000}" "${RESTART:=0}" "${KILL:=0}" "${FRESH_TICKET_KEY:=0}"
+: "${N:=10000}" "${RESTART:=0}" "${KILL:=0}" "${FRESH_TICKET_KEY:=0}" "${HANDSHAKE_BUDGET_US:=}"
 ulimit -n "$((N + 1024))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 data=$(mktemp -d "${TMPDIR:-/tmp}/kehu-watch-bench.XXXXXX")
 pid="" bench=""
@@ -35,6 +37,13 @@ grep -q "^max_connections = $((N + 16))$" "$data/d/kehud.conf" || {
   echo "cannot set [server] max_connections in kehud.conf" >&2
   exit 1
 }
+if [[ -n "$HANDSHAKE_BUDGET_US" ]]; then
+  sed -i "s/^\[server\]$/[server]\nhandshake_budget_us = $HANDSHAKE_BUDGET_US/" "$data/d/kehud.conf"
+  grep -q "^handshake_budget_us = $HANDSHAKE_BUDGET_US$" "$data/d/kehud.conf" || {
+    echo "cannot set [server] handshake_budget_us in kehud.conf" >&2
+    exit 1
+  }
+fi
 start_kehud() {   # $1: HOST:PORT
   : >"$data/out"
   build/kehud --data "$data/d" --listen "$1" >"$data/out" 2>>"$data/kehud.log" &
