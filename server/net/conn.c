@@ -823,7 +823,10 @@ static void on_connection(uv_stream_t *listener, int status)
     c->refusing = "max_unauthenticated";
   if (c->refusing) {
     srv->nrefusing++;
-    if (srv->nrefusing > MAX_REFUSING) {
+    /* While handshakes wait their turn (a reconnect storm), telling a
+     * client it is over a cap would cost a handshake the server has no
+     * time for: it is closed unanswered, and comes back later. */
+    if (srv->nrefusing > MAX_REFUSING || srv->handshake_head) {
       conn_close(c);
       return;
     }
