@@ -74,7 +74,6 @@ int kehu_tls_server_init(kehu_tls_server *s, const char *cert_file, const char *
   mbedtls_ssl_config_init(&s->conf);
   mbedtls_x509_crt_init(&s->cert);
   mbedtls_pk_init(&s->key);
-  mbedtls_ssl_ticket_init(&s->tickets);
   int rc = kehu_rng_init(&s->rng, "kehud");
   if (rc != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot seed the random generator: %s",
@@ -99,21 +98,26 @@ int kehu_tls_server_init(kehu_tls_server *s, const char *cert_file, const char *
   if ((rc = mbedtls_ssl_conf_own_cert(&s->conf, &s->cert, &s->key)) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "certificate %s does not match key %s: %s",
                      cert_file, key_file, kehu_tls_strerror(rc, msg, sizeof msg));
-  /* Session tickets let a returning client skip the ~5 ms full handshake;
-   * the ticket key lives only in memory, so a restart costs one full
-   * handshake per client and never weakens anything. */
-  if ((rc = mbedtls_ssl_ticket_setup(&s->tickets, mbedtls_ctr_drbg_random, &s->rng.drbg,
-                                     MBEDTLS_CIPHER_AES_256_GCM, 12 * 3600)) != 0)
+  /* Session tickets let a returning client skip the ~5 ms full handshake
+   * (docs/protocol.md#transport-and-tls); kehud keeps their keys in a file
+   * (kehu_tls_server_ticket_file) so that they outlive a restart. */
+  if ((rc = kehu_ticket_keys_init(&s->tickets, &s->rng, 0)) != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "TLS session tickets: %s",
                      kehu_tls_strerror(rc, msg, sizeof msg));
-  mbedtls_ssl_conf_session_tickets_cb(&s->conf, mbedtls_ssl_ticket_write,
-                                      mbedtls_ssl_ticket_parse, &s->tickets);
+  mbedtls_ssl_conf_session_tickets_cb(&s->conf, kehu_ticket_write, kehu_ticket_parse,
+                                      &s->tickets);
   return KEHU_OK;
+}
+
+int kehu_tls_server_ticket_file(kehu_tls_server *s, const char *path, int64_t clock_offset_s,
+                                kehu_error *err)
+{
+  return kehu_ticket_keys_use_file(&s->tickets, path, clock_offset_s, err);
 }
 
 void kehu_tls_server_free(kehu_tls_server *s)
 {
-  mbedtls_ssl_ticket_free(&s->tickets);
+  kehu_ticket_keys_free(&s->tickets);
   mbedtls_ssl_config_free(&s->conf);
   mbedtls_pk_free(&s->key);
   mbedtls_x509_crt_free(&s->cert);
@@ -225,11 +229,29 @@ int kehu_tls_session_feed(kehu_tls_session *t, const void *p, size_t n)
   return kehu_buf_append(&t->in, p, n);
 }
 
+/* The ticket counters of a server configuration using kehu's tickets. */
+static void ticket_counts(const mbedtls_ssl_config *conf, uint64_t *accepted, uint64_t *refused)
+{
+  const kehu_ticket_keys *k =
+      conf->f_ticket_parse == kehu_ticket_parse ? conf->p_ticket : NULL;
+  *accepted = k ? k->accepted : 0;
+  *refused = k ? k->refused : 0;
+}
+
 int kehu_tls_session_handshake(kehu_tls_session *t)
 {
   if (t->handshake_done)
     return 0;
+  /* The ticket callbacks run inside this call, on this thread, for this
+   * session only: what they counted meanwhile is this client's ticket. */
+  uint64_t accepted, refused, accepted_after, refused_after;
+  ticket_counts(t->ssl.conf, &accepted, &refused);
   int rc = mbedtls_ssl_handshake(&t->ssl);
+  ticket_counts(t->ssl.conf, &accepted_after, &refused_after);
+  if (accepted_after != accepted)
+    t->resumed = 1;
+  if (refused_after != refused)
+    t->ticket_refused = 1;
   if (rc == 0) {
     t->handshake_done = 1;
     return 0;

@@ -10,14 +10,14 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/ssl.h>
-#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 
 #include "buf.h"
 #include "status.h"
+#include "tls_ticket.h"
 
 /* Shared randomness: one per process (or per thread that uses it). */
-typedef struct {
+typedef struct kehu_rng {
   mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;
 } kehu_rng;
@@ -32,12 +32,19 @@ typedef struct {
   mbedtls_ssl_config conf;
   mbedtls_x509_crt cert;
   mbedtls_pk_context key;
-  mbedtls_ssl_ticket_context tickets;
+  kehu_ticket_keys tickets;      /* session tickets (tls_ticket.h) */
 } kehu_tls_server;
 
-/* Loads the server certificate chain and key; errors name the file. */
+/* Loads the server certificate chain and key; errors name the file.
+ * Session tickets are issued under a key kept in memory until
+ * kehu_tls_server_ticket_file. */
 int kehu_tls_server_init(kehu_tls_server *s, const char *cert_file, const char *key_file,
                          kehu_error *err);
+/* Ticket keys from (or into) a file, so tickets outlive the process
+ * (docs/operations.md#tls-certificates); clock_offset_s is the server's
+ * clock. On an error the in-memory key stays in use and err says why. */
+int kehu_tls_server_ticket_file(kehu_tls_server *s, const char *path, int64_t clock_offset_s,
+                                kehu_error *err);
 void kehu_tls_server_free(kehu_tls_server *s);
 
 typedef struct {
@@ -56,6 +63,8 @@ typedef struct {
   kehu_buf in;    /* ciphertext received, not yet read by mbedTLS */
   kehu_buf out;   /* ciphertext mbedTLS produced, to be sent */
   int handshake_done;
+  int resumed;          /* server: the client's ticket was taken (no full handshake) */
+  int ticket_refused;   /* server: the client offered a ticket that was not taken */
 } kehu_tls_session;
 
 #define KEHU_TLS_AGAIN 1   /* needs more input */

@@ -23,6 +23,7 @@ static void defaults(kehu_config *cfg)
   cfg->max_inflight = 64;
   cfg->max_connections = 10000;
   cfg->max_write_queue = 64u << 20;
+  cfg->handshake_budget_us = 2000;
   cfg->map_size = (size_t)1 << 30;
   cfg->session_idle_s = 12 * 3600;
   cfg->max_login_work = 4;
@@ -75,6 +76,7 @@ static const option options[] = {
   OPT("server", "login_timeout", 'm', login_timeout_ms),
   OPT("server", "max_unauthenticated", 'u', max_unauthenticated),
   OPT("server", "max_write_queue", 'z', max_write_queue),
+  OPT_RANGE("server", "handshake_budget_us", 'u', handshake_budget_us, 0, 1000000),
   OPT("server", "max_read_work", 'u', max_read_work),
   OPT("storage", "map_size", 'z', map_size),
   OPT("storage", "max_attachment", 'z', max_attachment),
@@ -289,6 +291,7 @@ int kehu_config_write_default(const char *path, const char *listen, kehu_error *
           ";max_unauthenticated =     ; of those, not logged in yet (default: a quarter)\n"
           "max_write_queue = %zu     ; bytes of replies queued or being built for one client\n"
           "max_read_work = %u          ; searches, sorted lists and reports running at once\n"
+          ";handshake_budget_us = 2000  ; TLS handshake work per event-loop turn (0: no bound)\n"
           "\n[storage]\n"
           "map_size = %zu          ; initial, grows when full\n"
           "max_attachment = %zu      ; bytes of one attachment\n"

@@ -23,6 +23,7 @@ typedef struct {
   unsigned max_connections;
   unsigned max_unauthenticated;  /* of those, not logged in yet; 0: a quarter of max_connections */
   size_t max_write_queue;        /* bytes of replies queued or being built for one client */
+  unsigned handshake_budget_us;  /* TLS handshake work per loop turn; 0: unbounded */
   size_t map_size;               /* initial LMDB map size */
   unsigned session_idle_s;       /* a session token expires after this long unused */
   unsigned max_login_work;       /* password hashes running at once */

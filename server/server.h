@@ -47,6 +47,11 @@ typedef struct kehu_server {
   size_t nconns;                 /* counted against max_connections */
   size_t nunauth;                /* of those, not logged in (max_unauthenticated) */
   size_t nrefusing;              /* over a cap, being told so before they close */
+  kehu_conn *handshake_head, *handshake_tail; /* TLS handshakes waiting for their turn (net/conn.c) */
+  uint64_t handshake_spent_ns;   /* on handshakes in this loop turn */
+  uv_idle_t handshake_idle;      /* active while some wait: the loop does not sleep */
+  uv_check_t handshake_check;    /* runs them after each turn's I/O */
+  int handshake_handles;         /* the two handles are open */
   kehu_session *watchers[KEHU_WATCH_BUCKETS]; /* watching sessions by user (session.c) */
   kehu_gate login_gate;          /* password checks on the thread pool (max_login_work) */
   /* Called when work on the thread pool ends: a shutdown waits for the
@@ -74,6 +79,8 @@ typedef struct kehu_server {
   uv_work_t archive_work;
   int archiving;
   uint64_t requests;             /* requests received since start */
+  uint64_t tls_full, tls_resumed; /* TLS handshakes completed since start, by kind */
+  uint64_t tls_tickets_refused;  /* tickets offered but not taken (expired, unknown key, forged) */
   int64_t started_at;
   int trim_armed;
 } kehu_server;

@@ -126,6 +126,20 @@ static void on_signal(uv_signal_t *sig, int signum)
   stop_when_idle(srv);
 }
 
+/* Session tickets keyed from DATADIR/tls/ticket.key, so that clients
+ * resume across a restart (docs/operations.md#tls-certificates). When it
+ * cannot be written, tickets work until the next restart, and the log
+ * says so. Never logs the key. */
+static void use_ticket_file(kehu_server *srv, kehu_tls_server *tls)
+{
+  char path[700];
+  snprintf(path, sizeof path, "%s/tls/ticket.key", srv->cfg.data_dir);
+  kehu_error err = {0};
+  if (kehu_tls_server_ticket_file(tls, path, srv->cfg.clock_offset_s, &err) != KEHU_OK)
+    fprintf(stderr, "kehud: TLS session tickets: %s; tickets will not outlive this process\n",
+            err.message);
+}
+
 /* SIGHUP (docs/operations.md#reload): the certificate and key in tls/ are
  * loaded again for new connections (the ones open keep theirs, so their
  * configuration is kept until exit), and kehud.conf's network limits and
@@ -155,6 +169,7 @@ static void reload(kehu_server *srv)
     free(tls);
     fprintf(stderr, "kehud: reload: %s; the certificate in use stays\n", err.message);
   } else {
+    use_ticket_file(srv, tls);
     if (srv->tls_current != &srv->tls)
       srv->tls_retired[srv->n_retired++] = srv->tls_current;
     srv->tls_current = tls;
@@ -177,6 +192,7 @@ static void reload(kehu_server *srv)
   srv->cfg.max_connections = cfg.max_connections;
   srv->cfg.max_unauthenticated = cfg.max_unauthenticated;
   srv->cfg.max_write_queue = cfg.max_write_queue;
+  srv->cfg.handshake_budget_us = cfg.handshake_budget_us;
   memcpy(srv->cfg.backup_dir, cfg.backup_dir, sizeof cfg.backup_dir);
   srv->cfg.backup_minute = cfg.backup_minute;
   srv->cfg.backup_weekday = cfg.backup_weekday;
@@ -216,10 +232,13 @@ static void write_stats(uv_timer_t *timer)
     return;
   fprintf(f,
           "{\"pid\": %ld, \"started_at\": %lld, \"written_at\": %lld, \"connections\": %zu, "
-          "\"requests\": %llu, \"writes\": %llu, \"commits\": %llu, \"commit_ms\": %.1f}\n",
+          "\"requests\": %llu, \"writes\": %llu, \"commits\": %llu, \"commit_ms\": %.1f, "
+          "\"tls_full_handshakes\": %llu, \"tls_resumed_handshakes\": %llu, "
+          "\"tls_tickets_refused\": %llu}\n",
           (long)getpid(), (long long)srv->started_at, (long long)time(NULL), srv->nconns,
           (unsigned long long)srv->requests, (unsigned long long)writes,
-          (unsigned long long)commits, (double)commit_ns / 1e6);
+          (unsigned long long)commits, (double)commit_ns / 1e6, (unsigned long long)srv->tls_full,
+          (unsigned long long)srv->tls_resumed, (unsigned long long)srv->tls_tickets_refused);
   if (fclose(f) == 0)
     rename(tmp, path);
   else
@@ -429,6 +448,7 @@ int kehu_server_run(kehu_server *srv, kehu_error *err)
   snprintf(key, sizeof key, "%s/tls/server.key", srv->cfg.data_dir);
   if ((rc = kehu_tls_server_init(&srv->tls, path, key, err)) != KEHU_OK)
     return rc;
+  use_ticket_file(srv, &srv->tls);
   srv->tls_current = &srv->tls;
   if (kehu_rng_init(&srv->rng, "kehud-tokens") != 0)
     return kehu_fail(err, KEHU_INTERNAL, NULL, "cannot seed the random generator");

@@ -77,6 +77,8 @@ struct kehu_conn {
   kehu_conn *prev, *next;   /* the server's list */
   kehu_conn *flush_next;
   int in_flush_list;
+  kehu_conn *handshake_next; /* in the server's handshake queue */
+  int handshake_queued;
   void *ctx;                /* the server's, from ops->opened (the session) */
 };
 
@@ -202,6 +204,18 @@ void kehu_conn_close_all(kehu_server *srv)
 {
   while (srv->conns)
     conn_close(srv->conns);
+  while (srv->handshake_head) {
+    kehu_conn *c = srv->handshake_head;
+    srv->handshake_head = c->handshake_next;
+    c->handshake_queued = 0;
+    conn_unref(c);
+  }
+  srv->handshake_tail = NULL;
+  if (srv->handshake_handles) {
+    uv_close((uv_handle_t *)&srv->handshake_idle, NULL);
+    uv_close((uv_handle_t *)&srv->handshake_check, NULL);
+    srv->handshake_handles = 0;
+  }
 }
 
 /* ---- output ---- */
@@ -640,6 +654,12 @@ static void on_timer(uv_timer_t *t)
 static void handshake_done(kehu_conn *c)
 {
   kehu_server *srv = c->srv;
+  if (c->tls.resumed)
+    srv->tls_resumed++;
+  else
+    srv->tls_full++;
+  if (c->tls.ticket_refused)
+    srv->tls_tickets_refused++;
   send_hello(c);
   if (!c->refusing)
     return;   /* the handshake timer runs on: Hello is due within it */
@@ -651,6 +671,94 @@ static void handshake_done(kehu_conn *c)
     kehu_conn_fail(c, KEHU_EXHAUSTED,
                    "too many connections are not logged in yet (max_unauthenticated = %u): "
                    "try again later", srv->cfg.max_unauthenticated);
+}
+
+/* Decrypts what arrived after the handshake and takes in its requests. */
+static void read_frames(kehu_conn *c)
+{
+  if (c->close_when_flushed)
+    return;
+  int rc = kehu_tls_session_read(&c->tls, &c->in);
+  if (rc != 0) {
+    conn_close(c);
+    return;
+  }
+  process_frames(c);
+}
+
+/* TLS handshake steps run on the loop for at most about [server]
+ * handshake_budget_us per loop turn (0: no bound); connections whose turn
+ * has not come wait in the server's handshake queue, so a reconnect storm
+ * cannot hold up the connections already in
+ * (docs/architecture.md#performance-design). */
+static int handshake_budget_spent(const kehu_server *srv)
+{
+  uint64_t budget = (uint64_t)srv->cfg.handshake_budget_us * 1000;
+  return budget && srv->handshake_spent_ns >= budget;
+}
+
+/* One step of c's TLS handshake with what it sent so far, counted against
+ * the loop turn's budget. */
+static void handshake_step(kehu_conn *c)
+{
+  uint64_t start = uv_hrtime();
+  int rc = kehu_tls_session_handshake(&c->tls);
+  c->srv->handshake_spent_ns += uv_hrtime() - start;
+  if (rc < 0) {
+    write_ciphertext(c);   /* the alert, if mbedTLS made one */
+    conn_close(c);
+    return;
+  }
+  if (rc == KEHU_TLS_AGAIN) {
+    write_ciphertext(c);
+    kehu_buf_trim(&c->tls.out, CONN_BUFFER_KEEP);
+    return;
+  }
+  handshake_done(c);
+  if (!c->refusing)
+    read_frames(c);   /* a client may send its Hello with its last handshake message */
+}
+
+static void keep_awake(uv_idle_t *idle)
+{
+  (void)idle;
+}
+
+/* c's handshake waits for its turn (the budget): first come,
+ * first served, at the end of this loop turn or in the next ones. */
+static void queue_handshake(kehu_conn *c)
+{
+  kehu_server *srv = c->srv;
+  c->handshake_queued = 1;
+  c->handshake_next = NULL;
+  conn_ref(c);
+  if (srv->handshake_tail)
+    srv->handshake_tail->handshake_next = c;
+  else
+    srv->handshake_head = c;
+  srv->handshake_tail = c;
+  /* An active idle handle keeps the loop from sleeping while some wait. */
+  uv_idle_start(&srv->handshake_idle, keep_awake);
+}
+
+/* After each loop turn's I/O: the waiting handshakes, within what is left
+ * of the turn's budget; then a new turn, a new budget. */
+static void run_queued_handshakes(uv_check_t *check)
+{
+  kehu_server *srv = check->data;
+  while (srv->handshake_head && !handshake_budget_spent(srv)) {
+    kehu_conn *c = srv->handshake_head;
+    srv->handshake_head = c->handshake_next;
+    if (!srv->handshake_head)
+      srv->handshake_tail = NULL;
+    c->handshake_queued = 0;
+    if (!c->closing)
+      handshake_step(c);
+    conn_unref(c);
+  }
+  if (!srv->handshake_head)
+    uv_idle_stop(&srv->handshake_idle);
+  srv->handshake_spent_ns = 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -670,29 +778,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     return;
   }
   if (!c->tls.handshake_done) {
-    int rc = kehu_tls_session_handshake(&c->tls);
-    if (rc < 0) {
-      write_ciphertext(c);   /* the alert, if mbedTLS made one */
-      conn_close(c);
-      return;
-    }
-    if (rc == KEHU_TLS_AGAIN) {
-      write_ciphertext(c);
-      kehu_buf_trim(&c->tls.out, CONN_BUFFER_KEEP);
-      return;
-    }
-    handshake_done(c);
-    if (c->refusing)
-      return;
-  }
-  if (c->close_when_flushed)
-    return;
-  int rc = kehu_tls_session_read(&c->tls, &c->in);
-  if (rc != 0) {
-    conn_close(c);
+    kehu_server *srv = c->srv;
+    if (c->handshake_queued)
+      return;   /* its turn comes with what it sent */
+    if (srv->handshake_head || handshake_budget_spent(srv))
+      queue_handshake(c);
+    else
+      handshake_step(c);
     return;
   }
-  process_frames(c);
+  read_frames(c);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -728,7 +823,10 @@ static void on_connection(uv_stream_t *listener, int status)
     c->refusing = "max_unauthenticated";
   if (c->refusing) {
     srv->nrefusing++;
-    if (srv->nrefusing > MAX_REFUSING) {
+    /* While handshakes wait their turn (a reconnect storm), telling a
+     * client it is over a cap would cost a handshake the server has no
+     * time for: it is closed unanswered, and comes back later. */
+    if (srv->nrefusing > MAX_REFUSING || srv->handshake_head) {
       conn_close(c);
       return;
     }
@@ -785,6 +883,12 @@ int kehu_listen(kehu_server *srv, const kehu_conn_ops *ops, kehu_error *err)
   if (rc != 0)
     return kehu_fail(err, KEHU_UNAVAILABLE, "listen", "cannot listen on %s: %s", srv->cfg.listen,
                      uv_strerror(rc));
+  uv_idle_init(srv->loop, &srv->handshake_idle);
+  uv_check_init(srv->loop, &srv->handshake_check);
+  srv->handshake_check.data = srv;
+  uv_check_start(&srv->handshake_check, run_queued_handshakes);
+  uv_unref((uv_handle_t *)&srv->handshake_check);
+  srv->handshake_handles = 1;
   struct sockaddr_storage bound;
   int len = sizeof bound;
   uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);

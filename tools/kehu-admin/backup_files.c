@@ -133,6 +133,16 @@ void kehu_backup_remove_tree(const char *dir)
 
 /* ---- the files a backup holds, beside the store ---- */
 
+/* Never in a backup: kehud's session ticket keys (and the file it writes
+ * them to first). A restored server makes new ones; a leaked copy would let
+ * whoever recorded TLS traffic decrypt the resumption secrets in the
+ * tickets of the last day (docs/operations.md#backup-and-restore). */
+static int left_out(const char *sub, const char *name)
+{
+  return strcmp(sub, "tls") == 0 &&
+         (strcmp(name, "ticket.key") == 0 || strcmp(name, "ticket.key.new") == 0);
+}
+
 /* The regular files of DATADIR/sub as "sub/name"; a missing sub adds none
  * when it may be missing. */
 static int add_dir_files(const char *data_dir, const char *sub, int optional, kehu_file_list *l)
@@ -148,8 +158,8 @@ static int add_dir_files(const char *data_dir, const char *sub, int optional, ke
   while ((e = readdir(d))) {
     char p[PATH_MAX];
     struct stat st;
-    if (e->d_name[0] == '.' || kehu_backup_join(p, dir, e->d_name) != 0 || stat(p, &st) != 0 ||
-        !S_ISREG(st.st_mode))
+    if (e->d_name[0] == '.' || left_out(sub, e->d_name) ||
+        kehu_backup_join(p, dir, e->d_name) != 0 || stat(p, &st) != 0 || !S_ISREG(st.st_mode))
       continue;
     if (l->n == KEHU_BACKUP_MAX_FILES ||
         strlen(sub) + 1 + strlen(e->d_name) >= sizeof l->files[0].path) {

@@ -181,6 +181,15 @@ static void print_prometheus(const table_list *l, const kehu_store_env_stats *e,
     printf("# HELP kehu_commit_seconds_total Time spent committing (pages written, then synced).\n"
            "# TYPE kehu_commit_seconds_total counter\nkehu_commit_seconds_total %.3f\n",
            live_number(o, "commit_ms") / 1000.0);
+    printf("# HELP kehu_tls_handshakes_total TLS handshakes completed since kehud started, "
+           "full or resumed from a session ticket.\n# TYPE kehu_tls_handshakes_total counter\n"
+           "kehu_tls_handshakes_total{kind=\"full\"} %.0f\n"
+           "kehu_tls_handshakes_total{kind=\"resumed\"} %.0f\n",
+           live_number(o, "tls_full_handshakes"), live_number(o, "tls_resumed_handshakes"));
+    printf("# HELP kehu_tls_tickets_refused_total Session tickets offered but not taken "
+           "(expired, from an old key, or altered).\n"
+           "# TYPE kehu_tls_tickets_refused_total counter\nkehu_tls_tickets_refused_total %.0f\n",
+           live_number(o, "tls_tickets_refused"));
     printf("# HELP kehu_start_time_seconds When kehud started.\n"
            "# TYPE kehu_start_time_seconds gauge\nkehu_start_time_seconds %.0f\n",
            live_number(o, "started_at"));
@@ -233,7 +242,8 @@ static void print_json(const char *data_dir, const table_list *l, const kehu_sto
     cJSON_AddNumberToObject(k, "pid", (double)o->pid);
     if (o->live) {
       static const char *const keys[] = {"connections", "requests", "writes", "commits",
-                                          "commit_ms"};
+                                          "commit_ms", "tls_full_handshakes",
+                                          "tls_resumed_handshakes", "tls_tickets_refused"};
       for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         cJSON_AddNumberToObject(k, keys[i], live_number(o, keys[i]));
       char at[32];
@@ -281,9 +291,11 @@ static void print_human(const char *data_dir, const table_list *l, const kehu_st
     printf("kehud           running (pid %ld)\n", o->pid);
   else
     printf("kehud           running (pid %ld): %.0f connections, %.0f requests, %.0f writes in "
-           "%.0f commits\n",
+           "%.0f commits; TLS handshakes %.0f full, %.0f resumed (%.0f tickets refused)\n",
            o->pid, live_number(o, "connections"), live_number(o, "requests"),
-           live_number(o, "writes"), live_number(o, "commits"));
+           live_number(o, "writes"), live_number(o, "commits"),
+           live_number(o, "tls_full_handshakes"), live_number(o, "tls_resumed_handshakes"),
+           live_number(o, "tls_tickets_refused"));
   printf("\n%-18s %12s %14s\n", "TABLE", "ENTRIES", "BYTES");
   for (size_t i = 0; i < l->n; i++)
     printf("%-18s %12zu %14zu\n", l->t[i].name, l->t[i].entries, l->t[i].pages * e->page_size);

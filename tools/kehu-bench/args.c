@@ -31,7 +31,7 @@ static void usage(FILE *f)
     "usage: kehu-bench --server HOST:PORT --ca FILE --user USER --op OP\n"
     "                  [--connections C] [--depth D] [--duration S | --count N]\n"
     "                  [--json] [--ids-out FILE] [--terms FILE] [--server-pid PID]\n"
-    "                  [--full-handshake]\n"
+    "                  [--full-handshake] [--reconnect]\n"
     "The password comes from KEHU_PASSWORD.\n"
     "  --op OP            get | add | update | followup | search | connect | mix | watch\n"
     "  --connections C    connections (connect: concurrent connectors); default 1\n"
@@ -45,11 +45,20 @@ static void usage(FILE *f)
     "  --server-pid PID   read the server's CPU time from /proc/PID/stat (found by\n"
     "                     itself for a server on this machine run by the same user)\n"
     "  --full-handshake   never resume TLS sessions (connect: full handshakes)\n"
+    "  --reconnect        watch: after the fan-out, watchers whose connection drops\n"
+    "                     come back (see below); --duration bounds the whole run\n"
     "watch: every connection logs in as USER and subscribes to pushed events;\n"
     "once all are subscribed, 'watching C' is printed (flushed); then each waits\n"
     "for its first reminder event. Reported: how many received one, the fan-out\n"
     "time (first to last arrival) and the last arrival after the reminder's due\n"
     "time (server clock against ours); exit 0 only when every connection got it.\n"
+    "watch --reconnect: once all have it, 'received N' is printed and the run goes\n"
+    "on; when the connections drop (restart the server on the same address), each\n"
+    "watcher comes back as kehu does (saved TLS session, session token) after a\n"
+    "random 0-500 ms, retrying with backoff, and subscribes again, while one more\n"
+    "connection does a get every 10 ms. Reported: the time until all are\n"
+    "subscribed again, attempts, handshakes resumed and full, the restarted\n"
+    "server's CPU time, and the gets' latency before the drop and meanwhile.\n"
     "Exit: 0 no errors, 1 some operation failed, 2 usage, 3 login refused,\n"
     "      8 no connection could be established.\n");
 }
@@ -108,7 +117,7 @@ static int split_server(bench_options *o)
 int bench_parse_args(int argc, char **argv, bench_options *o)
 {
   enum { O_SERVER = 256, O_CA, O_USER, O_CONNS, O_DEPTH, O_DURATION, O_OP, O_JSON, O_COUNT,
-         O_IDS, O_TERMS, O_PID, O_FULL, O_HELP };
+         O_IDS, O_TERMS, O_PID, O_FULL, O_RECONNECT, O_HELP };
   static const struct option longopts[] = {
     {"server", required_argument, NULL, O_SERVER},
     {"ca", required_argument, NULL, O_CA},
@@ -123,6 +132,7 @@ int bench_parse_args(int argc, char **argv, bench_options *o)
     {"terms", required_argument, NULL, O_TERMS},
     {"server-pid", required_argument, NULL, O_PID},
     {"full-handshake", no_argument, NULL, O_FULL},
+    {"reconnect", no_argument, NULL, O_RECONNECT},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
   };
@@ -175,6 +185,7 @@ int bench_parse_args(int argc, char **argv, bench_options *o)
       o->server_pid = (long)v;
       break;
     case O_FULL: o->full_handshake = 1; break;
+    case O_RECONNECT: o->reconnect = 1; break;
     case O_HELP: usage(stdout); exit(0);
     default:
       return bad("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -202,6 +213,8 @@ int bench_parse_args(int argc, char **argv, bench_options *o)
     return bad("--count and --duration exclude each other");
   if (o->count && o->op == OP_WATCH)
     return bad("--count does not apply to --op watch (one reminder per connection)");
+  if (o->reconnect && o->op != OP_WATCH)
+    return bad("--reconnect applies to --op watch, not %s", o->op_name);
   if (o->terms_file && o->op != OP_SEARCH && o->op != OP_MIX)
     return bad("--terms applies to --op search and mix, not %s", o->op_name);
   if (o->terms_file && access(o->terms_file, R_OK) != 0)

@@ -7,6 +7,7 @@
  *   run.c        setup (login, id pool, connections), start, stop, limits
  *   ops.c        the operations: get, add, update, followup, search, connect, mix
  *   watch.c      watch: every connection subscribes, then waits for a pushed reminder
+ *   storm.c      watch --reconnect: dropped watchers come back; a probe's gets meanwhile
  *   histogram.c  latency histogram (log-linear buckets, < 1 % error)
  *   report.c     table / JSON output, errors, CPU time of both processes
  *   main.c       wiring and exit codes */
@@ -54,6 +55,7 @@ typedef struct {
   const char *terms_file;
   long server_pid;           /* 0: look it up for a local server */
   int full_handshake;        /* never resume TLS sessions */
+  int reconnect;             /* watch: dropped watchers come back (storm.c) */
 } bench_options;
 
 /* Parses argv. 0, or BENCH_EXIT_USAGE after printing why. */
@@ -179,6 +181,24 @@ typedef struct {
   uint64_t other_reminder;   /* connections whose first reminder was a different one */
 } bench_watch_result;
 
+/* watch --reconnect: the watchers coming back after their connections
+ * dropped (a server restart), and a separate connection's gets meanwhile. */
+typedef struct {
+  int measured;              /* a drop happened after the fan-out */
+  unsigned resubscribed;     /* watchers whose Watch was answered OK again */
+  double drop_to_all_s;      /* first drop seen -> the last watcher subscribed again */
+  double up_to_all_s;        /* first connection accepted again -> the same */
+  uint64_t attempts, failed_attempts;
+  uint64_t failed_connect;   /* of those: the TCP connection refused (server not up yet) */
+  uint64_t failed_cap;       /* ... told "over a cap" (max_unauthenticated, max_connections) */
+  uint64_t resumed, full;    /* TLS handshakes since the drop, by kind */
+  bench_cpu cpu;             /* the restarted server, first connection back -> the end */
+  bench_hist probe_before;   /* the probe's gets before the drop */
+  bench_hist probe_storm;    /* ... from its return to the last watcher's */
+  double probe_down_s;       /* how long the probe itself had no connection */
+  uint64_t probe_errors;
+} bench_storm_result;
+
 typedef struct bench_report {
   const bench_options *opt;
   bench_stats stats[STAT_COUNT];
@@ -195,6 +215,7 @@ typedef struct bench_report {
   char notes[4][200];
   unsigned nnotes;
   bench_watch_result watch;
+  bench_storm_result storm;
 } bench_report;
 
 /* Records a failed operation (or setup step) once per distinct message;

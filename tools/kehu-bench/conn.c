@@ -46,8 +46,10 @@ struct bench_conn {
   char failure[320];
 };
 
-/* One read buffer for all: every read is consumed before the next. */
-static char read_buffer[64 * 1024];
+/* One read buffer for all of a thread's connections (watch --reconnect
+ * runs its probe in a thread of its own): every read is consumed before
+ * the next. */
+static _Thread_local char read_buffer[64 * 1024];
 
 static void close_now(bench_conn *c);
 

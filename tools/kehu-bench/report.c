@@ -427,6 +427,75 @@ static void print_errors(const bench_report *r, FILE *out)
     fprintf(out, "  %8llu x other kinds\n", (unsigned long long)r->errors_unsorted);
 }
 
+/* watch --reconnect: the watchers' return after the drop (storm.c). */
+static void print_storm_report(const bench_report *r, FILE *out)
+{
+  const bench_options *o = r->opt;
+  const bench_storm_result *s = &r->storm;
+  if (!s->measured) {
+    fprintf(stderr, "kehu-bench: --reconnect: no connection dropped after the fan-out\n");
+    return;
+  }
+  long tck = sysconf(_SC_CLK_TCK);
+  int cpu = s->cpu.server_cpu_known && s->cpu.server_pid && tck > 0;
+  double storm_cpu = cpu ? (double)(s->cpu.server_ticks_end - s->cpu.server_ticks_start) / tck : 0;
+  double total_cpu = cpu ? (double)s->cpu.server_ticks_end / tck : 0;
+  int all = s->resubscribed == o->connections;
+  if (o->json) {
+    fprintf(out, "{\"op\": \"reconnect\", \"connections\": %u, \"resubscribed\": %u, ",
+            o->connections, s->resubscribed);
+    if (all)
+      fprintf(out, "\"drop_to_all_s\": %.3f, \"up_to_all_s\": %.3f, ", s->drop_to_all_s,
+              s->up_to_all_s);
+    else
+      fprintf(out, "\"drop_to_all_s\": null, \"up_to_all_s\": null, ");
+    fprintf(out, "\"attempts\": %llu, \"failed_attempts\": %llu, \"failed_connect\": %llu, "
+            "\"failed_cap\": %llu, \"resumed\": %llu, \"full_handshakes\": %llu, ",
+            (unsigned long long)s->attempts, (unsigned long long)s->failed_attempts,
+            (unsigned long long)s->failed_connect, (unsigned long long)s->failed_cap,
+            (unsigned long long)s->resumed, (unsigned long long)s->full);
+    if (cpu)
+      fprintf(out, "\"server_cpu_s\": %.2f, \"server_cpu_since_start_s\": %.2f, ", storm_cpu,
+              total_cpu);
+    fprintf(out, "\"probe_before_p50_ms\": %.3f, \"probe_before_p99_ms\": %.3f, "
+            "\"probe_before_max_ms\": %.3f, \"probe_before_gets\": %llu, "
+            "\"probe_storm_p50_ms\": %.3f, \"probe_storm_p99_ms\": %.3f, "
+            "\"probe_storm_max_ms\": %.3f, \"probe_storm_gets\": %llu, "
+            "\"probe_down_s\": %.3f, \"probe_errors\": %llu}\n",
+            ms(bench_hist_quantile(&s->probe_before, 0.5)),
+            ms(bench_hist_quantile(&s->probe_before, 0.99)),
+            ms(bench_hist_quantile(&s->probe_before, 1.0)),
+            (unsigned long long)s->probe_before.total,
+            ms(bench_hist_quantile(&s->probe_storm, 0.5)),
+            ms(bench_hist_quantile(&s->probe_storm, 0.99)),
+            ms(bench_hist_quantile(&s->probe_storm, 1.0)),
+            (unsigned long long)s->probe_storm.total, s->probe_down_s,
+            (unsigned long long)s->probe_errors);
+    return;
+  }
+  fprintf(out, "reconnect: %u of %u watchers subscribed again", s->resubscribed, o->connections);
+  if (all)
+    fprintf(out, ", %.3f s after the first drop, %.3f s after the server took the first "
+            "connection back", s->drop_to_all_s, s->up_to_all_s);
+  fprintf(out, "\nattempts: %llu (%llu failed: %llu not accepted, %llu over a cap); "
+          "TLS handshakes: %llu resumed, %llu full\n",
+          (unsigned long long)s->attempts, (unsigned long long)s->failed_attempts,
+          (unsigned long long)s->failed_connect, (unsigned long long)s->failed_cap,
+          (unsigned long long)s->resumed, (unsigned long long)s->full);
+  if (cpu)
+    fprintf(out, "restarted server CPU: %.2f s while they came back (%.2f s since it started)\n",
+            storm_cpu, total_cpu);
+  fprintf(out, "probe gets: before the drop p50 %.3f ms, p99 %.3f ms (%llu); while the watchers "
+          "came back p50 %.3f ms, p99 %.3f ms, max %.3f ms (%llu); the probe was down %.3f s\n",
+          ms(bench_hist_quantile(&s->probe_before, 0.5)),
+          ms(bench_hist_quantile(&s->probe_before, 0.99)),
+          (unsigned long long)s->probe_before.total,
+          ms(bench_hist_quantile(&s->probe_storm, 0.5)),
+          ms(bench_hist_quantile(&s->probe_storm, 0.99)),
+          ms(bench_hist_quantile(&s->probe_storm, 1.0)),
+          (unsigned long long)s->probe_storm.total, s->probe_down_s);
+}
+
 /* watch: who got the reminder, and how spread out the arrivals were. */
 static void print_watch_report(const bench_report *r, FILE *out)
 {
@@ -462,6 +531,8 @@ static void print_watch_report(const bench_report *r, FILE *out)
     if (r->timed_out)
       fprintf(out, ", \"timed_out\": true");
     fprintf(out, "}\n");
+    if (o->reconnect)
+      print_storm_report(r, out);
     print_errors(r, stderr);
     return;
   }
@@ -476,6 +547,8 @@ static void print_watch_report(const bench_report *r, FILE *out)
             fanout_ms);
   if (have_from_due)
     fprintf(out, "last arrival: %.3f ms after the reminder's due time\n", from_due_ms);
+  if (o->reconnect)
+    print_storm_report(r, out);
   fprintf(out, "errors: %llu\n", (unsigned long long)bench_total_errors(r));
   print_errors(r, out);
 }

@@ -54,8 +54,12 @@ void bench_worker_check_done(worker *w)
 
 void bench_check_end(bench_ctx *b)
 {
-  if (b->phase == PHASE_RUNNING && b->workers_done == b->opt->connections)
-    finish(b);
+  if (b->phase == PHASE_RUNNING && b->workers_done == b->opt->connections) {
+    if (b->opt->reconnect)
+      bench_storm_fanout_done(b);   /* then the drops, and the watchers' return */
+    else
+      finish(b);
+  }
   else if (b->phase == PHASE_DRAINING && b->inflight_total == 0)
     finish(b);
 }
@@ -68,6 +72,10 @@ static void on_worker_ready(bench_conn *c)
 {
   worker *w = bench_conn_owner(c);
   bench_ctx *b = w->b;
+  if (w->reconnecting) {
+    bench_storm_ready(w);
+    return;
+  }
   w->ready = 1;
   b->rep->connections_ready++;
   if (b->phase != PHASE_CONNECTING)
@@ -84,6 +92,10 @@ static void on_worker_closed(bench_conn *c)
   if (w->conn != c || b->phase == PHASE_DONE)
     return;   /* closed on purpose: already accounted for */
   w->conn = NULL;
+  if (b->fanout_reported) {   /* --reconnect: it comes back */
+    bench_storm_dropped(w, c);
+    return;
+  }
   int status;
   const char *why = bench_conn_failure(c, &status);
   if (!w->ready) {
@@ -122,12 +134,12 @@ static void on_worker_event(bench_conn *c, const Kehu__Event *e)
     bench_watch_event(w, e);
 }
 
-static const bench_conn_events worker_events = {on_worker_ready, on_worker_closed,
-                                                on_worker_event};
+const bench_conn_events bench_worker_events = {on_worker_ready, on_worker_closed,
+                                              on_worker_event};
 
-static void open_worker(bench_ctx *b, worker *w, int flags)
+void bench_open_worker(bench_ctx *b, worker *w, int flags)
 {
-  w->conn = bench_conn_open(b->net, &worker_events, w, flags);
+  w->conn = bench_conn_open(b->net, &bench_worker_events, w, flags);
   if (!w->conn)
     setup_failed(b, BENCH_EXIT_ERRORS, "%s", "out of memory opening connections");
 }
@@ -138,7 +150,7 @@ static void open_more(bench_ctx *b)
   while (b->phase == PHASE_CONNECTING && b->next_to_open < b->opt->connections &&
          b->opening < OPENING_AT_ONCE) {
     b->opening++;
-    open_worker(b, &b->workers[b->next_to_open++], 0);
+    bench_open_worker(b, &b->workers[b->next_to_open++], 0);
   }
   if (b->phase == PHASE_CONNECTING && b->settled == b->opt->connections) {
     if (b->rep->connections_ready == 0)
@@ -361,10 +373,17 @@ static void on_setup_too_long(uv_timer_t *t)
   }
 }
 
+void bench_finish(bench_ctx *b)
+{
+  finish(b);
+}
+
 static void finish(bench_ctx *b)
 {
   if (b->phase == PHASE_DONE)
     return;
+  if (b->opt->reconnect)
+    bench_storm_stop(b, 0);
   if (b->phase == PHASE_RUNNING) {
     uint64_t now = uv_hrtime();
     b->t_end = b->opt->count && b->last_completion ? b->last_completion : now;
@@ -387,6 +406,8 @@ static void close_timers(bench_ctx *b)
   uv_close((uv_handle_t *)&b->stop_timer, NULL);
   uv_close((uv_handle_t *)&b->hard_timer, NULL);
   uv_close((uv_handle_t *)&b->setup_timer, NULL);
+  if (b->opt->reconnect)
+    bench_storm_stop(b, 1);
   uv_run(b->loop, UV_RUN_DEFAULT);
 }
 
@@ -430,6 +451,8 @@ int bench_run(const bench_options *opt, bench_net *net, bench_report *rep)
   uint64_t hard_ms = opt->count ? 300000 : (uint64_t)(opt->duration_s * 1000) + 30000;
   uv_timer_start(&b->hard_timer, on_hard_timeout, hard_ms, hard_ms);
   uv_timer_start(&b->setup_timer, on_setup_too_long, setup_limit_ms(opt), 0);
+  if (opt->reconnect)
+    bench_storm_init(b);
 
   b->phase = PHASE_LOGIN;
   b->workers[0].conn = bench_conn_open(net, &login_events, &b->workers[0], BENCH_LOGIN_PASSWORD);
@@ -460,6 +483,8 @@ int bench_run(const bench_options *opt, bench_net *net, bench_report *rep)
   if (rep->timed_out || bench_total_errors(rep) > 0)
     return BENCH_EXIT_ERRORS;
   if (opt->op == OP_WATCH && rep->watch.received < opt->connections)
+    return BENCH_EXIT_ERRORS;
+  if (opt->reconnect && rep->storm.resubscribed < opt->connections)
     return BENCH_EXIT_ERRORS;
   return BENCH_EXIT_OK;
 }

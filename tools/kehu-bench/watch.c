@@ -26,6 +26,10 @@ static void on_watch_reply(bench_conn *c, void *arg, const Kehu__Response *r, co
   bench_ctx *b = w->b;
   w->inflight--;
   b->inflight_total--;
+  if (w->reconnecting) {
+    bench_storm_watch_reply(w, r, failure);
+    return;
+  }
   w->watch_settled = 1;
   if (failure) {
     /* Closing: on_worker_closed says why, unless the run cut it off. */
@@ -82,6 +86,8 @@ void bench_watch_check_all(bench_ctx *b)
   b->watching_announced = 1;
   printf("watching %u\n", b->rep->watch.watching);
   fflush(stdout);
+  if (b->opt->reconnect)
+    bench_storm_probe_start(b);
 }
 
 void bench_watch_event(worker *w, const Kehu__Event *e)
