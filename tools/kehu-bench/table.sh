@@ -18,7 +18,7 @@
 #   p1    watch.sh with WATCHERS watchers          i1  import.sh at N rows
 #   b1    backup.sh on the seeded store (mdb_copy -c, backup stopped and under mix)
 # Env: N (1000000), ROUNDS (2), DURATION (10 s per operation), WATCHERS (10000),
-#      C1_RUNS (50), PEER_OPS ("a b c d e e3 mix f"), STEPS, OUT, PEERS (the peer
+#      C1_RUNS (50), PEER_PG_PORT (25432), PEER_OPS ("a b c d e e3 mix f"), STEPS, OUT, PEERS (the peer
 #      harness, default ../shared/peers beside the repo), STORE (a seeded data
 #      directory to use instead of seeding one; admin password benchpass; kept).
 # Needs a normal build in build/, python3, jq, mdb_stat and mdb_copy (lmdb-utils).
@@ -29,6 +29,10 @@ root=$PWD
 peers=$(realpath "${PEERS:-$root/../shared/peers}")
 : "${N:=1000000}" "${ROUNDS:=2}" "${DURATION:=10}" "${WATCHERS:=10000}" "${C1_RUNS:=50}"
 : "${PEER_OPS:=a b c d e e3 mix f}"
+# The peer's port, below Linux's ephemeral range (32768-60999): its harness's
+# default, 55432, can be taken as a client port by many connections.
+: "${PEER_PG_PORT:=25432}"
+export PEER_PG_PORT
 : "${STEPS:=peer kehu l1 q1 p1 i1 b1}"
 all_steps="peer kehu l1 q1 p1 i1 b1"
 for s in $STEPS; do
