@@ -46,12 +46,49 @@ static int append(kehu_txn *t, uint8_t code, const void *key, size_t klen)
   return kehu_store_status(rc);
 }
 
+/* A new store logs nothing until its first backup (docs/storage.md#change-log):
+ * an incremental backup builds on a backup, and the first is always full. */
+static const char off_key[] = "changes:off";
+
+static int logging(kehu_txn *t)
+{
+  MDB_val k = {sizeof off_key - 1, (void *)off_key}, v;
+  return mdb_get(t->txn, t->st->meta, &k, &v) != 0;
+}
+
 int kehu_change_note(kehu_txn *t, MDB_dbi dbi, const void *key, size_t klen)
 {
   uint8_t code = dbi < KEHU_MAX_DBI ? t->st->log_code[dbi] : 0;
   if (!code)
     return KEHU_OK;   /* a derived table: rebuilt, never copied */
+  if (!logging(t))
+    return KEHU_OK;   /* no backup yet: the first is full */
   return append(t, code, key, klen);
+}
+
+int kehu_store_changes_off(MDB_txn *txn, MDB_dbi meta)
+{
+  MDB_val k = {sizeof off_key - 1, (void *)off_key}, v = {1, "1"};
+  return mdb_put(txn, meta, &k, &v, 0);
+}
+
+static int changes_on(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  MDB_val k = {sizeof off_key - 1, (void *)off_key};
+  int rc = mdb_del(t->txn, t->st->meta, &k, NULL);
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+int kehu_store_changes_start(kehu_store *st)
+{
+  kehu_txn t;
+  int rc = kehu_store_read_begin(st, &t);
+  if (rc != KEHU_OK)
+    return rc;
+  int on = logging(&t);
+  kehu_store_read_end(&t);
+  return on ? KEHU_OK : kehu_store_write(st, changes_on, NULL);
 }
 
 /* A meta key (a sequence, the audit head) is written by nearly every

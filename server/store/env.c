@@ -235,7 +235,10 @@ static int ensure_store_id(kehu_store *st, MDB_txn *txn)
   if (got != sizeof id)
     return MDB_PANIC;
   v = (MDB_val){sizeof id, id};
-  return mdb_put(txn, st->meta, &k, &v, 0);
+  rc = mdb_put(txn, st->meta, &k, &v, 0);
+  /* a store without an identity is new (or older than backups that name
+   * it): no backup builds on it, so it logs nothing until its first */
+  return rc == 0 ? kehu_store_changes_off(txn, st->meta) : rc;
 }
 
 int kehu_store_id(kehu_txn *t, char hex[33])

@@ -124,6 +124,10 @@ int kehu_store_next_seq(kehu_txn *t, const char *name, uint64_t *seq);
 /* ---- the change log (docs/storage.md#change-log) ---- */
 /* The store's identity (32 hex digits), made when it was first opened. */
 int kehu_store_id(kehu_txn *t, char hex[33]);
+/* A new store notes no change until its first backup begins: the backup
+ * calls this before it takes its snapshot, and every write after that
+ * snapshot is noted (docs/storage.md#change-log). */
+int kehu_store_changes_start(kehu_store *st);
 /* The newest and the oldest sequence number in the log (0 when empty). */
 int kehu_store_changes_head(kehu_txn *t, uint64_t *head, uint64_t *oldest);
 /* Calls each(table, key) for every change noted after `after` up to

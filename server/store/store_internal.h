@@ -238,4 +238,8 @@ int kehu_store_counts_check(kehu_txn *t, kehu_findings *f);
 /* Grows the map (doubling); called with no transaction of ours active. */
 int kehu_store_grow(kehu_store *st);
 
+/* A store made new by this opening notes no change until its first backup
+ * (changes.c). */
+int kehu_store_changes_off(MDB_txn *txn, MDB_dbi meta);
+
 #endif

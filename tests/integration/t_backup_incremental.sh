@@ -61,6 +61,11 @@ expect_same_tables() {   # SOURCE RESTORED WHAT
   rm -rf "$KEHU_TMP/dump.a" "$KEHU_TMP/dump.b"
 }
 
+# --- a new store notes no change until its first backup (docs/storage.md#change-log)
+add_customers 零 2
+expect_exit 0 kehu_admin stats "$KEHU_DATA" --json
+expect_eq 0 "$(out_jq .change_log.entries)" "change-log entries before the first backup"
+
 # --- nothing to build on: a full backup, saying why -------------------------------
 expect_exit 0 kehu_admin backup "$KEHU_DATA" "$backups" --incremental
 full=${OUT%/}

@@ -211,7 +211,11 @@ static int write_full(kehu_store *st, const char *dir, kehu_manifest *m)
     return kehu_admin_fail(KEHU_INTERNAL, "cannot create %s: %s", path, strerror(errno));
   kehu_backup_file *f = &m->files.files[m->files.n++];
   snprintf(f->path, sizeof f->path, "data.mdb");
-  int rc = copy_hashing(st, fd, f->sha256, &f->size);
+  /* a store's first backup: every write after the copy's snapshot is noted
+   * from now on, for the incrementals that build on this one */
+  int rc = kehu_store_changes_start(st);
+  if (rc == KEHU_OK)
+    rc = copy_hashing(st, fd, f->sha256, &f->size);
   if (rc == KEHU_OK && fsync(fd) != 0)
     rc = KEHU_INTERNAL;
   if (close(fd) != 0 && rc == KEHU_OK)
