@@ -15,6 +15,7 @@
 #include "timefmt.h"
 
 #define MARKER "bday:swept"
+#define PENDING "bday:pending"
 #define KEY_LEN 20
 
 static int month_day(const Kehu__Contact *p, unsigned *md)
@@ -161,6 +162,76 @@ int kehu_store_bday_sweep(kehu_txn *t, int from_year, unsigned from_md, int year
                                    (unsigned char)(stopped ? py : year)};
   memcpy(mk + 2, stopped ? pos : end, KEY_LEN);
   return kehu_store_meta_put(t, MARKER, mk, sizeof mk);
+}
+
+/* ---- the format 10 upgrade ---- */
+
+int kehu_store_bday_pending(kehu_txn *t)
+{
+  return kehu_store_meta_put(t, PENDING, "1", 1);
+}
+
+static int pending(kehu_txn *t)
+{
+  MDB_val k = {sizeof PENDING - 1, (void *)PENDING}, v;
+  return mdb_get(t->txn, t->st->meta, &k, &v) == 0;
+}
+
+/* Every contact of a live customer. The birthday reminders a store of
+ * format 9 armed for later stay and fire as they did; the sweep's raise
+ * of the same year finds them by their source and adds none. */
+static int fill_all(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  if (!pending(t))
+    return KEHU_OK;
+  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_CONTACT);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  MDB_val key, v;
+  int status = KEHU_OK, live = 0;
+  uint64_t last = 0;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    if (key.mv_size != 16)
+      continue;
+    const unsigned char *kb = key.mv_data;
+    uint64_t cust = kehu_key_get_u64(kb), seq = kehu_key_get_u64(kb + 8);
+    if (cust != last || !last) {   /* contacts are in customer order */
+      Kehu__Customer *c;
+      live = kehu_store_customer_get(t, cust, &c) == KEHU_OK;
+      if (live) {
+        live = !(c->has_deleted && c->deleted);
+        kehu__customer__free_unpacked(c, NULL);
+      }
+      last = cust;
+    }
+    if (!live)
+      continue;
+    ProtobufCMessage *m = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+    if (!m)
+      continue;   /* verify names a record that does not decode */
+    status = kehu_store_bday_index(t, cust, seq, (const Kehu__Contact *)m, 1);
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status;
+  if (rc != MDB_NOTFOUND)
+    return kehu_store_status(rc);
+  return kehu_logged_del(t, t->st->meta, PENDING, sizeof PENDING - 1);
+}
+
+int kehu_store_bday_fill(kehu_store *st)
+{
+  kehu_txn t;
+  if (kehu_store_read_begin(st, &t) != KEHU_OK)
+    return KEHU_INTERNAL;
+  int todo = pending(&t);
+  kehu_store_read_end(&t);
+  return todo ? kehu_store_write(st, fill_all, NULL) : KEHU_OK;
 }
 
 /* Each entry names a contact with that birthday of a live customer

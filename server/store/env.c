@@ -218,51 +218,6 @@ static int index_followups(kehu_store *st, MDB_txn *txn)
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Format 10: the birthday index (bday.c), from every contact of a live
- * customer. The birthday reminders stores of format 9 armed for later stay
- * and fire as they did; the sweep's raise of the same year finds them by
- * their source and adds none. */
-static int index_birthdays(kehu_store *st, MDB_txn *txn)
-{
-  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_CONTACT);
-  kehu_txn t = {.st = st, .txn = txn};
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(txn, st->children[k->kind], &cur);
-  if (rc != 0)
-    return rc;
-  MDB_val key, v;
-  int status = KEHU_OK;
-  uint64_t last = 0;
-  int live = 0;
-  for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0 && status == KEHU_OK;
-       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-    if (key.mv_size != 16)
-      continue;
-    const unsigned char *kb = key.mv_data;
-    uint64_t cust = kehu_key_get_u64(kb), seq = kehu_key_get_u64(kb + 8);
-    if (cust != last || !last) {   /* contacts are in customer order */
-      Kehu__Customer *c;
-      live = kehu_store_customer_get(&t, cust, &c) == KEHU_OK;
-      if (live) {
-        live = !(c->has_deleted && c->deleted);
-        kehu__customer__free_unpacked(c, NULL);
-      }
-      last = cust;
-    }
-    if (!live)
-      continue;
-    ProtobufCMessage *m = kehu_decode_record(st, &key, &v, k->desc, k->sealed);
-    if (!m)
-      continue;   /* verify names a record that does not decode */
-    status = kehu_store_bday_index(&t, cust, seq, (const Kehu__Contact *)m, 1);
-    protobuf_c_message_free_unpacked(m, NULL);
-  }
-  mdb_cursor_close(cur);
-  if (status != KEHU_OK)
-    return status == KEHU_EXHAUSTED ? MDB_MAP_FULL : MDB_PANIC;
-  return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 static const char store_id_key[] = "store:id";
 
 /* Every store gets a random identity when first opened: backups name it,
@@ -406,8 +361,10 @@ again:   /* after an upgrade that needed a bigger map */
     rc = count_customers_v8(st, txn);
   if (rc == 0 && found < 9)
     rc = each_customer(st, txn, kehu_store_search_add_head);   /* format 9: head tokens */
-  if (rc == 0 && found < 10)
-    rc = index_birthdays(st, txn);
+  if (rc == 0 && found < 10) {   /* format 10: the birthday index, once the key is loaded */
+    kehu_txn t = {.st = st, .txn = txn};
+    rc = kehu_store_bday_pending(&t) == KEHU_OK ? 0 : MDB_PANIC;
+  }
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

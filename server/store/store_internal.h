@@ -217,6 +217,11 @@ int kehu_store_bday_index(kehu_txn *t, uint64_t cust, uint64_t seq, const Kehu__
                           int add);
 /* 1 when the index holds p's entry (or p has no birthday). */
 int kehu_store_bday_has(kehu_txn *t, uint64_t cust, uint64_t seq, const Kehu__Contact *p);
+/* The format 10 upgrade: the index is filled from the contacts (sealed:
+ * they need the data key) by kehu_store_bday_fill when the key is loaded;
+ * kehu_store_bday_pending marks it to be. */
+int kehu_store_bday_pending(kehu_txn *t);
+int kehu_store_bday_fill(kehu_store *st);
 /* verify's check of every entry against its contact and customer. */
 int kehu_store_bday_check(kehu_txn *t, kehu_findings *f);
 
