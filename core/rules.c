@@ -364,6 +364,33 @@ int kehu_rules_birthday_sweep(kehu_rule_ctx *rc, size_t max, int *more)
                                more);
 }
 
+typedef struct {
+  kehu_rule_ctx *rc;
+  const Kehu__Customer *c;
+  int st;
+} customer_birthdays;
+
+static int birthday_of_contact(ProtobufCMessage *m, uint64_t cust, void *arg)
+{
+  customer_birthdays *b = arg;
+  (void)cust;
+  if (b->st == KEHU_OK)
+    b->st = kehu_rules_contact(b->rc, b->c, NULL, (const Kehu__Contact *)m);
+  protobuf_c_message_free_unpacked(m, NULL);
+  return 0;
+}
+
+int kehu_rules_customer_birthdays(kehu_rule_ctx *rc, const Kehu__Customer *c)
+{
+  uint64_t cust, next;
+  if (kehu_customer_id_parse(c->id, &cust) != 0)
+    return KEHU_INVALID;
+  customer_birthdays b = {rc, c, KEHU_OK};
+  int st = kehu_store_child_list(rc->t, kehu_kind_get(KEHU_KIND_CONTACT), cust, 0, 1,
+                                 birthday_of_contact, &b, &next);
+  return st == KEHU_OK ? b.st : st;
+}
+
 int64_t kehu_rules_birthday_next_due(kehu_txn *t)
 {
   int year;

@@ -46,6 +46,9 @@ int kehu_rules_churn_risk(kehu_rule_ctx *rc, const Kehu__Customer *c, const char
  * rc->now, in rc's transaction; *more when some were left for the next
  * round. */
 int kehu_rules_birthday_sweep(kehu_rule_ctx *rc, size_t max, int *more);
+/* A customer restored from the recycle bin: its contacts' birthdays
+ * nearer than the sweep looks ahead, which the sweep passed meanwhile. */
+int kehu_rules_customer_birthdays(kehu_rule_ctx *rc, const Kehu__Customer *c);
 /* When the sweep next has birthdays to raise (1: at once). */
 int64_t kehu_rules_birthday_next_due(kehu_txn *t);
 /* Merge: reminders about from now name to (but from's dormancy, which to

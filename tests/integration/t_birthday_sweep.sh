@@ -4,7 +4,8 @@
 # no reminder waiting; the sweep raises it ahead of the day and it falls
 # due at remind_hour on the day, pushed to the customer's owner, once (a
 # restart raises no second), and again the next year. A deleted contact
-# and a binned customer's contact get none, and verify passes. The clock
+# and a binned customer's contact get none (restored, it gets its own), and
+# verify passes. The clock
 # moves with KEHU_CLOCK_OFFSET (lib_reminders.sh).
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,6 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib_reminders.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_records.sh"
 
 kehu_init_data
+kehu_conf_set recycle_bin days 1000   # the binned customer outlives the test's clock
 kehu_add_user rep1 sales east
 kehu_start_server
 
@@ -58,6 +60,10 @@ watch_stop rep
 expect_eq 1 "$(birthdays "$P")" "one birthday reminder on the day"
 expect_eq 0 "$(birthdays "$GONE")" "none for a deleted contact"
 expect_eq 0 "$(birthdays "$BINNED")" "none for a binned customer's contact"
+# restored on the day, its contact's birthday (passed by the sweep) comes
+expect_exit 0 kehu_as rep1 customer restore "$B"
+expect_eq 1 "$(birthdays "$BINNED")" "a restored customer's contact gets today's birthday"
+expect_exit 0 kehu_admin verify "$KEHU_DATA"
 
 # --- a restart raises no second ---------------------------------------------
 kehu_stop_server
@@ -78,7 +84,8 @@ expect_exit 0 kehu_as rep1 --json reminder list
 expect_eq "$(date -u -d "$next_day 09:00" +%FT%H:%M)" \
   "$(out_jq -r --arg r "$P" '[.items[] | select(.record_id == $r and .kind == "birthday") | .due_at] | max | .[0:16]')" \
   "the next year's reminder is due at remind_hour on that day"
-expect_eq 0 "$(birthdays "$BINNED")" "still none for a binned customer's contact"
+expect_eq 2 "$(birthdays "$BINNED")" "the restored customer's contact's next birthday"
+expect_eq 0 "$(birthdays "$GONE")" "still none for the deleted contact"
 kehu_stop_server
 expect_exit 0 kehu_admin verify "$KEHU_DATA"
 expect_match 'every index entry matches' "$OUT" "verify with the birthday index"
