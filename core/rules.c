@@ -252,40 +252,61 @@ int kehu_rules_followup(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__
                    m->id, message);
 }
 
-/* The next birthday on or after from_year (and not before today). */
-static int64_t next_birthday(kehu_rule_ctx *rc, const char *birthday, int from_year, int *year)
+/* docs/architecture.md#reminders: a contact's birthday reminder is raised
+ * BIRTHDAY_AHEAD days before the day, by the sweep below walking the
+ * birthday index (docs/storage.md#birthdays) in calendar order, or by the
+ * write of a contact whose birthday is nearer than that; never armed a
+ * year ahead. So `reminder list --all` shows the coming weeks' birthdays,
+ * and the store holds a reminder for the contacts of those weeks only. */
+#define BIRTHDAY_AHEAD 45
+
+static int leap(int y)
+{
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* The local date of t as YYYYMMDD. */
+static int local_date(int64_t t)
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+  localtime_r(&tt, &tm);
+  return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+/* The day a birthday is kept in year yy (YYYYMMDD), 0 when unreadable. */
+static int birthday_in(const char *birthday, int yy)
 {
   int y, m, d;
   if (!birthday || kehu_date_parse(birthday, &y, &m, &d) != 0)
     return 0;
-  time_t now = (time_t)rc->now;
-  struct tm tm;
-  localtime_r(&now, &tm);
-  int today = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
-  for (int yy = from_year > tm.tm_year + 1900 ? from_year : tm.tm_year + 1900;; yy++) {
-    int dd = d;
-    if (m == 2 && d == 29 && !((yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0))
-      dd = 28;   /* born on 29 February: celebrated on the 28th */
-    if (yy * 10000 + m * 100 + dd >= today) {
-      *year = yy;
-      return local_time_on(rc, yy, m, dd);
-    }
+  if (m == 2 && d == 29 && !leap(yy))
+    d = 28;   /* born on 29 February: celebrated on the 28th */
+  return yy * 10000 + m * 100 + d;
+}
+
+/* The next birthday on or after today, as YYYYMMDD (0: none). */
+static int next_birthday(kehu_rule_ctx *rc, const char *birthday)
+{
+  int today = local_date(rc->now);
+  for (int yy = today / 10000; yy <= today / 10000 + 1; yy++) {
+    int day = birthday_in(birthday, yy);
+    if (day >= today)
+      return day;
   }
+  return 0;
 }
 
 static int birthday_for(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contact *p,
-                        int from_year, int cancel)
+                        int day, int cancel)
 {
   recipients to = {.n = 0};
   add_name(&to, c->owner);
-  int year;
-  int64_t due = next_birthday(rc, p->birthday, from_year, &year);
-  if (!due)
-    return KEHU_OK;
   char prefix[160];
-  snprintf(prefix, sizeof prefix, "birthday:%s:%d", p->id, year);
+  snprintf(prefix, sizeof prefix, "birthday:%s:%d", p->id, day / 10000);
   if (cancel)
     return cancel_all(rc, &to, prefix);
+  int64_t due = local_time_on(rc, day / 10000, day / 100 % 100, day % 100);
   char message[512];
   snprintf(message, sizeof message, "今天是 %s（%s）的生日", p->name, c->name);
   return raise_all(rc, &to, prefix, due, "birthday", c, KEHU_KIND_CONTACT, p->id, message);
@@ -294,33 +315,92 @@ static int birthday_for(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__
 int kehu_rules_contact(kehu_rule_ctx *rc, const Kehu__Customer *c, const Kehu__Contact *old,
                        const Kehu__Contact *m)
 {
-  int st = KEHU_OK;
-  if (old && old->birthday && (!m || !m->birthday || strcmp(old->birthday, m->birthday) != 0))
-    st = birthday_for(rc, c, old, 0, 1);
-  if (st == KEHU_OK && m && m->birthday)
-    st = birthday_for(rc, c, m, 0, 0);
+  int st = KEHU_OK, day;
+  if (old && old->birthday && (!m || !m->birthday || strcmp(old->birthday, m->birthday) != 0) &&
+      (day = next_birthday(rc, old->birthday)) != 0)
+    st = birthday_for(rc, c, old, day, 1);
+  /* nearer than the sweep looks ahead: this write raises it */
+  if (st == KEHU_OK && m && m->birthday && !(c->has_deleted && c->deleted) &&
+      (day = next_birthday(rc, m->birthday)) != 0 &&
+      day <= local_date(rc->now + (int64_t)BIRTHDAY_AHEAD * DAY))
+    st = birthday_for(rc, c, m, day, 0);
   return st;
 }
 
-int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired)
+static int birthday_sweep_one(kehu_txn *t, uint64_t cust, uint64_t seq, int year, void *arg)
 {
-  const kehu_kind_info *kind;
-  uint64_t seq, cust;
-  ProtobufCMessage *m = NULL;
-  Kehu__Customer *c = NULL;
-  if (!fired->record_id || kehu_child_id_parse(fired->record_id, &kind, &seq) != 0 ||
-      kind->kind != KEHU_KIND_CONTACT || kehu_store_child_get(rc->t, kind, seq, &cust, &m) != KEHU_OK)
-    return KEHU_OK;
-  int st = KEHU_OK;
-  if (kehu_store_customer_get(rc->t, cust, &c) == KEHU_OK) {
-    time_t due = (time_t)fired->due_at;
-    struct tm tm;
-    localtime_r(&due, &tm);
-    st = birthday_for(rc, c, (const Kehu__Contact *)m, tm.tm_year + 1900 + 1, 0);
+  kehu_rule_ctx *rc = arg;
+  const kehu_kind_info *kind = kehu_kind_get(KEHU_KIND_CONTACT);
+  uint64_t parent;
+  ProtobufCMessage *m;
+  Kehu__Customer *c;
+  if (kehu_store_child_get(t, kind, seq, &parent, &m) != KEHU_OK)
+    return KEHU_OK;   /* gone meanwhile: the index follows in the same write */
+  const Kehu__Contact *p = (const Kehu__Contact *)m;
+  int st = KEHU_OK, day = birthday_in(p->birthday, year);
+  /* one added after this year's birthday waits for the next */
+  int added = p->has_created_at ? local_date(p->created_at) : 0;
+  if (parent == cust && day && day >= added && kehu_store_customer_get(t, cust, &c) == KEHU_OK) {
+    if (!(c->has_deleted && c->deleted))
+      st = birthday_for(rc, c, p, day, 0);
     kehu__customer__free_unpacked(c, NULL);
   }
   protobuf_c_message_free_unpacked(m, NULL);
   return st;
+}
+
+int kehu_rules_birthday_sweep(kehu_rule_ctx *rc, size_t max, int *more)
+{
+  int today = local_date(rc->now), horizon = local_date(rc->now + (int64_t)BIRTHDAY_AHEAD * DAY);
+  int year = horizon / 10000, swept_year;
+  unsigned upto = (unsigned)(horizon / 100 % 100) << 16 | (unsigned)(horizon % 100), swept_md;
+  if (upto == (2u << 16 | 28) && !leap(year))
+    upto = 2u << 16 | 29;   /* the 29th's are kept on the 28th */
+  /* A first sweep starts today (older stores armed the birthdays before
+   * it); one that stopped long ago goes back a year at most. */
+  int from_year = today / 10000 - kehu_store_bday_swept(rc->t, &swept_year, &swept_md);
+  unsigned from = (unsigned)(today / 100 % 100) << 16 | (unsigned)(today % 100);
+  return kehu_store_bday_sweep(rc->t, from_year, from, year, upto, max, birthday_sweep_one, rc,
+                               more);
+}
+
+typedef struct {
+  kehu_rule_ctx *rc;
+  const Kehu__Customer *c;
+  int st;
+} customer_birthdays;
+
+static int birthday_of_contact(ProtobufCMessage *m, uint64_t cust, void *arg)
+{
+  customer_birthdays *b = arg;
+  (void)cust;
+  if (b->st == KEHU_OK)
+    b->st = kehu_rules_contact(b->rc, b->c, NULL, (const Kehu__Contact *)m);
+  protobuf_c_message_free_unpacked(m, NULL);
+  return 0;
+}
+
+int kehu_rules_customer_birthdays(kehu_rule_ctx *rc, const Kehu__Customer *c)
+{
+  uint64_t cust, next;
+  if (kehu_customer_id_parse(c->id, &cust) != 0)
+    return KEHU_INVALID;
+  customer_birthdays b = {rc, c, KEHU_OK};
+  int st = kehu_store_child_list(rc->t, kehu_kind_get(KEHU_KIND_CONTACT), cust, 0, 1,
+                                 birthday_of_contact, &b, &next);
+  return st == KEHU_OK ? b.st : st;
+}
+
+int64_t kehu_rules_birthday_next_due(kehu_txn *t)
+{
+  int year;
+  unsigned md;
+  if (!kehu_store_bday_swept(t, &year, &md))
+    return 1;   /* never swept: at once */
+  /* the day after the last one swept comes within reach at its midnight */
+  struct tm tm = {.tm_year = year - 1900, .tm_mon = (int)(md >> 16) - 1,
+                  .tm_mday = (int)(md & 0xffff) + 1, .tm_isdst = -1};
+  return (int64_t)mktime(&tm) - (int64_t)BIRTHDAY_AHEAD * DAY;
 }
 
 static int ticket_open(const Kehu__Ticket *k)

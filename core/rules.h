@@ -41,8 +41,16 @@ int64_t kehu_rules_dormant_next_due(kehu_txn *t, const kehu_config *cfg);
  * its owner and the owner's team managers are told at once (流失预警), once
  * per episode: the source names the time it became so. */
 int kehu_rules_churn_risk(kehu_rule_ctx *rc, const Kehu__Customer *c, const char *why);
-/* The birthday after this one, when a birthday reminder has fired. */
-int kehu_rules_next_birthday(kehu_rule_ctx *rc, const Kehu__Reminder *fired);
+/* The birthday sweep (docs/architecture.md#reminders): raises the birthday
+ * reminders of at most max contacts whose birthday came within reach by
+ * rc->now, in rc's transaction; *more when some were left for the next
+ * round. */
+int kehu_rules_birthday_sweep(kehu_rule_ctx *rc, size_t max, int *more);
+/* A customer restored from the recycle bin: its contacts' birthdays
+ * nearer than the sweep looks ahead, which the sweep passed meanwhile. */
+int kehu_rules_customer_birthdays(kehu_rule_ctx *rc, const Kehu__Customer *c);
+/* When the sweep next has birthdays to raise (1: at once). */
+int64_t kehu_rules_birthday_next_due(kehu_txn *t);
 /* Merge: reminders about from now name to (but from's dormancy, which to
  * has its own of: that one goes); *moved counts the users' reminders
  * moved. Purge: they are erased. */

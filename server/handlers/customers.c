@@ -362,6 +362,8 @@ static int apply_update(kehu_txn *t, void *arg)
     rc = kehu_rules_customer_reassigned(&rules, old, &c);
   else if (rc == KEHU_OK && w->restoring)
     rc = kehu_rules_dormant(&rules, NULL, &c);   /* binned, its reminders went quiet */
+  if (rc == KEHU_OK && w->restoring)
+    rc = kehu_rules_customer_birthdays(&rules, &c);
   if (rc == KEHU_OK && (w->deleting || w->restoring))
     rc = kehu_rules_customer_binned(&rules, &c);
   if (rc == KEHU_OK) {

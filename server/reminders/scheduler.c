@@ -25,9 +25,13 @@ static void arm(kehu_server *srv)
   int64_t due = kehu_store_reminder_next_due(&t);
   /* the next customer to fall dormant: the sweep raises its reminder */
   int64_t dormant = kehu_rules_dormant_next_due(&t, &srv->cfg);
+  /* and the next birthdays to come within reach */
+  int64_t birthday = kehu_rules_birthday_next_due(&t);
   kehu_store_read_end(&t);
   if (dormant && (!due || dormant < due))
     due = dormant;
+  if (birthday && (!due || birthday < due))
+    due = birthday;
   if (!due) {
     uv_timer_stop(&srv->sched_timer);
     return;
@@ -105,6 +109,7 @@ typedef struct {
   Kehu__Reminder *fired[MAX_FIRE];   /* fire: copies for the loop to push */
   size_t system;                     /* the server's own done (a purge, a contract's end) */
   int sweep_more;                    /* customers left that fell dormant: another round */
+  int bday_more;                     /* birthdays left to raise: another round */
 } batch;
 
 static void batch_free(batch *b)
@@ -128,6 +133,9 @@ static int apply_fire(kehu_txn *t, void *arg)
   /* customers whose dormancy period ended get their reminder first, due
    * now, so that this round fires it (docs/architecture.md#reminders) */
   int st = kehu_rules_dormant_sweep(&rc, MAX_SWEEP, &b->sweep_more);
+  /* and the contacts whose birthday came within reach */
+  if (st == KEHU_OK)
+    st = kehu_rules_birthday_sweep(&rc, MAX_SWEEP, &b->bday_more);
   if (st != KEHU_OK)
     return st;
   b->n = kehu_store_reminder_due(t, b->now, b->seqs, MAX_FIRE);
@@ -167,8 +175,6 @@ static int apply_fire(kehu_txn *t, void *arg)
     if (strcmp(r->state, "snoozed") == 0)
       next.state = "pending";
     st = kehu_store_reminder_put(t, b->seqs[i], r, &next);
-    if (st == KEHU_OK && strcmp(r->kind, "birthday") == 0)
-      st = kehu_rules_next_birthday(&rc, r);
     if (st == KEHU_OK)
       b->fired[i] = (Kehu__Reminder *)kehu_msg_copy(&next.base);
     kehu__reminder__free_unpacked(r, NULL);
@@ -196,7 +202,7 @@ static void fired(kehu_call *call, int status, void *arg)
   /* the recycle bin may have purged a customer: its freed pages get zeroed */
   if (status == KEHU_OK && b->system)
     kehu_server_scrub_soon(srv);
-  int more = status == KEHU_OK && (b->n == MAX_FIRE || b->sweep_more);
+  int more = status == KEHU_OK && (b->n == MAX_FIRE || b->sweep_more || b->bday_more);
   batch_free(b);
   if (more)
     on_timer(&srv->sched_timer);

@@ -113,12 +113,61 @@ static int index_followup_time(kehu_txn *t, const Kehu__FollowUp *f, uint64_t cu
   return kehu_store_status(rc);
 }
 
+/* A contact's birthday entry (bday.c): only for a live customer; c NULL:
+ * read the customer. */
+static int index_contact_bday(kehu_txn *t, const Kehu__Contact *p, uint64_t cust, uint64_t seq,
+                              int add, const Kehu__Customer *c)
+{
+  if (!p->birthday)
+    return KEHU_OK;
+  Kehu__Customer *read = NULL;
+  if (add && !c && kehu_store_customer_get(t, cust, &read) == KEHU_OK)
+    c = read;
+  int rc = kehu_store_bday_index(t, cust, seq, p, add && customer_live(c));
+  if (read)
+    kehu__customer__free_unpacked(read, NULL);
+  return rc;
+}
+
+/* A customer binned or restored: its contacts' birthday entries go or come. */
+static int contacts_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__Customer *c)
+{
+  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_CONTACT);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
+  if (rc != 0)
+    return kehu_store_status(rc);
+  unsigned char start[16];
+  child_key(start, cust, 0);
+  MDB_val key = {16, start}, v;
+  int status = KEHU_OK;
+  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+       rc == 0 && status == KEHU_OK && key.mv_size == 16 && kehu_key_get_u64(key.mv_data) == cust;
+       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+    ProtobufCMessage *m = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
+    if (!m)
+      continue;   /* verify names a record that does not decode */
+    uint64_t seq = kehu_key_get_u64((const unsigned char *)key.mv_data + 8);
+    status = index_contact_bday(t, (const Kehu__Contact *)m, cust, seq, customer_live(c), c);
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  mdb_cursor_close(cur);
+  if (status != KEHU_OK)
+    return status;
+  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
 int kehu_store_followups_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__Customer *old,
                                         const Kehu__Customer *c)
 {
   int was = customer_live(old), is = customer_live(c);
   if (!was && !is)
     return KEHU_OK;
+  if (was != is) {
+    int brc = contacts_customer_moved(t, cust, c);
+    if (brc != KEHU_OK)
+      return brc;
+  }
   if (was && is && strcmp(old->owner ? old->owner : "", c->owner ? c->owner : "") == 0)
     return KEHU_OK;
   const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_FOLLOWUP);
@@ -261,15 +310,18 @@ int kehu_store_followup_time_check(kehu_txn *t, kehu_findings *f)
 /* Index entries of one record: phones of contacts (as keyed hashes), the
  * unique contract number, a follow-up's time. add: 1 to add, 0 to remove. */
 static int index_child(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, uint64_t seq,
-                       const ProtobufCMessage *m, int add, const Kehu__Customer *c)
+                       const ProtobufCMessage *m, int add, const Kehu__Customer *customer)
 {
   kehu_store *st = t->st;
   if (k->kind == KEHU_KIND_FOLLOWUP)
-    return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add, c);
+    return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add, customer);
   if (k->kind == KEHU_KIND_CONTACT) {
     /* one entry per contact (customer | contact), so two contacts sharing
      * a number each keep theirs */
     const Kehu__Contact *c = (const Kehu__Contact *)m;
+    int rc = index_contact_bday(t, c, cust, seq, add, customer);
+    if (rc != KEHU_OK)
+      return rc;
     unsigned char idb[16];
     kehu_key_put_u64(idb, cust);
     kehu_key_put_u64(idb + 8, seq);

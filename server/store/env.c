@@ -64,6 +64,7 @@ static const table_def tables[] = {
   TABLE(fu_time, 0, 0),
   TABLE(cust_churn, 0, 0),
   TABLE(cust_sort, 0, 0),
+  TABLE(contact_bday, 0, 0),
 };
 #undef TABLE
 #define TABLE_COUNT (sizeof tables / sizeof *tables)
@@ -363,6 +364,10 @@ again:   /* after an upgrade that needed a bigger map */
     rc = count_customers_v8(st, txn);
   if (rc == 0 && found < 9)
     rc = each_customer(st, txn, kehu_store_search_add_head);   /* format 9: head tokens */
+  if (rc == 0 && found < 10) {   /* format 10: the birthday index, once the key is loaded */
+    kehu_txn t = {.st = st, .txn = txn};
+    rc = kehu_store_bday_pending(&t) == KEHU_OK ? 0 : MDB_PANIC;
+  }
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);
     fv = (MDB_val){8, fmt};

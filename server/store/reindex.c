@@ -13,6 +13,7 @@ int kehu_store_reindex(kehu_txn *t, kehu_reindex_counts *counts)
     st->contract_number, st->contact_phone, st->rem_due, st->rem_user, st->rem_cust,
     st->rem_source,  st->search,     st->search_doc,   st->search_pend, st->cust_counts,
     st->cust_dormant, st->fu_time,     st->cust_churn,  st->cust_sort,
+    st->contact_bday,
   };
   memset(counts, 0, sizeof *counts);
   for (size_t i = 0; i < sizeof derived / sizeof *derived; i++) {

@@ -155,6 +155,9 @@ int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err)
    * (docs/storage.md#meta-and-format-versions) */
   if (rc == KEHU_OK && kehu_store_counts_records_fill(st) != KEHU_OK)
     rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot count the orders and tickets of the store");
+  /* and its birthday index (docs/storage.md#birthdays) */
+  if (rc == KEHU_OK && kehu_store_bday_fill(st) != KEHU_OK)
+    rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot index the birthdays of the store");
   return rc;
 }
 

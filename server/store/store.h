@@ -17,7 +17,7 @@
 /* The layout of the tables (env.c): 2 added the pending search table;
  * 3 keys the name index by the symmetric legal-form stripping of
  * common/normalize.c (an older store has its name index rebuilt). */
-#define KEHU_STORE_FORMAT 9
+#define KEHU_STORE_FORMAT 10
 
 typedef struct kehu_store kehu_store;
 
@@ -84,6 +84,19 @@ int kehu_store_counts_records_ready(kehu_txn *t);
  * key order) of the owners for whom visible(owner) is 1 (-1: out of memory). */
 int kehu_store_churn_first(kehu_txn *t, int (*visible)(const char *owner, void *arg), void *arg,
                            size_t max, uint64_t *keys, size_t *n);
+/* Birthdays (bday.c, docs/storage.md#birthdays). The sweep: each(cust,
+ * contact, year) for the entries after the marker (but not before
+ * from_md of from_year) up to the end of upto_md of year, in calendar
+ * order, at most max of them; then the marker moves to the last (the end
+ * of upto_md when all were taken). *more: entries were left for later.
+ * month-day values are month << 16 | day. */
+int kehu_store_bday_sweep(kehu_txn *t, int from_year, unsigned from_md, int year, unsigned upto_md,
+                          size_t max,
+                          int (*each)(kehu_txn *t, uint64_t cust, uint64_t seq, int year,
+                                      void *arg),
+                          void *arg, int *more);
+/* Where the sweep stopped (0: it never ran). */
+int kehu_store_bday_swept(kehu_txn *t, int *year, unsigned *md);
 /* Dormancy (dormant.c, docs/storage.md#dormancy): when a customer's
  * dormancy period started (its last contact, else its creation). */
 int64_t kehu_dormant_base(const Kehu__Customer *c);

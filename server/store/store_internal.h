@@ -46,6 +46,7 @@ struct kehu_store {
   MDB_dbi scrub;          /* n -> a page of zeros, only while free pages are scrubbed */
   MDB_dbi changes;        /* seq -> table code | key: the change log (changes.c) */
   MDB_dbi cust_counts;    /* field | value | 0 | owner -> live customers (counts.c) */
+  MDB_dbi contact_bday;   /* month, day | customer | contact -> nothing (bday.c) */
   MDB_dbi cust_dormant;   /* dormancy start | customer -> nothing (dormant.c) */
   MDB_dbi cust_churn;     /* owner | 0 | customer -> nothing: live churn_risk customers (counts.c) */
   MDB_dbi fu_time;        /* at | customer | follow-up -> owner 0 author 0 method 0 */
@@ -209,6 +210,20 @@ int kehu_store_followups_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__
                                         const Kehu__Customer *c);
 /* verify's check of the index against the follow-ups. */
 int kehu_store_followup_time_check(kehu_txn *t, kehu_findings *f);
+
+/* ---- the birthday index (bday.c) ---- */
+/* Adds (add) or removes the entry of contact p (none without a birthday). */
+int kehu_store_bday_index(kehu_txn *t, uint64_t cust, uint64_t seq, const Kehu__Contact *p,
+                          int add);
+/* 1 when the index holds p's entry (or p has no birthday). */
+int kehu_store_bday_has(kehu_txn *t, uint64_t cust, uint64_t seq, const Kehu__Contact *p);
+/* The format 10 upgrade: the index is filled from the contacts (sealed:
+ * they need the data key) by kehu_store_bday_fill when the key is loaded;
+ * kehu_store_bday_pending marks it to be. */
+int kehu_store_bday_pending(kehu_txn *t);
+int kehu_store_bday_fill(kehu_store *st);
+/* verify's check of every entry against its contact and customer. */
+int kehu_store_bday_check(kehu_txn *t, kehu_findings *f);
 
 /* ---- the dormancy index (dormant.c) ---- */
 /* Moves a customer's entry from old to c (either NULL: added, removed). */

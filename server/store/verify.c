@@ -109,10 +109,13 @@ static void check_children(kehu_txn *t, kehu_findings *f)
           kehu_key_get_u64(pv.mv_data) != cust)
         kehu_finding(f, "%s %s: its parent entry does not point at %s\n", k->name, id, cid);
       Kehu__Customer *c;
+      int live = 0;
       if (kehu_store_customer_get(t, cust, &c) != KEHU_OK)
         kehu_finding(f, "%s %s: customer %s does not exist\n", k->name, id, cid);
-      else
+      else {
+        live = !(c->has_deleted && c->deleted);
         kehu__customer__free_unpacked(c, NULL);
+      }
       ProtobufCMessage *m = kehu_decode_record(st, &key, &v, k->desc, k->sealed);
       if (!m) {
         kehu_finding(f, "%s %s: record does not decode\n", k->name, id);
@@ -124,6 +127,8 @@ static void check_children(kehu_txn *t, kehu_findings *f)
           kehu_finding(f, "contract %s: number %s is not indexed to it\n", id, number);
       } else if (kind == KEHU_KIND_CONTACT) {
         const Kehu__Contact *ct = (const Kehu__Contact *)m;
+        if (live && !kehu_store_bday_has(t, cust, seq, ct))
+          kehu_finding(f, "contact %s: its birthday is missing from the birthday index\n", id);
         for (size_t i = 0; i < ct->n_phones; i++) {
           unsigned char h[32], cb[16];
           kehu_index_hmac(st, ct->phones[i], h);
@@ -335,6 +340,8 @@ int kehu_store_verify(kehu_txn *t, char *report, size_t len, unsigned long *prob
   int crc = kehu_store_counts_check(t, &f);
   if (crc == KEHU_OK)
     crc = kehu_store_dormant_check(t, &f);
+  if (crc == KEHU_OK)
+    crc = kehu_store_bday_check(t, &f);
   if (crc == KEHU_OK)
     crc = kehu_store_followup_time_check(t, &f);
   if (crc == KEHU_OK)
