@@ -242,8 +242,10 @@ step_kehu() {
   # after a seed kehud raises the due and dormant reminders of every customer
   # by itself: the rounds measure the server serving, not that
   ensure_kehud
-  fig kehu.settle_s "$(kehud_settle)"
-  say "kehu: kehud settled after $(cat "$out/figs/kehu.settle_s" 2>/dev/null || echo '?') s"
+  local settled
+  settled=$(kehud_settle)
+  fig kehu.settle_s "$settled"
+  say "kehu: kehud settled after $settled s"
   for r in $(seq 1 "$ROUNDS"); do
     say "kehu: round $r (kehu-bench, ${DURATION} s per operation)"
     DATADIR=$store TERMS3=$dir/terms3.txt run_bg kehu_bench_round >"$dir/round$r.jsonl" 2>"$dir/round$r.err" ||
