@@ -1,7 +1,9 @@
 /* The report counts (server/store/counts.c): kept in the writing
  * transaction through adds, a stage change, an owner change, binning and
  * restoring, purging; by value and owner; checked by verify, which
- * notices a count changed behind the store's back; rebuilt by reindex. */
+ * notices a count changed behind the store's back; rebuilt by reindex.
+ * And the upgrades whose index needs the data key (sealed records): the
+ * counts of orders and tickets (format 8), the birthday index (format 10). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -372,6 +374,88 @@ static void test_format_6_gets_every_count(void **state)
   assert_int_equal(verify_report(), 0);
 }
 
+/* ---- the upgrade to format 10: the birthday index (docs/storage.md#birthdays) ---- */
+
+static int add_birthday_contacts(kehu_txn *t, void *arg)
+{
+  (void)arg;
+  const kehu_kind_info *kc = kehu_kind_get(KEHU_KIND_CONTACT);
+  /* two contacts with a birthday (one on 29 February), one without */
+  const char *const birthdays[] = {"1985-06-01", "1992-02-29", NULL};
+  for (size_t i = 0; i < 3; i++) {
+    uint64_t seq;
+    int rc = kehu_store_child_new_seq(t, kc, &seq);
+    if (rc != KEHU_OK)
+      return rc;
+    Kehu__Contact c = KEHU__CONTACT__INIT;
+    c.customer_id = ids[i];
+    c.name = "生日测试";
+    c.birthday = (char *)birthdays[i];
+    if ((rc = kehu_store_child_put(t, kc, keys[i], seq, NULL, &c.base)) != KEHU_OK)
+      return rc;
+  }
+  return KEHU_OK;
+}
+
+/* Entries of contact_bday, read with raw LMDB, the store closed. */
+static size_t birthday_entries(void)
+{
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  MDB_stat ms;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+  assert_int_equal(mdb_env_open(env, dbdir, MDB_RDONLY, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, "contact_bday", 0, &dbi), 0);
+  assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return ms.ms_entries;
+}
+
+/* A format-9 store (no birthday index): opened, then its data key loaded
+ * (contacts are sealed), it has an entry for each contact with a birthday,
+ * and verify passes. */
+static void test_format_9_gets_the_birthday_index(void **state)
+{
+  (void)state;
+  load_key();
+  assert_int_equal(kehu_store_write(st, add_all, NULL), KEHU_OK);
+  assert_int_equal(kehu_store_write(st, add_birthday_contacts, NULL), KEHU_OK);
+  assert_int_equal(verify_report(), 0);
+  kehu_store_close(st);
+  st = NULL;
+  assert_int_equal(birthday_entries(), 2);
+
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+  assert_int_equal(mdb_env_open(env, dbdir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, "contact_bday", 0, &dbi), 0);
+  assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  unsigned char nine[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+  MDB_val k = {12, "store:format"}, v = {8, nine};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  assert_int_equal(birthday_entries(), 0);
+
+  kehu_error err;
+  assert_int_equal(kehu_store_open(&st, dbdir, 64 << 20, &err), KEHU_OK);
+  load_key();
+  assert_int_equal(verify_report(), 0);
+  kehu_store_close(st);
+  st = NULL;
+  assert_int_equal(birthday_entries(), 2);
+  assert_int_equal(kehu_store_open(&st, dbdir, 64 << 20, &err), KEHU_OK);   /* for teardown */
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -406,6 +490,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_counts_follow_writes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_counts_of_every_report, setup, teardown),
     cmocka_unit_test_setup_teardown(test_format_6_gets_every_count, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_format_9_gets_the_birthday_index, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
