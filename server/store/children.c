@@ -129,10 +129,13 @@ static int index_contact_bday(kehu_txn *t, const Kehu__Contact *p, uint64_t cust
   return rc;
 }
 
-/* A customer binned or restored: its contacts' birthday entries go or come. */
-static int contacts_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__Customer *c)
+/* each(t, record, cust, seq, add, c) for every record of kind k under
+ * cust: the index entries of a customer's records follow the customer. */
+static int each_record_of(kehu_txn *t, const kehu_kind_info *k, uint64_t cust, int add,
+                          const Kehu__Customer *c,
+                          int (*each)(kehu_txn *t, const ProtobufCMessage *m, uint64_t cust,
+                                      uint64_t seq, int add, const Kehu__Customer *c))
 {
-  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_CONTACT);
   MDB_cursor *cur;
   int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
   if (rc != 0)
@@ -148,13 +151,25 @@ static int contacts_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__Custo
     if (!m)
       continue;   /* verify names a record that does not decode */
     uint64_t seq = kehu_key_get_u64((const unsigned char *)key.mv_data + 8);
-    status = index_contact_bday(t, (const Kehu__Contact *)m, cust, seq, customer_live(c), c);
+    status = each(t, m, cust, seq, add, c);
     protobuf_c_message_free_unpacked(m, NULL);
   }
   mdb_cursor_close(cur);
   if (status != KEHU_OK)
     return status;
   return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+}
+
+static int contact_bday_of(kehu_txn *t, const ProtobufCMessage *m, uint64_t cust, uint64_t seq,
+                           int add, const Kehu__Customer *c)
+{
+  return index_contact_bday(t, (const Kehu__Contact *)m, cust, seq, add, c);
+}
+
+static int followup_time_of(kehu_txn *t, const ProtobufCMessage *m, uint64_t cust, uint64_t seq,
+                            int add, const Kehu__Customer *c)
+{
+  return index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, add, c);
 }
 
 int kehu_store_followups_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__Customer *old,
@@ -164,35 +179,14 @@ int kehu_store_followups_customer_moved(kehu_txn *t, uint64_t cust, const Kehu__
   if (!was && !is)
     return KEHU_OK;
   if (was != is) {
-    int brc = contacts_customer_moved(t, cust, c);
+    /* binned or restored: its contacts' birthday entries go or come */
+    int brc = each_record_of(t, kehu_kind_get(KEHU_KIND_CONTACT), cust, is, c, contact_bday_of);
     if (brc != KEHU_OK)
       return brc;
   }
   if (was && is && strcmp(old->owner ? old->owner : "", c->owner ? c->owner : "") == 0)
     return KEHU_OK;
-  const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_FOLLOWUP);
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
-  if (rc != 0)
-    return kehu_store_status(rc);
-  unsigned char start[16];
-  child_key(start, cust, 0);
-  MDB_val key = {16, start}, v;
-  int status = KEHU_OK;
-  for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-       rc == 0 && status == KEHU_OK && key.mv_size == 16 && kehu_key_get_u64(key.mv_data) == cust;
-       rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-    ProtobufCMessage *m = kehu_decode_record(t->st, &key, &v, k->desc, k->sealed);
-    if (!m)
-      continue;   /* verify names a record that does not decode */
-    uint64_t seq = kehu_key_get_u64((const unsigned char *)key.mv_data + 8);
-    status = index_followup_time(t, (const Kehu__FollowUp *)m, cust, seq, is, c);
-    protobuf_c_message_free_unpacked(m, NULL);
-  }
-  mdb_cursor_close(cur);
-  if (status != KEHU_OK)
-    return status;
-  return rc == 0 || rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
+  return each_record_of(t, kehu_kind_get(KEHU_KIND_FOLLOWUP), cust, is, c, followup_time_of);
 }
 
 int kehu_store_followups_between(kehu_txn *t, int64_t since, int64_t until,

@@ -312,6 +312,30 @@ static int add_records(kehu_txn *t, void *arg)
   return kehu_store_child_put(t, kt, keys[2], seq, NULL, &k.base);
 }
 
+/* The closed store made to look like one of an older format: the tables
+ * it lacked emptied (the first of them deleted when delete_first) and
+ * store:format set back, with raw LMDB. */
+static void older_store(uint8_t format, const char *const *tables, size_t n, int delete_first)
+{
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+  assert_int_equal(mdb_env_open(env, dbdir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, i == 0 && delete_first), 0);
+  }
+  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  unsigned char f[8] = {0, 0, 0, 0, 0, 0, 0, format};
+  MDB_val k = {12, "store:format"}, v = {8, f};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
 static void load_key(void)
 {
   kehu_error err = {0};
@@ -344,23 +368,8 @@ static void test_format_6_gets_every_count(void **state)
   assert_int_equal(verify_report(), 0);
   kehu_store_close(st);
 
-  MDB_env *env;
-  MDB_txn *txn;
-  MDB_dbi dbi;
-  assert_int_equal(mdb_env_create(&env), 0);
-  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-  assert_int_equal(mdb_env_open(env, dbdir, 0, 0600), 0);
-  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-  assert_int_equal(mdb_dbi_open(txn, "cust_churn", 0, &dbi), 0);
-  assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-  assert_int_equal(mdb_dbi_open(txn, "cust_counts", 0, &dbi), 0);
-  assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-  unsigned char six[8] = {0, 0, 0, 0, 0, 0, 0, 6};
-  MDB_val k = {12, "store:format"}, v = {8, six};
-  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-  assert_int_equal(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  const char *const gone[] = {"cust_churn", "cust_counts"};
+  older_store(6, gone, 2, 1);
 
   kehu_error err;
   assert_int_equal(kehu_store_open(&st, dbdir, 64 << 20, &err), KEHU_OK);
@@ -429,21 +438,8 @@ static void test_format_9_gets_the_birthday_index(void **state)
   st = NULL;
   assert_int_equal(birthday_entries(), 2);
 
-  MDB_env *env;
-  MDB_txn *txn;
-  MDB_dbi dbi;
-  assert_int_equal(mdb_env_create(&env), 0);
-  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-  assert_int_equal(mdb_env_open(env, dbdir, 0, 0600), 0);
-  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-  assert_int_equal(mdb_dbi_open(txn, "contact_bday", 0, &dbi), 0);
-  assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-  assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-  unsigned char nine[8] = {0, 0, 0, 0, 0, 0, 0, 9};
-  MDB_val k = {12, "store:format"}, v = {8, nine};
-  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-  assert_int_equal(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  const char *const gone[] = {"contact_bday"};
+  older_store(9, gone, 1, 0);
   assert_int_equal(birthday_entries(), 0);
 
   kehu_error err;
