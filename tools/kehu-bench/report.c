@@ -155,17 +155,26 @@ long bench_find_server_pid(const bench_options *o)
   return inode ? owner_of_inode(inode) : 0;
 }
 
+/* The file at path into buf, NUL-terminated (at most len - 1 bytes); its
+ * length, -1 when it cannot be read. */
+static long slurp(const char *path, char *buf, size_t len)
+{
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, len - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return (long)n;
+}
+
 /* utime + stime in clock ticks, from /proc/PID/stat; -1 if unreadable. */
 static long long process_ticks(long pid)
 {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f)
+  if (slurp(path, buf, sizeof buf) < 0)
     return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
   const char *p = strrchr(buf, ')');   /* the command name may hold spaces */
   unsigned long long ut, st;
   if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
@@ -176,20 +185,14 @@ static long long process_ticks(long pid)
 /* wchar of /proc/PID/io: bytes the process wrote by system calls. */
 static int process_wchar(long pid, uint64_t *out)
 {
-  char path[64], line[128];
+  char path[64], buf[512];
   snprintf(path, sizeof path, "/proc/%ld/io", pid);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return -1;
-  int found = -1;
+  const char *w = slurp(path, buf, sizeof buf) < 0 ? NULL : strstr(buf, "wchar: ");
   unsigned long long n;
-  while (fgets(line, sizeof line, f))
-    if (sscanf(line, "wchar: %llu", &n) == 1) {
-      *out = n;
-      found = 0;
-    }
-  fclose(f);
-  return found;
+  if (!w || sscanf(w, "wchar: %llu", &n) != 1)
+    return -1;
+  *out = n;
+  return 0;
 }
 
 /* The server's data directory: the argument after --data on its command
@@ -198,12 +201,10 @@ static int server_data_dir(long pid, char *out, size_t len)
 {
   char path[64], buf[4096];
   snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-  FILE *f = fopen(path, "r");
-  if (!f)
+  long got = slurp(path, buf, sizeof buf);
+  if (got < 0)
     return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
+  size_t n = (size_t)got;
   for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
     if (strcmp(buf + i, "--data") == 0 && i + 7 < n) {
       const char *dir = buf + i + 7;
@@ -223,12 +224,8 @@ static int server_commits(long pid, double *commits, double *commit_ms)
   if (server_data_dir(pid, dir, sizeof dir) != 0)
     return -1;
   snprintf(path, sizeof path, "%s/kehud.stats", dir);
-  FILE *f = fopen(path, "r");
-  if (!f)
+  if (slurp(path, buf, sizeof buf) < 0)
     return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
   const char *c = strstr(buf, "\"commits\": "), *m = strstr(buf, "\"commit_ms\": ");
   if (!c || !m)
     return -1;
