@@ -15,7 +15,6 @@
 #include "timefmt.h"
 
 #define MARKER "bday:swept"
-#define PENDING "bday:pending"
 #define KEY_LEN 20
 
 static int month_day(const Kehu__Contact *p, unsigned *md)
@@ -166,25 +165,11 @@ int kehu_store_bday_sweep(kehu_txn *t, int from_year, unsigned from_md, int year
 
 /* ---- the format 10 upgrade ---- */
 
-int kehu_store_bday_pending(kehu_txn *t)
-{
-  return kehu_store_meta_put(t, PENDING, "1", 1);
-}
-
-static int pending(kehu_txn *t)
-{
-  MDB_val k = {sizeof PENDING - 1, (void *)PENDING}, v;
-  return mdb_get(t->txn, t->st->meta, &k, &v) == 0;
-}
-
 /* Every contact of a live customer. The birthday reminders a store of
  * format 9 armed for later stay and fire as they did; the sweep's raise
  * of the same year finds them by their source and adds none. */
-static int fill_all(kehu_txn *t, void *arg)
+int kehu_store_bday_fill(kehu_txn *t)
 {
-  (void)arg;
-  if (!pending(t))
-    return KEHU_OK;
   const kehu_kind_info *k = kehu_kind_get(KEHU_KIND_CONTACT);
   MDB_cursor *cur;
   int rc = mdb_cursor_open(t->txn, t->st->children[k->kind], &cur);
@@ -219,19 +204,7 @@ static int fill_all(kehu_txn *t, void *arg)
   mdb_cursor_close(cur);
   if (status != KEHU_OK)
     return status;
-  if (rc != MDB_NOTFOUND)
-    return kehu_store_status(rc);
-  return kehu_logged_del(t, t->st->meta, PENDING, sizeof PENDING - 1);
-}
-
-int kehu_store_bday_fill(kehu_store *st)
-{
-  kehu_txn t;
-  if (kehu_store_read_begin(st, &t) != KEHU_OK)
-    return KEHU_INTERNAL;
-  int todo = pending(&t);
-  kehu_store_read_end(&t);
-  return todo ? kehu_store_write(st, fill_all, NULL) : KEHU_OK;
+  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }
 
 /* Each entry names a contact with that birthday of a live customer

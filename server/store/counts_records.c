@@ -12,7 +12,6 @@
 
 #include "store_internal.h"
 
-#define PENDING "counts:records"
 
 static int live(const Kehu__Customer *c)
 {
@@ -219,20 +218,11 @@ int kehu_store_counts_kind_after(kehu_txn *t, int kind, uint64_t cust, kehu_tall
 
 int kehu_store_counts_records_ready(kehu_txn *t)
 {
-  MDB_val k = {sizeof PENDING - 1, (void *)PENDING}, v;
-  return mdb_get(t->txn, t->st->meta, &k, &v) != 0;
+  return !kehu_store_after_key_marked(t, KEHU_AFTER_KEY_COUNTS);
 }
 
-int kehu_store_counts_records_pending(kehu_txn *t)
+int kehu_store_counts_records_fill(kehu_txn *t)
 {
-  return kehu_store_meta_put(t, PENDING, "1", 1);
-}
-
-static int fill_all(kehu_txn *t, void *arg)
-{
-  (void)arg;
-  if (kehu_store_counts_records_ready(t))
-    return KEHU_OK;
   MDB_cursor *cur;
   int rc = mdb_cursor_open(t->txn, t->st->customers, &cur);
   if (rc != 0)
@@ -253,17 +243,5 @@ static int fill_all(kehu_txn *t, void *arg)
   mdb_cursor_close(cur);
   if (status != KEHU_OK)
     return status;
-  if (rc != MDB_NOTFOUND)
-    return kehu_store_status(rc);
-  return kehu_logged_del(t, t->st->meta, PENDING, sizeof PENDING - 1);
-}
-
-int kehu_store_counts_records_fill(kehu_store *st)
-{
-  kehu_txn t;
-  if (kehu_store_read_begin(st, &t) != KEHU_OK)
-    return KEHU_INTERNAL;
-  int ready = kehu_store_counts_records_ready(&t);
-  kehu_store_read_end(&t);
-  return ready ? KEHU_OK : kehu_store_write(st, fill_all, NULL);
+  return rc == MDB_NOTFOUND ? KEHU_OK : kehu_store_status(rc);
 }

@@ -170,7 +170,7 @@ static int count_customers_v8(kehu_store *st, MDB_txn *txn)
   if (rc == 0)
     rc = rebuild_from_customers(st, txn, st->cust_counts, count_customer);
   kehu_txn t = {.st = st, .txn = txn};
-  if (rc == 0 && kehu_store_counts_records_pending(&t) != KEHU_OK)
+  if (rc == 0 && kehu_store_after_key_mark(&t, KEHU_AFTER_KEY_COUNTS) != KEHU_OK)
     rc = MDB_PANIC;
   return rc;
 }
@@ -366,7 +366,7 @@ again:   /* after an upgrade that needed a bigger map */
     rc = each_customer(st, txn, kehu_store_search_add_head);   /* format 9: head tokens */
   if (rc == 0 && found < 10) {   /* format 10: the birthday index, once the key is loaded */
     kehu_txn t = {.st = st, .txn = txn};
-    rc = kehu_store_bday_pending(&t) == KEHU_OK ? 0 : MDB_PANIC;
+    rc = kehu_store_after_key_mark(&t, KEHU_AFTER_KEY_BDAY) == KEHU_OK ? 0 : MDB_PANIC;
   }
   if (rc == 0 && found < KEHU_STORE_FORMAT) {
     kehu_key_put_u64(fmt, KEHU_STORE_FORMAT);

@@ -152,13 +152,50 @@ int kehu_store_load_key(kehu_store *st, const char *path, kehu_error *err)
   st->has_key = 1;
   int rc = load_key_dir(st, err);
   /* an upgraded store's counts of orders and tickets need the key
-   * (docs/storage.md#meta-and-format-versions) */
-  if (rc == KEHU_OK && kehu_store_counts_records_fill(st) != KEHU_OK)
+   * (docs/storage.md#meta-and-format-versions), and so does its birthday
+   * index (docs/storage.md#birthdays) */
+  if (rc == KEHU_OK &&
+      kehu_store_after_key_run(st, KEHU_AFTER_KEY_COUNTS, kehu_store_counts_records_fill) != KEHU_OK)
     rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot count the orders and tickets of the store");
-  /* and its birthday index (docs/storage.md#birthdays) */
-  if (rc == KEHU_OK && kehu_store_bday_fill(st) != KEHU_OK)
+  if (rc == KEHU_OK && kehu_store_after_key_run(st, KEHU_AFTER_KEY_BDAY, kehu_store_bday_fill) != KEHU_OK)
     rc = kehu_fail(err, KEHU_INTERNAL, NULL, "cannot index the birthdays of the store");
   return rc;
+}
+
+int kehu_store_after_key_mark(kehu_txn *t, const char *name)
+{
+  return kehu_store_meta_put(t, name, "1", 1);
+}
+
+int kehu_store_after_key_marked(kehu_txn *t, const char *name)
+{
+  MDB_val k = {strlen(name), (void *)name}, v;
+  return mdb_get(t->txn, t->st->meta, &k, &v) == 0;
+}
+
+typedef struct {
+  const char *name;
+  int (*step)(kehu_txn *t);
+} after_key;
+
+static int run_after_key(kehu_txn *t, void *arg)
+{
+  const after_key *a = arg;
+  if (!kehu_store_after_key_marked(t, a->name))
+    return KEHU_OK;   /* done meanwhile */
+  int rc = a->step(t);
+  return rc == KEHU_OK ? kehu_logged_del(t, t->st->meta, a->name, strlen(a->name)) : rc;
+}
+
+int kehu_store_after_key_run(kehu_store *st, const char *name, int (*step)(kehu_txn *t))
+{
+  kehu_txn t;
+  if (kehu_store_read_begin(st, &t) != KEHU_OK)
+    return KEHU_INTERNAL;
+  int marked = kehu_store_after_key_marked(&t, name);
+  kehu_store_read_end(&t);
+  after_key a = {name, step};
+  return marked ? kehu_store_write(st, run_after_key, &a) : KEHU_OK;
 }
 
 void kehu_seal_gen_refresh(kehu_store *st, MDB_txn *txn)

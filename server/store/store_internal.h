@@ -177,11 +177,16 @@ int kehu_store_counts_kind_before(kehu_txn *t, int kind, uint64_t cust, kehu_tal
 int kehu_store_counts_kind_after(kehu_txn *t, int kind, uint64_t cust, kehu_tally *before);
 /* Whether customer cust of owner is in the churn list. */
 int kehu_store_churn_has(kehu_txn *t, const char *owner, uint64_t cust);
-/* The store upgraded to format 8 counts orders and tickets once the data key
- * is loaded (orders are sealed): runs that step when it is pending. */
-int kehu_store_counts_records_fill(kehu_store *st);
-/* Marks that step pending (the upgrade to format 8). */
-int kehu_store_counts_records_pending(kehu_txn *t);
+/* An upgrade step that reads sealed records waits for the data key: the
+ * opening transaction marks it (meta name), and kehu_store_load_key runs
+ * it in a write of its own, then deletes the mark (seal.c). */
+#define KEHU_AFTER_KEY_COUNTS "counts:records"   /* format 8: orders' and tickets' counts */
+#define KEHU_AFTER_KEY_BDAY "bday:pending"       /* format 10: the birthday index */
+int kehu_store_after_key_mark(kehu_txn *t, const char *name);
+int kehu_store_after_key_marked(kehu_txn *t, const char *name);
+int kehu_store_after_key_run(kehu_store *st, const char *name, int (*step)(kehu_txn *t));
+/* Format 8's step: the counts of every order and ticket. */
+int kehu_store_counts_records_fill(kehu_txn *t);
 
 /* Problems a check finds: counted, and the first ones written to report. */
 typedef struct {
@@ -217,11 +222,9 @@ int kehu_store_bday_index(kehu_txn *t, uint64_t cust, uint64_t seq, const Kehu__
                           int add);
 /* 1 when the index holds p's entry (or p has no birthday). */
 int kehu_store_bday_has(kehu_txn *t, uint64_t cust, uint64_t seq, const Kehu__Contact *p);
-/* The format 10 upgrade: the index is filled from the contacts (sealed:
- * they need the data key) by kehu_store_bday_fill when the key is loaded;
- * kehu_store_bday_pending marks it to be. */
-int kehu_store_bday_pending(kehu_txn *t);
-int kehu_store_bday_fill(kehu_store *st);
+/* Format 10's step: the index filled from the contacts (sealed: after the
+ * data key, KEHU_AFTER_KEY_BDAY). */
+int kehu_store_bday_fill(kehu_txn *t);
 /* verify's check of every entry against its contact and customer. */
 int kehu_store_bday_check(kehu_txn *t, kehu_findings *f);
 
