@@ -211,10 +211,6 @@ static int consider_ranked(uint64_t key, void *arg)
 {
   search_state *s = arg;
   s->examined++;
-  if (s->n > s->limit) {
-    s->stop = 1;
-    return 0;
-  }
   Kehu__Customer *c;
   kehu_arena_mark before = kehu_arena_here(&s->arena);
   int keep = 0;

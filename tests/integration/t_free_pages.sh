@@ -3,7 +3,8 @@
 # customer's values (name, address, external code, its contact's name and
 # phone, a follow-up's summary) is in the audit log, and kehud zeroes the
 # store's free pages so that no free page of data.mdb holds any of them;
-# the same after the recycle bin purges a customer by itself. Live pages
+# the same after the recycle bin purges a customer by itself, and at the
+# next start when kehud was killed before zeroing (and only then). Live pages
 # may still hold them in their unused space: `kehu-admin compact` (kehud
 # stopped) rewrites the store entry by entry, after which none is anywhere
 # in data.mdb nor in a backup taken afterwards, and everything else is
@@ -87,6 +88,19 @@ for ((i = 0; i < limit * 10; i++)); do
 done
 expect_exit 5 kehu_as admin customer get "$binned"
 wait_free_pages_clean "${values2[@]}"
+
+# a purge, then kehud killed before its zeroing (a second later): the
+# purge counted itself in the store, so the next start zeroes what it freed
+values3=(断电抹除测试名称有限公司 断电抹除地址七号 ERASE-KILL-5521 断电联系人 13712398763 断电纪要)
+add_customer "${values3[@]}"
+expect_exit 0 kehu_as admin customer purge "$ID"
+kill -KILL "$KEHU_PID"
+wait "$KEHU_PID" 2>/dev/null || true
+KEHU_PID=""
+(($(free_hits "${values3[@]}") > 0)) ||
+  fail "no purged value in a free page after the kill: the check would prove nothing"
+kehu_start_server
+wait_free_pages_clean "${values3[@]}"
 expect_exit 6 kehu_admin compact "$KEHU_DATA"
 expect_match 'stop it first' "$ERR" "compact while kehud runs"
 kehu_stop_server
@@ -95,7 +109,7 @@ kehu_stop_server
 expect_exit 0 kehu_admin compact "$KEHU_DATA"
 expect_match 'ok: every index entry matches its record' "$OUT" "the check of the rewritten store"
 expect_match '^compacted .*: [0-9]+ -> [0-9]+ bytes' "$(tail -n 1 <<<"$OUT")" "what compact says"
-for v in "${values[@]}" "${values2[@]}"; do
+for v in "${values[@]}" "${values2[@]}" "${values3[@]}"; do
   expect_eq 0 "$(in_file "$v")" "'$v' anywhere in data.mdb after compact"
 done
 expect_exit 0 kehu_admin backup "$KEHU_DATA" "$KEHU_TMP/backups"
@@ -108,4 +122,8 @@ kehu_start_server
 expect_exit 0 kehu_as admin --json customer search 保留客户
 expect_eq 1 "$(out_jq '.items | length')" "the customer that stays, after compact"
 expect_exit 0 kehu_as admin --json customer add --name 压缩后新增客户有限公司
+# every purge is zeroed already: this start writes no free page (on a large
+# store it rewrote gigabytes at every start); kehud would zero a second in
+sleep "$(kehu_scaled 2)"
+! grep -q 'free pages zeroed' "$KEHU_LOG" || fail "kehud zeroed free pages at a start with no purge to cover"
 kehu_stop_server

@@ -25,7 +25,7 @@ expect_exit 0 kehu_as rep1 login   # a full handshake; kehu saves the session
 [[ -s "$session" ]] || fail "kehu saved no TLS session in $session"
 expect_exit 0 kehu_as rep1 whoami
 
-# wait_handshakes N: until kehud.stats (rewritten every 5 s) counts N
+# wait_handshakes N: until kehud.stats (rewritten every second) counts N
 # handshakes of this kehud; then FULL, RESUMED and REFUSED hold its figures.
 wait_handshakes() {
   local want=$1 i limit total=0

@@ -2,7 +2,7 @@
  * records per kind, every table's entries and size, the map and its
  * readers, the audit log's length, the last backup, and — while kehud runs
  * — its connections and requests (from DATADIR/kehud.stats, which kehud
- * rewrites every 5 seconds). --prometheus prints the text exposition format
+ * rewrites every second). --prometheus prints the text exposition format
  * for node_exporter's textfile collector. */
 #include <stdio.h>
 #include <stdlib.h>
